@@ -1,0 +1,145 @@
+# guestbookd: GNU make. `make help` lists the targets.
+.DEFAULT_GOAL := all
+
+VERSION  := 0.1.0
+REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR    = $(PREFIX)/bin
+PLUGINDIR = $(PREFIX)/lib/guestbook
+WWWDIR    = $(PREFIX)/share/guestbook/www
+
+CC       ?= cc
+OPT      ?= -O2 -g
+SAN      ?=
+WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wsign-compare
+CPPFLAGS += -D_GNU_SOURCE -Icore/include -Icore -Iplugins/common \
+            -DGB_VERSION='"$(VERSION)"' -DGB_REVISION='"$(REVISION)"' \
+            -DGB_PLUGIN_DIR='"$(PLUGINDIR)"' -DGB_WWW_DIR='"$(WWWDIR)"'
+CFLAGS   += -std=c11 $(OPT) $(WARN) $(SAN) -fno-strict-aliasing -pthread -MMD -MP
+LDFLAGS  += $(SAN) -pthread
+MONGO_CFLAGS := $(shell pkg-config --cflags libmongoc-1.0 2>/dev/null)
+MONGO_LIBS   := $(shell pkg-config --libs libmongoc-1.0 2>/dev/null)
+
+# ---- the core ---------------------------------------------------------
+CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c))
+CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
+CORE_LIBS := -lcivetweb -lcjson -ldl -lm
+COMMON_SRCS := $(wildcard plugins/common/*.c)
+COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/pic/%.o)
+
+$(BUILD)/libgbcore.a: $(CORE_OBJS)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/guestbookd: $(BUILD)/obj/core/main.o $(BUILD)/libgbcore.a
+	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(CORE_LIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(MONGO_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+
+# ---- plugins: every directory under plugins/ and storage/ with .c files
+# becomes $(BUILD)/plugins/NAME.so. An optional module.mk in the directory
+# sets NAME_LIBS (extra libraries) and NAME_COMMON=1 (link plugins/common).
+PLUGIN_DIRS := $(filter-out plugins/common,$(patsubst %/,%,$(dir $(wildcard plugins/*/*.c storage/*/*.c))))
+PLUGIN_DIRS := $(sort $(PLUGIN_DIRS))
+-include $(wildcard plugins/*/module.mk storage/*/module.mk)
+
+define plugin_rule
+$(1)_NAME := $(notdir $(1))
+$(BUILD)/plugins/$$($(1)_NAME).so: $(patsubst %.c,$(BUILD)/pic/%.o,$(wildcard $(1)/*.c)) $$(if $$($$($(1)_NAME)_COMMON),$(COMMON_OBJS))
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -shared -o $$@ $$^ $$($$($(1)_NAME)_LIBS) -lcjson
+PLUGINS += $(BUILD)/plugins/$$($(1)_NAME).so
+endef
+$(foreach d,$(PLUGIN_DIRS),$(eval $(call plugin_rule,$(d))))
+
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -lcivetweb -lcjson
+
+.PHONY: all
+all: $(BUILD)/guestbookd $(PLUGINS) $(BENCH_BINS)
+
+# ---- tests: every tests/unit/*.c and tests/integration/*.c is one
+# Criterion binary, linked with the core, plugins/common and tests/lib.
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c))
+INTEG_TESTS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c))
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TESTLIB_OBJS) $(COMMON_OBJS) $(BUILD)/libgbcore.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ -lcriterion $(CORE_LIBS) $(MONGO_LIBS)
+
+TEST_ENV = GB_BUILD_DIR=$(abspath $(BUILD)) GB_SRC_DIR=$(CURDIR)
+TEST_JOBS ?= 1
+.PHONY: deps test unit integration e2e check bench run install clean help deploy-check format
+deps:
+	@scripts/install-deps.sh $(DEPS)
+
+unit: all $(UNIT_TESTS)
+	@scripts/run-tests.sh $(UNIT_TESTS)
+
+integration: all $(INTEG_TESTS)
+	@$(TEST_ENV) scripts/run-tests.sh $(INTEG_TESTS)
+
+e2e: all
+	@$(TEST_ENV) scripts/run-e2e.sh
+
+test: DEPS = build test
+test:
+	@scripts/install-deps.sh build test
+	$(MAKE) unit integration
+	$(MAKE) e2e
+	$(MAKE) check
+
+# ASan + UBSan build of everything, running the integration tests.
+check:
+	@scripts/install-deps.sh build test
+	$(MAKE) BUILD=$(BUILD)/san OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" integration
+
+bench:
+	@scripts/install-deps.sh build bench
+	$(MAKE) all
+	@$(TEST_ENV) bench/run.sh
+
+run:
+	@scripts/install-deps.sh build
+	$(MAKE) all
+	mkdir -p data
+	$(BUILD)/guestbookd --plugin-dir $(BUILD)/plugins --www-dir www $(ARGS)
+
+deploy-check:
+	deploy/check.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(WWWDIR)
+	install -m 0755 $(BUILD)/guestbookd $(DESTDIR)$(BINDIR)/guestbookd
+	install -m 0644 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
+	cp -R www/. $(DESTDIR)$(WWWDIR)/
+
+format:
+	clang-format -i $(wildcard core/*.[ch] core/include/guestbook/*.h plugins/*/*.[ch] storage/*/*.[ch] tests/*/*.[ch] bench/*.c)
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@echo "make [all|run|test|check|bench|install|deploy-check|clean]"
+	@echo "  run      build and start role all (SQLite) on http://localhost:8080"
+	@echo "  test     unit + integration + browser tests, then the sanitizer build"
+	@echo "  check    ASan+UBSan build running the integration tests"
+	@echo "  bench    wrk benchmarks against the ceiling server"
+	@echo "  install  PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
