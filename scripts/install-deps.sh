@@ -5,11 +5,11 @@ set -euo pipefail
 
 declare -A PKGS=(
   [build]="gcc make pkg-config libcivetweb-dev libsqlite3-dev libmongoc-dev libbson-dev libcjson-dev"
-  [test]="libcriterion-dev curl prometheus chromium nodejs npm golang-go"
+  [test]="libcriterion-dev curl prometheus chromium nodejs npm"
   [bench]="wrk"
 )
 # Commands whose presence proves a group-only package is there.
-declare -A PROBE=([prometheus]=promtool [chromium]=chromium [nodejs]=node [npm]=npm [golang-go]=go [curl]=curl [wrk]=wrk [gcc]=gcc [make]=make [pkg-config]=pkg-config)
+declare -A PROBE=([prometheus]=promtool [chromium]=chromium [nodejs]=node [npm]=npm [curl]=curl [wrk]=wrk [gcc]=gcc [make]=make [pkg-config]=pkg-config)
 
 missing=()
 for group in "$@"; do

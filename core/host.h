@@ -1,0 +1,25 @@
+/*
+ * host.h - guestbookd as a library: everything but the HTTP listener.
+ * main.c and the tests (e.g. the storage conformance suite) use it.
+ */
+#ifndef GB_CORE_HOST_H
+#define GB_CORE_HOST_H
+
+#include "guestbook/plugin.h"
+
+/*
+ * Reads the configuration from defaults, --config FILE, the environment
+ * and argv (in that precedence), sets up logging and metrics, loads the
+ * plugins and opens the storage. On failure writes one line into err
+ * (naming the setting or file and the reason) and returns 2; returns 1
+ * after printing --help or --version (exit 0 then), 0 when ready to serve.
+ */
+int gb_host_start(int argc, char **argv, char *err, size_t errlen);
+
+/* The host function table handed to plugins. */
+const struct gb_host_api *gb_host_api_table(void);
+
+/* Calls every plugin's fini, closes the storage, frees the registry. */
+void gb_host_stop(void);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * harness.h - helpers for integration tests: start the real guestbookd
+ * (from $GB_BUILD_DIR) on 127.0.0.1:0 with a temporary data directory, and
+ * talk HTTP/1.1 to it.
+ */
+#ifndef GB_TEST_HARNESS_H
+#define GB_TEST_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct gbt_server {
+	pid_t pid;
+	int port;
+	char dir[256];      /* temporary directory: data, logs */
+	char log_path[300]; /* the server's stdout+stderr */
+};
+
+/*
+ * Starts guestbookd with `--listen 127.0.0.1:0 --plugin-dir $GB_BUILD_DIR/plugins
+ * --www-dir $GB_SRC_DIR/www --sqlite-path DIR/guestbook.db --drain-seconds 0`,
+ * then `args` (NULL-terminated, may be NULL); `env` is a NULL-terminated
+ * list of "KEY=VALUE" added to the environment (may be NULL). Waits up to
+ * 10 s for the "ready" log line and reads the port from it. Returns 0, or
+ * -1 if the process exited or never got ready (its log is printed).
+ */
+int gbt_server_start(struct gbt_server *s, const char *const *args,
+		     const char *const *env);
+
+/*
+ * Like gbt_server_start with no readiness wait: runs guestbookd with
+ * exactly `args` and `env`, waits for it to exit (at most 10 s) and returns
+ * its exit status (or -1); its combined output goes into `out` (malloc'd,
+ * caller frees; may be NULL).
+ */
+int gbt_run(const char *const *args, const char *const *env, char **out);
+
+/* Sends `sig`, waits up to 30 s, returns the exit status (-1 on timeout or
+ * signal death). Removes nothing: the directory stays for inspection. */
+int gbt_server_stop(struct gbt_server *s, int sig);
+
+/* The server's log so far (malloc'd, caller frees). */
+char *gbt_server_log(const struct gbt_server *s);
+
+struct gbt_response {
+	int status;
+	char *head; /* status line and headers, NUL-terminated */
+	char *body; /* NUL-terminated */
+	size_t body_len;
+};
+
+/*
+ * One request on a new connection (Connection: close). `headers` is a
+ * NULL-terminated list of "Name: value" lines (may be NULL). A body adds
+ * Content-Length. Returns 0, or -1 on a connection error or a timeout of
+ * 10 s.
+ */
+int gbt_http(int port, const char *method, const char *path,
+	     const char *const *headers, const char *body, size_t body_len,
+	     struct gbt_response *out);
+
+/* Value of response header `name` (case-insensitive) copied into a static
+ * thread-local buffer, or NULL. */
+const char *gbt_header(const struct gbt_response *r, const char *name);
+
+void gbt_response_free(struct gbt_response *r);
+
+/* Path of a file under $GB_BUILD_DIR / $GB_SRC_DIR (static buffer). */
+const char *gbt_build_path(const char *rel);
+const char *gbt_src_path(const char *rel);
+
+#endif
