@@ -1,0 +1,487 @@
+/*
+ * message.c - validation, storage shape and JSON shapes of a guestbook
+ * message. See message.h for the rules.
+ */
+#include "message.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Static sentences for each field and failure. */
+struct field_texts {
+	const char *name;
+	size_t max_chars;
+	int allows_newline_and_tab;
+	const char *bad_utf8;
+	const char *control;
+	const char *length;
+	const char *required;
+	const char *not_string;
+};
+
+static const struct field_texts author_texts = {
+	.name = "author",
+	.max_chars = GB_AUTHOR_MAX_CHARS,
+	.allows_newline_and_tab = 0,
+	.bad_utf8 = "author must be valid UTF-8",
+	.control = "author must not contain control characters",
+	.length = "author must be 1 to 64 characters",
+	.required = "author is required",
+	.not_string = "author must be a string",
+};
+
+static const struct field_texts message_texts = {
+	.name = "message",
+	.max_chars = GB_MESSAGE_MAX_CHARS,
+	.allows_newline_and_tab = 1,
+	.bad_utf8 = "message must be valid UTF-8",
+	.control = "message must not contain control characters other than "
+		   "newline and tab",
+	.length = "message must be 1 to 1000 characters",
+	.required = "message is required",
+	.not_string = "message must be a string",
+};
+
+static void set_error(struct gb_input_error *err, enum gb_input_status status,
+		      const char *field, const char *message)
+{
+	if (!err)
+		return;
+	err->status = status;
+	err->field = field;
+	err->message = message;
+}
+
+/*
+ * Decodes one code point at s[*i] (strict RFC 3629) and advances *i.
+ * Returns 0, or -1 on an invalid or truncated sequence.
+ */
+static int utf8_next(const unsigned char *s, size_t len, size_t *i,
+		     uint32_t *cp)
+{
+	size_t at = *i;
+	unsigned char c = s[at];
+	size_t need;
+	unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
+	uint32_t v;
+
+	if (c < 0x80) {
+		*cp = c;
+		*i = at + 1;
+		return 0;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 1;
+		v = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 2;
+		v = c & 0x0f;
+		if (c == 0xe0)
+			lo = 0xa0; /* overlong */
+		if (c == 0xed)
+			hi = 0x9f; /* surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3;
+		v = c & 0x07;
+		if (c == 0xf0)
+			lo = 0x90; /* overlong */
+		if (c == 0xf4)
+			hi = 0x8f; /* above U+10FFFF */
+	} else {
+		return -1; /* continuation byte, C0, C1 or F5..FF */
+	}
+	if (len - at - 1 < need)
+		return -1;
+	for (size_t k = 1; k <= need; k++) {
+		unsigned char b = s[at + k];
+		unsigned char min = k == 1 ? lo : 0x80;
+		unsigned char max = k == 1 ? hi : 0xbf;
+
+		if (b < min || b > max)
+			return -1;
+		v = (v << 6) | (b & 0x3f);
+	}
+	*cp = v;
+	*i = at + 1 + need;
+	return 0;
+}
+
+/* The Unicode White_Space property. */
+static int is_white_space(uint32_t cp)
+{
+	if (cp == ' ' || (cp >= 0x09 && cp <= 0x0d))
+		return 1;
+	switch (cp) {
+	case 0x85:
+	case 0xa0:
+	case 0x1680:
+	case 0x2028:
+	case 0x2029:
+	case 0x202f:
+	case 0x205f:
+	case 0x3000:
+		return 1;
+	default:
+		return cp >= 0x2000 && cp <= 0x200a;
+	}
+}
+
+static int is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+/*
+ * Finds the trimmed range [*start, *end) of valid UTF-8 text.
+ * Returns 0 (an empty range when all is whitespace), -1 on bad UTF-8.
+ */
+static int trim_bounds(const unsigned char *s, size_t len, size_t *start,
+		       size_t *end)
+{
+	size_t i = 0;
+
+	*start = len;
+	*end = len;
+	while (i < len) {
+		size_t at = i;
+		uint32_t cp;
+
+		if (utf8_next(s, len, &i, &cp) != 0)
+			return -1;
+		if (is_white_space(cp))
+			continue;
+		if (*start == len)
+			*start = at;
+		*end = i;
+	}
+	return 0;
+}
+
+static int validate_with(const struct field_texts *t, const char *text,
+			 size_t len, char **out, struct gb_input_error *err)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t start, end, i, chars = 0;
+	char *copy, *w;
+
+	*out = NULL;
+	if (trim_bounds(s, len, &start, &end) != 0) {
+		set_error(err, GB_INPUT_INVALID_FIELD, t->name, t->bad_utf8);
+		return -1;
+	}
+	for (i = start; i < end;) {
+		uint32_t cp;
+
+		utf8_next(s, end, &i, &cp);
+		if (cp == '\r' && t->allows_newline_and_tab && i < end &&
+		    s[i] == '\n')
+			continue; /* CR LF counts once, as the LF */
+		if (is_control(cp) &&
+		    !(t->allows_newline_and_tab && (cp == '\n' || cp == '\t'))) {
+			set_error(err, GB_INPUT_INVALID_FIELD, t->name,
+				  t->control);
+			return -1;
+		}
+		chars++;
+	}
+	if (chars < 1 || chars > t->max_chars) {
+		set_error(err, GB_INPUT_INVALID_FIELD, t->name, t->length);
+		return -1;
+	}
+	copy = malloc(end - start + 1);
+	if (!copy) {
+		set_error(err, GB_INPUT_INVALID_FIELD, NULL, "out of memory");
+		return -1;
+	}
+	w = copy;
+	for (i = start; i < end; i++) {
+		if (s[i] == '\r' && i + 1 < end && s[i + 1] == '\n')
+			continue;
+		*w++ = (char)s[i];
+	}
+	*w = '\0';
+	*out = copy;
+	set_error(err, GB_INPUT_OK, NULL, NULL);
+	return 0;
+}
+
+static const struct field_texts *texts_for(const char *field)
+{
+	if (field && strcmp(field, "author") == 0)
+		return &author_texts;
+	return &message_texts;
+}
+
+int gb_message_validate_field(const char *field, const char *text,
+			      size_t len, char **out,
+			      struct gb_input_error *err)
+{
+	return validate_with(texts_for(field), text, len, out, err);
+}
+
+int gb_message_validate(const char *author, size_t author_len,
+			const char *message, size_t message_len,
+			struct gb_message_input *out,
+			struct gb_input_error *err)
+{
+	out->author = NULL;
+	out->message = NULL;
+	if (validate_with(&author_texts, author, author_len, &out->author,
+			  err) != 0)
+		return -1;
+	if (validate_with(&message_texts, message, message_len,
+			  &out->message, err) != 0) {
+		gb_message_input_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+void gb_message_input_free(struct gb_message_input *in)
+{
+	if (!in)
+		return;
+	free(in->author);
+	free(in->message);
+	in->author = NULL;
+	in->message = NULL;
+}
+
+/* Rewrites every escaped NUL (\u0000) inside JSON strings to \u0001. */
+static void neutralise_nul_escapes(char *buf, size_t len)
+{
+	int in_string = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+
+		if (!in_string) {
+			in_string = c == '"';
+			continue;
+		}
+		if (c == '"') {
+			in_string = 0;
+			continue;
+		}
+		if (c != '\\')
+			continue;
+		if (i + 5 < len && buf[i + 1] == 'u' &&
+		    memcmp(buf + i + 2, "0000", 4) == 0)
+			buf[i + 5] = '1';
+		i++; /* the escaped character */
+	}
+}
+
+static int take_member(const cJSON *root, const struct field_texts *t,
+		       char **out, struct gb_input_error *err)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, t->name);
+
+	*out = NULL;
+	if (!item || cJSON_IsNull(item)) {
+		set_error(err, GB_INPUT_INVALID_FIELD, t->name, t->required);
+		return -1;
+	}
+	if (!cJSON_IsString(item) || !item->valuestring) {
+		set_error(err, GB_INPUT_INVALID_FIELD, t->name, t->not_string);
+		return -1;
+	}
+	return validate_with(t, item->valuestring, strlen(item->valuestring),
+			     out, err);
+}
+
+int gb_message_from_json(const char *body, size_t len,
+			 struct gb_message_input *out,
+			 struct gb_input_error *err)
+{
+	char *copy;
+	cJSON *root;
+	int rc = -1;
+
+	out->author = NULL;
+	out->message = NULL;
+	if (len == 0 || memchr(body, '\0', len)) {
+		set_error(err, GB_INPUT_INVALID_JSON, NULL,
+			  "request body is not valid JSON");
+		return -1;
+	}
+	copy = malloc(len + 1);
+	if (!copy) {
+		set_error(err, GB_INPUT_INVALID_FIELD, NULL, "out of memory");
+		return -1;
+	}
+	memcpy(copy, body, len);
+	copy[len] = '\0';
+	neutralise_nul_escapes(copy, len);
+	/* len + 1: cJSON checks the terminator for trailing garbage. */
+	root = cJSON_ParseWithLengthOpts(copy, len + 1, NULL, 1);
+	free(copy);
+	if (!root) {
+		set_error(err, GB_INPUT_INVALID_JSON, NULL,
+			  "request body is not valid JSON");
+		return -1;
+	}
+	if (!cJSON_IsObject(root)) {
+		set_error(err, GB_INPUT_INVALID_FIELD, NULL,
+			  "request body must be a JSON object with author and "
+			  "message");
+		goto out;
+	}
+	if (take_member(root, &author_texts, &out->author, err) != 0)
+		goto out;
+	if (take_member(root, &message_texts, &out->message, err) != 0) {
+		gb_message_input_free(out);
+		goto out;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+cJSON *gb_message_document(const struct gb_message_input *in, double date)
+{
+	cJSON *doc = cJSON_CreateObject();
+
+	if (!doc)
+		return NULL;
+	if (!cJSON_AddStringToObject(doc, "author", in->author) ||
+	    !cJSON_AddStringToObject(doc, "message", in->message) ||
+	    !cJSON_AddNumberToObject(doc, "date", date)) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+/* The string value of member `name`, or NULL. */
+static const char *string_member(const cJSON *doc, const char *name)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(doc, name);
+
+	return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+/* The finite number value of member "date" into *date: 0, or -1. */
+static int date_member(const cJSON *doc, double *date)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(doc, "date");
+
+	if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble))
+		return -1;
+	*date = item->valuedouble;
+	return 0;
+}
+
+cJSON *gb_message_to_v1(const cJSON *doc)
+{
+	const char *id = string_member(doc, "id");
+	const char *author = string_member(doc, "author");
+	const char *message = string_member(doc, "message");
+	char created_at[GB_RFC3339_MAX];
+	double date;
+	cJSON *out;
+
+	if (!id || !author || !message || date_member(doc, &date) != 0 ||
+	    gb_format_rfc3339_ms(date, created_at) != 0)
+		return NULL;
+	out = cJSON_CreateObject();
+	if (!out)
+		return NULL;
+	if (!cJSON_AddStringToObject(out, "id", id) ||
+	    !cJSON_AddStringToObject(out, "author", author) ||
+	    !cJSON_AddStringToObject(out, "message", message) ||
+	    !cJSON_AddStringToObject(out, "created_at", created_at)) {
+		cJSON_Delete(out);
+		return NULL;
+	}
+	return out;
+}
+
+cJSON *gb_message_to_legacy(const cJSON *doc)
+{
+	const char *author = string_member(doc, "author");
+	const char *message = string_member(doc, "message");
+	char number[400];
+	double date;
+	cJSON *out;
+
+	if (!author || !message || date_member(doc, &date) != 0 ||
+	    gb_format_double_shortest(date, number, sizeof(number)) < 0)
+		return NULL;
+	out = cJSON_CreateObject();
+	if (!out)
+		return NULL;
+	if (!cJSON_AddStringToObject(out, "author", author) ||
+	    !cJSON_AddRawToObject(out, "date", number) ||
+	    !cJSON_AddStringToObject(out, "message", message)) {
+		cJSON_Delete(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Milliseconds of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z. */
+#define RFC3339_MIN_MS (-62167219200000LL)
+#define RFC3339_MAX_MS 253402300799999LL
+
+int gb_format_rfc3339_ms(double epoch, char out[GB_RFC3339_MAX])
+{
+	double ms_d;
+	long long total, secs, ms;
+	time_t t;
+	struct tm tm;
+
+	out[0] = '\0';
+	if (!isfinite(epoch))
+		return -1;
+	ms_d = round(epoch * 1000.0);
+	if (ms_d < (double)RFC3339_MIN_MS || ms_d > (double)RFC3339_MAX_MS)
+		return -1;
+	total = (long long)ms_d;
+	secs = total / 1000;
+	ms = total % 1000;
+	if (ms < 0) {
+		ms += 1000;
+		secs -= 1;
+	}
+	t = (time_t)secs;
+	if (!gmtime_r(&t, &tm))
+		return -1;
+	snprintf(out, GB_RFC3339_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
+		 tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
+		 tm.tm_sec % 100, (int)ms);
+	return 0;
+}
+
+int gb_format_double_shortest(double value, char *buf, size_t len)
+{
+	char tmp[700];
+
+	if (!isfinite(value) || len == 0)
+		return -1;
+	/* Any double reads back exactly with at most ~330 fraction digits. */
+	for (int digits = 0; digits <= 340; digits++) {
+		int n = snprintf(tmp, sizeof(tmp), "%.*f", digits, value);
+
+		if (n < 0 || (size_t)n >= sizeof(tmp))
+			return -1;
+		if (strtod(tmp, NULL) != value)
+			continue;
+		if (digits == 0) {
+			tmp[n++] = '.';
+			tmp[n++] = '0';
+			tmp[n] = '\0';
+		}
+		if ((size_t)n >= len)
+			return -1;
+		memcpy(buf, tmp, (size_t)n + 1);
+		return n;
+	}
+	return -1;
+}
