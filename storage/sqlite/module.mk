@@ -1,0 +1,2 @@
+# storage/sqlite: links the system SQLite library.
+sqlite_LIBS := -lsqlite3

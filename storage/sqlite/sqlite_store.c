@@ -1,0 +1,1017 @@
+/*
+ * sqlite_store.c - the "sqlite" storage back end: collections of JSON
+ * documents in one SQLite file (the `sqlite_path` setting).
+ *
+ * Schema (PRAGMA user_version 1, PRAGMA application_id "GBKD"):
+ *
+ *   documents(id INTEGER PRIMARY KEY AUTOINCREMENT,
+ *             collection TEXT NOT NULL, body TEXT NOT NULL)
+ *   index documents_by_collection(collection, id DESC)
+ *
+ * One table for every collection keeps migrations to one place and lets a
+ * plugin author add a collection without DDL at run time. The id is the
+ * rowid, so a get is one B-tree lookup and "newest first" is the reverse
+ * rowid order of the (collection, id) index. AUTOINCREMENT costs one small
+ * write per insert but guarantees an id is never reused after the newest
+ * document was deleted: a stale link or cursor never lands on someone
+ * else's message. The body is the compact cJSON text of the document
+ * without "id"; "id" is added on read.
+ *
+ * Durability and throughput: the file is in WAL mode with
+ * synchronous=FULL, so a commit is fsync'ed before insert or remove
+ * returns. An fsync costs about a millisecond, so a commit per request
+ * would cap writes near 1,000/s. Writes are therefore group-committed:
+ * every writer queues its operation; the first thread to find the writer
+ * connection idle becomes the leader, takes the whole queue, runs it as one
+ * transaction (one fsync) and wakes the others. No background thread, no
+ * added latency for a lone writer. Reads use a pool of connections (one per
+ * concurrent reader, kept idle for reuse), which WAL lets run alongside the
+ * writer; every connection caches its prepared statements. SQL is fixed
+ * text with bound parameters only.
+ *
+ * The directory of `sqlite_path` is NOT created: a typo in the setting
+ * should fail at start with the path in the message rather than silently
+ * create a database somewhere unexpected, and the directory's owner and
+ * mode are the operator's choice. `make run` creates the default ./data/
+ * and the container image ships its data directory.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "guestbook/plugin.h"
+
+#define SQ_SCHEMA_VERSION 1
+#define SQ_APPLICATION_ID 0x47424b44 /* "GBKD" */
+#define SQ_BUSY_TIMEOUT_MS 5000
+#define SQ_IDLE_READERS_MAX 64
+#define SQ_DEFAULT_PATH "./data/guestbook.db"
+#define SQ_CURSOR_PREFIX "sq"
+#define SQ_PATH_MAX 4096
+
+/*
+ * Migration i takes the schema from version i to i + 1. Append only; never
+ * edit a migration that has shipped.
+ */
+static const char *const sq_migrations[SQ_SCHEMA_VERSION] = {
+	"CREATE TABLE documents ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" collection TEXT NOT NULL,"
+	" body TEXT NOT NULL);"
+	"CREATE INDEX documents_by_collection"
+	" ON documents (collection, id DESC);",
+};
+
+enum sq_stmt_id {
+	SQ_BEGIN,
+	SQ_COMMIT,
+	SQ_ROLLBACK,
+	SQ_INSERT,
+	SQ_DELETE,
+	SQ_GET,
+	SQ_LIST_FIRST,
+	SQ_LIST_AFTER,
+	SQ_PING,
+	SQ_STMT_COUNT
+};
+
+static const char *const sq_stmt_sql[SQ_STMT_COUNT] = {
+	[SQ_BEGIN] = "BEGIN IMMEDIATE",
+	[SQ_COMMIT] = "COMMIT",
+	[SQ_ROLLBACK] = "ROLLBACK",
+	[SQ_INSERT] = "INSERT INTO documents (collection, body) VALUES (?1, ?2)",
+	[SQ_DELETE] = "DELETE FROM documents WHERE collection = ?1 AND id = ?2",
+	[SQ_GET] = "SELECT body FROM documents WHERE collection = ?1 AND id = ?2",
+	[SQ_LIST_FIRST] = "SELECT id, body FROM documents WHERE collection = ?1"
+			  " ORDER BY id DESC LIMIT ?2",
+	[SQ_LIST_AFTER] = "SELECT id, body FROM documents WHERE collection = ?1"
+			  " AND id < ?3 ORDER BY id DESC LIMIT ?2",
+	[SQ_PING] = "SELECT id FROM documents LIMIT 1",
+};
+
+/* One connection and its prepared statements; used by one thread at once. */
+struct sq_conn {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[SQ_STMT_COUNT];
+	struct sq_conn *next; /* in the idle reader list */
+};
+
+enum sq_write_kind { SQ_WRITE_INSERT, SQ_WRITE_REMOVE };
+
+/* One queued write, on the stack of the thread that waits for it. */
+struct sq_write {
+	enum sq_write_kind kind;
+	const char *collection;
+	const char *body;      /* insert */
+	sqlite3_int64 id;      /* insert: the new id; remove: the target */
+	enum gb_status status; /* result, valid once done */
+	struct gb_error *err;
+	bool done;
+	struct sq_write *next;
+};
+
+struct sq_store {
+	struct gb_plugin *self;
+	char path[SQ_PATH_MAX];
+	bool open;
+
+	/* Group commit: the queue, who leads, and the wake-up. */
+	pthread_mutex_t write_lock;
+	pthread_cond_t written;
+	struct sq_write *queue_head, *queue_tail;
+	bool writer_busy;
+	struct sq_conn *writer;
+
+	/* Idle read connections. */
+	pthread_mutex_t pool_lock;
+	struct sq_conn *idle_readers;
+	int idle_count;
+};
+
+static const struct gb_host_api *host;
+
+/* ---- errors ---------------------------------------------------------- */
+
+__attribute__((format(printf, 3, 4))) static enum gb_status
+sq_fail(struct gb_error *err, enum gb_status status, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		err->status = status;
+		va_start(ap, fmt);
+		vsnprintf(err->message, sizeof(err->message), fmt, ap);
+		va_end(ap);
+	}
+	return status;
+}
+
+/* Busy, locked, I/O and space problems are worth a retry: unavailable. */
+static enum gb_status sq_status_of(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+	case SQLITE_PROTOCOL:
+	case SQLITE_PERM:
+		return GB_ERR_UNAVAILABLE;
+	case SQLITE_NOMEM:
+		return GB_ERR_NOMEM;
+	default:
+		return GB_ERR_INTERNAL;
+	}
+}
+
+static enum gb_status sq_db_fail(struct gb_error *err, sqlite3 *db, int rc,
+				 const char *what)
+{
+	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+
+	return sq_fail(err, sq_status_of(rc), "sqlite %s: %s", what, msg);
+}
+
+/* ---- ids and cursors ------------------------------------------------- */
+
+/* Parses a canonical positive decimal int64 ("1".."9223372036854775807"). */
+static bool sq_parse_id(const char *s, sqlite3_int64 *out)
+{
+	size_t len;
+	char *end;
+	long long v;
+
+	if (!s)
+		return false;
+	len = strlen(s);
+	if (len == 0 || len > 19 || s[0] < '1' || s[0] > '9')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v <= 0)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool sq_parse_cursor(const char *s, sqlite3_int64 *out)
+{
+	size_t plen = strlen(SQ_CURSOR_PREFIX);
+
+	if (strncmp(s, SQ_CURSOR_PREFIX, plen) != 0)
+		return false;
+	return sq_parse_id(s + plen, out);
+}
+
+static char *sq_make_cursor(sqlite3_int64 id)
+{
+	char buf[40];
+
+	snprintf(buf, sizeof(buf), SQ_CURSOR_PREFIX "%lld", (long long)id);
+	return strdup(buf);
+}
+
+/* ---- connections ----------------------------------------------------- */
+
+static void sq_conn_close(struct sq_conn *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < SQ_STMT_COUNT; i++)
+		sqlite3_finalize(c->stmt[i]);
+	sqlite3_close_v2(c->db);
+	free(c);
+}
+
+/* The cached statement `id` of c, prepared on first use; NULL on error. */
+static sqlite3_stmt *sq_stmt(struct sq_conn *c, enum sq_stmt_id id, int *rc)
+{
+	if (!c->stmt[id]) {
+		*rc = sqlite3_prepare_v3(c->db, sq_stmt_sql[id], -1,
+					 SQLITE_PREPARE_PERSISTENT,
+					 &c->stmt[id], NULL);
+		if (*rc != SQLITE_OK)
+			return NULL;
+	}
+	*rc = SQLITE_OK;
+	return c->stmt[id];
+}
+
+static void sq_stmt_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Runs a statement without parameters or rows; returns SQLITE_DONE or rc. */
+static int sq_run(struct sq_conn *c, enum sq_stmt_id id)
+{
+	int rc;
+	sqlite3_stmt *st = sq_stmt(c, id, &rc);
+
+	if (!st)
+		return rc;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/*
+ * Opens a connection to path with the per-connection settings. The writer
+ * may create the file; readers open what the writer made.
+ */
+static struct sq_conn *sq_conn_open(const char *path, bool writer,
+				    struct gb_error *err)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	struct sq_conn *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c) {
+		sq_fail(err, GB_ERR_NOMEM, "sqlite: out of memory");
+		return NULL;
+	}
+	if (writer)
+		flags |= SQLITE_OPEN_CREATE;
+	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
+	rc = sqlite3_exec(c->db,
+			  "PRAGMA synchronous = FULL;"
+			  "PRAGMA foreign_keys = ON;",
+			  NULL, NULL, NULL);
+	if (rc == SQLITE_OK && !writer)
+		rc = sqlite3_exec(c->db, "PRAGMA query_only = ON;", NULL, NULL,
+				  NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	return c;
+fail:
+	sq_fail(err, sq_status_of(rc), "sqlite_path %s: cannot open: %s", path,
+		c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+	sq_conn_close(c);
+	return NULL;
+}
+
+/* Reads one integer PRAGMA (or any single-integer query). */
+static int sq_query_int(sqlite3 *db, const char *sql, sqlite3_int64 *out)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static enum gb_status sq_enable_wal(struct sq_store *s, sqlite3 *db,
+				    struct gb_error *err)
+{
+	sqlite3_stmt *st;
+	const char *mode;
+	enum gb_status status = GB_OK;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st,
+				    NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		status = sq_fail(err, sq_status_of(rc),
+				 "sqlite_path %s: cannot use it as a "
+				 "database: %s",
+				 s->path, sqlite3_errmsg(db));
+	} else {
+		mode = (const char *)sqlite3_column_text(st, 0);
+		if (!mode || strcmp(mode, "wal") != 0)
+			status = sq_fail(err, GB_ERR_UNAVAILABLE,
+					 "sqlite_path %s: cannot switch to "
+					 "WAL mode (journal mode stays %s)",
+					 s->path, mode ? mode : "unknown");
+	}
+	sqlite3_finalize(st);
+	if (status == GB_OK)
+		sqlite3_exec(db, "PRAGMA journal_size_limit = 67108864;", NULL,
+			     NULL, NULL);
+	return status;
+}
+
+/* Checks the file belongs to us and brings its schema up to date. */
+static enum gb_status sq_migrate_locked(struct sq_store *s, sqlite3 *db,
+					struct gb_error *err)
+{
+	sqlite3_int64 app = 0, version = 0;
+	char sql[64];
+	int rc;
+
+	rc = sq_query_int(db, "PRAGMA application_id", &app);
+	if (rc == SQLITE_OK)
+		rc = sq_query_int(db, "PRAGMA user_version", &version);
+	if (rc != SQLITE_OK)
+		return sq_fail(err, sq_status_of(rc),
+			       "sqlite_path %s: cannot read the schema: %s",
+			       s->path, sqlite3_errmsg(db));
+	if (app != 0 && app != SQ_APPLICATION_ID)
+		return sq_fail(err, GB_ERR_INVALID,
+			       "sqlite_path %s: not a guestbookd database "
+			       "(application_id 0x%08llx)",
+			       s->path, (unsigned long long)app);
+	if (version > SQ_SCHEMA_VERSION)
+		return sq_fail(err, GB_ERR_INVALID,
+			       "sqlite_path %s: schema version %lld is newer "
+			       "than this guestbookd supports (%d); run a newer "
+			       "guestbookd or point sqlite_path at another file",
+			       s->path, (long long)version, SQ_SCHEMA_VERSION);
+	if (version < 0)
+		return sq_fail(err, GB_ERR_INVALID,
+			       "sqlite_path %s: bad schema version %lld",
+			       s->path, (long long)version);
+	for (sqlite3_int64 v = version; v < SQ_SCHEMA_VERSION; v++) {
+		rc = sqlite3_exec(db, sq_migrations[v], NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			return sq_fail(err, sq_status_of(rc),
+				       "sqlite_path %s: migration to schema "
+				       "version %lld failed: %s",
+				       s->path, (long long)v + 1,
+				       sqlite3_errmsg(db));
+	}
+	if (version == SQ_SCHEMA_VERSION)
+		return GB_OK;
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA application_id = %d; PRAGMA user_version = %d;",
+		 SQ_APPLICATION_ID, SQ_SCHEMA_VERSION);
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return sq_fail(err, sq_status_of(rc),
+			       "sqlite_path %s: cannot record the schema "
+			       "version: %s",
+			       s->path, sqlite3_errmsg(db));
+	return GB_OK;
+}
+
+static enum gb_status sq_migrate(struct sq_store *s, sqlite3 *db,
+				 struct gb_error *err)
+{
+	enum gb_status status;
+	int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return sq_fail(err, sq_status_of(rc),
+			       "sqlite_path %s: cannot lock the database to "
+			       "check its schema: %s",
+			       s->path, sqlite3_errmsg(db));
+	status = sq_migrate_locked(s, db, err);
+	if (status != GB_OK) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return status;
+	}
+	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return sq_fail(err, sq_status_of(rc),
+			       "sqlite_path %s: cannot commit the schema: %s",
+			       s->path, sqlite3_errmsg(db));
+	}
+	return GB_OK;
+}
+
+/*
+ * Turns the usual mistakes into messages that name the path before SQLite
+ * answers with a bare "unable to open database file".
+ */
+static enum gb_status sq_check_path(const char *path, struct gb_error *err)
+{
+	char dir[SQ_PATH_MAX];
+	char *slash;
+	struct stat st;
+
+	if (path[0] == '\0')
+		return sq_fail(err, GB_ERR_INVALID, "sqlite_path is empty");
+	if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+		return sq_fail(err, GB_ERR_INVALID,
+			       "sqlite_path %s: give a file path (in-memory "
+			       "and URI databases are not supported)",
+			       path);
+	if (strlen(path) >= sizeof(dir))
+		return sq_fail(err, GB_ERR_INVALID, "sqlite_path is too long");
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return sq_fail(err, GB_ERR_INVALID,
+			       "sqlite_path %s is a directory; give a "
+			       "database file inside it",
+			       path);
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) != 0)
+		return sq_fail(err, GB_ERR_UNAVAILABLE,
+			       "sqlite_path %s: directory %s: %s (create it "
+			       "or set sqlite_path elsewhere)",
+			       path, dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return sq_fail(err, GB_ERR_INVALID,
+			       "sqlite_path %s: %s is not a directory", path,
+			       dir);
+	if (access(dir, W_OK | X_OK) != 0)
+		return sq_fail(err, GB_ERR_UNAVAILABLE,
+			       "sqlite_path %s: directory %s is not writable "
+			       "(SQLite keeps its -wal and -shm files next to "
+			       "the database)",
+			       path, dir);
+	return GB_OK;
+}
+
+/* ---- the reader pool ------------------------------------------------- */
+
+static struct sq_conn *sq_reader_acquire(struct sq_store *s,
+					 struct gb_error *err)
+{
+	struct sq_conn *c;
+
+	if (!s->open) {
+		sq_fail(err, GB_ERR_UNAVAILABLE, "sqlite store is not open");
+		return NULL;
+	}
+	pthread_mutex_lock(&s->pool_lock);
+	c = s->idle_readers;
+	if (c) {
+		s->idle_readers = c->next;
+		s->idle_count--;
+	}
+	pthread_mutex_unlock(&s->pool_lock);
+	if (c)
+		return c;
+	c = sq_conn_open(s->path, false, err);
+	if (!c && err)
+		err->status = GB_ERR_UNAVAILABLE;
+	return c;
+}
+
+static void sq_reader_release(struct sq_store *s, struct sq_conn *c)
+{
+	pthread_mutex_lock(&s->pool_lock);
+	if (s->idle_count < SQ_IDLE_READERS_MAX) {
+		c->next = s->idle_readers;
+		s->idle_readers = c;
+		s->idle_count++;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&s->pool_lock);
+	sq_conn_close(c);
+}
+
+/* ---- group commit ---------------------------------------------------- */
+
+/* Errors that fail one statement but leave the transaction usable. */
+static bool sq_statement_only_error(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_CONSTRAINT:
+	case SQLITE_TOOBIG:
+	case SQLITE_MISMATCH:
+	case SQLITE_RANGE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Runs one queued write inside the batch transaction. */
+static int sq_write_one(struct sq_conn *c, struct sq_write *w)
+{
+	enum sq_stmt_id id = w->kind == SQ_WRITE_INSERT ? SQ_INSERT : SQ_DELETE;
+	int rc;
+	sqlite3_stmt *st = sq_stmt(c, id, &rc);
+
+	if (!st)
+		return rc;
+	sqlite3_bind_text(st, 1, w->collection, -1, SQLITE_STATIC);
+	if (w->kind == SQ_WRITE_INSERT)
+		sqlite3_bind_text(st, 2, w->body, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 2, w->id);
+	rc = sqlite3_step(st);
+	sq_stmt_done(st);
+	if (rc != SQLITE_DONE)
+		return rc;
+	if (w->kind == SQ_WRITE_INSERT) {
+		w->id = sqlite3_last_insert_rowid(c->db);
+		w->status = GB_OK;
+	} else if (sqlite3_changes(c->db) == 0) {
+		w->status = sq_fail(w->err, GB_ERR_NOT_FOUND,
+				    "no document %lld in collection %s",
+				    (long long)w->id, w->collection);
+	} else {
+		w->status = GB_OK;
+	}
+	return rc;
+}
+
+static void sq_fail_batch(struct sq_write *batch, sqlite3 *db, int rc,
+			  const char *what)
+{
+	for (struct sq_write *w = batch; w; w = w->next)
+		w->status = sq_db_fail(w->err, db, rc, what);
+}
+
+/* One transaction, one fsync, for every write in the batch. */
+static void sq_write_batch(struct sq_store *s, struct sq_write *batch)
+{
+	struct sq_conn *c = s->writer;
+	int rc = sq_run(c, SQ_BEGIN);
+
+	if (rc != SQLITE_DONE) {
+		sq_fail_batch(batch, c->db, rc, "begin");
+		return;
+	}
+	for (struct sq_write *w = batch; w; w = w->next) {
+		rc = sq_write_one(c, w);
+		if (rc == SQLITE_DONE)
+			continue;
+		if (!sq_statement_only_error(rc))
+			goto abort;
+		w->status = sq_db_fail(w->err, c->db, rc, "write");
+	}
+	rc = sq_run(c, SQ_COMMIT);
+	if (rc == SQLITE_DONE)
+		return;
+abort:
+	sq_fail_batch(batch, c->db, rc, "write");
+	if (!sqlite3_get_autocommit(c->db))
+		sq_run(c, SQ_ROLLBACK);
+}
+
+/*
+ * Queues w and returns when it is committed (or failed). The caller that
+ * finds the writer idle commits everything queued so far, its own write
+ * included; the others sleep until a leader has done theirs.
+ */
+static void sq_write_submit(struct sq_store *s, struct sq_write *w)
+{
+	struct sq_write *batch, *next;
+
+	w->status = GB_ERR_INTERNAL;
+	w->done = false;
+	w->next = NULL;
+	pthread_mutex_lock(&s->write_lock);
+	if (s->queue_tail)
+		s->queue_tail->next = w;
+	else
+		s->queue_head = w;
+	s->queue_tail = w;
+	while (!w->done) {
+		if (s->writer_busy) {
+			pthread_cond_wait(&s->written, &s->write_lock);
+			continue;
+		}
+		s->writer_busy = true;
+		batch = s->queue_head;
+		s->queue_head = s->queue_tail = NULL;
+		pthread_mutex_unlock(&s->write_lock);
+		sq_write_batch(s, batch);
+		pthread_mutex_lock(&s->write_lock);
+		for (; batch; batch = next) {
+			next = batch->next;
+			batch->done = true;
+		}
+		s->writer_busy = false;
+		pthread_cond_broadcast(&s->written);
+	}
+	pthread_mutex_unlock(&s->write_lock);
+}
+
+/* ---- documents ------------------------------------------------------- */
+
+/* The stored text of doc: compact JSON without any "id" member. */
+static char *sq_doc_text(const cJSON *doc)
+{
+	cJSON *copy;
+	char *text;
+
+	if (!cJSON_GetObjectItemCaseSensitive(doc, "id"))
+		return cJSON_PrintUnformatted(doc);
+	copy = cJSON_Duplicate(doc, 1);
+	if (!copy)
+		return NULL;
+	cJSON_DeleteItemFromObjectCaseSensitive(copy, "id");
+	text = cJSON_PrintUnformatted(copy);
+	cJSON_Delete(copy);
+	return text;
+}
+
+/* Parses a stored body and adds "id"; NULL (with err) if it is not JSON. */
+static cJSON *sq_doc_from_row(const char *collection, sqlite3_int64 id,
+			      const unsigned char *body, int len,
+			      struct gb_error *err)
+{
+	char ids[GB_ID_MAX];
+	cJSON *doc;
+
+	doc = cJSON_ParseWithLength((const char *)body, (size_t)len);
+	if (!cJSON_IsObject(doc)) {
+		cJSON_Delete(doc);
+		sq_fail(err, GB_ERR_INTERNAL,
+			"document %lld in collection %s is not a JSON object "
+			"in the database",
+			(long long)id, collection);
+		return NULL;
+	}
+	snprintf(ids, sizeof(ids), "%lld", (long long)id);
+	cJSON_DeleteItemFromObjectCaseSensitive(doc, "id");
+	if (!cJSON_AddStringToObject(doc, "id", ids)) {
+		cJSON_Delete(doc);
+		sq_fail(err, GB_ERR_NOMEM, "sqlite: out of memory");
+		return NULL;
+	}
+	return doc;
+}
+
+/* ---- the storage operations ------------------------------------------ */
+
+static enum gb_status sq_open(void *store, struct gb_error *err)
+{
+	struct sq_store *s = store;
+	const char *path = host->config_get("sqlite_path");
+	enum gb_status status;
+	struct sq_conn *reader;
+
+	if (s->open)
+		return GB_OK;
+	if (!path)
+		path = SQ_DEFAULT_PATH;
+	status = sq_check_path(path, err);
+	if (status != GB_OK)
+		return status;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	s->writer = sq_conn_open(s->path, true, err);
+	if (!s->writer)
+		return err ? err->status : GB_ERR_UNAVAILABLE;
+	status = sq_enable_wal(s, s->writer->db, err);
+	if (status == GB_OK)
+		status = sq_migrate(s, s->writer->db, err);
+	if (status != GB_OK) {
+		sq_conn_close(s->writer);
+		s->writer = NULL;
+		return status;
+	}
+	s->open = true;
+	reader = sq_reader_acquire(s, err);
+	if (!reader) {
+		s->open = false;
+		sq_conn_close(s->writer);
+		s->writer = NULL;
+		return err ? err->status : GB_ERR_UNAVAILABLE;
+	}
+	sq_reader_release(s, reader);
+	host->log(s->self, GB_LOG_INFO,
+		  "opened %s (schema version %d, WAL, synchronous=FULL)",
+		  s->path, SQ_SCHEMA_VERSION);
+	return GB_OK;
+}
+
+static enum gb_status sq_insert(void *store, const struct gb_store_ctx *ctx,
+				const char *collection, const cJSON *doc,
+				char id_out[GB_ID_MAX], struct gb_error *err)
+{
+	struct sq_store *s = store;
+	struct sq_write w = {.kind = SQ_WRITE_INSERT, .collection = collection,
+			     .err = err};
+	char *body;
+
+	(void)ctx;
+	if (!s->open)
+		return sq_fail(err, GB_ERR_UNAVAILABLE,
+			       "sqlite store is not open");
+	if (!cJSON_IsObject(doc))
+		return sq_fail(err, GB_ERR_INVALID,
+			       "a document must be a JSON object");
+	body = sq_doc_text(doc);
+	if (!body)
+		return sq_fail(err, GB_ERR_NOMEM, "sqlite: out of memory");
+	w.body = body;
+	sq_write_submit(s, &w);
+	free(body);
+	if (w.status == GB_OK)
+		snprintf(id_out, GB_ID_MAX, "%lld", (long long)w.id);
+	return w.status;
+}
+
+static enum gb_status sq_get(void *store, const struct gb_store_ctx *ctx,
+			     const char *collection, const char *id,
+			     cJSON **doc_out, struct gb_error *err)
+{
+	struct sq_store *s = store;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	sqlite3_int64 key;
+	enum gb_status status;
+	int rc;
+
+	(void)ctx;
+	*doc_out = NULL;
+	if (!sq_parse_id(id, &key))
+		return sq_fail(err, GB_ERR_NOT_FOUND,
+			       "no document %.64s in collection %s",
+			       id ? id : "(null)", collection);
+	c = sq_reader_acquire(s, err);
+	if (!c)
+		return err ? err->status : GB_ERR_UNAVAILABLE;
+	st = sq_stmt(c, SQ_GET, &rc);
+	if (!st) {
+		status = sq_db_fail(err, c->db, rc, "get");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, collection, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*doc_out = sq_doc_from_row(collection, key,
+					   sqlite3_column_text(st, 0),
+					   sqlite3_column_bytes(st, 0), err);
+		status = *doc_out ? GB_OK : err->status;
+	} else if (rc == SQLITE_DONE) {
+		status = sq_fail(err, GB_ERR_NOT_FOUND,
+				 "no document %lld in collection %s",
+				 (long long)key, collection);
+	} else {
+		status = sq_db_fail(err, c->db, rc, "get");
+	}
+	sq_stmt_done(st);
+out:
+	sq_reader_release(s, c);
+	return status;
+}
+
+/* Steps through up to limit + 1 rows of a bound list statement. */
+static enum gb_status sq_list_rows(sqlite3_stmt *st, sqlite3 *db,
+				   const char *collection, int limit,
+				   cJSON *docs, char **next_cursor,
+				   struct gb_error *err)
+{
+	sqlite3_int64 id = 0;
+	cJSON *doc;
+	int n = 0, rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == limit) {
+			*next_cursor = sq_make_cursor(id);
+			if (!*next_cursor)
+				return sq_fail(err, GB_ERR_NOMEM,
+					       "sqlite: out of memory");
+			return GB_OK;
+		}
+		id = sqlite3_column_int64(st, 0);
+		doc = sq_doc_from_row(collection, id,
+				      sqlite3_column_text(st, 1),
+				      sqlite3_column_bytes(st, 1), err);
+		if (!doc)
+			return err->status;
+		cJSON_AddItemToArray(docs, doc);
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		return sq_db_fail(err, db, rc, "list");
+	return GB_OK;
+}
+
+static enum gb_status sq_list(void *store, const struct gb_store_ctx *ctx,
+			      const char *collection, int limit,
+			      const char *cursor, cJSON **docs_out,
+			      char **next_cursor, struct gb_error *err)
+{
+	struct sq_store *s = store;
+	bool after = cursor && cursor[0];
+	sqlite3_int64 before = 0;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	enum gb_status status;
+	cJSON *docs;
+	int rc;
+
+	(void)ctx;
+	*docs_out = NULL;
+	*next_cursor = NULL;
+	if (limit < 1)
+		return sq_fail(err, GB_ERR_INVALID, "limit must be at least 1");
+	if (after && !sq_parse_cursor(cursor, &before))
+		return sq_fail(err, GB_ERR_INVALID,
+			       "cursor %.64s is not a cursor of this store",
+			       cursor);
+	docs = cJSON_CreateArray();
+	if (!docs)
+		return sq_fail(err, GB_ERR_NOMEM, "sqlite: out of memory");
+	c = sq_reader_acquire(s, err);
+	if (!c) {
+		cJSON_Delete(docs);
+		return err ? err->status : GB_ERR_UNAVAILABLE;
+	}
+	st = sq_stmt(c, after ? SQ_LIST_AFTER : SQ_LIST_FIRST, &rc);
+	if (!st) {
+		status = sq_db_fail(err, c->db, rc, "list");
+	} else {
+		sqlite3_bind_text(st, 1, collection, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)limit + 1);
+		if (after)
+			sqlite3_bind_int64(st, 3, before);
+		status = sq_list_rows(st, c->db, collection, limit, docs,
+				      next_cursor, err);
+		sq_stmt_done(st);
+	}
+	sq_reader_release(s, c);
+	if (status != GB_OK) {
+		cJSON_Delete(docs);
+		free(*next_cursor);
+		*next_cursor = NULL;
+		return status;
+	}
+	*docs_out = docs;
+	return GB_OK;
+}
+
+static enum gb_status sq_remove(void *store, const struct gb_store_ctx *ctx,
+				const char *collection, const char *id,
+				struct gb_error *err)
+{
+	struct sq_store *s = store;
+	struct sq_write w = {.kind = SQ_WRITE_REMOVE, .collection = collection,
+			     .err = err};
+
+	(void)ctx;
+	if (!sq_parse_id(id, &w.id))
+		return sq_fail(err, GB_ERR_NOT_FOUND,
+			       "no document %.64s in collection %s",
+			       id ? id : "(null)", collection);
+	if (!s->open)
+		return sq_fail(err, GB_ERR_UNAVAILABLE,
+			       "sqlite store is not open");
+	sq_write_submit(s, &w);
+	return w.status;
+}
+
+static enum gb_status sq_ping(void *store, struct gb_error *err)
+{
+	struct sq_store *s = store;
+	struct sq_conn *c = sq_reader_acquire(s, err);
+	enum gb_status status = GB_OK;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!c)
+		return GB_ERR_UNAVAILABLE;
+	st = sq_stmt(c, SQ_PING, &rc);
+	if (st) {
+		rc = sqlite3_step(st);
+		sq_stmt_done(st);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		status = sq_fail(err, GB_ERR_UNAVAILABLE, "sqlite ping: %s",
+				 sqlite3_errmsg(c->db));
+	sq_reader_release(s, c);
+	return status;
+}
+
+static void sq_close(void *store)
+{
+	struct sq_store *s = store;
+	struct sq_conn *c;
+
+	s->open = false;
+	while ((c = s->idle_readers)) {
+		s->idle_readers = c->next;
+		sq_conn_close(c);
+	}
+	s->idle_count = 0;
+	/* The last connection to close checkpoints and removes the WAL. */
+	sq_conn_close(s->writer);
+	s->writer = NULL;
+}
+
+static const struct gb_storage_ops sq_ops = {
+	.size = sizeof(struct gb_storage_ops),
+	.open = sq_open,
+	.insert = sq_insert,
+	.get = sq_get,
+	.list = sq_list,
+	.remove = sq_remove,
+	.ping = sq_ping,
+	.close = sq_close,
+};
+
+/* ---- plugin ---------------------------------------------------------- */
+
+static struct sq_store *sq_state;
+
+static int sq_plugin_init(struct gb_plugin *self, const struct gb_host_api *api,
+			  char **err, int *err_static)
+{
+	struct sq_store *s;
+
+	host = api;
+	*err_static = 1;
+	if (!sqlite3_threadsafe()) {
+		*err = "the SQLite library was built without thread support";
+		return 1;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		*err = "out of memory";
+		return 1;
+	}
+	s->self = self;
+	pthread_mutex_init(&s->write_lock, NULL);
+	pthread_cond_init(&s->written, NULL);
+	pthread_mutex_init(&s->pool_lock, NULL);
+	if (api->storage_register(self, "sqlite", &sq_ops, s) != GB_OK) {
+		*err = "cannot register storage \"sqlite\" (already taken?)";
+		free(s);
+		return 1;
+	}
+	sq_state = s;
+	return 0;
+}
+
+static void sq_plugin_fini(struct gb_plugin *self)
+{
+	struct sq_store *s = sq_state;
+
+	(void)self;
+	if (!s)
+		return;
+	if (s->open)
+		sq_close(s);
+	pthread_mutex_destroy(&s->write_lock);
+	pthread_cond_destroy(&s->written);
+	pthread_mutex_destroy(&s->pool_lock);
+	free(s);
+	sq_state = NULL;
+}
+
+GB_PLUGIN(GB_PLUGIN_STORAGE, "sqlite", "1.0.0",
+	  "Documents in an SQLite file (WAL, synchronous=FULL)",
+	  sq_plugin_init, sq_plugin_fini);
