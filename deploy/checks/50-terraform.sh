@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# 50-terraform.sh: check deploy/terraform offline with the real tools.
+#
+#   1. `tofu fmt -check -recursive` on deploy/terraform.
+#   2. `tofu init` + `tofu validate` on a scratch copy, with the providers
+#      built from the Go module proxy into a filesystem mirror (no registry is
+#      reachable here). validate starts each provider and checks every block
+#      and attribute against its real schema.
+#   3. `helm lint --strict` and `helm template` of the local charts
+#      (deploy/helm/guestbook-*) with exactly the values Terraform passes:
+#      `tofu console` evaluates local.app_chart_values in the scratch copy.
+#
+# Tools are built once and cached in ~/.cache/guestbook-tools (override with
+# GUESTBOOK_TOOLS); a build is skipped when the pinned binary is there.
+# Recipes: shared/TOOLCHAIN.md. What needs a live cluster (plan, apply) runs
+# in .github/workflows/infra-deploy.yml.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TOOLS=${GUESTBOOK_TOOLS:-$HOME/.cache/guestbook-tools}
+TF_DIR=$ROOT/deploy/terraform
+
+OPENTOFU_VERSION=v1.6.3
+HELM_VERSION=v3.22.0
+
+# Providers: module, version to ask the Go module proxy for, and the version
+# the binary is filed under in the mirror (it must satisfy versions.tf).
+#
+# The proxy here serves no tagged v3.x/v2.x release of the hashicorp
+# providers (their tags lack the /vN module suffix, and the by-commit lookups
+# of the v3.1.2 and v2.38.0 commits answer "403 This module version is not
+# available"); it serves one commit of each, which is what we build:
+#   helm:       a4f1c1d8b008, 2026-06-29, after v3.2.0 (its CHANGELOG tops at
+#               3.2.0): filed as 3.2.0; same v3 schema as 3.1.2.
+#   kubernetes: 3a33fb6cc605, 2026-08-21, after v3.2.1: filed as 3.2.1.
+PROVIDERS=(
+  "hashicorp/helm github.com/hashicorp/terraform-provider-helm v1.3.3-0.20260629194918-a4f1c1d8b008 3.2.0"
+  "hashicorp/kubernetes github.com/hashicorp/terraform-provider-kubernetes v1.13.4-0.20260821094251-3a33fb6cc605 3.2.1"
+  "tehcyx/kind github.com/tehcyx/terraform-provider-kind v0.11.0 0.11.0"
+)
+
+# Local charts Terraform installs: chart directory => key of
+# local.app_chart_values in deploy/terraform.
+APP_CHARTS=(guestbook-mongodb guestbook-backend guestbook-frontend)
+
+if [ -f "$ROOT/deploy/checks/lib.sh" ]; then
+  # shellcheck source=/dev/null
+  . "$ROOT/deploy/checks/lib.sh"
+fi
+
+say() { printf '50-terraform: %s\n' "$*"; }
+die() { printf '50-terraform: FAIL: %s\n' "$*" >&2; exit 1; }
+
+command -v go >/dev/null || die "go is not installed (needed to build tofu, the providers and helm)"
+mkdir -p "$TOOLS/logs"
+GOARCH_OS=$(go env GOOS)_$(go env GOARCH)
+
+# go_build_tool MODULE VERSION PACKAGE OUTPUT
+# Builds PACKAGE of MODULE@VERSION into OUTPUT through a throwaway wrapper
+# module carrying the upstream replace/exclude lines (go install refuses
+# modules that have them). Prints the exact go error and fails otherwise.
+go_build_tool() {
+  local mod=$1 ver=$2 pkg=$3 out=$4 log w gomod
+  log="$TOOLS/logs/build-$(basename "$out").log"
+  w=$(mktemp -d)
+  say "building $pkg@$ver (log: $log)"
+  if ! (cd "$w" && go mod download -json "$mod@$ver") >"$w/download.json" 2>"$log"; then
+    sed -n 's/^[[:space:]]*"Error": //p' "$w/download.json" >>"$log"
+    rm -rf "$w"
+    return 1
+  fi
+  gomod=$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p' "$w/download.json")
+  if ! (
+    cd "$w"
+    go mod init local/wrapper
+    # Copy replace/exclude directives (single-line and block form) verbatim.
+    awk '/^(replace|exclude)[[:space:]]*\($/ {blk=1} blk {print} blk && /^\)/ {blk=0; next}
+         !blk && /^(replace|exclude)[[:space:]]/ {print}' "$gomod" >>go.mod
+    go get -tool "$pkg@$ver"
+    go build -trimpath -o "$out.tmp" "$pkg"
+    mv "$out.tmp" "$out"
+  ) >>"$log" 2>&1; then
+    rm -rf "$w"
+    return 1
+  fi
+  rm -rf "$w"
+}
+
+ensure_tofu() {
+  TOFU=$TOOLS/opentofu-$OPENTOFU_VERSION/tofu
+  if [ ! -x "$TOFU" ]; then
+    mkdir -p "$(dirname "$TOFU")"
+    go_build_tool github.com/opentofu/opentofu "$OPENTOFU_VERSION" github.com/opentofu/opentofu/cmd/tofu "$TOFU" ||
+      die "cannot build OpenTofu $OPENTOFU_VERSION: $(tail -n 5 "$TOOLS/logs/build-tofu.log")"
+  fi
+  "$TOFU" version | head -n 1 | grep -q "${OPENTOFU_VERSION#v}" || die "$TOFU is not OpenTofu $OPENTOFU_VERSION"
+}
+
+ensure_helm() {
+  # The other deploy checks cache helm under the same directory; use theirs
+  # when it is the pinned version, else build our own copy.
+  local c
+  for c in "${HELM:-}" "$TOOLS/helm-$HELM_VERSION/helm" "$TOOLS/bin/helm"; do
+    if [ -n "$c" ] && [ -x "$c" ] && "$c" version --template '{{.Version}}' 2>/dev/null | grep -qx "$HELM_VERSION"; then
+      HELM=$c
+      return
+    fi
+  done
+  HELM=$TOOLS/helm-$HELM_VERSION/helm
+  mkdir -p "$(dirname "$HELM")"
+  go_build_tool helm.sh/helm/v3 "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "$HELM" ||
+    die "cannot build helm $HELM_VERSION: $(tail -n 5 "$TOOLS/logs/build-helm.log")"
+}
+
+# Fills the filesystem mirror. Sets KIND_PROVIDER=yes when the kind provider
+# could be built; the others are required.
+ensure_providers() {
+  MIRROR=$TOOLS/tf-mirror
+  KIND_PROVIDER=yes
+  local entry addr mod ver label type bin dir
+  for entry in "${PROVIDERS[@]}"; do
+    read -r addr mod ver label <<<"$entry"
+    type=${addr#*/}
+    bin=$TOOLS/tf-providers/$addr/$ver/terraform-provider-$type
+    if [ ! -x "$bin" ]; then
+      mkdir -p "$(dirname "$bin")"
+      if ! go_build_tool "$mod" "$ver" "$mod" "$bin"; then
+        if [ "$addr" = tehcyx/kind ]; then
+          KIND_PROVIDER_ERROR=$(grep -v '^go: downloading' "$TOOLS/logs/build-terraform-provider-$type.log" | tail -n 5)
+          KIND_PROVIDER=no
+          continue
+        fi
+        die "cannot build provider $addr ($mod@$ver): $(grep -v '^go: downloading' "$TOOLS/logs/build-terraform-provider-$type.log" | tail -n 5)"
+      fi
+    fi
+    for host in registry.opentofu.org registry.terraform.io; do
+      dir=$MIRROR/$host/$addr/$label/$GOARCH_OS
+      mkdir -p "$dir"
+      ln -sf "$bin" "$dir/terraform-provider-${type}_v$label"
+    done
+  done
+  TF_CLI_CONFIG=$TOOLS/tofu-offline.tfrc
+  cat >"$TF_CLI_CONFIG" <<EOF
+provider_installation {
+  filesystem_mirror {
+    path    = "$MIRROR"
+    include = ["*/*"]
+  }
+}
+EOF
+}
+
+# Replaces the kind cluster by a terraform_data stand-in with the same
+# attributes, in the scratch copy only. Used when the kind provider cannot be
+# built here, so that everything else is still validated against the real
+# helm and kubernetes providers.
+stand_in_for_kind() {
+  local d=$1 f
+  for f in "$d"/*.tf; do
+    awk '
+      /^resource "kind_cluster" "this" \{/ {skip=1}
+      /^provider "kind" \{\}$/ {next}
+      /^    kind = \{$/ {req=1}
+      !skip && !req {print}
+      skip && /^\}/ {skip=0}
+      req && /^    \}$/ {req=0}
+    ' "$f" | sed 's/kind_cluster\.this\./terraform_data.kind_cluster_standin.output./g' >"$f.new"
+    mv "$f.new" "$f"
+  done
+  cat >"$d/zz_check_kind_standin.tf" <<'EOF'
+# Written by deploy/checks/50-terraform.sh: the kind provider could not be
+# built here, so the cluster's attributes come from this stand-in.
+resource "terraform_data" "kind_cluster_standin" {
+  input = {
+    name                   = var.cluster_name
+    endpoint               = "https://127.0.0.1:6443"
+    client_certificate     = "client-certificate"
+    client_key             = "client-key"
+    cluster_ca_certificate = "cluster-ca-certificate"
+    kubeconfig_path        = "/dev/null"
+  }
+}
+EOF
+  if grep -n 'kind_cluster\.\|"tehcyx/kind"' "$d"/*.tf | grep -v zz_check_kind_standin; then
+    die "stand-in for kind_cluster left references behind (see above)"
+  fi
+}
+
+ensure_tofu
+ensure_providers
+ensure_helm
+say "tools: $("$TOFU" version | head -n 1), helm $("$HELM" version --template '{{.Version}}')"
+
+say "tofu fmt -check -recursive deploy/terraform"
+"$TOFU" fmt -check -recursive -diff "$TF_DIR" || die "tofu fmt: run 'tofu fmt -recursive deploy/terraform'"
+
+SCRATCH=$(mktemp -d)
+trap 'rm -rf "$SCRATCH"' EXIT
+mkdir -p "$SCRATCH/deploy/terraform"
+# The configuration without local state, caches or the real-registry lock
+# file (init here records the hashes of our local builds).
+tar -C "$TF_DIR" --exclude=.terraform --exclude=.terraform.lock.hcl \
+  --exclude='*.tfstate*' --exclude='*-kubeconfig' --exclude=secrets.tfvars -cf - . |
+  tar -C "$SCRATCH/deploy/terraform" -xf -
+for sibling in alert_rules alertmanager dashboards helm; do
+  [ -e "$ROOT/deploy/$sibling" ] && ln -s "$ROOT/deploy/$sibling" "$SCRATCH/deploy/$sibling"
+done
+WORK=$SCRATCH/deploy/terraform
+
+if [ "$KIND_PROVIDER" = no ]; then
+  say "WARNING: provider tehcyx/kind cannot be built here:"
+  printf '%s\n' "$KIND_PROVIDER_ERROR" | sed 's/^/    /'
+  say "WARNING: validating with a terraform_data stand-in for kind_cluster.this (kind_cluster's own arguments are not checked here; CI's terraform validate checks them)"
+  stand_in_for_kind "$WORK"
+fi
+
+export TF_CLI_CONFIG_FILE=$TF_CLI_CONFIG TF_IN_AUTOMATION=1 TF_INPUT=0
+unset TF_PLUGIN_CACHE_DIR
+say "tofu init (offline, filesystem mirror $MIRROR)"
+(cd "$WORK" && "$TOFU" init -backend=false -input=false -no-color >"$SCRATCH/init.log" 2>&1) ||
+  { cat "$SCRATCH/init.log" >&2; die "tofu init failed"; }
+say "tofu validate"
+(cd "$WORK" && "$TOFU" validate -no-color) || die "tofu validate failed"
+
+# Values Terraform passes to the local charts, rendered by tofu itself.
+say "rendering the local charts with the values Terraform passes"
+for chart in "${APP_CHARTS[@]}"; do
+  [ -d "$ROOT/deploy/helm/$chart" ] || die "chart deploy/helm/$chart is missing (Terraform installs it)"
+  key=${chart#guestbook-}
+  values=$SCRATCH/$chart.values.yaml
+  (cd "$WORK" && printf 'local.app_chart_values["%s"]\n' "$key" |
+    "$TOFU" console -var grafana_admin_password=offline-check >"$SCRATCH/$chart.console" 2>&1) ||
+    { cat "$SCRATCH/$chart.console" >&2; die "tofu console could not evaluate local.app_chart_values[\"$key\"]"; }
+  # console prints a string as a heredoc: <<EOT ... EOT
+  sed -e '1{/^<<EOT$/d}' -e '${/^EOT$/d}' "$SCRATCH/$chart.console" >"$values"
+  "$HELM" lint --strict "$ROOT/deploy/helm/$chart" -f "$values" --namespace guestbook >"$SCRATCH/$chart.lint" 2>&1 ||
+    { cat "$SCRATCH/$chart.lint" >&2; die "helm lint --strict $chart with Terraform's values failed"; }
+  "$HELM" template "$chart" "$ROOT/deploy/helm/$chart" -f "$values" --namespace guestbook >"$SCRATCH/$chart.yaml" 2>"$SCRATCH/$chart.err" ||
+    { cat "$SCRATCH/$chart.err" >&2; die "helm template $chart with Terraform's values failed"; }
+  say "  $chart: $(grep -c '^kind:' "$SCRATCH/$chart.yaml") objects"
+done
+
+# The app namespace enforces Pod Security "restricted": a pod that violates it
+# would be rejected and helm --wait would time out, so check the rendered pods.
+say "Pod Security 'restricted' on the rendered app pods"
+(cd "$SCRATCH" && python3 "$ROOT/deploy/terraform/tests/pod_security.py" "${APP_CHARTS[@]/%/.yaml}") ||
+  die "a rendered pod would be rejected in the restricted app namespace"
+
+say "Terraform environment with the backend/frontend wiring"
+python3 "$ROOT/deploy/terraform/tests/app_wiring.py" "$SCRATCH/guestbook-backend.yaml" "$SCRATCH/guestbook-frontend.yaml" ||
+  die "backend/frontend environment wiring is wrong"
+
+if [ "$KIND_PROVIDER" = no ]; then
+  say "OK (with the kind stand-in: see WARNING above)"
+else
+  say "OK"
+fi

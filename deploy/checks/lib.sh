@@ -1,0 +1,143 @@
+# shellcheck shell=bash
+# Shared helpers for deploy/checks/*.sh. Source it first:
+#   . "$(dirname "$0")/lib.sh"
+#
+# Gives: DEPLOY_DIR, REPO_DIR, TOOLS_DIR (the tool cache outside the
+# checkout), CHECK_NAME, log/warn/die, need_cmd, need_apt, need_python_yaml,
+# need_go_tool, on_exit (cleanup stack), scratch_dir, free_port and
+# check_done (prints the check's final line).
+set -euo pipefail
+
+DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+REPO_DIR=$(cd "$DEPLOY_DIR/.." && pwd)
+CHECKS_DIR="$DEPLOY_DIR/checks"
+# Built tools live here, keyed by name and version, so a fresh clone (CI)
+# on the same machine reuses them.
+TOOLS_DIR=${GUESTBOOK_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/guestbook-tools}
+CHECK_NAME=${CHECK_NAME:-$(basename "${0%.sh}")}
+CHECK_START=$(date +%s)
+mkdir -p "$TOOLS_DIR"
+
+log() { printf '[%s] %s\n' "$CHECK_NAME" "$*" >&2; }
+warn() { printf '[%s] WARNING: %s\n' "$CHECK_NAME" "$*" >&2; }
+die() {
+	printf '[%s] FAIL: %s\n' "$CHECK_NAME" "$*" >&2
+	exit 1
+}
+
+# Cleanup stack: on_exit CMD... runs CMD when the check exits, last
+# registered first. The final line is printed here too, so a check that
+# dies still reports.
+_ON_EXIT=()
+on_exit() { _ON_EXIT+=("$*"); }
+_run_exit() {
+	local rc=$? i
+	for ((i = ${#_ON_EXIT[@]} - 1; i >= 0; i--)); do
+		eval "${_ON_EXIT[$i]}" >/dev/null 2>&1 || true
+	done
+	local secs=$(($(date +%s) - CHECK_START))
+	if [[ $rc -eq 0 ]]; then
+		printf '== %s: PASS (%ss)\n' "$CHECK_NAME" "$secs"
+	else
+		printf '== %s: FAIL (exit %s, %ss)\n' "$CHECK_NAME" "$rc" "$secs"
+	fi
+	exit "$rc"
+}
+trap _run_exit EXIT
+trap 'exit 130' INT TERM
+
+# scratch_dir: a temporary directory removed when the check exits.
+scratch_dir() {
+	local d
+	d=$(mktemp -d "${TMPDIR:-/tmp}/gb-${CHECK_NAME}.XXXXXX")
+	on_exit "rm -rf '$d'"
+	printf '%s\n' "$d"
+}
+
+need_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 ||
+			die "'$c' is not installed; this check cannot run without it"
+	done
+}
+
+# need_apt CMD PACKAGE: installs the Debian package when CMD is missing.
+need_apt() {
+	local cmd=$1 pkg=$2
+	command -v "$cmd" >/dev/null 2>&1 && return 0
+	command -v apt-get >/dev/null 2>&1 ||
+		die "'$cmd' is missing and apt-get is not available: install $pkg"
+	local sudo=()
+	[[ $(id -u) -eq 0 ]] || sudo=(sudo)
+	log "installing $pkg (for $cmd)"
+	export DEBIAN_FRONTEND=noninteractive
+	"${sudo[@]}" apt-get update -qq >/dev/null ||
+		die "apt-get update failed; cannot install $pkg"
+	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null ||
+		die "apt-get install $pkg failed"
+	command -v "$cmd" >/dev/null 2>&1 || die "$pkg installed but '$cmd' is still missing"
+}
+
+# need_python_yaml: sets PY to a python3 that can import yaml.
+need_python_yaml() {
+	local p
+	for p in python3 /usr/bin/python3; do
+		if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import yaml' 2>/dev/null; then
+			PY=$(command -v "$p")
+			return 0
+		fi
+	done
+	need_apt /usr/bin/python3 python3
+	command -v apt-get >/dev/null 2>&1 || die "python3 with PyYAML is required"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-yaml >/dev/null ||
+		die "cannot install python3-yaml"
+	PY=/usr/bin/python3
+}
+
+# need_go_tool NAME PACKAGE VERSION: prints the path of NAME built by
+# `go install PACKAGE@VERSION`, building it into the cache once. The build
+# goes to a temporary directory first so an interrupted build never counts.
+need_go_tool() {
+	local name=$1 pkg=$2 version=$3
+	local dir="$TOOLS_DIR/bin/$name-$version"
+	if [[ -x "$dir/$name" ]]; then
+		printf '%s\n' "$dir/$name"
+		return 0
+	fi
+	command -v go >/dev/null 2>&1 ||
+		die "$name $version is not cached in $dir and Go is not installed to build it"
+	log "building $name $version (go install $pkg@$version; once, cached in $dir)"
+	local tmp
+	tmp=$(mktemp -d "$TOOLS_DIR/.build-$name.XXXXXX")
+	if ! GOBIN="$tmp" GOFLAGS=-mod=mod go install "$pkg@$version" >"$tmp.log" 2>&1; then
+		tail -n 30 "$tmp.log" >&2
+		rm -rf "$tmp" "$tmp.log"
+		die "go install $pkg@$version failed"
+	fi
+	mkdir -p "$dir"
+	mv "$tmp/$name" "$dir/$name"
+	rm -rf "$tmp" "$tmp.log"
+	printf '%s\n' "$dir/$name"
+}
+
+# go_module_dir MODULE VERSION: downloads a module (source only) through
+# the module proxy and prints its directory in the module cache.
+go_module_dir() {
+	local mod=$1 version=$2 out
+	command -v go >/dev/null 2>&1 || die "Go is needed to download $mod@$version"
+	out=$(cd "${TMPDIR:-/tmp}" && GOFLAGS=-mod=mod go mod download -json "$mod@$version") ||
+		die "go mod download $mod@$version failed"
+	printf '%s\n' "$out" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p'
+}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
+free_port() {
+	python3 - <<'PY'
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+}

@@ -1,0 +1,52 @@
+# Providers.
+#
+# The helm and kubernetes providers are configured from the Kind cluster that
+# this same configuration creates (local.kube, see cluster_management.tf).
+# Terraform cannot configure a provider from values that are unknown until
+# apply, so a fresh cluster is brought up in two stages (we chose the two-stage
+# apply over splitting the configuration in two roots: one state, one
+# `destroy`):
+#
+#   terraform apply -target=kind_cluster.this -var-file=secrets.tfvars
+#   terraform apply -var-file=secrets.tfvars
+#
+# (`tofu` works the same way.) Nothing here uses kubernetes_manifest, which
+# would need the API server (and the CRDs) during `plan`; PrometheusRules are
+# created by kube-prometheus-stack and dashboards are plain ConfigMaps, so
+# after the first stage every later plan/apply is an ordinary one. The same
+# two stages are needed after the cluster has been deleted outside Terraform.
+
+provider "kind" {}
+
+provider "helm" {
+  kubernetes = {
+    host                   = local.kube.host
+    client_certificate     = local.kube.client_certificate
+    client_key             = local.kube.client_key
+    cluster_ca_certificate = local.kube.cluster_ca_certificate
+  }
+}
+
+provider "kubernetes" {
+  host                   = local.kube.host
+  client_certificate     = local.kube.client_certificate
+  client_key             = local.kube.client_key
+  cluster_ca_certificate = local.kube.cluster_ca_certificate
+}
+
+locals {
+  # Paths of the artifacts other parts of deploy/ own; Terraform only reads them.
+  alert_rules_dir  = "${path.module}/../alert_rules"
+  dashboards_dir   = "${path.module}/../dashboards"
+  alertmanager_yml = "${path.module}/../alertmanager/alertmanager.yml"
+  charts_dir       = "${path.module}/../helm"
+
+  # Host names served by ingress-nginx on the Kind node's ports 80/443.
+  # *.localhost resolves to 127.0.0.1 in browsers and curl without /etc/hosts.
+  hosts = {
+    app          = "localhost"
+    grafana      = "grafana.localhost"
+    prometheus   = "prometheus.localhost"
+    alertmanager = "alertmanager.localhost"
+  }
+}
