@@ -1,0 +1,674 @@
+/*
+ * api.c - the "api" route plugin: the guestbook's JSON API.
+ *
+ *   GET    /messages                 legacy list: 201, array newest first
+ *   POST   /messages                 legacy post: 201 {}
+ *   GET    /api/v1/messages          v1 page: limit, cursor, ETag
+ *   POST   /api/v1/messages          v1 post: 201, Location, the message
+ *   GET    /api/v1/messages/{id}     v1 message
+ *   DELETE /api/v1/messages/{id}     moderation, with the admin token
+ *
+ * Settings: legacy_list_max (default 1000), admin_token or
+ * admin_token_file (unset: moderation off, DELETE always answers 401).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guestbook/plugin.h"
+#include "http_headers.h"
+#include "message.h"
+
+#define V1_LIMIT_DEFAULT 20
+#define V1_LIMIT_MAX 100
+#define LEGACY_PAGE 100
+#define LEGACY_LIST_MAX_DEFAULT 1000
+#define CURSOR_MAX 256
+#define ADMIN_TOKEN_FILE_MAX 4096
+/* Seconds a client should wait after a 503 from the store. */
+#define STORAGE_RETRY_AFTER "2"
+#define V1_PREFIX "/api/v1/messages/"
+
+static const struct gb_host_api *api;
+static struct gb_plugin *plugin;
+static long legacy_list_max = LEGACY_LIST_MAX_DEFAULT;
+static char *admin_token; /* NULL: moderation is off */
+
+/* ---- responses ------------------------------------------------------- */
+
+/* Answers a failed store call: 503 when the store is down, else 500. */
+static void respond_store_error(struct gb_request *req, const char *op,
+				enum gb_status status,
+				const struct gb_error *err)
+{
+	if (status == GB_ERR_UNAVAILABLE) {
+		api->log(plugin, GB_LOG_WARN,
+			 "storage %s unavailable: %s (request %s)", op,
+			 err->message, api->req_id(req));
+		api->res_header(req, "Retry-After", STORAGE_RETRY_AFTER);
+		api->respond_error(req, 503, "storage_unavailable",
+				   "the message store is unavailable; try "
+				   "again shortly",
+				   NULL);
+		return;
+	}
+	api->log(plugin, GB_LOG_ERROR, "storage %s failed (status %d): %s "
+		 "(request %s)", op, (int)status, err->message,
+		 api->req_id(req));
+	api->respond_error(req, 500, "internal", "internal error", NULL);
+}
+
+static void respond_out_of_memory(struct gb_request *req)
+{
+	api->log(plugin, GB_LOG_ERROR, "out of memory (request %s)",
+		 api->req_id(req));
+	api->respond_error(req, 500, "internal", "internal error", NULL);
+}
+
+/* Prints `json` compactly and answers with it; takes ownership. */
+static void respond_owned_json(struct gb_request *req, int status,
+			       cJSON *json)
+{
+	char *text = json ? cJSON_PrintUnformatted(json) : NULL;
+
+	cJSON_Delete(json);
+	if (!text) {
+		respond_out_of_memory(req);
+		return;
+	}
+	api->respond(req, status, "application/json", text, strlen(text));
+	cJSON_free(text);
+}
+
+/*
+ * Answers 200 with `json` (taken), a strong ETag of its bytes and
+ * Cache-Control: no-cache, or 304 when If-None-Match matches the ETag.
+ */
+static void respond_cacheable_json(struct gb_request *req, cJSON *json)
+{
+	char *text = json ? cJSON_PrintUnformatted(json) : NULL;
+	char etag[GB_ETAG_MAX];
+	size_t len;
+
+	cJSON_Delete(json);
+	if (!text) {
+		respond_out_of_memory(req);
+		return;
+	}
+	len = strlen(text);
+	gb_etag_of(text, len, etag);
+	api->res_header(req, "ETag", etag);
+	api->res_header(req, "Cache-Control", "no-cache");
+	if (gb_if_none_match(api->req_header(req, "If-None-Match"), etag))
+		api->respond(req, 304, "application/json", NULL, 0);
+	else
+		api->respond(req, 200, "application/json", text, len);
+	cJSON_free(text);
+}
+
+/* 429 with Retry-After when the client posts too fast; 1 if refused. */
+static int refuse_if_rate_limited(struct gb_request *req)
+{
+	int wait = api->rate_limit_take(req);
+	char seconds[16];
+
+	if (wait <= 0)
+		return 0;
+	snprintf(seconds, sizeof(seconds), "%d", wait);
+	api->res_header(req, "Retry-After", seconds);
+	api->respond_error(req, 429, "rate_limited",
+			   "too many messages; try again later", NULL);
+	return 1;
+}
+
+/*
+ * Reads and validates the JSON body and stores the message. On success
+ * returns 0 with the stored document (with "id") in *stored; otherwise it
+ * has answered: `field_status` for bad fields (422, or 400 for legacy).
+ */
+static int store_posted_message(struct gb_request *req, int field_status,
+				cJSON **stored)
+{
+	struct gb_message_input input;
+	struct gb_input_error ierr;
+	struct gb_error err = {0};
+	char id[GB_ID_MAX];
+	const char *body;
+	size_t len;
+	enum gb_status status;
+	cJSON *doc;
+
+	*stored = NULL;
+	body = api->req_body(req, &len);
+	if (gb_message_from_json(body, len, &input, &ierr) != 0) {
+		if (ierr.status == GB_INPUT_INVALID_JSON)
+			api->respond_error(req, 400, "invalid_json",
+					   ierr.message, NULL);
+		else
+			api->respond_error(req, field_status, "invalid_field",
+					   ierr.message, ierr.field);
+		return -1;
+	}
+	doc = gb_message_document(&input, api->now_wall());
+	gb_message_input_free(&input);
+	if (!doc) {
+		respond_out_of_memory(req);
+		return -1;
+	}
+	status = api->store_insert(req, GB_MESSAGES_COLLECTION, doc, id, &err);
+	if (status != GB_OK) {
+		cJSON_Delete(doc);
+		respond_store_error(req, "insert", status, &err);
+		return -1;
+	}
+	if (!cJSON_AddStringToObject(doc, "id", id)) {
+		cJSON_Delete(doc);
+		respond_out_of_memory(req);
+		return -1;
+	}
+	*stored = doc;
+	return 0;
+}
+
+/* Logs a stored document that cannot be served (it is skipped). */
+static void log_malformed(const cJSON *doc)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "id");
+
+	api->log(plugin, GB_LOG_WARN, "skipping malformed message %s",
+		 cJSON_IsString(id) ? id->valuestring : "(without id)");
+}
+
+/* ---- legacy ---------------------------------------------------------- */
+
+/* Appends the legacy form of each document to `out`; counts them. */
+static long append_legacy(cJSON *out, const cJSON *docs, long room)
+{
+	const cJSON *doc;
+	long added = 0;
+
+	cJSON_ArrayForEach(doc, docs)
+	{
+		cJSON *item;
+
+		if (added == room)
+			break;
+		item = gb_message_to_legacy(doc);
+		if (!item) {
+			log_malformed(doc);
+			continue;
+		}
+		cJSON_AddItemToArray(out, item);
+		added++;
+	}
+	return added;
+}
+
+static void legacy_list(struct gb_request *req)
+{
+	cJSON *out = cJSON_CreateArray();
+	char *cursor = NULL;
+	long remaining = legacy_list_max;
+
+	if (!out) {
+		respond_out_of_memory(req);
+		return;
+	}
+	while (remaining > 0) {
+		int limit = remaining < LEGACY_PAGE ? (int)remaining
+						    : LEGACY_PAGE;
+		struct gb_error err = {0};
+		cJSON *docs = NULL;
+		char *next = NULL;
+		enum gb_status status;
+
+		status = api->store_list(req, GB_MESSAGES_COLLECTION, limit,
+					 cursor, &docs, &next, &err);
+		free(cursor);
+		cursor = NULL;
+		if (status != GB_OK) {
+			cJSON_Delete(out);
+			respond_store_error(req, "list", status, &err);
+			return;
+		}
+		remaining -= append_legacy(out, docs, remaining);
+		if (cJSON_GetArraySize(docs) == 0) {
+			free(next);
+			next = NULL;
+		}
+		cJSON_Delete(docs);
+		if (!next)
+			break;
+		cursor = next;
+	}
+	free(cursor);
+	/* The original answers its list with 201; clients may expect it. */
+	respond_owned_json(req, 201, out);
+}
+
+static void legacy_post(struct gb_request *req)
+{
+	cJSON *stored;
+
+	if (refuse_if_rate_limited(req))
+		return;
+	if (store_posted_message(req, 400, &stored) != 0)
+		return;
+	cJSON_Delete(stored);
+	api->respond(req, 201, "application/json", "{}", 2);
+}
+
+static void handle_legacy(struct gb_request *req, void *userdata)
+{
+	(void)userdata;
+	if (strcmp(api->req_method(req), "POST") == 0)
+		legacy_post(req);
+	else
+		legacy_list(req);
+}
+
+/* ---- v1 -------------------------------------------------------------- */
+
+/* Reads ?limit= into *limit: 0, or -1 after answering 400. */
+static int read_limit(struct gb_request *req, int *limit)
+{
+	char buf[16];
+	int n = api->req_query(req, "limit", buf, sizeof(buf));
+	long value = 0;
+
+	*limit = V1_LIMIT_DEFAULT;
+	if (n == -1)
+		return 0;
+	for (int i = 0; n > 0 && i < n; i++) {
+		if (buf[i] < '0' || buf[i] > '9') {
+			n = -2;
+			break;
+		}
+		value = value * 10 + (buf[i] - '0');
+	}
+	if (n <= 0 || value < 1 || value > V1_LIMIT_MAX) {
+		api->respond_error(req, 400, "invalid_parameter",
+				   "limit must be an integer from 1 to 100",
+				   "limit");
+		return -1;
+	}
+	*limit = (int)value;
+	return 0;
+}
+
+static void respond_bad_cursor(struct gb_request *req)
+{
+	api->respond_error(req, 400, "invalid_parameter",
+			   "cursor is not valid; use next_cursor from a "
+			   "previous page",
+			   "cursor");
+}
+
+/* Reads ?cursor= into buf ("" for none): 0, or -1 after answering 400. */
+static int read_cursor(struct gb_request *req, char *buf, size_t len)
+{
+	int n = api->req_query(req, "cursor", buf, len);
+
+	if (n == -1) {
+		buf[0] = '\0';
+		return 0;
+	}
+	if (n < 0) {
+		respond_bad_cursor(req);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		char c = buf[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+			respond_bad_cursor(req);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* {"messages":[v1...],"next_cursor":..} from a store page; NULL on OOM. */
+static cJSON *v1_page(const cJSON *docs, const char *next)
+{
+	cJSON *page = cJSON_CreateObject();
+	cJSON *messages = cJSON_AddArrayToObject(page, "messages");
+	const cJSON *doc;
+
+	if (!page || !messages) {
+		cJSON_Delete(page);
+		return NULL;
+	}
+	cJSON_ArrayForEach(doc, docs)
+	{
+		cJSON *item = gb_message_to_v1(doc);
+
+		if (!item) {
+			log_malformed(doc);
+			continue;
+		}
+		cJSON_AddItemToArray(messages, item);
+	}
+	if (!(next ? cJSON_AddStringToObject(page, "next_cursor", next)
+		   : cJSON_AddNullToObject(page, "next_cursor"))) {
+		cJSON_Delete(page);
+		return NULL;
+	}
+	return page;
+}
+
+static void v1_list(struct gb_request *req)
+{
+	char cursor[CURSOR_MAX];
+	struct gb_error err = {0};
+	cJSON *docs = NULL, *page;
+	char *next = NULL;
+	enum gb_status status;
+	int limit;
+
+	if (read_limit(req, &limit) != 0 ||
+	    read_cursor(req, cursor, sizeof(cursor)) != 0)
+		return;
+	status = api->store_list(req, GB_MESSAGES_COLLECTION, limit,
+				 cursor[0] ? cursor : NULL, &docs, &next,
+				 &err);
+	if (status == GB_ERR_INVALID) {
+		respond_bad_cursor(req);
+		return;
+	}
+	if (status != GB_OK) {
+		respond_store_error(req, "list", status, &err);
+		return;
+	}
+	page = v1_page(docs, next);
+	cJSON_Delete(docs);
+	free(next);
+	if (!page) {
+		respond_out_of_memory(req);
+		return;
+	}
+	respond_cacheable_json(req, page);
+}
+
+/* Writes "/api/v1/messages/" and the percent-encoded id into buf. */
+static void message_location(const char *id, char *buf, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t w = strlen(V1_PREFIX);
+
+	memcpy(buf, V1_PREFIX, w + 1);
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+		int plain = (*p >= 'a' && *p <= 'z') ||
+			    (*p >= 'A' && *p <= 'Z') ||
+			    (*p >= '0' && *p <= '9') || *p == '-' ||
+			    *p == '_' || *p == '.' || *p == '~';
+
+		if (w + (plain ? 1 : 3) >= len)
+			break;
+		if (plain) {
+			buf[w++] = (char)*p;
+			continue;
+		}
+		buf[w++] = '%';
+		buf[w++] = hex[*p >> 4];
+		buf[w++] = hex[*p & 15];
+	}
+	buf[w] = '\0';
+}
+
+static void v1_post(struct gb_request *req)
+{
+	char location[sizeof(V1_PREFIX) + 3 * GB_ID_MAX];
+	cJSON *stored, *message;
+	const char *id;
+
+	if (refuse_if_rate_limited(req))
+		return;
+	if (!gb_media_type_is(api->req_header(req, "Content-Type"),
+			      "application/json")) {
+		api->respond_error(req, 415, "unsupported_media_type",
+				   "Content-Type must be application/json",
+				   NULL);
+		return;
+	}
+	if (store_posted_message(req, 422, &stored) != 0)
+		return;
+	id = cJSON_GetObjectItemCaseSensitive(stored, "id")->valuestring;
+	message_location(id, location, sizeof(location));
+	message = gb_message_to_v1(stored);
+	cJSON_Delete(stored);
+	if (!message) {
+		respond_out_of_memory(req);
+		return;
+	}
+	api->res_header(req, "Location", location);
+	respond_owned_json(req, 201, message);
+}
+
+static void handle_v1_collection(struct gb_request *req, void *userdata)
+{
+	(void)userdata;
+	if (strcmp(api->req_method(req), "POST") == 0)
+		v1_post(req);
+	else
+		v1_list(req);
+}
+
+static void respond_not_found(struct gb_request *req)
+{
+	api->respond_error(req, 404, "not_found", "message not found", NULL);
+}
+
+static void v1_get(struct gb_request *req, const char *id)
+{
+	struct gb_error err = {0};
+	cJSON *doc = NULL, *message;
+	enum gb_status status;
+
+	status = api->store_get(req, GB_MESSAGES_COLLECTION, id, &doc, &err);
+	if (status == GB_ERR_NOT_FOUND || status == GB_ERR_INVALID) {
+		respond_not_found(req);
+		return;
+	}
+	if (status != GB_OK) {
+		respond_store_error(req, "get", status, &err);
+		return;
+	}
+	message = gb_message_to_v1(doc);
+	cJSON_Delete(doc);
+	if (!message) {
+		api->log(plugin, GB_LOG_ERROR,
+			 "message %s is malformed in the store (request %s)",
+			 id, api->req_id(req));
+		api->respond_error(req, 500, "internal", "internal error",
+				   NULL);
+		return;
+	}
+	respond_cacheable_json(req, message);
+}
+
+/* 401 with a Bearer challenge. */
+static void respond_unauthorized(struct gb_request *req, const char *why)
+{
+	api->res_header(req, "WWW-Authenticate", "Bearer realm=\"guestbook\"");
+	api->respond_error(req, 401, "unauthorized", why, NULL);
+}
+
+static void v1_delete(struct gb_request *req, const char *id)
+{
+	struct gb_error err = {0};
+	enum gb_status status;
+
+	if (!admin_token) {
+		respond_unauthorized(req, "moderation is disabled: no admin "
+					  "token is configured");
+		return;
+	}
+	if (!gb_bearer_matches(api->req_header(req, "Authorization"),
+			       admin_token)) {
+		respond_unauthorized(req, "a valid bearer token is required");
+		return;
+	}
+	status = api->store_remove(req, GB_MESSAGES_COLLECTION, id, &err);
+	if (status == GB_ERR_NOT_FOUND || status == GB_ERR_INVALID) {
+		respond_not_found(req);
+		return;
+	}
+	if (status != GB_OK) {
+		respond_store_error(req, "remove", status, &err);
+		return;
+	}
+	api->log(plugin, GB_LOG_INFO, "message %s deleted (request %s)", id,
+		 api->req_id(req));
+	api->respond(req, 204, "application/json", NULL, 0);
+}
+
+static void handle_v1_message(struct gb_request *req, void *userdata)
+{
+	const char *id = api->req_param(req, "id");
+
+	(void)userdata;
+	if (!id || !*id) {
+		respond_not_found(req);
+		return;
+	}
+	if (strcmp(api->req_method(req), "DELETE") == 0)
+		v1_delete(req, id);
+	else
+		v1_get(req, id);
+}
+
+/* ---- set-up ---------------------------------------------------------- */
+
+static int fail(char **err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int fail(char **err, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	*err = api->strdup(buf);
+	return -1;
+}
+
+static int read_legacy_list_max(char **err)
+{
+	const char *value = api->config_get("legacy_list_max");
+	char *end;
+	long n;
+
+	if (!value || !*value)
+		return 0;
+	errno = 0;
+	n = strtol(value, &end, 10);
+	if (errno || *end || n < 1 || n > 1000000)
+		return fail(err, "legacy_list_max: \"%s\" is not a number "
+				 "from 1 to 1000000", value);
+	legacy_list_max = n;
+	return 0;
+}
+
+/* Copies `s` without surrounding whitespace into a new string. */
+static char *trimmed_copy(const char *s, size_t len)
+{
+	char *copy;
+
+	while (len > 0 && strchr(" \t\r\n", s[0])) {
+		s++;
+		len--;
+	}
+	while (len > 0 && strchr(" \t\r\n", s[len - 1]))
+		len--;
+	copy = malloc(len + 1);
+	if (!copy)
+		return NULL;
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	return copy;
+}
+
+static int read_admin_token(char **err)
+{
+	const char *token = api->config_get("admin_token");
+	const char *path = api->config_get("admin_token_file");
+	char buf[ADMIN_TOKEN_FILE_MAX + 1];
+	size_t n;
+	FILE *f;
+
+	if (token && *token) {
+		admin_token = trimmed_copy(token, strlen(token));
+		if (!admin_token || !*admin_token)
+			return fail(err, "admin_token: empty after trimming");
+		return 0;
+	}
+	if (!path || !*path)
+		return 0; /* moderation off */
+	f = fopen(path, "r");
+	if (!f)
+		return fail(err, "admin_token_file %s: %s", path,
+			    strerror(errno));
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	if (n > ADMIN_TOKEN_FILE_MAX)
+		return fail(err, "admin_token_file %s: longer than %d bytes",
+			    path, ADMIN_TOKEN_FILE_MAX);
+	if (memchr(buf, '\0', n))
+		return fail(err, "admin_token_file %s: binary content, "
+				 "expected a text token", path);
+	admin_token = trimmed_copy(buf, n);
+	if (!admin_token)
+		return fail(err, "admin_token_file %s: out of memory", path);
+	if (!*admin_token)
+		return fail(err, "admin_token_file %s: the file is empty", path);
+	return 0;
+}
+
+static int add_route(unsigned methods, const char *pattern,
+		     gb_route_handler handler, char **err)
+{
+	enum gb_status status =
+		api->route_add(plugin, methods, pattern, handler, NULL, 0);
+
+	if (status != GB_OK)
+		return fail(err, "cannot register %s (status %d)", pattern,
+			    (int)status);
+	return 0;
+}
+
+static int api_init(struct gb_plugin *self, const struct gb_host_api *host,
+		    char **err, int *err_static)
+{
+	api = host;
+	plugin = self;
+	*err_static = 0;
+	if (read_legacy_list_max(err) != 0 || read_admin_token(err) != 0)
+		return -1;
+	if (!admin_token)
+		api->log(plugin, GB_LOG_INFO,
+			 "moderation is off: set admin_token or "
+			 "admin_token_file to allow DELETE");
+	if (add_route(GB_GET | GB_POST, "/messages", handle_legacy, err) ||
+	    add_route(GB_GET | GB_POST, "/api/v1/messages",
+		      handle_v1_collection, err) ||
+	    add_route(GB_GET | GB_DELETE, "/api/v1/messages/{id}",
+		      handle_v1_message, err))
+		return -1;
+	return 0;
+}
+
+static void api_fini(struct gb_plugin *self)
+{
+	(void)self;
+	free(admin_token);
+	admin_token = NULL;
+}
+
+GB_PLUGIN(GB_PLUGIN_ROUTE, "api", "1.0.0",
+	  "Guestbook JSON API: legacy /messages and /api/v1/messages",
+	  api_init, api_fini);
