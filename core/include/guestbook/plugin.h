@@ -378,7 +378,7 @@ struct gb_host_api {
 	 * bits) on `pattern`. Patterns are absolute paths where a segment
 	 * may be a parameter "{name}" (matches one non-empty segment), and
 	 * the last segment may be "*" (matches the rest, possibly empty):
-	 *   "/messages", "/api/v1/messages/{id}", "/static/*".
+	 *   "/messages", "/api/v1/messages/{id}", "/static/" followed by "*".
 	 * The pattern is also the `route` label of the request metrics.
 	 * A request whose path matches a pattern but not its methods gets a
 	 * 405 with `Allow`; one that matches nothing gets a 404 JSON error.

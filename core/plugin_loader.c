@@ -1,0 +1,146 @@
+#include "plugin_loader.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PLUGINS 32
+
+static struct gb_plugin *loaded[MAX_PLUGINS];
+static size_t nloaded;
+static struct gb_plugin *initializing;
+
+static int valid_name(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') ||
+		      (s[n] >= '0' && s[n] <= '9') || s[n] == '_'))
+			return 0;
+	return n >= 1 && n <= 32;
+}
+
+static const char *check_descriptor(const struct gb_plugin_descriptor *d,
+				    unsigned want_kind, char *why,
+				    size_t whylen)
+{
+	if (d->magic != GB_PLUGIN_MAGIC)
+		return "descriptor has a bad magic number (not a guestbookd "
+		       "plugin)";
+	if (d->abi_major != GB_ABI_MAJOR || d->abi_minor > GB_ABI_MINOR) {
+		snprintf(why, whylen,
+			 "built for ABI %u.%u, this guestbookd speaks %d.%d",
+			 d->abi_major, d->abi_minor, GB_ABI_MAJOR,
+			 GB_ABI_MINOR);
+		return why;
+	}
+	if (d->size < offsetof(struct gb_plugin_descriptor, reserved)) {
+		snprintf(why, whylen, "descriptor size %u is too small",
+			 d->size);
+		return why;
+	}
+	if (d->kind < GB_PLUGIN_ROUTE || d->kind > GB_PLUGIN_METRICS)
+		return "descriptor has an unknown kind";
+	if (want_kind == GB_PLUGIN_STORAGE && d->kind != GB_PLUGIN_STORAGE)
+		return "is not a storage plugin (list it in plugins, not "
+		       "storage)";
+	if (want_kind != GB_PLUGIN_STORAGE && d->kind == GB_PLUGIN_STORAGE)
+		return "is a storage plugin (choose it with the storage "
+		       "setting, not plugins)";
+	if (!d->name || !valid_name(d->name))
+		return "descriptor name must match [a-z0-9_]{1,32}";
+	if (!d->version || !*d->version)
+		return "descriptor has no version";
+	if (!d->init)
+		return "descriptor has no init function";
+	for (size_t i = 0; i < nloaded; i++)
+		if (strcmp(loaded[i]->desc->name, d->name) == 0) {
+			snprintf(why, whylen, "a plugin named '%s' is already "
+				 "loaded from %s", d->name, loaded[i]->path);
+			return why;
+		}
+	return NULL;
+}
+
+int gb_plugin_load(const char *path, unsigned want_kind,
+		   const struct gb_host_api *api, char *err, size_t errlen)
+{
+	char why[256];
+	if (nloaded == MAX_PLUGINS) {
+		snprintf(err, errlen, "plugin %s: more than %d plugins", path,
+			 MAX_PLUGINS);
+		return -1;
+	}
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(err, errlen, "plugin %s: cannot load: %s", path,
+			 dlerror());
+		return -1;
+	}
+	const struct gb_plugin_descriptor *d = dlsym(h, GB_PLUGIN_SYMBOL);
+	if (!d) {
+		snprintf(err, errlen, "plugin %s: no symbol %s: not a "
+			 "guestbookd plugin", path, GB_PLUGIN_SYMBOL);
+		dlclose(h);
+		return -1;
+	}
+	const char *bad = check_descriptor(d, want_kind, why, sizeof why);
+	if (bad) {
+		snprintf(err, errlen, "plugin %s: %s", path, bad);
+		dlclose(h);
+		return -1;
+	}
+	struct gb_plugin *p = calloc(1, sizeof *p);
+	if (!p || !(p->path = strdup(path))) {
+		free(p);
+		dlclose(h);
+		snprintf(err, errlen, "plugin %s: out of memory", path);
+		return -1;
+	}
+	p->desc = d;
+	p->handle = h;
+
+	char *msg = NULL;
+	int msg_static = 0;
+	initializing = p;
+	int rc = d->init(p, api, &msg, &msg_static);
+	initializing = NULL;
+	if (rc != 0) {
+		snprintf(err, errlen, "plugin %s: error during initialization: "
+			 "%s", path, msg ? msg : "init failed (no message)");
+		if (msg && !msg_static)
+			free(msg);
+		/* Registrations made before the failure point into the object:
+		 * keep it mapped; the process exits anyway. */
+		free(p->path);
+		free(p);
+		return -1;
+	}
+	p->initialized = 1;
+	loaded[nloaded++] = p;
+	return 0;
+}
+
+struct gb_plugin *gb_plugin_initializing(void)
+{
+	return initializing;
+}
+
+const struct gb_plugin *gb_plugin_at(size_t i)
+{
+	return i < nloaded ? loaded[i] : NULL;
+}
+
+void gb_plugins_unload(void)
+{
+	while (nloaded > 0) {
+		struct gb_plugin *p = loaded[--nloaded];
+		if (p->desc->fini)
+			p->desc->fini(p);
+		/* Not dlclose()d: metric families and strings registered by
+		 * the plugin may still be read by the exit path. */
+		free(p->path);
+		free(p);
+	}
+}

@@ -1,0 +1,38 @@
+/*
+ * plugin_loader.h - loads plugins: dlopen, descriptor checks before any
+ * plugin code runs, init with the host table, fini in reverse order.
+ */
+#ifndef GB_CORE_PLUGIN_LOADER_H
+#define GB_CORE_PLUGIN_LOADER_H
+
+#include <stddef.h>
+
+#include "guestbook/plugin.h"
+
+/* The host's view of one loaded plugin (opaque to plugins). */
+struct gb_plugin {
+	const struct gb_plugin_descriptor *desc;
+	void *handle;
+	char *path;
+	int initialized;
+};
+
+/*
+ * Loads `path`, checks its descriptor and runs its init with `api`.
+ * With want_kind GB_PLUGIN_STORAGE the plugin must be a storage plugin;
+ * otherwise it must not be one. On failure fills err
+ * with one line naming the file and the reason and returns -1.
+ */
+int gb_plugin_load(const char *path, unsigned want_kind,
+		   const struct gb_host_api *api, char *err, size_t errlen);
+
+/* The plugin whose init is running now, or NULL outside init. */
+struct gb_plugin *gb_plugin_initializing(void);
+
+/* Calls fini of every loaded plugin in reverse order and unloads them. */
+void gb_plugins_unload(void);
+
+/* Iterates the loaded plugins (for build/plugin info); NULL past the end. */
+const struct gb_plugin *gb_plugin_at(size_t i);
+
+#endif

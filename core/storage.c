@@ -1,0 +1,351 @@
+#include "storage.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "log.h"
+#include "metrics.h"
+#include "request.h"
+
+#define MAX_BACKENDS 8
+
+enum op { OP_INSERT, OP_GET, OP_LIST, OP_REMOVE, OP_PING, NOPS };
+static const char *const op_names[NOPS] = {"insert", "get", "list", "delete",
+					   "ping"};
+enum result { R_OK, R_NOT_FOUND, R_INVALID, R_UNAVAILABLE, R_ERROR, NRESULTS };
+static const char *const result_names[NRESULTS] = {
+	"ok", "not_found", "invalid", "unavailable", "error"};
+
+static struct {
+	char name[32];
+	const struct gb_storage_ops *ops;
+	void *store;
+} backends[MAX_BACKENDS];
+static size_t nbackends;
+
+static const struct gb_storage_ops *ops;
+static void *store;
+static const char *store_name = "none";
+
+static struct gb_series *op_count[NOPS][NRESULTS];
+static struct gb_series *op_duration[NOPS];
+static struct gb_series *up_gauge, *created_counter;
+
+static pthread_t pinger;
+static int pinger_running;
+static pthread_mutex_t ping_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ping_cond = PTHREAD_COND_INITIALIZER;
+static int stopping;
+static long ping_interval;
+static _Atomic int ready_flag;
+static char ready_detail[256] = "not checked yet";
+
+enum gb_status gb_storage_register(const char *name,
+				   const struct gb_storage_ops *o, void *s)
+{
+	if (!name || !*name || strlen(name) >= sizeof backends[0].name || !o ||
+	    o->size < offsetof(struct gb_storage_ops, close) || !o->open ||
+	    !o->insert || !o->get || !o->list || !o->remove || !o->ping)
+		return GB_ERR_INVALID;
+	for (size_t i = 0; i < nbackends; i++)
+		if (strcmp(backends[i].name, name) == 0)
+			return GB_ERR_EXISTS;
+	if (nbackends == MAX_BACKENDS)
+		return GB_ERR_NOMEM;
+	snprintf(backends[nbackends].name, sizeof backends[0].name, "%s",
+		 name);
+	backends[nbackends].ops = o;
+	backends[nbackends].store = s;
+	nbackends++;
+	return GB_OK;
+}
+
+static int register_metrics(char *err, size_t errlen)
+{
+	static const char *const op_labels[] = {"backend", "operation", "result",
+						NULL};
+	static const char *const dur_labels[] = {"backend", "operation", NULL};
+	static const char *const up_labels[] = {"backend", NULL};
+	struct gb_metric *count = gb_metric_register(
+		GB_METRIC_COUNTER, "guestbook_storage_operations_total",
+		"Storage operations by back end, operation and result.",
+		op_labels, NULL, 0, err, errlen);
+	struct gb_metric *dur = gb_metric_register(
+		GB_METRIC_HISTOGRAM,
+		"guestbook_storage_operation_duration_seconds",
+		"Duration of storage operations in seconds.", dur_labels, NULL,
+		0, err, errlen);
+	struct gb_metric *up = gb_metric_register(
+		GB_METRIC_GAUGE, "guestbook_storage_up",
+		"1 when the last storage ping succeeded, else 0.", up_labels,
+		NULL, 0, err, errlen);
+	struct gb_metric *created = gb_metric_register(
+		GB_METRIC_COUNTER, "guestbook_messages_created_total",
+		"Guestbook messages stored.", NULL, NULL, 0, err, errlen);
+	if (!count || !dur || !up || !created)
+		return -1;
+	for (int o = 0; o < NOPS; o++) {
+		const char *dl[] = {store_name, op_names[o]};
+		op_duration[o] = gb_metric_series(dur, dl);
+		for (int r = 0; r < NRESULTS; r++) {
+			const char *l[] = {store_name, op_names[o],
+					   result_names[r]};
+			op_count[o][r] = gb_metric_series(count, l);
+		}
+	}
+	const char *ul[] = {store_name};
+	up_gauge = gb_metric_series(up, ul);
+	created_counter = gb_metric_series(created, NULL);
+	return 0;
+}
+
+static enum result classify(enum gb_status st)
+{
+	switch (st) {
+	case GB_OK: return R_OK;
+	case GB_ERR_NOT_FOUND: return R_NOT_FOUND;
+	case GB_ERR_INVALID: return R_INVALID;
+	case GB_ERR_UNAVAILABLE: return R_UNAVAILABLE;
+	default: return R_ERROR;
+	}
+}
+
+static void account(enum op o, enum gb_status st, double started)
+{
+	gb_counter_add(op_count[o][classify(st)], 1);
+	gb_histogram_observe(op_duration[o], gb_now_monotonic() - started);
+}
+
+static void do_ping(void)
+{
+	struct gb_error err = {0};
+	double t0 = gb_now_monotonic();
+	enum gb_status st = ops->ping(store, &err);
+	account(OP_PING, st, t0);
+	int ok = st == GB_OK;
+	int was = atomic_exchange(&ready_flag, ok);
+	pthread_mutex_lock(&ping_lock);
+	snprintf(ready_detail, sizeof ready_detail, "%s",
+		 ok ? "ok" : (err.message[0] ? err.message : "ping failed"));
+	pthread_mutex_unlock(&ping_lock);
+	gb_gauge_set(up_gauge, ok ? 1.0 : 0.0);
+	if (was != ok)
+		gb_log(ok ? GB_LOG_INFO : GB_LOG_WARN, "core",
+		       "storage %s is %s%s%s", store_name,
+		       ok ? "up" : "down: ", ok ? "" : ready_detail, "");
+}
+
+static void *pinger_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&ping_lock);
+	while (!stopping) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += ping_interval / 1000;
+		until.tv_nsec += (ping_interval % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&ping_cond, &ping_lock, &until);
+		if (stopping)
+			break;
+		pthread_mutex_unlock(&ping_lock);
+		do_ping();
+		pthread_mutex_lock(&ping_lock);
+	}
+	pthread_mutex_unlock(&ping_lock);
+	return NULL;
+}
+
+int gb_storage_open(const char *name, long ping_interval_ms, char *err,
+		    size_t errlen)
+{
+	for (size_t i = 0; i < nbackends; i++) {
+		if (strcmp(backends[i].name, name) != 0)
+			continue;
+		ops = backends[i].ops;
+		store = backends[i].store;
+		store_name = backends[i].name;
+	}
+	if (!ops) {
+		snprintf(err, errlen, "setting storage: no plugin registered "
+			 "storage '%s'", name);
+		return -1;
+	}
+	if (register_metrics(err, errlen) < 0)
+		return -1;
+	struct gb_error e = {0};
+	if (ops->open(store, &e) != GB_OK) {
+		snprintf(err, errlen, "storage %s: %s", name,
+			 e.message[0] ? e.message : "open failed");
+		ops = NULL;
+		return -1;
+	}
+	ping_interval = ping_interval_ms < 100 ? 100 : ping_interval_ms;
+	stopping = 0;
+	do_ping();
+	if (pthread_create(&pinger, NULL, pinger_main, NULL) == 0)
+		pinger_running = 1;
+	return 0;
+}
+
+int gb_storage_ready(char *detail, size_t len)
+{
+	pthread_mutex_lock(&ping_lock);
+	if (detail)
+		snprintf(detail, len, "%s", ops ? ready_detail : "no storage");
+	pthread_mutex_unlock(&ping_lock);
+	return ops && atomic_load(&ready_flag);
+}
+
+void gb_storage_close(void)
+{
+	if (pinger_running) {
+		pthread_mutex_lock(&ping_lock);
+		stopping = 1;
+		pthread_cond_signal(&ping_cond);
+		pthread_mutex_unlock(&ping_lock);
+		pthread_join(pinger, NULL);
+		pinger_running = 0;
+	}
+	if (ops && ops->size >= sizeof *ops && ops->close)
+		ops->close(store);
+	ops = NULL;
+	store = NULL;
+	store_name = "none";
+	nbackends = 0;
+	atomic_store(&ready_flag, 0);
+}
+
+static int valid_collection(const char *c)
+{
+	if (!c || !(*c >= 'a' && *c <= 'z'))
+		return 0;
+	size_t n = 0;
+	for (; c[n]; n++)
+		if (!((c[n] >= 'a' && c[n] <= 'z') ||
+		      (c[n] >= '0' && c[n] <= '9') || c[n] == '_'))
+			return 0;
+	return n <= 32;
+}
+
+static enum gb_status precheck(const char *collection, struct gb_error *err)
+{
+	if (!ops) {
+		err->status = GB_ERR_UNAVAILABLE;
+		snprintf(err->message, sizeof err->message, "no storage open");
+		return GB_ERR_UNAVAILABLE;
+	}
+	if (!valid_collection(collection)) {
+		err->status = GB_ERR_INVALID;
+		snprintf(err->message, sizeof err->message,
+			 "invalid collection name");
+		return GB_ERR_INVALID;
+	}
+	return GB_OK;
+}
+
+static struct gb_store_ctx ctx_of(struct gb_request *req)
+{
+	struct gb_store_ctx c = {NULL, NULL};
+	if (req) {
+		c.request_id = req->request_id;
+		c.client_addr = req->client;
+	}
+	return c;
+}
+
+static enum gb_status finish(enum op o, enum gb_status st, double t0,
+			     struct gb_error *err)
+{
+	account(o, st, t0);
+	err->status = st;
+	if (st == GB_ERR_UNAVAILABLE) {
+		/* Reflect an outage in readiness at once, not at next ping. */
+		atomic_store(&ready_flag, 0);
+		gb_gauge_set(up_gauge, 0.0);
+	}
+	return st;
+}
+
+enum gb_status gb_store_insert(struct gb_request *req, const char *collection,
+			       const cJSON *doc, char id_out[GB_ID_MAX],
+			       struct gb_error *err)
+{
+	enum gb_status st = precheck(collection, err);
+	if (st != GB_OK)
+		return st;
+	if (!cJSON_IsObject(doc)) {
+		err->status = GB_ERR_INVALID;
+		snprintf(err->message, sizeof err->message,
+			 "a document must be a JSON object");
+		return GB_ERR_INVALID;
+	}
+	struct gb_store_ctx c = ctx_of(req);
+	double t0 = gb_now_monotonic();
+	id_out[0] = '\0';
+	st = ops->insert(store, &c, collection, doc, id_out, err);
+	if (st == GB_OK && strcmp(collection, "messages") == 0)
+		gb_counter_add(created_counter, 1);
+	return finish(OP_INSERT, st, t0, err);
+}
+
+enum gb_status gb_store_get(struct gb_request *req, const char *collection,
+			    const char *id, cJSON **doc_out,
+			    struct gb_error *err)
+{
+	enum gb_status st = precheck(collection, err);
+	if (st != GB_OK)
+		return st;
+	struct gb_store_ctx c = ctx_of(req);
+	double t0 = gb_now_monotonic();
+	*doc_out = NULL;
+	st = ops->get(store, &c, collection, id ? id : "", doc_out, err);
+	return finish(OP_GET, st, t0, err);
+}
+
+enum gb_status gb_store_list(struct gb_request *req, const char *collection,
+			     int limit, const char *cursor, cJSON **docs_out,
+			     char **next_cursor, struct gb_error *err)
+{
+	enum gb_status st = precheck(collection, err);
+	if (st != GB_OK)
+		return st;
+	if (limit < 1) {
+		err->status = GB_ERR_INVALID;
+		snprintf(err->message, sizeof err->message,
+			 "limit must be at least 1");
+		return GB_ERR_INVALID;
+	}
+	struct gb_store_ctx c = ctx_of(req);
+	double t0 = gb_now_monotonic();
+	*docs_out = NULL;
+	*next_cursor = NULL;
+	st = ops->list(store, &c, collection, limit,
+		       cursor && *cursor ? cursor : NULL, docs_out, next_cursor,
+		       err);
+	return finish(OP_LIST, st, t0, err);
+}
+
+enum gb_status gb_store_remove(struct gb_request *req, const char *collection,
+			       const char *id, struct gb_error *err)
+{
+	enum gb_status st = precheck(collection, err);
+	if (st != GB_OK)
+		return st;
+	struct gb_store_ctx c = ctx_of(req);
+	double t0 = gb_now_monotonic();
+	st = ops->remove(store, &c, collection, id ? id : "", err);
+	return finish(OP_REMOVE, st, t0, err);
+}
+
+const char *gb_store_name(void)
+{
+	return store_name;
+}

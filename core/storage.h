@@ -1,0 +1,45 @@
+/*
+ * storage.h - the host side of storage: the registry of back ends, the
+ * configured store, timed and counted operations, and cached readiness.
+ */
+#ifndef GB_CORE_STORAGE_H
+#define GB_CORE_STORAGE_H
+
+#include <stddef.h>
+
+#include "guestbook/plugin.h"
+
+/* Registers a back end (from a plugin's init). */
+enum gb_status gb_storage_register(const char *name,
+				   const struct gb_storage_ops *ops,
+				   void *store);
+
+/*
+ * Opens the registered back end `name`, registers the storage metrics and
+ * starts the readiness pinger (every `ping_interval_ms`). -1 and one line
+ * in err on failure.
+ */
+int gb_storage_open(const char *name, long ping_interval_ms, char *err,
+		    size_t errlen);
+
+/* 1 when the last ping succeeded; its detail ("ok" or the error). */
+int gb_storage_ready(char *detail, size_t len);
+
+/* Stops the pinger, closes the store, forgets the registry. */
+void gb_storage_close(void);
+
+/* The store_* functions of struct gb_host_api. */
+enum gb_status gb_store_insert(struct gb_request *req, const char *collection,
+			       const cJSON *doc, char id_out[GB_ID_MAX],
+			       struct gb_error *err);
+enum gb_status gb_store_get(struct gb_request *req, const char *collection,
+			    const char *id, cJSON **doc_out,
+			    struct gb_error *err);
+enum gb_status gb_store_list(struct gb_request *req, const char *collection,
+			     int limit, const char *cursor, cJSON **docs_out,
+			     char **next_cursor, struct gb_error *err);
+enum gb_status gb_store_remove(struct gb_request *req, const char *collection,
+			       const char *id, struct gb_error *err);
+const char *gb_store_name(void);
+
+#endif
