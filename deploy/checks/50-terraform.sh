@@ -16,42 +16,51 @@
 # in .github/workflows/infra-deploy.yml.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-TOOLS=${GUESTBOOK_TOOLS:-$HOME/.cache/guestbook-tools}
-TF_DIR=$ROOT/deploy/terraform
-
 OPENTOFU_VERSION=v1.6.3
 HELM_VERSION=v3.22.0
 
-# Providers: module, version to ask the Go module proxy for, and the version
-# the binary is filed under in the mirror (it must satisfy versions.tf).
+# Providers: address, Go module, version asked of the Go module proxy, and the
+# version the binary is filed under in the mirror (it must satisfy
+# deploy/terraform/versions.tf).
 #
-# The proxy here serves no tagged v3.x/v2.x release of the hashicorp
-# providers (their tags lack the /vN module suffix, and the by-commit lookups
-# of the v3.1.2 and v2.38.0 commits answer "403 This module version is not
-# available"); it serves one commit of each, which is what we build:
-#   helm:       a4f1c1d8b008, 2026-06-29, after v3.2.0 (its CHANGELOG tops at
-#               3.2.0): filed as 3.2.0; same v3 schema as 3.1.2.
-#   kubernetes: 3a33fb6cc605, 2026-08-21, after v3.2.1: filed as 3.2.1.
+# The Go module proxy reachable here serves no tagged v3.x/v2.x release of
+# the hashicorp providers (their tags lack the /vN module suffix, and
+# by-commit lookups of the v3.1.2 and v2.38.0 commits answer "403 This module
+# version is not available"). It serves one commit of each, which is what we
+# build:
+#   helm:       a4f1c1d8b008 (2026-06-29, after v3.2.0; its CHANGELOG tops at
+#               3.2.0): filed as 3.2.0, the same v3 schema as 3.1.2.
+#   kubernetes: 3a33fb6cc605 (2026-08-21, after v3.2.1): filed as 3.2.1.
 PROVIDERS=(
   "hashicorp/helm github.com/hashicorp/terraform-provider-helm v1.3.3-0.20260629194918-a4f1c1d8b008 3.2.0"
   "hashicorp/kubernetes github.com/hashicorp/terraform-provider-kubernetes v1.13.4-0.20260821094251-3a33fb6cc605 3.2.1"
   "tehcyx/kind github.com/tehcyx/terraform-provider-kind v0.11.0 0.11.0"
 )
 
-# Local charts Terraform installs: chart directory => key of
-# local.app_chart_values in deploy/terraform.
+# The local charts Terraform installs; local.app_chart_values in
+# deploy/terraform has their values under the name without "guestbook-".
 APP_CHARTS=(guestbook-mongodb guestbook-backend guestbook-frontend)
 
-if [ -f "$ROOT/deploy/checks/lib.sh" ]; then
+if [ -f "$(dirname "${BASH_SOURCE[0]}")/lib.sh" ]; then
   # shellcheck source=/dev/null
-  . "$ROOT/deploy/checks/lib.sh"
+  . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+else
+  # Stand-alone fallbacks for the few lib.sh helpers used here.
+  DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  TOOLS_DIR=${GUESTBOOK_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/guestbook-tools}
+  log() { printf '[50-terraform] %s\n' "$*" >&2; }
+  warn() { printf '[50-terraform] WARNING: %s\n' "$*" >&2; }
+  die() { printf '[50-terraform] FAIL: %s\n' "$*" >&2; exit 1; }
+  scratch_dir() { mktemp -d; }
+  need_python_yaml() { PY=python3; "$PY" -c 'import yaml' || die "python3 with PyYAML is required"; }
 fi
-
-say() { printf '50-terraform: %s\n' "$*"; }
-die() { printf '50-terraform: FAIL: %s\n' "$*" >&2; exit 1; }
+ROOT=$(cd "$DEPLOY_DIR/.." && pwd)
+TF_DIR=$DEPLOY_DIR/terraform
+TOOLS=$TOOLS_DIR
+say() { log "$@"; }
 
 command -v go >/dev/null || die "go is not installed (needed to build tofu, the providers and helm)"
+need_python_yaml
 mkdir -p "$TOOLS/logs"
 GOARCH_OS=$(go env GOOS)_$(go env GOARCH)
 
@@ -87,29 +96,29 @@ go_build_tool() {
 }
 
 ensure_tofu() {
-  TOFU=$TOOLS/opentofu-$OPENTOFU_VERSION/tofu
+  TOFU=$TOOLS/bin/tofu-$OPENTOFU_VERSION/tofu
   if [ ! -x "$TOFU" ]; then
     mkdir -p "$(dirname "$TOFU")"
     go_build_tool github.com/opentofu/opentofu "$OPENTOFU_VERSION" github.com/opentofu/opentofu/cmd/tofu "$TOFU" ||
-      die "cannot build OpenTofu $OPENTOFU_VERSION: $(tail -n 5 "$TOOLS/logs/build-tofu.log")"
+      die "cannot build OpenTofu $OPENTOFU_VERSION: $(grep -v '^go: downloading' "$TOOLS/logs/build-tofu.log" | tail -n 5)"
   fi
   "$TOFU" version | head -n 1 | grep -q "${OPENTOFU_VERSION#v}" || die "$TOFU is not OpenTofu $OPENTOFU_VERSION"
 }
 
 ensure_helm() {
-  # The other deploy checks cache helm under the same directory; use theirs
-  # when it is the pinned version, else build our own copy.
+  # The other deploy checks cache helm in the same place (lib.sh
+  # need_go_tool): use it when it is the pinned version, else build it there.
   local c
-  for c in "${HELM:-}" "$TOOLS/helm-$HELM_VERSION/helm" "$TOOLS/bin/helm"; do
+  for c in "$TOOLS/bin/helm-$HELM_VERSION/helm" "$TOOLS/helm-$HELM_VERSION/helm"; do
     if [ -n "$c" ] && [ -x "$c" ] && "$c" version --template '{{.Version}}' 2>/dev/null | grep -qx "$HELM_VERSION"; then
       HELM=$c
       return
     fi
   done
-  HELM=$TOOLS/helm-$HELM_VERSION/helm
+  HELM=$TOOLS/bin/helm-$HELM_VERSION/helm
   mkdir -p "$(dirname "$HELM")"
   go_build_tool helm.sh/helm/v3 "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "$HELM" ||
-    die "cannot build helm $HELM_VERSION: $(tail -n 5 "$TOOLS/logs/build-helm.log")"
+    die "cannot build helm $HELM_VERSION: $(grep -v '^go: downloading' "$TOOLS/logs/build-helm.log" | tail -n 5)"
 }
 
 # Fills the filesystem mirror. Sets KIND_PROVIDER=yes when the kind provider
@@ -194,8 +203,7 @@ say "tools: $("$TOFU" version | head -n 1), helm $("$HELM" version --template '{
 say "tofu fmt -check -recursive deploy/terraform"
 "$TOFU" fmt -check -recursive -diff "$TF_DIR" || die "tofu fmt: run 'tofu fmt -recursive deploy/terraform'"
 
-SCRATCH=$(mktemp -d)
-trap 'rm -rf "$SCRATCH"' EXIT
+SCRATCH=$(scratch_dir)
 mkdir -p "$SCRATCH/deploy/terraform"
 # The configuration without local state, caches or the real-registry lock
 # file (init here records the hashes of our local builds).
@@ -243,11 +251,11 @@ done
 # The app namespace enforces Pod Security "restricted": a pod that violates it
 # would be rejected and helm --wait would time out, so check the rendered pods.
 say "Pod Security 'restricted' on the rendered app pods"
-(cd "$SCRATCH" && python3 "$ROOT/deploy/terraform/tests/pod_security.py" "${APP_CHARTS[@]/%/.yaml}") ||
+(cd "$SCRATCH" && "$PY" "$ROOT/deploy/terraform/tests/pod_security.py" "${APP_CHARTS[@]/%/.yaml}") ||
   die "a rendered pod would be rejected in the restricted app namespace"
 
 say "Terraform environment with the backend/frontend wiring"
-python3 "$ROOT/deploy/terraform/tests/app_wiring.py" "$SCRATCH/guestbook-backend.yaml" "$SCRATCH/guestbook-frontend.yaml" ||
+"$PY" "$ROOT/deploy/terraform/tests/app_wiring.py" "$SCRATCH/guestbook-backend.yaml" "$SCRATCH/guestbook-frontend.yaml" ||
   die "backend/frontend environment wiring is wrong"
 
 if [ "$KIND_PROVIDER" = no ]; then
