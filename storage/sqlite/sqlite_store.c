@@ -124,6 +124,7 @@ struct sq_store {
 	struct gb_plugin *self;
 	char path[SQ_PATH_MAX];
 	bool open;
+	bool finished; /* fini ran while open: close() frees the store */
 
 	/* Group commit: the queue, who leads, and the wake-up. */
 	pthread_mutex_t write_lock;
@@ -936,6 +937,14 @@ static enum gb_status sq_ping(void *store, struct gb_error *err)
 	return status;
 }
 
+static void sq_store_free(struct sq_store *s)
+{
+	pthread_mutex_destroy(&s->write_lock);
+	pthread_cond_destroy(&s->written);
+	pthread_mutex_destroy(&s->pool_lock);
+	free(s);
+}
+
 static void sq_close(void *store)
 {
 	struct sq_store *s = store;
@@ -950,6 +959,8 @@ static void sq_close(void *store)
 	/* The last connection to close checkpoints and removes the WAL. */
 	sq_conn_close(s->writer);
 	s->writer = NULL;
+	if (s->finished)
+		sq_store_free(s);
 }
 
 static const struct gb_storage_ops sq_ops = {
@@ -989,27 +1000,29 @@ static int sq_plugin_init(struct gb_plugin *self, const struct gb_host_api *api,
 	pthread_mutex_init(&s->pool_lock, NULL);
 	if (api->storage_register(self, "sqlite", &sq_ops, s) != GB_OK) {
 		*err = "cannot register storage \"sqlite\" (already taken?)";
-		free(s);
+		sq_store_free(s);
 		return 1;
 	}
 	sq_state = s;
 	return 0;
 }
 
+/*
+ * The store outlives fini when the host still has it open (its readiness
+ * pinger may be running): close() then releases it. Either order works.
+ */
 static void sq_plugin_fini(struct gb_plugin *self)
 {
 	struct sq_store *s = sq_state;
 
 	(void)self;
+	sq_state = NULL;
 	if (!s)
 		return;
 	if (s->open)
-		sq_close(s);
-	pthread_mutex_destroy(&s->write_lock);
-	pthread_cond_destroy(&s->written);
-	pthread_mutex_destroy(&s->pool_lock);
-	free(s);
-	sq_state = NULL;
+		s->finished = true;
+	else
+		sq_store_free(s);
 }
 
 GB_PLUGIN(GB_PLUGIN_STORAGE, "sqlite", "1.0.0",
