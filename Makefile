@@ -16,7 +16,7 @@ OPT      ?= -O2 -g
 SAN      ?=
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wsign-compare
-CPPFLAGS += -D_GNU_SOURCE -Icore/include -Icore -Iplugins/common \
+CPPFLAGS += -D_GNU_SOURCE -Icore/include -Icore -Iplugins/common -Itests/lib \
             -DGB_VERSION='"$(VERSION)"' -DGB_REVISION='"$(REVISION)"' \
             -DGB_PLUGIN_DIR='"$(PLUGINDIR)"' -DGB_WWW_DIR='"$(WWWDIR)"'
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SAN) -fno-strict-aliasing -pthread -MMD -MP
@@ -40,7 +40,7 @@ $(BUILD)/guestbookd: $(BUILD)/obj/core/main.o $(BUILD)/libgbcore.a
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(MONGO_CFLAGS) -c -o $@ $<
 
 $(BUILD)/pic/%.o: %.c
 	@mkdir -p $(@D)

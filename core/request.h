@@ -33,9 +33,9 @@ struct gb_request {
 	char content_type[96];
 	char *resp_body;
 	size_t resp_len;
-	char headers[GB_RESPONSE_HEADERS_MAX];
 	size_t headers_len;
 	int has_retry_after;
+	char headers[GB_RESPONSE_HEADERS_MAX]; /* last: not zeroed per request */
 };
 
 /* The request accessors and response builders of struct gb_host_api. */

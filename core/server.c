@@ -299,6 +299,34 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
 	return req.status;
 }
 
+/* Errors civetweb answers itself (unknown method, malformed request):
+ * the same JSON error shape as everything else, counted as route other. */
+static int http_error(struct mg_connection *conn, int status,
+		      const char *errmsg)
+{
+	struct gb_request req;
+	memset(&req, 0, offsetof(struct gb_request, headers));
+	req.headers[0] = '\0';
+	req.conn = conn;
+	req.ri = mg_get_request_info(conn);
+	req.path = req.ri && req.ri->local_uri ? req.ri->local_uri : "";
+	new_request_id(req.request_id);
+	snprintf(req.client, sizeof req.client, "%s",
+		 req.ri ? req.ri->remote_addr : "");
+	const char *code = status == 400 ? "bad_request"
+			   : status == 405 ? "method_not_allowed"
+			   : status == 413 ? "payload_too_large"
+					   : "http_error";
+	gb_respond_error(&req, status, code,
+			 errmsg && *errmsg ? errmsg : gb_status_text(status),
+			 NULL);
+	size_t bytes = gb_response_send(&req, 0);
+	if (req.ri && req.ri->request_method)
+		record(&req, "other", gb_now_monotonic(), bytes);
+	gb_request_release(&req);
+	return 0;
+}
+
 static int log_message(const struct mg_connection *conn, const char *msg)
 {
 	(void)conn;
@@ -319,11 +347,13 @@ int gb_server_start(char *err, size_t errlen)
 		"tcp_nodelay", "1",
 		"request_timeout_ms", "10000",
 		"decode_url", "yes",
+		"linger_timeout_ms", "500",
 		NULL,
 	};
 	struct mg_callbacks cb;
 	memset(&cb, 0, sizeof cb);
 	cb.log_message = log_message;
+	cb.http_error = http_error;
 	struct mg_init_data init = {.callbacks = &cb, .configuration_options =
 							      options};
 	struct mg_error_data error;

@@ -74,11 +74,13 @@ char *gbt_server_log(const struct gbt_server *s)
 static char **build_argv(const struct gbt_server *s, const char *const *args,
 			 int defaults)
 {
-	static char db[512];
+	char db[512], plugins[1024], www[1024];
 	snprintf(db, sizeof db, "%s/guestbook.db", s->dir);
+	snprintf(plugins, sizeof plugins, "%s", gbt_build_path("plugins"));
+	snprintf(www, sizeof www, "%s", gbt_src_path("www"));
 	const char *base[] = {
 		"--listen", "127.0.0.1:0", "--plugin-dir",
-		gbt_build_path("plugins"), "--www-dir", gbt_src_path("www"),
+		plugins, "--www-dir", www,
 		"--sqlite-path", db, "--drain-seconds", "0",
 		"--log-format", "json",
 	};
@@ -248,6 +250,21 @@ static int send_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* True once the head and Content-Length bytes of body have arrived (a
+ * HEAD answer ends when the server closes instead). */
+static int response_complete(char *resp, size_t len)
+{
+	resp[len] = '\0';
+	char *sep = strstr(resp, "\r\n\r\n");
+	if (!sep)
+		return 0;
+	*sep = '\0';
+	const char *cl = strcasestr(resp, "\r\nContent-Length:");
+	long want = cl ? atol(cl + 17) : -1;
+	*sep = '\r';
+	return want >= 0 && (size_t)(sep + 4 - resp) + (size_t)want <= len;
+}
+
 int gbt_http(int port, const char *method, const char *path,
 	     const char *const *headers, const char *body, size_t body_len,
 	     struct gbt_response *out)
@@ -255,7 +272,7 @@ int gbt_http(int port, const char *method, const char *path,
 	memset(out, 0, sizeof *out);
 	int fd = connect_local(port);
 	if (fd < 0)
-		return -1;
+		return -2;
 	size_t cap = 4096 + body_len, len = 0;
 	char *req = malloc(cap);
 	len += (size_t)snprintf(req, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -311,6 +328,8 @@ int gbt_http(int port, const char *method, const char *path,
 		if (n <= 0)
 			break;
 		rlen += (size_t)n;
+		if (response_complete(resp, rlen))
+			break;
 	}
 	close(fd);
 	resp[rlen] = '\0';

@@ -52,8 +52,8 @@ struct gbt_response {
 /*
  * One request on a new connection (Connection: close). `headers` is a
  * NULL-terminated list of "Name: value" lines (may be NULL). A body adds
- * Content-Length. Returns 0, or -1 on a connection error or a timeout of
- * 10 s.
+ * Content-Length. Returns 0; -2 when the connection is refused; -1 when
+ * the exchange fails after connecting or times out (10 s).
  */
 int gbt_http(int port, const char *method, const char *path,
 	     const char *const *headers, const char *body, size_t body_len,
