@@ -1,0 +1,2 @@
+# The mongo store links the MongoDB C driver (Debian libmongoc-dev).
+mongo_LIBS := $(MONGO_LIBS)

@@ -1,0 +1,736 @@
+/*
+ * mongo_store.c - the "mongo" storage back end: MongoDB through libmongoc's
+ * thread-safe client pool, in the legacy guestbook layout.
+ *
+ * Layout: the database named in the URI (default "guestbook"), one MongoDB
+ * collection per storage collection ("messages"), documents
+ * {_id: ObjectId, author, message, date: double}. Ids and cursors are the
+ * ObjectId as 24 hex digits; lists are newest first by _id, as the legacy
+ * backend sorted them, so data written by either side reads back on the
+ * other.
+ *
+ * Settings: mongo_uri, or legacy db_addr ("mongodb://" + db_addr +
+ * "/guestbook", so user:pass@host:port works); mongo_timeout_ms (server
+ * selection and connect timeout, default 2000); mongo_write_concern
+ * (default "majority", always with journal); threads (pool size).
+ *
+ * Start-up: a malformed URI, an option the driver does not know or a bad
+ * setting fails open() with one line (the host exits 2). An unreachable
+ * server does not: the driver connects lazily, the store opens, a warning
+ * is logged and /ready answers 503 until the server answers its ping.
+ * Requests during an outage fail within about mongo_timeout_ms with
+ * GB_ERR_UNAVAILABLE; the pool reconnects by itself when the server is
+ * back.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mongo_driver.h"
+
+#include "guestbook/plugin.h"
+#include "mongo_convert.h"
+#include "mongo_mask.h"
+
+#define MONGO_DEFAULT_DB "guestbook"
+#define MONGO_DEFAULT_TIMEOUT_MS 2000
+#define MONGO_DEFAULT_POOL 64
+/* A readiness ping must answer within about a second. */
+#define MONGO_PING_TIMEOUT_MS 1000
+
+struct mongo_store {
+	mongoc_uri_t *uri;
+	mongoc_client_pool_t *pool;
+	/* single-threaded client with short timeouts for ping, under lock */
+	mongoc_client_t *ping_client;
+	pthread_mutex_t ping_lock;
+	char *db_name;
+	char masked_uri[512];
+	char *password; /* masked out of every driver message */
+	int timeout_ms;
+};
+
+static const struct gb_host_api *api;
+static struct gb_plugin *self;
+static struct mongo_store store;
+
+/*
+ * The driver's warnings while a URI is parsed ("Unsupported URI option")
+ * are captured here so open() can refuse the URI instead of ignoring them.
+ */
+static _Thread_local int capture_uri_warnings;
+static _Thread_local char captured_warning[256];
+
+static void driver_log(mongoc_log_level_t level, const char *domain,
+		       const char *message, void *ud)
+{
+	enum gb_log_level ours;
+	char masked[1024];
+
+	(void)ud;
+	if (capture_uri_warnings && level <= MONGOC_LOG_LEVEL_WARNING &&
+	    !captured_warning[0])
+		mongo_mask(message, store.password, captured_warning,
+			   sizeof(captured_warning));
+	switch (level) {
+	case MONGOC_LOG_LEVEL_ERROR:
+	case MONGOC_LOG_LEVEL_CRITICAL:
+		ours = GB_LOG_ERROR;
+		break;
+	case MONGOC_LOG_LEVEL_WARNING:
+		ours = GB_LOG_WARN;
+		break;
+	case MONGOC_LOG_LEVEL_MESSAGE:
+	case MONGOC_LOG_LEVEL_INFO:
+		ours = GB_LOG_INFO;
+		break;
+	default:
+		ours = GB_LOG_DEBUG;
+		break;
+	}
+	/*
+	 * Servers without sessions (FerretDB, old MongoDB) refuse the
+	 * endSessions the driver sends on disconnect: harmless, not a warning.
+	 */
+	if (strstr(message, "\"endSessions\""))
+		ours = GB_LOG_DEBUG;
+	if (!api)
+		return;
+	mongo_mask(message, store.password, masked, sizeof(masked));
+	api->log(self, ours, "driver %s: %s", domain ? domain : "mongoc",
+		 masked);
+}
+
+static enum gb_status set_err(struct gb_error *err, enum gb_status st,
+			      const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static enum gb_status set_err(struct gb_error *err, enum gb_status st,
+			      const char *fmt, ...)
+{
+	char raw[sizeof(err->message)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	err->status = st;
+	mongo_mask(raw, store.password, err->message, sizeof(err->message));
+	return st;
+}
+
+/* Server error codes that mean "not now" rather than "never". */
+static int is_transient_server_code(uint32_t code)
+{
+	static const uint32_t codes[] = {
+		6,     /* HostUnreachable */
+		7,     /* HostNotFound */
+		18,    /* AuthenticationFailed */
+		64,    /* WriteConcernFailed (wtimeout) */
+		89,    /* NetworkTimeout */
+		91,    /* ShutdownInProgress */
+		189,   /* PrimarySteppedDown */
+		262,   /* ExceededTimeLimit */
+		9001,  /* SocketException */
+		10107, /* NotWritablePrimary */
+		11600, /* InterruptedAtShutdown */
+		11602, /* InterruptedDueToReplStateChange */
+		13435, /* NotPrimaryNoSecondaryOk */
+		13436, /* NotPrimaryOrSecondary */
+	};
+
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (codes[i] == code)
+			return 1;
+	return 0;
+}
+
+/* Maps a driver error to our status: outages are GB_ERR_UNAVAILABLE. */
+static enum gb_status driver_status(const bson_error_t *e, const bson_t *reply)
+{
+	switch (e->domain) {
+	case MONGOC_ERROR_SERVER_SELECTION:
+	case MONGOC_ERROR_STREAM:
+	case MONGOC_ERROR_WRITE_CONCERN:
+		return GB_ERR_UNAVAILABLE;
+	case MONGOC_ERROR_CLIENT:
+		if (e->code == MONGOC_ERROR_CLIENT_AUTHENTICATE ||
+		    e->code == MONGOC_ERROR_CLIENT_NO_ACCEPTABLE_PEER)
+			return GB_ERR_UNAVAILABLE;
+		return GB_ERR_INTERNAL;
+	case MONGOC_ERROR_COMMAND:
+		if (e->code == MONGOC_ERROR_COMMAND_INVALID_ARG)
+			return GB_ERR_INVALID;
+		break;
+	case MONGOC_ERROR_BSON:
+		return GB_ERR_INVALID;
+	default:
+		break;
+	}
+	if (reply && (mongoc_error_has_label(reply, "RetryableWriteError") ||
+		      mongoc_error_has_label(reply, "NetworkError")))
+		return GB_ERR_UNAVAILABLE;
+	if (is_transient_server_code(e->code))
+		return GB_ERR_UNAVAILABLE;
+	return GB_ERR_INTERNAL;
+}
+
+static enum gb_status driver_err(struct gb_error *err, const char *op,
+				 const bson_error_t *e, const bson_t *reply)
+{
+	enum gb_status st = driver_status(e, reply);
+
+	if (st == GB_ERR_UNAVAILABLE)
+		return set_err(err, st, "MongoDB unavailable (%s): %s", op,
+			       e->message);
+	return set_err(err, st, "MongoDB %s failed: %s", op, e->message);
+}
+
+/* --- settings ----------------------------------------------------------- */
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Builds the URI string from mongo_uri or the legacy db_addr (malloc'd). */
+static char *configured_uri(struct gb_error *err)
+{
+	const char *uri = api->config_get("mongo_uri");
+	const char *addr = api->config_get("db_addr");
+	char *out;
+
+	if (uri && *uri)
+		return strdup(uri);
+	if (!addr || !*addr) {
+		set_err(err, GB_ERR_INVALID,
+			"mongo_uri: not set: give mongo_uri "
+			"(GUESTBOOK_MONGO_URI, e.g. mongodb://host:27017/"
+			"guestbook) or db_addr (GUESTBOOK_DB_ADDR, host:port)");
+		return NULL;
+	}
+	if (asprintf(&out, "mongodb://%s/" MONGO_DEFAULT_DB, addr) < 0)
+		return NULL;
+	return out;
+}
+
+static enum gb_status parse_uri(const char *text, const char *key,
+				struct gb_error *err)
+{
+	bson_error_t e;
+
+	captured_warning[0] = '\0';
+	capture_uri_warnings = 1;
+	store.uri = mongoc_uri_new_with_error(text, &e);
+	capture_uri_warnings = 0;
+	if (!store.uri) {
+		char masked[sizeof(store.masked_uri)];
+
+		mongo_mask(text, NULL, masked, sizeof(masked));
+		return set_err(err, GB_ERR_INVALID, "%s: invalid MongoDB URI %s: %s",
+			       key, masked, e.message);
+	}
+	if (captured_warning[0])
+		return set_err(err, GB_ERR_INVALID, "%s: %s: %s", key,
+			       store.masked_uri, captured_warning);
+	return GB_OK;
+}
+
+/* Sets an integer URI option unless the URI already chose one. */
+static void default_option(const char *name, int32_t value)
+{
+	if (!mongoc_uri_has_option(store.uri, name))
+		mongoc_uri_set_option_as_int32(store.uri, name, value);
+}
+
+static enum gb_status apply_write_concern(struct gb_error *err)
+{
+	const char *w = api->config_get("mongo_write_concern");
+	mongoc_write_concern_t *wc = mongoc_write_concern_new();
+	long n;
+
+	if (!wc)
+		return set_err(err, GB_ERR_NOMEM, "out of memory");
+	if (!w || !*w || !strcmp(w, "majority")) {
+		mongoc_write_concern_set_wmajority(wc, store.timeout_ms);
+	} else if (parse_int(w, 0, 1000, &n) == 0) {
+		if (n == 0) {
+			mongoc_write_concern_destroy(wc);
+			return set_err(err, GB_ERR_INVALID,
+				       "mongo_write_concern: 0 would not "
+				       "acknowledge writes; use majority or a "
+				       "number of nodes >= 1");
+		}
+		mongoc_write_concern_set_w(wc, (int32_t)n);
+		mongoc_write_concern_set_wtimeout_int64(wc, store.timeout_ms);
+	} else {
+		/* a tag set name defined in the replica set configuration */
+		mongoc_write_concern_set_wtag(wc, w);
+		mongoc_write_concern_set_wtimeout_int64(wc, store.timeout_ms);
+	}
+	mongoc_write_concern_set_journal(wc, true);
+	mongoc_uri_set_write_concern(store.uri, wc);
+	mongoc_write_concern_destroy(wc);
+	return GB_OK;
+}
+
+static enum gb_status read_settings(long *pool_size, struct gb_error *err)
+{
+	const char *t = api->config_get("mongo_timeout_ms");
+	const char *threads = api->config_get("threads");
+	long v = MONGO_DEFAULT_TIMEOUT_MS;
+
+	if (t && *t && parse_int(t, 100, 600000, &v))
+		return set_err(err, GB_ERR_INVALID,
+			       "mongo_timeout_ms: \"%.32s\" is not a number of "
+			       "milliseconds from 100 to 600000", t);
+	store.timeout_ms = (int)v;
+	*pool_size = MONGO_DEFAULT_POOL;
+	if (threads && *threads && parse_int(threads, 1, 100000, &v) == 0)
+		*pool_size = v;
+	return GB_OK;
+}
+
+/* --- connections ---------------------------------------------------------- */
+
+static enum gb_status create_pool(long pool_size, struct gb_error *err)
+{
+	bson_error_t e;
+
+	/*
+	 * One client per worker thread so a request never waits for a
+	 * connection; short timeouts so an outage answers in seconds.
+	 */
+	default_option(MONGOC_URI_MAXPOOLSIZE,
+		       (int32_t)(pool_size > INT32_MAX ? INT32_MAX : pool_size));
+	default_option(MONGOC_URI_SERVERSELECTIONTIMEOUTMS, store.timeout_ms);
+	default_option(MONGOC_URI_CONNECTTIMEOUTMS, store.timeout_ms);
+	default_option(MONGOC_URI_SOCKETTIMEOUTMS, 2 * store.timeout_ms);
+	if (!mongoc_uri_has_option(store.uri, MONGOC_URI_APPNAME))
+		mongoc_uri_set_option_as_utf8(store.uri, MONGOC_URI_APPNAME,
+					      "guestbookd");
+	store.pool = mongoc_client_pool_new_with_error(store.uri, &e);
+	if (!store.pool)
+		return set_err(err, GB_ERR_INVALID, "mongo_uri: %s: %s",
+			       store.masked_uri, e.message);
+	mongoc_client_pool_set_error_api(store.pool,
+					 MONGOC_ERROR_API_VERSION_2);
+	return GB_OK;
+}
+
+static enum gb_status create_ping_client(struct gb_error *err)
+{
+	int32_t t = store.timeout_ms < MONGO_PING_TIMEOUT_MS ?
+			    store.timeout_ms :
+			    MONGO_PING_TIMEOUT_MS;
+	mongoc_uri_t *uri = mongoc_uri_copy(store.uri);
+	bson_error_t e;
+
+	if (!uri)
+		return set_err(err, GB_ERR_NOMEM, "out of memory");
+	mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, t);
+	mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, t);
+	mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS,
+				       t);
+	store.ping_client = mongoc_client_new_from_uri_with_error(uri, &e);
+	mongoc_uri_destroy(uri);
+	if (!store.ping_client)
+		return set_err(err, GB_ERR_INVALID, "mongo_uri: %s: %s",
+			       store.masked_uri, e.message);
+	mongoc_client_set_error_api(store.ping_client,
+				    MONGOC_ERROR_API_VERSION_2);
+	return GB_OK;
+}
+
+static enum gb_status mongo_ping(void *st, struct gb_error *err)
+{
+	bson_t cmd = BSON_INITIALIZER;
+	bson_error_t e;
+	bool ok;
+
+	(void)st;
+	BSON_APPEND_INT32(&cmd, "ping", 1);
+	pthread_mutex_lock(&store.ping_lock);
+	ok = mongoc_client_command_simple(store.ping_client, "admin", &cmd,
+					  NULL, NULL, &e);
+	pthread_mutex_unlock(&store.ping_lock);
+	bson_destroy(&cmd);
+	if (!ok)
+		return set_err(err, GB_ERR_UNAVAILABLE, "MongoDB %s: %s",
+			       store.masked_uri, e.message);
+	return GB_OK;
+}
+
+static void mongo_close(void *st)
+{
+	(void)st;
+	if (store.ping_client)
+		mongoc_client_destroy(store.ping_client);
+	if (store.pool)
+		mongoc_client_pool_destroy(store.pool);
+	if (store.uri)
+		mongoc_uri_destroy(store.uri);
+	bson_free(store.password);
+	free(store.db_name);
+	store.ping_client = NULL;
+	store.pool = NULL;
+	store.uri = NULL;
+	store.password = NULL;
+	store.db_name = NULL;
+}
+
+static enum gb_status open_store(struct gb_error *err)
+{
+	const char *key = api->config_get("mongo_uri") ? "mongo_uri" : "db_addr";
+	const char *db;
+	struct gb_error ping_err;
+	enum gb_status st;
+	long pool_size = MONGO_DEFAULT_POOL;
+	char *text;
+
+	st = read_settings(&pool_size, err);
+	if (st != GB_OK)
+		return st;
+	text = configured_uri(err);
+	if (!text)
+		return err->status ? err->status :
+				     set_err(err, GB_ERR_NOMEM, "out of memory");
+	mongo_mask(text, NULL, store.masked_uri, sizeof(store.masked_uri));
+	st = parse_uri(text, key, err);
+	free(text);
+	if (st != GB_OK)
+		return st;
+	if (mongoc_uri_get_password(store.uri))
+		store.password = bson_strdup(mongoc_uri_get_password(store.uri));
+	db = mongoc_uri_get_database(store.uri);
+	store.db_name = strdup(db && *db ? db : MONGO_DEFAULT_DB);
+	if (!store.db_name)
+		return set_err(err, GB_ERR_NOMEM, "out of memory");
+	st = apply_write_concern(err);
+	if (st == GB_OK)
+		st = create_pool(pool_size, err);
+	if (st == GB_OK)
+		st = create_ping_client(err);
+	if (st != GB_OK)
+		return st;
+
+	/*
+	 * The driver connects lazily: an unreachable server is a not-ready
+	 * backend, not a start-up failure, so a database that starts after
+	 * us (or restarts) never needs guestbookd restarted.
+	 */
+	memset(&ping_err, 0, sizeof(ping_err));
+	if (mongo_ping(NULL, &ping_err) != GB_OK)
+		api->log(self, GB_LOG_WARN,
+			 "cannot reach %s yet (%s); /ready answers 503 until it "
+			 "answers",
+			 store.masked_uri, ping_err.message);
+	else
+		api->log(self, GB_LOG_INFO,
+			 "connected to %s (database %s, pool of %ld, timeout "
+			 "%d ms)",
+			 store.masked_uri, store.db_name, pool_size,
+			 store.timeout_ms);
+	return GB_OK;
+}
+
+static enum gb_status mongo_open(void *st, struct gb_error *err)
+{
+	enum gb_status rc;
+
+	(void)st;
+	rc = open_store(err);
+	if (rc != GB_OK)
+		mongo_close(NULL);
+	return rc;
+}
+
+/* --- operations ------------------------------------------------------------- */
+
+static mongoc_collection_t *collection_of(mongoc_client_t *client,
+					  const char *name)
+{
+	return mongoc_client_get_collection(client, store.db_name, name);
+}
+
+static enum gb_status mongo_insert(void *st, const struct gb_store_ctx *ctx,
+				   const char *collection, const cJSON *doc,
+				   char id_out[GB_ID_MAX], struct gb_error *err)
+{
+	bson_t bdoc = BSON_INITIALIZER;
+	bson_t reply;
+	bson_error_t e;
+	bson_oid_t oid;
+	mongoc_client_t *client;
+	mongoc_collection_t *coll;
+	enum gb_status rc;
+	bool ok;
+
+	(void)st;
+	(void)ctx;
+	bson_oid_init(&oid, NULL);
+	rc = mongo_bson_from_json(doc, &oid, &bdoc, err);
+	if (rc != GB_OK) {
+		bson_destroy(&bdoc);
+		return rc;
+	}
+	client = mongoc_client_pool_pop(store.pool);
+	coll = collection_of(client, collection);
+	ok = mongoc_collection_insert_one(coll, &bdoc, NULL, &reply, &e);
+	if (ok) {
+		bson_oid_to_string(&oid, id_out);
+		rc = GB_OK;
+	} else {
+		rc = driver_err(err, "insert", &e, &reply);
+	}
+	bson_destroy(&reply);
+	mongoc_collection_destroy(coll);
+	mongoc_client_pool_push(store.pool, client);
+	bson_destroy(&bdoc);
+	return rc;
+}
+
+/*
+ * Runs find on `collection` and appends each document, converted, to the
+ * JSON array `out`; at most `limit` of them. *more is set when the cursor
+ * had a document beyond the limit.
+ */
+static enum gb_status find_docs(const char *collection, const bson_t *filter,
+				const bson_t *opts, int limit, cJSON *out,
+				int *more, struct gb_error *err)
+{
+	mongoc_client_t *client = mongoc_client_pool_pop(store.pool);
+	mongoc_collection_t *coll = collection_of(client, collection);
+	mongoc_cursor_t *cur;
+	const bson_t *b;
+	const bson_t *reply = NULL;
+	bson_error_t e;
+	enum gb_status rc = GB_OK;
+	int n = 0;
+
+	*more = 0;
+	cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+	while (mongoc_cursor_next(cur, &b)) {
+		cJSON *doc;
+
+		if (n == limit) {
+			*more = 1;
+			break;
+		}
+		doc = mongo_json_from_bson(b);
+		if (!doc) {
+			rc = set_err(err, GB_ERR_NOMEM, "out of memory");
+			break;
+		}
+		cJSON_AddItemToArray(out, doc);
+		n++;
+	}
+	if (rc == GB_OK && mongoc_cursor_error_document(cur, &e, &reply))
+		rc = driver_err(err, "find", &e, reply);
+	mongoc_cursor_destroy(cur);
+	mongoc_collection_destroy(coll);
+	mongoc_client_pool_push(store.pool, client);
+	return rc;
+}
+
+static enum gb_status mongo_get(void *st, const struct gb_store_ctx *ctx,
+				const char *collection, const char *id,
+				cJSON **doc_out, struct gb_error *err)
+{
+	bson_t filter = BSON_INITIALIZER;
+	bson_t opts = BSON_INITIALIZER;
+	bson_oid_t oid;
+	cJSON *docs;
+	enum gb_status rc;
+	int more;
+
+	(void)st;
+	(void)ctx;
+	if (!mongo_is_oid_hex(id))
+		return set_err(err, GB_ERR_NOT_FOUND, "no document with id %.64s",
+			       id ? id : "");
+	docs = cJSON_CreateArray();
+	if (!docs)
+		return set_err(err, GB_ERR_NOMEM, "out of memory");
+	bson_oid_init_from_string(&oid, id);
+	BSON_APPEND_OID(&filter, "_id", &oid);
+	BSON_APPEND_INT64(&opts, "limit", 1);
+	rc = find_docs(collection, &filter, &opts, 1, docs, &more, err);
+	bson_destroy(&filter);
+	bson_destroy(&opts);
+	if (rc == GB_OK && cJSON_GetArraySize(docs) == 0)
+		rc = set_err(err, GB_ERR_NOT_FOUND, "no document with id %s", id);
+	if (rc == GB_OK)
+		*doc_out = cJSON_DetachItemFromArray(docs, 0);
+	cJSON_Delete(docs);
+	return rc;
+}
+
+static enum gb_status mongo_list(void *st, const struct gb_store_ctx *ctx,
+				 const char *collection, int limit,
+				 const char *cursor, cJSON **docs_out,
+				 char **next_cursor, struct gb_error *err)
+{
+	bson_t filter = BSON_INITIALIZER;
+	bson_t opts = BSON_INITIALIZER;
+	bson_t child;
+	cJSON *docs;
+	enum gb_status rc;
+	int more;
+
+	(void)st;
+	(void)ctx;
+	*next_cursor = NULL;
+	if (limit < 1)
+		return set_err(err, GB_ERR_INVALID, "limit must be at least 1");
+	if (cursor && *cursor) {
+		bson_oid_t oid;
+
+		if (!mongo_is_oid_hex(cursor))
+			return set_err(err, GB_ERR_INVALID,
+				       "invalid cursor \"%.64s\"", cursor);
+		bson_oid_init_from_string(&oid, cursor);
+		BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &child);
+		BSON_APPEND_OID(&child, "$lt", &oid);
+		bson_append_document_end(&filter, &child);
+	}
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &child);
+	BSON_APPEND_INT32(&child, "_id", -1);
+	bson_append_document_end(&opts, &child);
+	/* one more than asked, to know whether there is an older page */
+	BSON_APPEND_INT64(&opts, "limit", (int64_t)limit + 1);
+	docs = cJSON_CreateArray();
+	if (!docs) {
+		bson_destroy(&filter);
+		bson_destroy(&opts);
+		return set_err(err, GB_ERR_NOMEM, "out of memory");
+	}
+	rc = find_docs(collection, &filter, &opts, limit, docs, &more, err);
+	bson_destroy(&filter);
+	bson_destroy(&opts);
+	if (rc != GB_OK) {
+		cJSON_Delete(docs);
+		return rc;
+	}
+	if (more) {
+		int n = cJSON_GetArraySize(docs);
+		const cJSON *last = cJSON_GetArrayItem(docs, n - 1);
+		const char *id = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(last, "id"));
+
+		/* a page ending on a document without an ObjectId cannot go on */
+		if (id && mongo_is_oid_hex(id)) {
+			*next_cursor = strdup(id);
+			if (!*next_cursor) {
+				cJSON_Delete(docs);
+				return set_err(err, GB_ERR_NOMEM,
+					       "out of memory");
+			}
+		}
+	}
+	*docs_out = docs;
+	return GB_OK;
+}
+
+static enum gb_status mongo_remove(void *st, const struct gb_store_ctx *ctx,
+				   const char *collection, const char *id,
+				   struct gb_error *err)
+{
+	bson_t filter = BSON_INITIALIZER;
+	bson_t reply;
+	bson_iter_t it;
+	bson_error_t e;
+	bson_oid_t oid;
+	mongoc_client_t *client;
+	mongoc_collection_t *coll;
+	enum gb_status rc = GB_OK;
+
+	(void)st;
+	(void)ctx;
+	if (!mongo_is_oid_hex(id))
+		return set_err(err, GB_ERR_NOT_FOUND, "no document with id %.64s",
+			       id ? id : "");
+	bson_oid_init_from_string(&oid, id);
+	BSON_APPEND_OID(&filter, "_id", &oid);
+	client = mongoc_client_pool_pop(store.pool);
+	coll = collection_of(client, collection);
+	if (!mongoc_collection_delete_one(coll, &filter, NULL, &reply, &e))
+		rc = driver_err(err, "delete", &e, &reply);
+	else if (!bson_iter_init_find(&it, &reply, "deletedCount") ||
+		 bson_iter_as_int64(&it) < 1)
+		rc = set_err(err, GB_ERR_NOT_FOUND, "no document with id %s", id);
+	bson_destroy(&reply);
+	mongoc_collection_destroy(coll);
+	mongoc_client_pool_push(store.pool, client);
+	bson_destroy(&filter);
+	return rc;
+}
+
+static const struct gb_storage_ops mongo_ops = {
+	.size = sizeof(struct gb_storage_ops),
+	.open = mongo_open,
+	.insert = mongo_insert,
+	.get = mongo_get,
+	.list = mongo_list,
+	.remove = mongo_remove,
+	.ping = mongo_ping,
+	.close = mongo_close,
+};
+
+/* --- plugin ------------------------------------------------------------------ */
+
+static int mongo_init(struct gb_plugin *plugin, const struct gb_host_api *host,
+		      char **err, int *err_static)
+{
+	api = host;
+	self = plugin;
+	memset(&store, 0, sizeof(store));
+	if (pthread_mutex_init(&store.ping_lock, NULL)) {
+		*err = "cannot create a mutex";
+		*err_static = 1;
+		return 1;
+	}
+	/* before mongoc_init: the driver prints to stdout otherwise */
+	mongoc_log_set_handler(driver_log, NULL);
+	mongoc_log_trace_disable();
+	mongoc_init();
+	if (api->storage_register(plugin, "mongo", &mongo_ops, &store) !=
+	    GB_OK) {
+		*err = "cannot register the storage back end \"mongo\"";
+		*err_static = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * mongoc_cleanup() is deliberately not called: the driver can be
+ * initialised only once per process, and a process that embeds the host
+ * (the tests) may load this plugin again.
+ */
+static void mongo_fini(struct gb_plugin *plugin)
+{
+	(void)plugin;
+	mongo_close(NULL);
+	/* the handler lives in this object, which may be unloaded now */
+	mongoc_log_set_handler(NULL, NULL);
+	pthread_mutex_destroy(&store.ping_lock);
+	api = NULL;
+}
+
+GB_PLUGIN(GB_PLUGIN_STORAGE, "mongo", "1.0.0",
+	  "MongoDB store (libmongoc pool, legacy guestbook layout)", mongo_init,
+	  mongo_fini);

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# FerretDB helpers for the MongoDB store's tests and benchmarks.
+#
+# FerretDB speaks the MongoDB wire protocol over SQLite, so the mongo store
+# can be tested against a real server without installing MongoDB.
+#
+# Usage (as a command):
+#   tests/lib/ferretdb.sh build            build (or reuse) the cached binary,
+#                                          print its path
+#   tests/lib/ferretdb.sh start DIR [PORT] start a server with its data and log
+#                                          in DIR (PORT: free one if omitted),
+#                                          print "PORT PID" once it accepts
+#   tests/lib/ferretdb.sh stop DIR         stop the server started in DIR
+#   tests/lib/ferretdb.sh path             print the binary's path
+# Or source it and call ferretdb_build / ferretdb_start / ferretdb_stop.
+#
+# Environment: FERRETDB_BIN (use this binary, skip the build), GO (the go
+# command), GB_CACHE_DIR (default ~/.cache/guestbook).
+
+FERRETDB_VERSION=v1.24.2
+GB_CACHE_DIR=${GB_CACHE_DIR:-$HOME/.cache/guestbook}
+FERRETDB_DIR=$GB_CACHE_DIR/ferretdb-$FERRETDB_VERSION
+
+ferretdb_log() { printf 'ferretdb.sh: %s\n' "$*" >&2; }
+
+# Prints the path of the go command, or fails with a clear message.
+ferretdb_find_go() {
+	local g
+	for g in "${GO:-}" "$(command -v go 2>/dev/null)" /usr/local/go/bin/go \
+	    /usr/lib/go/bin/go; do
+		if [ -n "$g" ] && [ -x "$g" ]; then
+			printf '%s\n' "$g"
+			return 0
+		fi
+	done
+	ferretdb_log "Go is not installed (looked for \$GO, go on PATH," \
+	    "/usr/local/go/bin/go): install Go >= 1.22 to build FerretDB," \
+	    "or set FERRETDB_BIN to a FerretDB $FERRETDB_VERSION binary"
+	return 1
+}
+
+# ferretdb_compile GO WORKDIR: builds WORKDIR/ferretdb from the Go module
+# proxy. FerretDB reads its version from build/version/version.txt, which
+# its releases generate and its module does not ship: a binary built
+# straight from the module (go install, or go build from a wrapper module
+# with recent Go, which records FerretDB as the main module) panics at
+# start. So the module is fetched through a wrapper module, copied, given
+# that file, and built in place.
+ferretdb_compile() {
+	local go=$1 work=$2 dir
+	cd "$work" &&
+	    "$go" mod init gbferretdb &&
+	    "$go" get -tool "github.com/FerretDB/FerretDB/cmd/ferretdb@$FERRETDB_VERSION" &&
+	    dir=$("$go" list -m -f '{{.Dir}}' github.com/FerretDB/FerretDB) &&
+	    [ -n "$dir" ] &&
+	    cp -R "$dir" "$work/src" &&
+	    chmod -R u+w "$work/src" &&
+	    printf '%s\n' "$FERRETDB_VERSION" >"$work/src/build/version/version.txt" &&
+	    cd "$work/src" &&
+	    "$go" build -o "$work/ferretdb" ./cmd/ferretdb &&
+	    "$work/ferretdb" --version
+}
+
+# Prints the path of the FerretDB binary, building it once into the cache
+# (only a binary that ran --version successfully is kept there).
+ferretdb_build() {
+	if [ -n "${FERRETDB_BIN:-}" ]; then
+		if [ -x "$FERRETDB_BIN" ]; then
+			printf '%s\n' "$FERRETDB_BIN"
+			return 0
+		fi
+		ferretdb_log "FERRETDB_BIN=$FERRETDB_BIN is not an executable"
+		return 1
+	fi
+	if [ -x "$FERRETDB_DIR/ferretdb" ]; then
+		printf '%s\n' "$FERRETDB_DIR/ferretdb"
+		return 0
+	fi
+	local go
+	go=$(ferretdb_find_go) || return 1
+	mkdir -p "$GB_CACHE_DIR" || return 1
+	# One builder at a time: parallel test binaries may all ask at once.
+	local lock=$GB_CACHE_DIR/ferretdb-$FERRETDB_VERSION.lock
+	(
+		flock -w 1800 9 || { ferretdb_log "timed out waiting for $lock"; exit 1; }
+		[ -x "$FERRETDB_DIR/ferretdb" ] && exit 0
+		local work
+		work=$(mktemp -d "$GB_CACHE_DIR/ferretdb-build.XXXXXX") || exit 1
+		local log=$GB_CACHE_DIR/ferretdb-$FERRETDB_VERSION.build.log
+		ferretdb_log "building FerretDB $FERRETDB_VERSION (several minutes; log: $log)"
+		if ! ferretdb_compile "$go" "$work" >"$log" 2>&1; then
+			ferretdb_log "FerretDB build failed; last lines of $log:"
+			tail -n 15 "$log" >&2
+			rm -rf "$work"
+			exit 1
+		fi
+		mkdir -p "$FERRETDB_DIR" &&
+		    mv "$work/ferretdb" "$FERRETDB_DIR/ferretdb.tmp" &&
+		    mv "$FERRETDB_DIR/ferretdb.tmp" "$FERRETDB_DIR/ferretdb"
+		local rc=$?
+		rm -rf "$work"
+		exit $rc
+	) 9>"$lock" || return 1
+	printf '%s\n' "$FERRETDB_DIR/ferretdb"
+}
+
+# Prints a TCP port on 127.0.0.1 that nobody listens on right now.
+ferretdb_free_port() {
+	python3 - <<'PY' 2>/dev/null && return 0
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 30000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			printf '%s\n' "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# True when something accepts TCP connections on 127.0.0.1:$1.
+ferretdb_port_open() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# ferretdb_start DIR [PORT]: starts FerretDB with SQLite data in DIR/data/
+# and its log in DIR/ferretdb.log, waits until it accepts connections and
+# prints "PORT PID". The pid is also kept in DIR/ferretdb.pid.
+ferretdb_start() {
+	local dir=$1 port=${2:-}
+	if [ -z "$dir" ]; then
+		ferretdb_log "usage: ferretdb_start DIR [PORT]"
+		return 1
+	fi
+	local bin
+	bin=$(ferretdb_build) || return 1
+	mkdir -p "$dir/data" || return 1
+	dir=$(cd "$dir" && pwd)
+	local tries=0
+	while :; do
+		local p=$port
+		[ -n "$p" ] || p=$(ferretdb_free_port) || {
+			ferretdb_log "no free port found"
+			return 1
+		}
+		"$bin" --handler=sqlite --sqlite-url="file:$dir/data/" \
+		    --listen-addr="127.0.0.1:$p" --telemetry=disable \
+		    --log-level=warn --state-dir="$dir" \
+		    --debug-addr=- \
+		    >>"$dir/ferretdb.log" 2>&1 </dev/null &
+		local pid=$!
+		local i
+		for i in $(seq 200); do
+			if ! kill -0 "$pid" 2>/dev/null; then
+				break
+			fi
+			if ferretdb_port_open "$p"; then
+				printf '%s\n' "$pid" >"$dir/ferretdb.pid"
+				printf '%s %s\n' "$p" "$pid"
+				return 0
+			fi
+			sleep 0.05
+		done
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		tries=$((tries + 1))
+		# A fixed port is retried (a restart may race the old socket's
+		# release); a random one is simply replaced.
+		if [ "$tries" -ge 5 ]; then
+			ferretdb_log "FerretDB did not start on 127.0.0.1:$p; last log lines:"
+			tail -n 10 "$dir/ferretdb.log" >&2
+			return 1
+		fi
+		[ -n "$port" ] && sleep 0.5
+	done
+}
+
+# ferretdb_stop DIR: stops the FerretDB started in DIR and waits for it.
+ferretdb_stop() {
+	local dir=$1 pid
+	[ -f "$dir/ferretdb.pid" ] || return 0
+	pid=$(cat "$dir/ferretdb.pid")
+	rm -f "$dir/ferretdb.pid"
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null || return 0
+	local i
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	kill -9 "$pid" 2>/dev/null
+	return 0
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	cmd=${1:-}
+	shift || true
+	case $cmd in
+	build) ferretdb_build ;;
+	path) printf '%s\n' "$FERRETDB_DIR/ferretdb" ;;
+	start) ferretdb_start "$@" ;;
+	stop) ferretdb_stop "$@" ;;
+	free-port) ferretdb_free_port ;;
+	*)
+		echo "usage: $0 build | path | start DIR [PORT] | stop DIR | free-port" >&2
+		exit 2
+		;;
+	esac
+fi
