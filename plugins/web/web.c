@@ -1,0 +1,498 @@
+/*
+ * web.c - the guestbook's web front end (route plugin "web"):
+ *   GET  /           the page: form and the newest 20 messages, paged
+ *   POST /post       the form: 303 to / or the page again with the errors
+ *   GET  /static/...  the assets under www_dir/static
+ * Templates come from www_dir/templates and are read once at init. Every
+ * HTML response carries the security headers (a CSP without inline script
+ * or style, nosniff, no referrer, no framing). The page works without
+ * JavaScript; static/app.js adds posting without reload and live updates
+ * over the v1 API.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guestbook/plugin.h"
+#include "http_headers.h"
+#include "message.h"
+
+#include "form.h"
+#include "relative_time.h"
+#include "static_files.h"
+#include "template.h"
+
+#define PAGE_SIZE 20
+#define CURSOR_MAX 256
+#define RETRY_AFTER_SECONDS "5"
+
+#define CSP                                                                  \
+	"default-src 'self'; script-src 'self'; style-src 'self'; "           \
+	"img-src 'self' data:; object-src 'none'; base-uri 'none'; "          \
+	"form-action 'self'; frame-ancestors 'none'"
+
+enum tpl_id {
+	TPL_PAGE,
+	TPL_CARD,
+	TPL_EMPTY,
+	TPL_NOTICE,
+	TPL_OLDER,
+	TPL_NEWEST,
+	TPL_FIELD_ERROR,
+	TPL_ALERT,
+	TPL_COUNT
+};
+
+static const char *const tpl_files[TPL_COUNT] = {
+	[TPL_PAGE] = "page.html",
+	[TPL_CARD] = "card.html",
+	[TPL_EMPTY] = "empty.html",
+	[TPL_NOTICE] = "notice.html",
+	[TPL_OLDER] = "older.html",
+	[TPL_NEWEST] = "newest.html",
+	[TPL_FIELD_ERROR] = "field_error.html",
+	[TPL_ALERT] = "alert.html",
+};
+
+static const struct gb_host_api *api;
+static struct gb_plugin *self_plugin;
+static struct web_template *templates[TPL_COUNT];
+static struct static_files assets;
+
+/* What one rendering of the page shows. */
+struct page {
+	int status;
+	const char *name, *message;             /* input kept, may be NULL */
+	const char *name_error, *message_error; /* next to the fields */
+	const char *alert;                      /* above the form */
+	const char *cursor;                     /* NULL: the newest page */
+	const char *retry_after;                /* for 429 and 503 */
+};
+
+/* ---- responses ---------------------------------------------------------- */
+
+static void security_headers(struct gb_request *req)
+{
+	api->res_header(req, "Content-Security-Policy", CSP);
+	api->res_header(req, "X-Content-Type-Options", "nosniff");
+	api->res_header(req, "Referrer-Policy", "no-referrer");
+	api->res_header(req, "X-Frame-Options", "DENY");
+}
+
+static void send_html(struct gb_request *req, int status, struct web_buf *b)
+{
+	if (b->failed || !b->data) {
+		api->respond_error(req, 500, "internal", "out of memory",
+				   NULL);
+		return;
+	}
+	security_headers(req);
+	api->res_header(req, "Cache-Control", "no-store");
+	api->respond(req, status, "text/html; charset=utf-8", b->data, b->len);
+}
+
+/* ---- rendering ---------------------------------------------------------- */
+
+static void render(enum tpl_id id, const struct web_var *vars, size_t n,
+		   struct web_buf *out)
+{
+	web_template_render(templates[id], vars, n, out);
+}
+
+static void render_card(const cJSON *doc, double now, struct web_buf *out)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "id");
+	const cJSON *author = cJSON_GetObjectItemCaseSensitive(doc, "author");
+	const cJSON *text = cJSON_GetObjectItemCaseSensitive(doc, "message");
+	const cJSON *date = cJSON_GetObjectItemCaseSensitive(doc, "date");
+	char when[GB_RFC3339_MAX], ago[64];
+
+	/* A stored document the original services could not have written
+	 * is skipped rather than shown half. */
+	if (!cJSON_IsString(author) || !cJSON_IsString(text) ||
+	    !cJSON_IsNumber(date) ||
+	    gb_format_rfc3339_ms(date->valuedouble, when) < 0)
+		return;
+	web_relative_time(now, date->valuedouble, ago, sizeof(ago));
+	const struct web_var vars[] = {
+		{"id", cJSON_IsString(id) ? id->valuestring : ""},
+		{"author", author->valuestring},
+		{"message", text->valuestring},
+		{"datetime", when},
+		{"ago", ago},
+	};
+	render(TPL_CARD, vars, sizeof(vars) / sizeof(vars[0]), out);
+}
+
+static void render_field_error(const char *field, const char *text,
+			       struct web_buf *out)
+{
+	const struct web_var vars[] = {{"field", field}, {"text", text}};
+
+	if (text)
+		render(TPL_FIELD_ERROR, vars, 2, out);
+}
+
+/*
+ * Lists the page's messages into `cards` and the paging links into
+ * `pager`. On a storage failure it renders a notice instead and may raise
+ * the page's status (400 for a bad cursor, 503 when storage is down).
+ */
+static void render_messages(struct gb_request *req, struct page *pg,
+			    struct web_buf *cards, struct web_buf *pager)
+{
+	cJSON *docs = NULL, *doc;
+	char *next = NULL;
+	struct gb_error err = {0};
+	enum gb_status rc;
+	double now = api->now_wall();
+
+	rc = api->store_list(req, GB_MESSAGES_COLLECTION, PAGE_SIZE,
+			     pg->cursor, &docs, &next, &err);
+	if (pg->cursor)
+		render(TPL_NEWEST, NULL, 0, pager);
+	if (rc == GB_ERR_INVALID) {
+		const struct web_var v[] = {
+			{"text", "This link to older messages is not valid "
+				 "(any more). Start again from the newest."}};
+
+		render(TPL_NOTICE, v, 1, cards);
+		if (pg->status == 200)
+			pg->status = 400;
+		return;
+	}
+	if (rc != GB_OK) {
+		const struct web_var v[] = {
+			{"text", "Messages cannot be shown right now. "
+				 "Please try again in a few seconds."}};
+
+		api->log(self_plugin, GB_LOG_WARN, "listing messages: %s",
+			 err.message);
+		render(TPL_NOTICE, v, 1, cards);
+		if (pg->status == 200) {
+			pg->status = 503;
+			pg->retry_after = RETRY_AFTER_SECONDS;
+			pg->alert = "The guestbook is temporarily "
+				    "unavailable. Please try again in a few "
+				    "seconds.";
+		}
+		return;
+	}
+	cJSON_ArrayForEach(doc, docs) render_card(doc, now, cards);
+	if (cJSON_GetArraySize(docs) == 0)
+		render(TPL_EMPTY, NULL, 0, cards);
+	if (next) {
+		const struct web_var v[] = {{"cursor", next}};
+
+		render(TPL_OLDER, v, 1, pager);
+	}
+	cJSON_Delete(docs);
+	free(next);
+}
+
+static void send_page(struct gb_request *req, struct page *pg)
+{
+	struct web_buf cards = {0}, pager = {0}, alert = {0};
+	struct web_buf name_err = {0}, msg_err = {0}, out = {0};
+
+	render_messages(req, pg, &cards, &pager);
+	if (pg->alert) {
+		const struct web_var v[] = {{"text", pg->alert}};
+
+		render(TPL_ALERT, v, 1, &alert);
+	}
+	render_field_error("name", pg->name_error, &name_err);
+	render_field_error("message", pg->message_error, &msg_err);
+	const struct web_var vars[] = {
+		{"asset_version", assets.version},
+		{"live", pg->cursor ? "false" : "true"},
+		{"alert", alert.data},
+		{"name", pg->name},
+		{"message", pg->message},
+		{"name_invalid", pg->name_error ? "true" : "false"},
+		{"message_invalid", pg->message_error ? "true" : "false"},
+		{"name_error", name_err.data},
+		{"message_error", msg_err.data},
+		{"messages", cards.data},
+		{"pager", pager.data},
+	};
+	render(TPL_PAGE, vars, sizeof(vars) / sizeof(vars[0]), &out);
+	if (cards.failed || pager.failed || alert.failed || name_err.failed ||
+	    msg_err.failed)
+		out.failed = 1;
+	if (pg->retry_after)
+		api->res_header(req, "Retry-After", pg->retry_after);
+	send_html(req, pg->status, &out);
+	web_buf_free(&cards);
+	web_buf_free(&pager);
+	web_buf_free(&alert);
+	web_buf_free(&name_err);
+	web_buf_free(&msg_err);
+	web_buf_free(&out);
+}
+
+/* ---- GET / -------------------------------------------------------------- */
+
+static int cursor_is_wellformed(const char *c)
+{
+	for (; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_'))
+			return 0;
+	return 1;
+}
+
+static void handle_index(struct gb_request *req, void *userdata)
+{
+	struct page pg = {.status = 200};
+	char cursor[CURSOR_MAX];
+	int n;
+
+	(void)userdata;
+	n = api->req_query(req, "before", cursor, sizeof(cursor));
+	if (n == -1)
+		n = api->req_query(req, "cursor", cursor, sizeof(cursor));
+	if (n > 0)
+		pg.cursor = cursor;
+	if (n == -2 || (n > 0 && !cursor_is_wellformed(cursor))) {
+		/* Let the listing report it like any unknown cursor. */
+		pg.cursor = "!";
+	}
+	send_page(req, &pg);
+}
+
+/* ---- POST /post --------------------------------------------------------- */
+
+static int is_blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' &&
+		    s[i] != '\n')
+			return 0;
+	return 1;
+}
+
+/* The shared rule's sentence, addressed to a person filling the form. */
+static const char *field_message(const char *field, const char *value,
+				 size_t len, const struct gb_input_error *e,
+				 char *buf, size_t buflen)
+{
+	int is_author = strcmp(field, "author") == 0;
+	const char *rest = e->message;
+
+	if (!value || is_blank(value, len))
+		return is_author ? "Please enter your name." :
+				   "Please write a message.";
+	if (strncmp(rest, field, strlen(field)) == 0)
+		rest += strlen(field);
+	snprintf(buf, buflen, "Your %s%s", is_author ? "name" : "message",
+		 rest);
+	return buf;
+}
+
+static void handle_post(struct gb_request *req, void *userdata)
+{
+	struct page pg = {.status = 400};
+	struct gb_message_input in = {0};
+	struct gb_input_error e1 = {0}, e2 = {0};
+	struct gb_error err = {0};
+	char id[GB_ID_MAX], m1[160], m2[160], alert[400], retry[16];
+	size_t body_len = 0, name_len = 0, msg_len = 0;
+	const char *body = api->req_body(req, &body_len);
+	const char *ctype = api->req_header(req, "Content-Type");
+	char *name, *message;
+	int nomem1 = 0, nomem2 = 0, wait;
+	cJSON *doc;
+
+	(void)userdata;
+	if (ctype && !gb_media_type_is(ctype,
+				       "application/x-www-form-urlencoded")) {
+		pg.status = 415;
+		pg.alert = "The form must be sent as "
+			   "application/x-www-form-urlencoded.";
+		send_page(req, &pg);
+		return;
+	}
+	name = form_field(body, body_len, "name", &name_len, &nomem1);
+	message = form_field(body, body_len, "message", &msg_len, &nomem2);
+	if (nomem1 || nomem2) {
+		api->respond_error(req, 500, "internal", "out of memory",
+				   NULL);
+		goto out;
+	}
+	pg.name = name;
+	pg.message = message;
+	if (gb_message_validate_field("author", name ? name : "", name_len,
+				      &in.author, &e1) < 0)
+		pg.name_error = field_message("author", name, name_len, &e1,
+					      m1, sizeof(m1));
+	if (gb_message_validate_field("message", message ? message : "",
+				      msg_len, &in.message, &e2) < 0)
+		pg.message_error = field_message("message", message, msg_len,
+						 &e2, m2, sizeof(m2));
+	if (pg.name_error || pg.message_error) {
+		pg.alert = "Your message was not posted. Please correct the "
+			   "marked fields.";
+		send_page(req, &pg);
+		goto out;
+	}
+	wait = api->rate_limit_take(req);
+	if (wait > 0) {
+		snprintf(retry, sizeof(retry), "%d", wait);
+		snprintf(alert, sizeof(alert),
+			 "You are posting too quickly. Please wait %d "
+			 "second%s and try again.",
+			 wait, wait == 1 ? "" : "s");
+		pg.status = 429;
+		pg.retry_after = retry;
+		pg.alert = alert;
+		send_page(req, &pg);
+		goto out;
+	}
+	doc = gb_message_document(&in, api->now_wall());
+	if (!doc) {
+		api->respond_error(req, 500, "internal", "out of memory",
+				   NULL);
+		goto out;
+	}
+	switch (api->store_insert(req, GB_MESSAGES_COLLECTION, doc, id,
+				  &err)) {
+	case GB_OK:
+		api->redirect(req, 303, "/");
+		break;
+	case GB_ERR_INVALID:
+		snprintf(alert, sizeof(alert),
+			 "Your message was not posted: %s", err.message);
+		pg.alert = alert;
+		send_page(req, &pg);
+		break;
+	default:
+		api->log(self_plugin, GB_LOG_WARN, "storing a message: %s",
+			 err.message);
+		pg.status = 503;
+		pg.retry_after = RETRY_AFTER_SECONDS;
+		pg.alert = "Your message could not be saved because the "
+			   "guestbook is temporarily unavailable. Please try "
+			   "again in a few seconds.";
+		send_page(req, &pg);
+		break;
+	}
+	cJSON_Delete(doc);
+out:
+	gb_message_input_free(&in);
+	free(name);
+	free(message);
+}
+
+/* ---- GET /static/... ---------------------------------------------------- */
+
+static void handle_static(struct gb_request *req, void *userdata)
+{
+	const char *path = api->req_path(req);
+	const char *name = path + strlen("/static/");
+	const struct static_file *f;
+	char v[32];
+	int immutable;
+
+	(void)userdata;
+	api->res_header(req, "X-Content-Type-Options", "nosniff");
+	if (strncmp(path, "/static/", 8) != 0 || !static_name_is_safe(name)) {
+		int bad = strstr(path, "..") || strchr(path, '%') ||
+			  strchr(path, '\\');
+
+		api->respond_error(req, bad ? 400 : 404,
+				   bad ? "invalid_parameter" : "not_found",
+				   bad ? "invalid static file path" :
+					 "no such static file",
+				   NULL);
+		return;
+	}
+	f = static_files_find(&assets, name);
+	if (!f) {
+		api->respond_error(req, 404, "not_found",
+				   "no such static file", NULL);
+		return;
+	}
+	/* Asset URLs in the page carry ?v=<version of all assets>: those
+	 * may be cached for good; anything else is revalidated. */
+	immutable = api->req_query(req, "v", v, sizeof(v)) > 0 &&
+		    strcmp(v, assets.version) == 0;
+	api->res_header(req, "Cache-Control",
+			immutable ? "public, max-age=31536000, immutable" :
+				    "public, no-cache");
+	api->res_header(req, "ETag", f->etag);
+	api->res_header(req, "Last-Modified", f->last_modified);
+	if (static_not_modified(f, api->req_header(req, "If-None-Match"),
+				api->req_header(req, "If-Modified-Since"))) {
+		api->respond(req, 304, f->content_type, "", 0);
+		return;
+	}
+	api->respond(req, 200, f->content_type, f->data, f->size);
+}
+
+/* ---- life cycle --------------------------------------------------------- */
+
+static void web_fini(struct gb_plugin *self)
+{
+	(void)self;
+	for (int i = 0; i < TPL_COUNT; i++) {
+		web_template_free(templates[i]);
+		templates[i] = NULL;
+	}
+	static_files_free(&assets);
+}
+
+static int init_fail(char **err, const char *msg)
+{
+	*err = api->strdup(msg);
+	web_fini(self_plugin);
+	return 1;
+}
+
+static const char *www_dir(void)
+{
+	const char *dir = api->config_get("www_dir");
+
+	if (dir && *dir)
+		return dir;
+#ifdef GB_WWW_DIR
+	return GB_WWW_DIR;
+#else
+	return "www";
+#endif
+}
+
+static int web_init(struct gb_plugin *self, const struct gb_host_api *host,
+		    char **err, int *err_static)
+{
+	const char *dir;
+	char path[4096], msg[600];
+
+	api = host;
+	self_plugin = self;
+	*err_static = 0;
+	dir = www_dir();
+	for (int i = 0; i < TPL_COUNT; i++) {
+		snprintf(path, sizeof(path), "%s/templates/%s", dir,
+			 tpl_files[i]);
+		templates[i] = web_template_load(path, msg, sizeof(msg));
+		if (!templates[i])
+			return init_fail(err, msg);
+	}
+	snprintf(path, sizeof(path), "%s/static", dir);
+	if (static_files_load(&assets, path, msg, sizeof(msg)) < 0)
+		return init_fail(err, msg);
+	if (api->route_add(self, GB_GET, "/", handle_index, NULL, 0) ||
+	    api->route_add(self, GB_POST, "/post", handle_post, NULL, 0) ||
+	    api->route_add(self, GB_GET, "/static/*", handle_static, NULL,
+			   0))
+		return init_fail(err, "cannot register the web routes "
+				      "(/, /post, /static/*)");
+	api->log(self, GB_LOG_INFO, "serving %s (%zu static files)", dir,
+		 assets.n);
+	return 0;
+}
+
+GB_PLUGIN(GB_PLUGIN_ROUTE, "web", "1.0.0",
+	  "The guestbook web page, form posts and static assets", web_init,
+	  web_fini);
