@@ -1,0 +1,109 @@
+/* Route patterns, parameters, method dispatch and the rate limiter. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "ratelimit.h"
+#include "router.h"
+
+static void noop(struct gb_request *req, void *ud)
+{
+	(void)req;
+	(void)ud;
+}
+
+static void setup(void)
+{
+	gb_router_clear();
+	cr_assert_eq(gb_router_add("t", GB_GET | GB_POST, "/messages", noop,
+				   NULL, 0), GB_OK);
+	cr_assert_eq(gb_router_add("t", GB_GET | GB_DELETE,
+				   "/api/v1/messages/{id}", noop, NULL, 0),
+		     GB_OK);
+	cr_assert_eq(gb_router_add("t", GB_GET, "/static/*", noop, NULL, 0),
+		     GB_OK);
+}
+
+TestSuite(router, .init = setup);
+
+Test(router, exact_path_matches_only_itself)
+{
+	struct gb_route_match m;
+	unsigned allow;
+	cr_assert_eq(gb_router_match("/messages", GB_GET, &m, &allow), 1);
+	cr_assert_str_eq(m.route->pattern, "/messages");
+	cr_assert_eq(gb_router_match("/messages/", GB_GET, &m, &allow), 0);
+	cr_assert_eq(gb_router_match("/messagesx", GB_GET, &m, &allow), 0);
+}
+
+Test(router, parameter_captures_one_segment)
+{
+	struct gb_route_match m;
+	unsigned allow;
+	cr_assert_eq(gb_router_match("/api/v1/messages/42", GB_GET, &m, &allow),
+		     1);
+	cr_assert_eq(m.nparams, 1);
+	cr_assert_str_eq(m.values[0], "42");
+	cr_assert_eq(gb_router_match("/api/v1/messages/", GB_GET, &m, &allow),
+		     0);
+	cr_assert_eq(gb_router_match("/api/v1/messages/4/2", GB_GET, &m,
+				     &allow), 0);
+}
+
+Test(router, star_matches_the_rest)
+{
+	struct gb_route_match m;
+	unsigned allow;
+	cr_assert_eq(gb_router_match("/static/css/app.css", GB_GET, &m, &allow),
+		     1);
+	cr_assert_eq(gb_router_match("/static/", GB_GET, &m, &allow), 1);
+	cr_assert_eq(gb_router_match("/staticx", GB_GET, &m, &allow), 0);
+}
+
+Test(router, wrong_method_reports_allow_and_get_implies_head)
+{
+	struct gb_route_match m;
+	unsigned allow = 0;
+	cr_assert_eq(gb_router_match("/messages", GB_PUT, &m, &allow), -1);
+	cr_assert_eq(allow, GB_GET | GB_HEAD | GB_POST);
+	char buf[64];
+	gb_methods_format(allow, buf, sizeof buf);
+	cr_assert_str_eq(buf, "GET, HEAD, POST");
+	cr_assert_eq(gb_router_match("/messages", GB_HEAD, &m, &allow), 1);
+	cr_assert_eq(gb_router_match("/messages", 0, &m, &allow), -1);
+}
+
+Test(router, duplicates_and_malformed_patterns_are_refused)
+{
+	cr_assert_eq(gb_router_add("t", GB_POST, "/messages", noop, NULL, 0),
+		     GB_ERR_EXISTS);
+	cr_assert_eq(gb_router_add("t", GB_PUT, "/messages", noop, NULL, 0),
+		     GB_OK);
+	cr_assert_eq(gb_router_add("t", GB_GET, "nope", noop, NULL, 0),
+		     GB_ERR_INVALID);
+	cr_assert_eq(gb_router_add("t", GB_GET, "/a/*/b", noop, NULL, 0),
+		     GB_ERR_INVALID);
+	cr_assert_eq(gb_router_add("t", GB_GET, "/a/{}", noop, NULL, 0),
+		     GB_ERR_INVALID);
+	cr_assert_eq(gb_router_add("t", GB_GET, "/a/{x", noop, NULL, 0),
+		     GB_ERR_INVALID);
+}
+
+Test(ratelimit, burst_then_refusal_then_refill)
+{
+	cr_assert_eq(gb_ratelimit_init(60), 0); /* 1/s, burst 30 */
+	for (int i = 0; i < 30; i++)
+		cr_assert_eq(gb_ratelimit_take("10.0.0.1", 100.0), 0);
+	int wait = gb_ratelimit_take("10.0.0.1", 100.0);
+	cr_assert_eq(wait, 1);
+	cr_assert_eq(gb_ratelimit_take("10.0.0.2", 100.0), 0,
+		     "clients are limited separately");
+	cr_assert_eq(gb_ratelimit_take("10.0.0.1", 101.01), 0);
+	gb_ratelimit_shutdown();
+}
+
+Test(ratelimit, zero_turns_it_off)
+{
+	cr_assert_eq(gb_ratelimit_init(0), 0);
+	for (int i = 0; i < 1000; i++)
+		cr_assert_eq(gb_ratelimit_take("10.0.0.1", 1.0), 0);
+}
