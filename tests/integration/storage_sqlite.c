@@ -166,16 +166,17 @@ static int start_on(const char *path, char *err, size_t errlen)
 {
 	char plugin_dir[700];
 	const char *build = getenv("GB_BUILD_DIR");
-	char *argv[] = {"guestbookd", "--plugins", "", "--plugin-dir",
-			plugin_dir, "--log-level", "error", "--storage",
-			"sqlite", "--sqlite-path", (char *)0, NULL};
+	char *argv[] = {"guestbookd", "--role", "all", "--plugins", "",
+			"--plugin-dir", plugin_dir, "--log-level", "error",
+			"--storage", "sqlite", "--sqlite-path", (char *)0,
+			NULL};
 
 	cr_assert_not_null(build, "GB_BUILD_DIR is not set; run through make");
 	snprintf(plugin_dir, sizeof(plugin_dir), "%s/plugins", build);
-	argv[10] = strdup(path);
+	argv[12] = strdup(path);
 	err[0] = '\0';
-	int rc = gb_host_start(11, argv, err, errlen);
-	free(argv[10]);
+	int rc = gb_host_start(13, argv, err, errlen);
+	free(argv[12]);
 	return rc;
 }
 
@@ -446,5 +447,39 @@ Test(sqlite_store, damaged_row_is_an_error_not_a_crash)
 		     GB_ERR_INTERNAL);
 	cr_assert_null(docs);
 	cr_assert_null(next);
+	gb_host_stop();
+}
+
+Test(sqlite_store, write_lock_held_elsewhere_makes_insert_unavailable)
+{
+	char err[512], id[GB_ID_MAX], *next = NULL;
+	const struct gb_host_api *api;
+	struct gb_error e = {0};
+	cJSON *doc, *docs = NULL;
+	void *db;
+
+	cr_assert_eq(start_on(test_db(), err, sizeof(err)), 0, "%s", err);
+	api = gb_host_api_table();
+	insert_one("before the lock", id);
+	db = outside_open(test_db());
+	outside_exec(db, "BEGIN IMMEDIATE");
+	/* Readers are not blocked by a writer in WAL mode. */
+	cr_assert_eq(api->store_list(NULL, "messages", 5, NULL, &docs, &next,
+				     &e),
+		     GB_OK, "%s", e.message);
+	cr_assert_eq(cJSON_GetArraySize(docs), 1);
+	cJSON_Delete(docs);
+	/* A writer gives up after the busy timeout with a clear status. */
+	doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "author", "sqlite");
+	cJSON_AddStringToObject(doc, "message", "while locked");
+	cr_assert_eq(api->store_insert(NULL, "messages", doc, id, &e),
+		     GB_ERR_UNAVAILABLE);
+	cr_assert(strstr(e.message, "locked"), "%s", e.message);
+	outside_exec(db, "ROLLBACK");
+	out.close(db);
+	cr_assert_eq(api->store_insert(NULL, "messages", doc, id, &e), GB_OK,
+		     "%s", e.message);
+	cJSON_Delete(doc);
 	gb_host_stop();
 }

@@ -79,8 +79,9 @@ static const char *conf_build_dir(void)
 void gb_conformance_host_start(const char *const *args)
 {
 	char plugin_dir[PATH_MAX + 16];
-	const char *fixed[] = {"guestbookd", "--plugins", "", "--plugin-dir",
-			       plugin_dir, "--log-level", "warn"};
+	const char *fixed[] = {"guestbookd",  "--role",	    "all",
+			       "--plugins",   "",	    "--plugin-dir",
+			       plugin_dir,    "--log-level", "warn"};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
 	char *argv[64];
 	char err[512] = "";
@@ -455,7 +456,7 @@ void gb_conf_large_document_round_trips_exactly(
 
 void gb_conf_list_is_newest_first(const struct gb_conformance_backend *b)
 {
-	char ids[5][GB_ID_MAX], text[16], *next;
+	char ids[5][GB_ID_MAX], text[32], *next;
 	cJSON *docs;
 
 	for (int i = 0; i < 5; i++) {
@@ -793,7 +794,7 @@ void gb_conf_concurrent_inserts_all_land_with_unique_ids(
 void gb_conf_documents_survive_reopen(const struct gb_conformance_backend *b)
 {
 	const struct gb_host_api *api = gb_host_api_table();
-	char ids[5][GB_ID_MAX], text[16], *next;
+	char ids[5][GB_ID_MAX], text[32], *next;
 	cJSON *docs[5], *listed;
 	struct gb_error err = {0};
 	cJSON *gone = NULL;

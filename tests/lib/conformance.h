@@ -84,7 +84,7 @@ struct gb_conformance_backend {
 
 /*
  * Starts the real host with
- *   guestbookd --plugins "" --plugin-dir $GB_BUILD_DIR/plugins
+ *   guestbookd --role all --plugins "" --plugin-dir $GB_BUILD_DIR/plugins
  *              --log-level warn ARGS...
  * (`args` NULL-terminated, may be NULL) and fails the test with the host's
  * error line if gb_host_start does not return 0.
