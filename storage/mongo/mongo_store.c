@@ -355,17 +355,38 @@ static enum gb_status create_ping_client(struct gb_error *err)
 	return GB_OK;
 }
 
+/*
+ * Readiness uses its own single-threaded client with a one-second budget,
+ * so /ready never waits for the pool's longer server selection.
+ */
 static enum gb_status mongo_ping(void *st, struct gb_error *err)
 {
 	bson_t cmd = BSON_INITIALIZER;
 	bson_error_t e;
-	bool ok;
+	struct gb_error ignored;
+	bool ok = false;
 
 	(void)st;
 	BSON_APPEND_INT32(&cmd, "ping", 1);
 	pthread_mutex_lock(&store.ping_lock);
-	ok = mongoc_client_command_simple(store.ping_client, "admin", &cmd,
-					  NULL, NULL, &e);
+	if (!store.ping_client)
+		create_ping_client(&ignored);
+	if (store.ping_client) {
+		ok = mongoc_client_command_simple(store.ping_client, "admin",
+						  &cmd, NULL, NULL, &e);
+		/*
+		 * A single-threaded client waits out a 5 s cooldown after a
+		 * failed connection; a fresh one tries again at once, so
+		 * readiness returns as soon as the server does.
+		 */
+		if (!ok) {
+			mongoc_client_destroy(store.ping_client);
+			store.ping_client = NULL;
+		}
+	} else {
+		bson_set_error(&e, MONGOC_ERROR_CLIENT, 0, "%s",
+			       ignored.message);
+	}
 	pthread_mutex_unlock(&store.ping_lock);
 	bson_destroy(&cmd);
 	if (!ok)
