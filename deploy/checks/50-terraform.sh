@@ -230,20 +230,21 @@ say "tofu init (offline, filesystem mirror $MIRROR)"
 say "tofu validate"
 (cd "$WORK" && "$TOFU" validate -no-color) || die "tofu validate failed"
 
-# Values Terraform passes to the local charts, rendered by tofu itself.
+# The values Terraform passes to the local charts, evaluated by tofu itself.
 say "rendering the local charts with the values Terraform passes"
+(cd "$WORK" && echo 'jsonencode(local.app_chart_values)' |
+  "$TOFU" console -var grafana_admin_password=offline-check >"$SCRATCH/app_chart_values.console" 2>&1) ||
+  { cat "$SCRATCH/app_chart_values.console" >&2; die "tofu console could not evaluate local.app_chart_values"; }
+"$PY" "$TF_DIR/tests/render_values.py" "$SCRATCH/app_chart_values.console" "$SCRATCH" >/dev/null ||
+  die "cannot read local.app_chart_values from tofu console"
 for chart in "${APP_CHARTS[@]}"; do
-  [ -d "$ROOT/deploy/helm/$chart" ] || die "chart deploy/helm/$chart is missing (Terraform installs it)"
-  key=${chart#guestbook-}
-  values=$SCRATCH/$chart.values.yaml
-  (cd "$WORK" && printf 'local.app_chart_values["%s"]\n' "$key" |
-    "$TOFU" console -var grafana_admin_password=offline-check >"$SCRATCH/$chart.console" 2>&1) ||
-    { cat "$SCRATCH/$chart.console" >&2; die "tofu console could not evaluate local.app_chart_values[\"$key\"]"; }
-  # console prints a string as a heredoc: <<EOT ... EOT
-  sed -e '1{/^<<EOT$/d}' -e '${/^EOT$/d}' "$SCRATCH/$chart.console" >"$values"
-  "$HELM" lint --strict "$ROOT/deploy/helm/$chart" -f "$values" --namespace guestbook >"$SCRATCH/$chart.lint" 2>&1 ||
+  release=${chart#guestbook-}
+  [ -d "$DEPLOY_DIR/helm/$chart" ] || die "chart deploy/helm/$chart is missing (Terraform installs it)"
+  [ -f "$SCRATCH/$release.args" ] || die "local.app_chart_values has no \"$release\""
+  mapfile -t values_args <"$SCRATCH/$release.args"
+  "$HELM" lint --strict "$DEPLOY_DIR/helm/$chart" "${values_args[@]}" --namespace guestbook >"$SCRATCH/$chart.lint" 2>&1 ||
     { cat "$SCRATCH/$chart.lint" >&2; die "helm lint --strict $chart with Terraform's values failed"; }
-  "$HELM" template "$chart" "$ROOT/deploy/helm/$chart" -f "$values" --namespace guestbook >"$SCRATCH/$chart.yaml" 2>"$SCRATCH/$chart.err" ||
+  "$HELM" template "$chart" "$DEPLOY_DIR/helm/$chart" "${values_args[@]}" --namespace guestbook >"$SCRATCH/$chart.yaml" 2>"$SCRATCH/$chart.err" ||
     { cat "$SCRATCH/$chart.err" >&2; die "helm template $chart with Terraform's values failed"; }
   say "  $chart: $(grep -c '^kind:' "$SCRATCH/$chart.yaml") objects"
 done
@@ -251,11 +252,11 @@ done
 # The app namespace enforces Pod Security "restricted": a pod that violates it
 # would be rejected and helm --wait would time out, so check the rendered pods.
 say "Pod Security 'restricted' on the rendered app pods"
-(cd "$SCRATCH" && "$PY" "$ROOT/deploy/terraform/tests/pod_security.py" "${APP_CHARTS[@]/%/.yaml}") ||
+(cd "$SCRATCH" && "$PY" "$TF_DIR/tests/pod_security.py" "${APP_CHARTS[@]/%/.yaml}") ||
   die "a rendered pod would be rejected in the restricted app namespace"
 
 say "Terraform environment with the backend/frontend wiring"
-"$PY" "$ROOT/deploy/terraform/tests/app_wiring.py" "$SCRATCH/guestbook-backend.yaml" "$SCRATCH/guestbook-frontend.yaml" ||
+"$PY" "$TF_DIR/tests/app_wiring.py" "$SCRATCH/guestbook-backend.yaml" "$SCRATCH/guestbook-frontend.yaml" ||
   die "backend/frontend environment wiring is wrong"
 
 if [ "$KIND_PROVIDER" = no ]; then

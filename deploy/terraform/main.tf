@@ -49,4 +49,35 @@ locals {
     prometheus   = "prometheus.localhost"
     alertmanager = "alertmanager.localhost"
   }
+
+  # Values of the local charts, per release: the chart's values file in
+  # values/ (shared with build.sh), then what depends on Terraform
+  # variables. deploy/checks/50-terraform.sh renders the charts with exactly
+  # these documents (it evaluates this local with `tofu console`).
+  app_overrides = {
+    image = { repository = var.image_repository, tag = var.image_tag }
+    networkPolicy = {
+      # Who may reach the pods: Prometheus (scrapes) and the ingress controller.
+      monitoring        = { namespaceSelector = { matchLabels = { "kubernetes.io/metadata.name" = var.monitoring_namespace } } }
+      ingressController = { namespaceSelector = { matchLabels = { "kubernetes.io/metadata.name" = var.ingress_namespace } } }
+    }
+  }
+
+  app_chart_values = {
+    mongodb = {
+      values = [file("${path.module}/values/mongodb.yaml")]
+    }
+    backend = {
+      values = [
+        file("${path.module}/values/backend.yaml"),
+        yamlencode(local.app_overrides),
+      ]
+    }
+    frontend = {
+      values = [
+        file("${path.module}/values/frontend.yaml"),
+        yamlencode(merge(local.app_overrides, { ingress = { className = var.ingress_class_name } })),
+      ]
+    }
+  }
 }

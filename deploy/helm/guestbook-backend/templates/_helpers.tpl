@@ -50,6 +50,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ include "gb.chart" . }}
 app.kubernetes.io/name: {{ include "gb.name" . }}-test
 app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ include "gb.imageTag" . | trunc 63 | quote }}
 app.kubernetes.io/component: helm-test
 app.kubernetes.io/part-of: guestbook
 app.kubernetes.io/managed-by: {{ .Release.Service }}

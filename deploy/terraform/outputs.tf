@@ -1,0 +1,44 @@
+output "app_url" {
+  description = "The guestbook (frontend through ingress-nginx)."
+  value       = "http://${local.hosts.app}"
+}
+
+output "grafana_url" {
+  description = "Grafana: dashboards (Guestbook folder), Explore > Loki for logs."
+  value       = "http://${local.hosts.grafana}"
+}
+
+output "grafana_alerts_url" {
+  description = "Alert rules and their state in Grafana."
+  value       = "http://${local.hosts.grafana}/alerting/list"
+}
+
+output "prometheus_url" {
+  description = "Prometheus."
+  value       = "http://${local.hosts.prometheus}"
+}
+
+output "alertmanager_url" {
+  description = "Alertmanager (send a test alert: deploy/QUICKSTART.md)."
+  value       = "http://${local.hosts.alertmanager}"
+}
+
+output "loki_url" {
+  description = "Loki inside the cluster (Grafana's Loki datasource and Alloy use it)."
+  value       = local.loki_url
+}
+
+output "kubeconfig_path" {
+  description = "kubeconfig written by the kind provider."
+  value       = local.kube.kubeconfig_path
+}
+
+output "kube_context" {
+  description = "Context name after `kind export kubeconfig --name <cluster>`."
+  value       = local.kube.context
+}
+
+output "grafana_admin_user" {
+  description = "Grafana user; the password is var.grafana_admin_password."
+  value       = "admin"
+}
