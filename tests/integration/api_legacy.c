@@ -104,7 +104,7 @@ Test(api_legacy, list_pages_through_more_than_one_store_page)
 	cJSON *j;
 
 	for (int i = 0; i < 130; i++) {
-		char text[16];
+		char text[32];
 
 		snprintf(text, sizeof(text), "m%d", i);
 		legacy_post("A", text);
@@ -234,7 +234,7 @@ Test(api_legacy, list_is_capped_at_legacy_list_max_newest_kept,
 	cJSON *j;
 
 	for (int i = 0; i < 7; i++) {
-		char text[16];
+		char text[32];
 
 		snprintf(text, sizeof(text), "m%d", i);
 		legacy_post("A", text);

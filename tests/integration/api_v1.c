@@ -142,7 +142,7 @@ Test(api_v1, cursor_paging_visits_45_messages_once_newest_first)
 	int seen = 0, pages = 0;
 
 	for (int i = 0; i < 45; i++) {
-		char text[16];
+		char text[32];
 
 		snprintf(text, sizeof(text), "message %d", i);
 		ids[i] = api_create("pager", text);
