@@ -79,3 +79,23 @@ void mongo_mask(const char *in, const char *secret, char *out, size_t len)
 		in++;
 	}
 }
+
+void mongo_mask_uri(const char *uri, char *out, size_t len)
+{
+	const char *at = strrchr(uri, '@');
+	const char *sep = strstr(uri, "://");
+	struct outbuf o = {out, len};
+
+	if (!len)
+		return;
+	if (!at || !strncmp(uri, "mongodb://", 10) ||
+	    !strncmp(uri, "mongodb+srv://", 14)) {
+		mongo_mask(uri, NULL, out, len);
+		return;
+	}
+	out[0] = '\0';
+	if (sep && sep < at)
+		put(&o, uri, (size_t)(sep + 3 - uri));
+	put(&o, "****", 4);
+	put(&o, at, strlen(at));
+}

@@ -14,4 +14,12 @@
  */
 void mongo_mask(const char *in, const char *secret, char *out, size_t len);
 
+/*
+ * Like mongo_mask for a text that should be one MongoDB URI but may be
+ * malformed ("mongodb:/user:pw@host"): when it is not a well-formed
+ * "mongodb[+srv]://" URI but has an '@', everything before the last '@'
+ * (after an optional "scheme://") becomes "****".
+ */
+void mongo_mask_uri(const char *uri, char *out, size_t len);
+
 #endif

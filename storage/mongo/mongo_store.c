@@ -71,10 +71,14 @@ static void driver_log(mongoc_log_level_t level, const char *domain,
 	char masked[1024];
 
 	(void)ud;
+	/* a URI warning becomes open()'s error line instead of a log line */
 	if (capture_uri_warnings && level <= MONGOC_LOG_LEVEL_WARNING &&
-	    !captured_warning[0])
-		mongo_mask(message, store.password, captured_warning,
-			   sizeof(captured_warning));
+	    !strstr(message, "deprecated")) {
+		if (!captured_warning[0])
+			mongo_mask(message, store.password, captured_warning,
+				   sizeof(captured_warning));
+		return;
+	}
 	switch (level) {
 	case MONGOC_LOG_LEVEL_ERROR:
 	case MONGOC_LOG_LEVEL_CRITICAL:
@@ -100,6 +104,7 @@ static void driver_log(mongoc_log_level_t level, const char *domain,
 	if (!api)
 		return;
 	mongo_mask(message, store.password, masked, sizeof(masked));
+	masked[strcspn(masked, "\r\n")] = '\0';
 	api->log(self, ours, "driver %s: %s", domain ? domain : "mongoc",
 		 masked);
 }
@@ -237,11 +242,11 @@ static enum gb_status parse_uri(const char *text, const char *key,
 	store.uri = mongoc_uri_new_with_error(text, &e);
 	capture_uri_warnings = 0;
 	if (!store.uri) {
-		char masked[sizeof(store.masked_uri)];
+		char *msg = e.message;
 
-		mongo_mask(text, NULL, masked, sizeof(masked));
+		msg[strcspn(msg, "\r\n")] = '\0';
 		return set_err(err, GB_ERR_INVALID, "%s: invalid MongoDB URI %s: %s",
-			       key, masked, e.message);
+			       key, store.masked_uri, msg);
 	}
 	if (captured_warning[0])
 		return set_err(err, GB_ERR_INVALID, "%s: %s: %s", key,
@@ -293,10 +298,10 @@ static enum gb_status read_settings(long *pool_size, struct gb_error *err)
 	const char *threads = api->config_get("threads");
 	long v = MONGO_DEFAULT_TIMEOUT_MS;
 
-	if (t && *t && parse_int(t, 100, 600000, &v))
+	if (t && *t && parse_int(t, 100, 60000, &v))
 		return set_err(err, GB_ERR_INVALID,
 			       "mongo_timeout_ms: \"%.32s\" is not a number of "
-			       "milliseconds from 100 to 600000", t);
+			       "milliseconds from 100 to 60000", t);
 	store.timeout_ms = (int)v;
 	*pool_size = MONGO_DEFAULT_POOL;
 	if (threads && *threads && parse_int(threads, 1, 100000, &v) == 0)
@@ -429,7 +434,7 @@ static enum gb_status open_store(struct gb_error *err)
 	if (!text)
 		return err->status ? err->status :
 				     set_err(err, GB_ERR_NOMEM, "out of memory");
-	mongo_mask(text, NULL, store.masked_uri, sizeof(store.masked_uri));
+	mongo_mask_uri(text, store.masked_uri, sizeof(store.masked_uri));
 	st = parse_uri(text, key, err);
 	free(text);
 	if (st != GB_OK)
@@ -456,9 +461,9 @@ static enum gb_status open_store(struct gb_error *err)
 	memset(&ping_err, 0, sizeof(ping_err));
 	if (mongo_ping(NULL, &ping_err) != GB_OK)
 		api->log(self, GB_LOG_WARN,
-			 "cannot reach %s yet (%s); /ready answers 503 until it "
-			 "answers",
-			 store.masked_uri, ping_err.message);
+			 "cannot reach the database yet: %s; /ready answers 503 "
+			 "until it answers",
+			 ping_err.message);
 	else
 		api->log(self, GB_LOG_INFO,
 			 "connected to %s (database %s, pool of %ld, timeout "
