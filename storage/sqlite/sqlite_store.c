@@ -51,25 +51,25 @@
 
 #include "guestbook/plugin.h"
 
-#define SQ_SCHEMA_VERSION 1
-#define SQ_APPLICATION_ID 0x47424b44 /* "GBKD" */
-#define SQ_BUSY_TIMEOUT_MS 5000
+#define SQ_SCHEMA_VERSION   1
+#define SQ_APPLICATION_ID   0x47424b44 /* "GBKD" */
+#define SQ_BUSY_TIMEOUT_MS  5000
 #define SQ_IDLE_READERS_MAX 64
-#define SQ_DEFAULT_PATH "./data/guestbook.db"
-#define SQ_CURSOR_PREFIX "sq"
-#define SQ_PATH_MAX 4096
+#define SQ_DEFAULT_PATH	    "./data/guestbook.db"
+#define SQ_CURSOR_PREFIX    "sq"
+#define SQ_PATH_MAX	    4096
 
 /*
  * Migration i takes the schema from version i to i + 1. Append only; never
  * edit a migration that has shipped.
  */
 static const char *const sq_migrations[SQ_SCHEMA_VERSION] = {
-	"CREATE TABLE documents ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" collection TEXT NOT NULL,"
-	" body TEXT NOT NULL);"
-	"CREATE INDEX documents_by_collection"
-	" ON documents (collection, id DESC);",
+    "CREATE TABLE documents ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " collection TEXT NOT NULL,"
+    " body TEXT NOT NULL);"
+    "CREATE INDEX documents_by_collection"
+    " ON documents (collection, id DESC);",
 };
 
 enum sq_stmt_id {
@@ -86,17 +86,17 @@ enum sq_stmt_id {
 };
 
 static const char *const sq_stmt_sql[SQ_STMT_COUNT] = {
-	[SQ_BEGIN] = "BEGIN IMMEDIATE",
-	[SQ_COMMIT] = "COMMIT",
-	[SQ_ROLLBACK] = "ROLLBACK",
-	[SQ_INSERT] = "INSERT INTO documents (collection, body) VALUES (?1, ?2)",
-	[SQ_DELETE] = "DELETE FROM documents WHERE collection = ?1 AND id = ?2",
-	[SQ_GET] = "SELECT body FROM documents WHERE collection = ?1 AND id = ?2",
-	[SQ_LIST_FIRST] = "SELECT id, body FROM documents WHERE collection = ?1"
-			  " ORDER BY id DESC LIMIT ?2",
-	[SQ_LIST_AFTER] = "SELECT id, body FROM documents WHERE collection = ?1"
-			  " AND id < ?3 ORDER BY id DESC LIMIT ?2",
-	[SQ_PING] = "SELECT id FROM documents LIMIT 1",
+    [SQ_BEGIN] = "BEGIN IMMEDIATE",
+    [SQ_COMMIT] = "COMMIT",
+    [SQ_ROLLBACK] = "ROLLBACK",
+    [SQ_INSERT] = "INSERT INTO documents (collection, body) VALUES (?1, ?2)",
+    [SQ_DELETE] = "DELETE FROM documents WHERE collection = ?1 AND id = ?2",
+    [SQ_GET] = "SELECT body FROM documents WHERE collection = ?1 AND id = ?2",
+    [SQ_LIST_FIRST] = "SELECT id, body FROM documents WHERE collection = ?1"
+		      " ORDER BY id DESC LIMIT ?2",
+    [SQ_LIST_AFTER] = "SELECT id, body FROM documents WHERE collection = ?1"
+		      " AND id < ?3 ORDER BY id DESC LIMIT ?2",
+    [SQ_PING] = "SELECT id FROM documents LIMIT 1",
 };
 
 /* One connection and its prepared statements; used by one thread at once. */
@@ -168,12 +168,9 @@ static enum gb_status sq_status_of(int rc)
 	case SQLITE_CANTOPEN:
 	case SQLITE_READONLY:
 	case SQLITE_PROTOCOL:
-	case SQLITE_PERM:
-		return GB_ERR_UNAVAILABLE;
-	case SQLITE_NOMEM:
-		return GB_ERR_NOMEM;
-	default:
-		return GB_ERR_INTERNAL;
+	case SQLITE_PERM: return GB_ERR_UNAVAILABLE;
+	case SQLITE_NOMEM: return GB_ERR_NOMEM;
+	default: return GB_ERR_INTERNAL;
 	}
 }
 
@@ -334,8 +331,8 @@ static enum gb_status sq_enable_wal(struct sq_store *s, sqlite3 *db,
 	sqlite3_stmt *st;
 	const char *mode;
 	enum gb_status status = GB_OK;
-	int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st,
-				    NULL);
+	int rc =
+	    sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
 
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
@@ -380,11 +377,12 @@ static enum gb_status sq_migrate_locked(struct sq_store *s, sqlite3 *db,
 			       "(application_id 0x%08llx)",
 			       s->path, (unsigned long long)app);
 	if (version > SQ_SCHEMA_VERSION)
-		return sq_fail(err, GB_ERR_INVALID,
-			       "sqlite_path %s: schema version %lld is newer "
-			       "than this guestbookd supports (%d); run a newer "
-			       "guestbookd or point sqlite_path at another file",
-			       s->path, (long long)version, SQ_SCHEMA_VERSION);
+		return sq_fail(
+		    err, GB_ERR_INVALID,
+		    "sqlite_path %s: schema version %lld is newer "
+		    "than this guestbookd supports (%d); run a newer "
+		    "guestbookd or point sqlite_path at another file",
+		    s->path, (long long)version, SQ_SCHEMA_VERSION);
 	if (version < 0)
 		return sq_fail(err, GB_ERR_INVALID,
 			       "sqlite_path %s: bad schema version %lld",
@@ -536,10 +534,8 @@ static bool sq_statement_only_error(int rc)
 	case SQLITE_CONSTRAINT:
 	case SQLITE_TOOBIG:
 	case SQLITE_MISMATCH:
-	case SQLITE_RANGE:
-		return true;
-	default:
-		return false;
+	case SQLITE_RANGE: return true;
+	default: return false;
 	}
 }
 
@@ -741,8 +737,8 @@ static enum gb_status sq_insert(void *store, const struct gb_store_ctx *ctx,
 				char id_out[GB_ID_MAX], struct gb_error *err)
 {
 	struct sq_store *s = store;
-	struct sq_write w = {.kind = SQ_WRITE_INSERT, .collection = collection,
-			     .err = err};
+	struct sq_write w = {
+	    .kind = SQ_WRITE_INSERT, .collection = collection, .err = err};
 	char *body;
 
 	(void)ctx;
@@ -792,9 +788,9 @@ static enum gb_status sq_get(void *store, const struct gb_store_ctx *ctx,
 	sqlite3_bind_int64(st, 2, key);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		*doc_out = sq_doc_from_row(collection, key,
-					   sqlite3_column_text(st, 0),
-					   sqlite3_column_bytes(st, 0), err);
+		*doc_out =
+		    sq_doc_from_row(collection, key, sqlite3_column_text(st, 0),
+				    sqlite3_column_bytes(st, 0), err);
 		status = *doc_out ? GB_OK : err->status;
 	} else if (rc == SQLITE_DONE) {
 		status = sq_fail(err, GB_ERR_NOT_FOUND,
@@ -828,9 +824,9 @@ static enum gb_status sq_list_rows(sqlite3_stmt *st, sqlite3 *db,
 			return GB_OK;
 		}
 		id = sqlite3_column_int64(st, 0);
-		doc = sq_doc_from_row(collection, id,
-				      sqlite3_column_text(st, 1),
-				      sqlite3_column_bytes(st, 1), err);
+		doc =
+		    sq_doc_from_row(collection, id, sqlite3_column_text(st, 1),
+				    sqlite3_column_bytes(st, 1), err);
 		if (!doc)
 			return err->status;
 		cJSON_AddItemToArray(docs, doc);
@@ -900,8 +896,8 @@ static enum gb_status sq_remove(void *store, const struct gb_store_ctx *ctx,
 				struct gb_error *err)
 {
 	struct sq_store *s = store;
-	struct sq_write w = {.kind = SQ_WRITE_REMOVE, .collection = collection,
-			     .err = err};
+	struct sq_write w = {
+	    .kind = SQ_WRITE_REMOVE, .collection = collection, .err = err};
 
 	(void)ctx;
 	if (!sq_parse_id(id, &w.id))
@@ -964,14 +960,14 @@ static void sq_close(void *store)
 }
 
 static const struct gb_storage_ops sq_ops = {
-	.size = sizeof(struct gb_storage_ops),
-	.open = sq_open,
-	.insert = sq_insert,
-	.get = sq_get,
-	.list = sq_list,
-	.remove = sq_remove,
-	.ping = sq_ping,
-	.close = sq_close,
+    .size = sizeof(struct gb_storage_ops),
+    .open = sq_open,
+    .insert = sq_insert,
+    .get = sq_get,
+    .list = sq_list,
+    .remove = sq_remove,
+    .ping = sq_ping,
+    .close = sq_close,
 };
 
 /* ---- plugin ---------------------------------------------------------- */
@@ -1026,5 +1022,5 @@ static void sq_plugin_fini(struct gb_plugin *self)
 }
 
 GB_PLUGIN(GB_PLUGIN_STORAGE, "sqlite", "1.0.0",
-	  "Documents in an SQLite file (WAL, synchronous=FULL)",
-	  sq_plugin_init, sq_plugin_fini);
+	  "Documents in an SQLite file (WAL, synchronous=FULL)", sq_plugin_init,
+	  sq_plugin_fini);

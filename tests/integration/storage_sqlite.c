@@ -42,10 +42,10 @@ static void sqlite_cleanup(void)
 }
 
 static const struct gb_conformance_backend sqlite_backend = {
-	.name = "sqlite",
-	.start = sqlite_start,
-	.stop = gb_host_stop,
-	.cleanup = sqlite_cleanup,
+    .name = "sqlite",
+    .start = sqlite_start,
+    .stop = gb_host_stop,
+    .cleanup = sqlite_cleanup,
 };
 
 GB_CONFORMANCE_SUITE(sqlite_conformance, sqlite_backend)
@@ -68,8 +68,8 @@ struct outside_sqlite {
 };
 
 #define OUT_OPEN_READWRITE 0x02
-#define OUT_OPEN_CREATE 0x04
-#define OUT_ROW 100
+#define OUT_OPEN_CREATE	   0x04
+#define OUT_ROW		   100
 
 static struct outside_sqlite out;
 
@@ -102,9 +102,9 @@ static void *outside_open(const char *path)
 	void *db = NULL;
 
 	outside_load();
-	cr_assert_eq(out.open_v2(path, &db,
-				 OUT_OPEN_READWRITE | OUT_OPEN_CREATE, NULL),
-		     0, "cannot open %s from outside", path);
+	cr_assert_eq(
+	    out.open_v2(path, &db, OUT_OPEN_READWRITE | OUT_OPEN_CREATE, NULL),
+	    0, "cannot open %s from outside", path);
 	return db;
 }
 
@@ -166,10 +166,13 @@ static int start_on(const char *path, char *err, size_t errlen)
 {
 	char plugin_dir[700];
 	const char *build = getenv("GB_BUILD_DIR");
-	char *argv[] = {"guestbookd", "--role", "all", "--plugins", "",
-			"--plugin-dir", plugin_dir, "--log-level", "error",
-			"--storage", "sqlite", "--sqlite-path", (char *)0,
-			NULL};
+	char *argv[] = {"guestbookd", "--role",
+			"all",	      "--plugins",
+			"",	      "--plugin-dir",
+			plugin_dir,   "--log-level",
+			"error",      "--storage",
+			"sqlite",     "--sqlite-path",
+			(char *)0,    NULL};
 
 	cr_assert_not_null(build, "GB_BUILD_DIR is not set; run through make");
 	snprintf(plugin_dir, sizeof(plugin_dir), "%s/plugins", build);
@@ -188,9 +191,9 @@ static void insert_one(const char *message, char id[GB_ID_MAX])
 	cJSON_AddStringToObject(doc, "author", "sqlite");
 	cJSON_AddStringToObject(doc, "message", message);
 	cJSON_AddNumberToObject(doc, "date", 1764136800.25);
-	cr_assert_eq(gb_host_api_table()->store_insert(NULL, "messages", doc,
-						       id, &err),
-		     GB_OK, "insert: %s", err.message);
+	cr_assert_eq(
+	    gb_host_api_table()->store_insert(NULL, "messages", doc, id, &err),
+	    GB_OK, "insert: %s", err.message);
 	cJSON_Delete(doc);
 }
 
@@ -228,9 +231,9 @@ Test(sqlite_store, existing_database_opens_again_without_migrating)
 	cr_assert_eq(start_on(test_db(), err, sizeof(err)), 0, "%s", err);
 	cJSON *doc = NULL;
 	struct gb_error e = {0};
-	cr_assert_eq(gb_host_api_table()->store_get(NULL, "messages", id, &doc,
-						    &e),
-		     GB_OK, "%s", e.message);
+	cr_assert_eq(
+	    gb_host_api_table()->store_get(NULL, "messages", id, &doc, &e),
+	    GB_OK, "%s", e.message);
 	cJSON_Delete(doc);
 	gb_host_stop();
 }
@@ -369,9 +372,9 @@ Test(sqlite_store, acknowledged_insert_survives_a_crash)
 	cr_assert_eq(start_on(test_db(), err, sizeof(err)), 0, "%s", err);
 	cJSON *doc = NULL;
 	struct gb_error e = {0};
-	cr_assert_eq(gb_host_api_table()->store_get(NULL, "messages", id, &doc,
-						    &e),
-		     GB_OK, "%s", e.message);
+	cr_assert_eq(
+	    gb_host_api_table()->store_get(NULL, "messages", id, &doc, &e),
+	    GB_OK, "%s", e.message);
 	cr_assert_str_eq(cJSON_GetObjectItem(doc, "message")->valuestring,
 			 "before the crash");
 	cJSON_Delete(doc);
@@ -381,8 +384,9 @@ Test(sqlite_store, acknowledged_insert_survives_a_crash)
 Test(sqlite_store, cursors_of_the_wrong_shape_are_invalid)
 {
 	static const char *const bad[] = {
-		"sq", "sq0", "sq-1", "sq01", "12", "SQ12", "sq12x",
-		"sq99999999999999999999", "sq 12", "sq+12",
+	    "sq",    "sq0",   "sq-1",  "sq01",
+	    "12",    "SQ12",  "sq12x", "sq99999999999999999999",
+	    "sq 12", "sq+12",
 	};
 	char err[512], id[GB_ID_MAX];
 
@@ -394,8 +398,7 @@ Test(sqlite_store, cursors_of_the_wrong_shape_are_invalid)
 		char *next = NULL;
 
 		cr_assert_eq(gb_host_api_table()->store_list(
-				     NULL, "messages", 5, bad[i], &docs, &next,
-				     &e),
+				 NULL, "messages", 5, bad[i], &docs, &next, &e),
 			     GB_ERR_INVALID, "cursor '%s' was accepted",
 			     bad[i]);
 	}
@@ -436,11 +439,10 @@ Test(sqlite_store, damaged_row_is_an_error_not_a_crash)
 		 atoll(id));
 	outside_exec(db, sql);
 	out.close(db);
-	cr_assert_eq(gb_host_api_table()->store_get(NULL, "messages", id, &doc,
-						    &e),
-		     GB_ERR_INTERNAL);
-	cr_assert(strstr(e.message, id), "message lacks the id: %s",
-		  e.message);
+	cr_assert_eq(
+	    gb_host_api_table()->store_get(NULL, "messages", id, &doc, &e),
+	    GB_ERR_INTERNAL);
+	cr_assert(strstr(e.message, id), "message lacks the id: %s", e.message);
 	cr_assert_null(doc);
 	cr_assert_eq(gb_host_api_table()->store_list(NULL, "messages", 5, NULL,
 						     &docs, &next, &e),
@@ -464,9 +466,9 @@ Test(sqlite_store, write_lock_held_elsewhere_makes_insert_unavailable)
 	db = outside_open(test_db());
 	outside_exec(db, "BEGIN IMMEDIATE");
 	/* Readers are not blocked by a writer in WAL mode. */
-	cr_assert_eq(api->store_list(NULL, "messages", 5, NULL, &docs, &next,
-				     &e),
-		     GB_OK, "%s", e.message);
+	cr_assert_eq(
+	    api->store_list(NULL, "messages", 5, NULL, &docs, &next, &e), GB_OK,
+	    "%s", e.message);
 	cr_assert_eq(cJSON_GetArraySize(docs), 1);
 	cJSON_Delete(docs);
 	/* A writer gives up after the busy timeout with a clear status. */

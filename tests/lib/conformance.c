@@ -34,8 +34,8 @@ const char *gb_conformance_tmpdir(void)
 	return conf_dir;
 }
 
-static int conf_remove_entry(const char *path, const struct stat *st,
-			     int flag, struct FTW *ftw)
+static int conf_remove_entry(const char *path, const struct stat *st, int flag,
+			     struct FTW *ftw)
 {
 	(void)st;
 	(void)flag;
@@ -79,9 +79,9 @@ static const char *conf_build_dir(void)
 void gb_conformance_host_start(const char *const *args)
 {
 	char plugin_dir[PATH_MAX + 16];
-	const char *fixed[] = {"guestbookd",  "--role",	    "all",
-			       "--plugins",   "",	    "--plugin-dir",
-			       plugin_dir,    "--log-level", "warn"};
+	const char *fixed[] = {
+	    "guestbookd",   "--role",	"all",	       "--plugins", "",
+	    "--plugin-dir", plugin_dir, "--log-level", "warn"};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
 	char *argv[64];
 	char err[512] = "";
@@ -124,8 +124,7 @@ static const char *other_coll(const struct gb_conformance_backend *b)
 	return b->other_collection ? b->other_collection : "conformance_b";
 }
 
-static cJSON *conf_message(const char *author, const char *message,
-			   double date)
+static cJSON *conf_message(const char *author, const char *message, double date)
 {
 	cJSON *doc = cJSON_CreateObject();
 
@@ -189,8 +188,8 @@ static cJSON *conf_list(const struct gb_conformance_backend *b,
 	st = gb_host_api_table()->store_list(NULL, collection, limit, cursor,
 					     &docs, next, &err);
 	cr_assert_eq(st, GB_OK, "%s: list %s limit %d cursor %s: status %d: %s",
-		     b->name, collection, limit, cursor ? cursor : "(none)",
-		     st, err.message);
+		     b->name, collection, limit, cursor ? cursor : "(none)", st,
+		     err.message);
 	cr_assert(cJSON_IsArray(docs), "%s: list gave no array", b->name);
 	cr_assert_leq(cJSON_GetArraySize(docs), limit,
 		      "%s: list returned more than limit %d", b->name, limit);
@@ -241,8 +240,8 @@ static void conf_assert_status(const struct gb_conformance_backend *b,
 			       enum gb_status st, enum gb_status want,
 			       const struct gb_error *err, const char *what)
 {
-	cr_assert_eq(st, want, "%s: %s: status %d, want %d (%s)", b->name,
-		     what, st, want, err->message);
+	cr_assert_eq(st, want, "%s: %s: status %d, want %d (%s)", b->name, what,
+		     st, want, err->message);
 	cr_assert(err->message[0] != '\0', "%s: %s failed without a message",
 		  b->name, what);
 }
@@ -362,7 +361,7 @@ void gb_conf_insert_returns_distinct_ids(const struct gb_conformance_backend *b)
 		conf_insert_message(b, coll(b), "distinct", ids[i]);
 		for (const char *p = ids[i]; *p; p++)
 			cr_assert(*p > ' ' && *p < 127 && *p != '/' &&
-					  *p != '?' && *p != '#' && *p != '%',
+				      *p != '?' && *p != '#' && *p != '%',
 				  "%s: id '%s' is not safe in a URL path",
 				  b->name, ids[i]);
 	}
@@ -370,7 +369,7 @@ void gb_conf_insert_returns_distinct_ids(const struct gb_conformance_backend *b)
 }
 
 void gb_conf_get_returns_stored_fields_and_id(
-	const struct gb_conformance_backend *b)
+    const struct gb_conformance_backend *b)
 {
 	cJSON *doc = conf_message("Ada", "Hello, guestbook!", CONF_DATE);
 	char id[GB_ID_MAX];
@@ -384,7 +383,7 @@ void gb_conf_get_returns_stored_fields_and_id(
 }
 
 void gb_conf_caller_id_is_replaced_by_store_id(
-	const struct gb_conformance_backend *b)
+    const struct gb_conformance_backend *b)
 {
 	cJSON *doc = conf_message("Ada", "my own id", CONF_DATE);
 	char id[GB_ID_MAX];
@@ -400,13 +399,13 @@ void gb_conf_caller_id_is_replaced_by_store_id(
 }
 
 void gb_conf_unicode_document_round_trips_exactly(
-	const struct gb_conformance_backend *b)
+    const struct gb_conformance_backend *b)
 {
 	static const char author[] = "Zoë 日本語 🎉";
 	static const char message[] =
-		"Grüße aus Köln ☃\nline two\twith a tab, \"quotes\", "
-		"back\\slash, <script>alert(1)</script> & 😀 \xe2\x80\xa8 "
-		"Ελληνικά עברית العربية";
+	    "Grüße aus Köln ☃\nline two\twith a tab, \"quotes\", "
+	    "back\\slash, <script>alert(1)</script> & 😀 \xe2\x80\xa8 "
+	    "Ελληνικά עברית العربية";
 	cJSON *doc = conf_message(author, message, CONF_DATE);
 	char id[GB_ID_MAX], *next;
 	cJSON *got, *docs;
@@ -426,7 +425,7 @@ void gb_conf_unicode_document_round_trips_exactly(
 }
 
 void gb_conf_large_document_round_trips_exactly(
-	const struct gb_conformance_backend *b)
+    const struct gb_conformance_backend *b)
 {
 	static const char pattern[] = "0123456789abcdefghijklmnopqrstuvwxyz"
 				      "ABCDEFGHIJKLMNOPQRSTUVWXYZ .,;:!?\n";
@@ -503,7 +502,7 @@ void gb_conf_list_honours_limit(const struct gb_conformance_backend *b)
 }
 
 void gb_conf_empty_collection_lists_nothing(
-	const struct gb_conformance_backend *b)
+    const struct gb_conformance_backend *b)
 {
 	char *next;
 	cJSON *docs = conf_list(b, coll(b), 20, NULL, &next);
@@ -515,7 +514,7 @@ void gb_conf_empty_collection_lists_nothing(
 }
 
 void gb_conf_cursor_paging_visits_every_document_once(
-	const struct gb_conformance_backend *b)
+    const struct gb_conformance_backend *b)
 {
 	conf_insert_numbered(b, coll(b), 25);
 	conf_assert_pages(b, coll(b), 25, 7);
@@ -524,7 +523,7 @@ void gb_conf_cursor_paging_visits_every_document_once(
 }
 
 void gb_conf_paging_ends_with_null_cursor_when_count_is_a_multiple_of_limit(
-	const struct gb_conformance_backend *b)
+    const struct gb_conformance_backend *b)
 {
 	char *next, *next2;
 	cJSON *docs;
@@ -549,15 +548,15 @@ void gb_conf_paging_ends_with_null_cursor_when_count_is_a_multiple_of_limit(
 void gb_conf_garbage_cursor_is_invalid(const struct gb_conformance_backend *b)
 {
 	static const char *const garbage[] = {
-		"not a cursor",
-		"../../etc/passwd",
-		"%00",
-		"\xc3\xa9t\xc3\xa9",
-		"{\"$gt\":\"\"}",
-		"' OR 1=1 --",
-		"zzzzzzzzzzzzzzzzzzzzzzzz",
-		"Zm9yZWlnbg",
-		"-",
+	    "not a cursor",
+	    "../../etc/passwd",
+	    "%00",
+	    "\xc3\xa9t\xc3\xa9",
+	    "{\"$gt\":\"\"}",
+	    "' OR 1=1 --",
+	    "zzzzzzzzzzzzzzzzzzzzzzzz",
+	    "Zm9yZWlnbg",
+	    "-",
 	};
 	char *next;
 
@@ -568,9 +567,8 @@ void gb_conf_garbage_cursor_is_invalid(const struct gb_conformance_backend *b)
 		enum gb_status st;
 
 		next = NULL;
-		st = gb_host_api_table()->store_list(NULL, coll(b), 2,
-						     garbage[i], &docs, &next,
-						     &err);
+		st = gb_host_api_table()->store_list(
+		    NULL, coll(b), 2, garbage[i], &docs, &next, &err);
 		cr_assert_eq(st, GB_ERR_INVALID,
 			     "%s: cursor '%s': status %d, want invalid (%s)",
 			     b->name, garbage[i], st, err.message);
@@ -594,7 +592,8 @@ void gb_conf_unknown_id_is_not_found(const struct gb_conformance_backend *b)
 	st = api->store_remove(NULL, coll(b), id, &err);
 	cr_assert_eq(st, GB_OK, "%s: remove %s: %s", b->name, id, err.message);
 	st = api->store_get(NULL, coll(b), id, &doc, &err);
-	conf_assert_status(b, st, GB_ERR_NOT_FOUND, &err, "get of a removed id");
+	conf_assert_status(b, st, GB_ERR_NOT_FOUND, &err,
+			   "get of a removed id");
 	cr_assert_null(doc);
 	memset(&err, 0, sizeof(err));
 	st = api->store_remove(NULL, coll(b), id, &err);
@@ -605,19 +604,19 @@ void gb_conf_unknown_id_is_not_found(const struct gb_conformance_backend *b)
 void gb_conf_malformed_id_is_not_found(const struct gb_conformance_backend *b)
 {
 	static const char *const bad[] = {
-		"",
-		"not-an-id",
-		"../1",
-		"1 OR 1=1",
-		"' OR ''='",
-		"-1",
-		"0",
-		"1.5",
-		" 1",
-		"%",
-		"\xff\xfe",
-		"{\"$ne\":null}",
-		"99999999999999999999999999999999999999999999999999999999999",
+	    "",
+	    "not-an-id",
+	    "../1",
+	    "1 OR 1=1",
+	    "' OR ''='",
+	    "-1",
+	    "0",
+	    "1.5",
+	    " 1",
+	    "%",
+	    "\xff\xfe",
+	    "{\"$ne\":null}",
+	    "99999999999999999999999999999999999999999999999999999999999",
 	};
 	const struct gb_host_api *api = gb_host_api_table();
 	char id[GB_ID_MAX];
@@ -709,7 +708,7 @@ void gb_conf_collections_are_isolated(const struct gb_conformance_backend *b)
 	cJSON_Delete(conf_get(b, other_coll(b), other));
 }
 
-#define CONF_THREADS 8
+#define CONF_THREADS	8
 #define CONF_PER_THREAD 200
 
 struct conf_worker {
@@ -746,7 +745,7 @@ static void *conf_insert_worker(void *arg)
 }
 
 void gb_conf_concurrent_inserts_all_land_with_unique_ids(
-	const struct gb_conformance_backend *b)
+    const struct gb_conformance_backend *b)
 {
 	enum { TOTAL = CONF_THREADS * CONF_PER_THREAD };
 	char(*ids)[GB_ID_MAX] = calloc(TOTAL, GB_ID_MAX);
@@ -759,9 +758,9 @@ void gb_conf_concurrent_inserts_all_land_with_unique_ids(
 	cr_assert_not_null(ids);
 	for (int t = 0; t < CONF_THREADS; t++) {
 		workers[t] = (struct conf_worker){
-			.collection = coll(b),
-			.index = t,
-			.ids = ids + t * CONF_PER_THREAD,
+		    .collection = coll(b),
+		    .index = t,
+		    .ids = ids + t * CONF_PER_THREAD,
 		};
 		cr_assert_eq(pthread_create(&threads[t], NULL,
 					    conf_insert_worker, &workers[t]),
@@ -811,11 +810,10 @@ void gb_conf_documents_survive_reopen(const struct gb_conformance_backend *b)
 	api = gb_host_api_table();
 	for (int i = 0; i < 5; i++) {
 		if (i == 2) {
-			cr_assert_eq(api->store_get(NULL, coll(b), ids[2],
-						    &gone, &err),
-				     GB_ERR_NOT_FOUND,
-				     "%s: a removed document came back",
-				     b->name);
+			cr_assert_eq(
+			    api->store_get(NULL, coll(b), ids[2], &gone, &err),
+			    GB_ERR_NOT_FOUND,
+			    "%s: a removed document came back", b->name);
 			continue;
 		}
 		cJSON *got = conf_get(b, coll(b), ids[i]);

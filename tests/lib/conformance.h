@@ -12,8 +12,8 @@
  *   static void sqlite_start(void)
  *   {
  *           char db[600];
- *           snprintf(db, sizeof db, "%s/guestbook.db", gb_conformance_tmpdir());
- *           const char *args[] = {"--storage", "sqlite",
+ *           snprintf(db, sizeof db, "%s/guestbook.db",
+ * gb_conformance_tmpdir()); const char *args[] = {"--storage", "sqlite",
  *                                 "--sqlite-path", db, NULL};
  *           gb_conformance_host_start(args);
  *   }
@@ -105,37 +105,38 @@ void gb_conformance_begin(const struct gb_conformance_backend *b);
 void gb_conformance_end(const struct gb_conformance_backend *b);
 
 /* The tests themselves; each asserts through Criterion. */
-void gb_conf_insert_returns_distinct_ids(const struct gb_conformance_backend *b);
+void gb_conf_insert_returns_distinct_ids(
+    const struct gb_conformance_backend *b);
 void gb_conf_get_returns_stored_fields_and_id(
-	const struct gb_conformance_backend *b);
+    const struct gb_conformance_backend *b);
 void gb_conf_caller_id_is_replaced_by_store_id(
-	const struct gb_conformance_backend *b);
+    const struct gb_conformance_backend *b);
 void gb_conf_unicode_document_round_trips_exactly(
-	const struct gb_conformance_backend *b);
+    const struct gb_conformance_backend *b);
 void gb_conf_large_document_round_trips_exactly(
-	const struct gb_conformance_backend *b);
+    const struct gb_conformance_backend *b);
 void gb_conf_list_is_newest_first(const struct gb_conformance_backend *b);
 void gb_conf_list_honours_limit(const struct gb_conformance_backend *b);
 void gb_conf_empty_collection_lists_nothing(
-	const struct gb_conformance_backend *b);
+    const struct gb_conformance_backend *b);
 void gb_conf_cursor_paging_visits_every_document_once(
-	const struct gb_conformance_backend *b);
+    const struct gb_conformance_backend *b);
 void gb_conf_paging_ends_with_null_cursor_when_count_is_a_multiple_of_limit(
-	const struct gb_conformance_backend *b);
+    const struct gb_conformance_backend *b);
 void gb_conf_garbage_cursor_is_invalid(const struct gb_conformance_backend *b);
 void gb_conf_unknown_id_is_not_found(const struct gb_conformance_backend *b);
 void gb_conf_malformed_id_is_not_found(const struct gb_conformance_backend *b);
 void gb_conf_removed_document_is_gone(const struct gb_conformance_backend *b);
 void gb_conf_collections_are_isolated(const struct gb_conformance_backend *b);
 void gb_conf_concurrent_inserts_all_land_with_unique_ids(
-	const struct gb_conformance_backend *b);
+    const struct gb_conformance_backend *b);
 void gb_conf_documents_survive_reopen(const struct gb_conformance_backend *b);
 void gb_conf_ping_reports_ready(const struct gb_conformance_backend *b);
 
 /* One Criterion test of the suite; used by GB_CONFORMANCE_SUITE. */
-#define GB_CONFORMANCE_TEST(suite, backend, name)                             \
-	Test(suite, name, .init = suite##_conformance_init,                   \
-	     .fini = suite##_conformance_fini, .timeout = 120)                \
+#define GB_CONFORMANCE_TEST(suite, backend, name)                              \
+	Test(suite, name, .init = suite##_conformance_init,                    \
+	     .fini = suite##_conformance_fini, .timeout = 120)                 \
 	{                                                                      \
 		gb_conf_##name(&(backend));                                    \
 	}
@@ -146,38 +147,38 @@ void gb_conf_ping_reports_ready(const struct gb_conformance_backend *b);
  * `backend` (a struct gb_conformance_backend object, not a pointer).
  * Use once per back end, at file scope, after `backend` is defined.
  */
-#define GB_CONFORMANCE_SUITE(suite, backend)                                  \
-	static void suite##_conformance_init(void)                            \
+#define GB_CONFORMANCE_SUITE(suite, backend)                                   \
+	static void suite##_conformance_init(void)                             \
 	{                                                                      \
 		gb_conformance_begin(&(backend));                              \
 	}                                                                      \
-	static void suite##_conformance_fini(void)                            \
+	static void suite##_conformance_fini(void)                             \
 	{                                                                      \
 		gb_conformance_end(&(backend));                                \
 	}                                                                      \
-	GB_CONFORMANCE_TEST(suite, backend, insert_returns_distinct_ids)      \
-	GB_CONFORMANCE_TEST(suite, backend, get_returns_stored_fields_and_id) \
+	GB_CONFORMANCE_TEST(suite, backend, insert_returns_distinct_ids)       \
+	GB_CONFORMANCE_TEST(suite, backend, get_returns_stored_fields_and_id)  \
 	GB_CONFORMANCE_TEST(suite, backend, caller_id_is_replaced_by_store_id) \
 	GB_CONFORMANCE_TEST(suite, backend,                                    \
-			    unicode_document_round_trips_exactly)             \
+			    unicode_document_round_trips_exactly)              \
 	GB_CONFORMANCE_TEST(suite, backend,                                    \
-			    large_document_round_trips_exactly)               \
-	GB_CONFORMANCE_TEST(suite, backend, list_is_newest_first)             \
-	GB_CONFORMANCE_TEST(suite, backend, list_honours_limit)               \
-	GB_CONFORMANCE_TEST(suite, backend, empty_collection_lists_nothing)   \
+			    large_document_round_trips_exactly)                \
+	GB_CONFORMANCE_TEST(suite, backend, list_is_newest_first)              \
+	GB_CONFORMANCE_TEST(suite, backend, list_honours_limit)                \
+	GB_CONFORMANCE_TEST(suite, backend, empty_collection_lists_nothing)    \
 	GB_CONFORMANCE_TEST(suite, backend,                                    \
-			    cursor_paging_visits_every_document_once)         \
+			    cursor_paging_visits_every_document_once)          \
 	GB_CONFORMANCE_TEST(                                                   \
-		suite, backend,                                                \
-		paging_ends_with_null_cursor_when_count_is_a_multiple_of_limit) \
-	GB_CONFORMANCE_TEST(suite, backend, garbage_cursor_is_invalid)        \
-	GB_CONFORMANCE_TEST(suite, backend, unknown_id_is_not_found)          \
-	GB_CONFORMANCE_TEST(suite, backend, malformed_id_is_not_found)        \
-	GB_CONFORMANCE_TEST(suite, backend, removed_document_is_gone)         \
-	GB_CONFORMANCE_TEST(suite, backend, collections_are_isolated)         \
+	    suite, backend,                                                    \
+	    paging_ends_with_null_cursor_when_count_is_a_multiple_of_limit)    \
+	GB_CONFORMANCE_TEST(suite, backend, garbage_cursor_is_invalid)         \
+	GB_CONFORMANCE_TEST(suite, backend, unknown_id_is_not_found)           \
+	GB_CONFORMANCE_TEST(suite, backend, malformed_id_is_not_found)         \
+	GB_CONFORMANCE_TEST(suite, backend, removed_document_is_gone)          \
+	GB_CONFORMANCE_TEST(suite, backend, collections_are_isolated)          \
 	GB_CONFORMANCE_TEST(suite, backend,                                    \
-			    concurrent_inserts_all_land_with_unique_ids)      \
-	GB_CONFORMANCE_TEST(suite, backend, documents_survive_reopen)         \
+			    concurrent_inserts_all_land_with_unique_ids)       \
+	GB_CONFORMANCE_TEST(suite, backend, documents_survive_reopen)          \
 	GB_CONFORMANCE_TEST(suite, backend, ping_reports_ready)
 
 #endif

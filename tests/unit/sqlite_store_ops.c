@@ -62,15 +62,15 @@ static enum gb_status fake_storage_register(struct gb_plugin *self,
 }
 
 static const struct gb_host_api fake_host = {
-	.size = sizeof(struct gb_host_api),
-	.abi_major = GB_ABI_MAJOR,
-	.abi_minor = GB_ABI_MINOR,
-	.log = fake_log,
-	.config_get = fake_config_get,
-	.alloc = malloc,
-	.strdup = fake_strdup,
-	.free = free,
-	.storage_register = fake_storage_register,
+    .size = sizeof(struct gb_host_api),
+    .abi_major = GB_ABI_MAJOR,
+    .abi_minor = GB_ABI_MINOR,
+    .log = fake_log,
+    .config_get = fake_config_get,
+    .alloc = malloc,
+    .strdup = fake_strdup,
+    .free = free,
+    .storage_register = fake_storage_register,
 };
 
 /* $GB_BUILD_DIR, or BUILD from this binary's path BUILD/tests/unit/NAME. */
@@ -103,9 +103,8 @@ static void load_plugin(void)
 	desc = dlsym(h, GB_PLUGIN_SYMBOL);
 	cr_assert_not_null(desc);
 	cr_assert_eq(desc->kind, GB_PLUGIN_STORAGE);
-	cr_assert_eq(desc->init(SELF, &fake_host,
-				&err, &err_static),
-		     0, "init: %s", err ? err : "?");
+	cr_assert_eq(desc->init(SELF, &fake_host, &err, &err_static), 0,
+		     "init: %s", err ? err : "?");
 	cr_assert_not_null(ops);
 	cr_assert_eq(ops->size, sizeof(struct gb_storage_ops));
 }
@@ -167,9 +166,9 @@ Test(sqlite_ops, every_call_before_open_is_unavailable)
 	cr_assert(strstr(err.message, "not open"), "%s", err.message);
 	cr_assert_eq(ops->get(store, &ctx, "messages", "1", &out, &err),
 		     GB_ERR_UNAVAILABLE);
-	cr_assert_eq(ops->list(store, &ctx, "messages", 5, NULL, &out, &next,
-			       &err),
-		     GB_ERR_UNAVAILABLE);
+	cr_assert_eq(
+	    ops->list(store, &ctx, "messages", 5, NULL, &out, &next, &err),
+	    GB_ERR_UNAVAILABLE);
 	cr_assert_eq(ops->remove(store, &ctx, "messages", "1", &err),
 		     GB_ERR_UNAVAILABLE);
 	cr_assert_eq(ops->ping(store, &err), GB_ERR_UNAVAILABLE);
@@ -230,8 +229,8 @@ Test(sqlite_ops, fini_before_close_leaves_the_store_usable_until_close)
 	open_store();
 	desc->fini(SELF);
 	cr_assert_eq(ops->ping(store, &err), GB_OK, "%s", err.message);
-	cr_assert_eq(ops->insert(store, &ctx, "messages", doc, id, &err),
-		     GB_OK, "%s", err.message);
+	cr_assert_eq(ops->insert(store, &ctx, "messages", doc, id, &err), GB_OK,
+		     "%s", err.message);
 	ops->close(store);
 	cJSON_Delete(doc);
 }
@@ -252,11 +251,13 @@ static void *mixed_writes(void *arg)
 		char keep[GB_ID_MAX], drop[GB_ID_MAX];
 		cJSON *doc = message("mixed");
 
-		if (ops->insert(store, &ctx, "mixed", doc, keep, &err) != GB_OK ||
-		    ops->insert(store, &ctx, "mixed", doc, drop, &err) != GB_OK ||
+		if (ops->insert(store, &ctx, "mixed", doc, keep, &err) !=
+			GB_OK ||
+		    ops->insert(store, &ctx, "mixed", doc, drop, &err) !=
+			GB_OK ||
 		    ops->remove(store, &ctx, "mixed", drop, &err) != GB_OK ||
 		    ops->remove(store, &ctx, "mixed", drop, &err) !=
-			    GB_ERR_NOT_FOUND)
+			GB_ERR_NOT_FOUND)
 			w->failures++;
 		cJSON_Delete(doc);
 	}
@@ -282,9 +283,9 @@ Test(sqlite_ops, concurrent_inserts_and_removes_each_get_their_own_result)
 		cr_assert_eq(workers[i].failures, 0, "thread %d: %d failures",
 			     i, workers[i].failures);
 	}
-	cr_assert_eq(ops->list(store, &ctx, "mixed", 2000, NULL, &docs, &next,
-			       &err),
-		     GB_OK, "%s", err.message);
+	cr_assert_eq(
+	    ops->list(store, &ctx, "mixed", 2000, NULL, &docs, &next, &err),
+	    GB_OK, "%s", err.message);
 	cr_assert_eq(cJSON_GetArraySize(docs), 1200);
 	cr_assert_null(next);
 	cJSON_Delete(docs);
