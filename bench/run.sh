@@ -1,0 +1,424 @@
+#!/usr/bin/env bash
+# bench/run.sh - load benchmarks of guestbookd against the ceiling server.
+#
+# Run through `make bench` (which builds first and sets GB_BUILD_DIR and
+# GB_SRC_DIR). Starts guestbookd (role all, SQLite in a temporary
+# directory, access log on, rate limit off), seeds 10,000 messages, and
+# measures each scenario with wrk (2 threads, 32 connections); then the
+# ceiling server with a body the size of the real list response, and the
+# cost of the access log and of the metrics exporter. Prints a table, the
+# goals, and one machine-readable JSON line starting with BENCH_JSON.
+#
+# Knobs (environment): BENCH_DURATION (seconds per scenario, 10),
+# BENCH_CONNECTIONS (32), BENCH_WRK_THREADS (2), BENCH_THREADS (worker
+# threads of both servers, 64: guestbookd's default), BENCH_SEED (10000).
+#
+# Adding a scenario: write a function that calls `measure NAME PID PORT
+# PATH [SCRIPT [ARGS]]` against a server started with `start_guestbookd`
+# (see bench_v1_list and bench_observability), and call it from main.
+set -euo pipefail
+
+BUILD=${GB_BUILD_DIR:-build}
+SRC=${GB_SRC_DIR:-.}
+DURATION=${BENCH_DURATION:-10}
+CONNECTIONS=${BENCH_CONNECTIONS:-32}
+WRK_THREADS=${BENCH_WRK_THREADS:-2}
+THREADS=${BENCH_THREADS:-64}
+SEED=${BENCH_SEED:-10000}
+export BENCH_DIR
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/gbbench-XXXXXX")
+PIDS=()
+
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || continue
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+for tool in wrk curl; do
+	command -v "$tool" >/dev/null || die "$tool is missing: run scripts/install-deps.sh bench"
+done
+[[ -x $BUILD/guestbookd ]] || die "no $BUILD/guestbookd: run make bench (or make all)"
+[[ -x $BUILD/bench/ceiling ]] || die "no $BUILD/bench/ceiling: run make bench"
+
+# ---- results -------------------------------------------------------------
+declare -A RPS P50 P99 RSS NOTE
+ORDER=()
+READY_MS=n/a         # exec to the ready line, fresh database
+HEALTH_MS=n/a        # exec to the first 200 of /health, fresh database
+READY_RESTART_MS=n/a # exec to the ready line, existing database
+OBS_ROUNDS=${BENCH_OBS_ROUNDS:-2}
+OBS_FULL="v1 list, log+metrics"
+OBS_NOLOG="v1 list, access log off"
+OBS_NOMETRICS="v1 list, no metrics plugin"
+LIST_BYTES=0
+
+# A loopback port nothing listens on (bash's /dev/tcp: refused means free).
+free_port() {
+	local port
+	while :; do
+		port=$((20000 + RANDOM % 40000))
+		if ! { exec 9<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
+			echo "$port"
+			return
+		fi
+		exec 9>&-
+	done
+}
+
+# Peak resident set (VmHWM) in MiB since the last reset_peak of PID.
+peak_rss() {
+	awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
+}
+
+# Writing 5 to clear_refs resets VmHWM, so each scenario has its own peak.
+reset_peak() {
+	echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true
+}
+
+# One GET with bash builtins only (no fork, so polling is fine-grained):
+# sets STATUS to the status code, or to "" when nothing answers.
+http_status() {
+	local port=$1 path=$2
+	STATUS=""
+	{ exec 8<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 0
+	printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$path" >&8
+	read -r _ STATUS _ <&8 || true
+	exec 8>&-
+}
+
+now_us() {
+	NOW_US=${EPOCHREALTIME/./}
+}
+
+# start_guestbookd NAME ARGS... -> sets GB_PID and GB_PORT, and
+# START_READY_MS / START_HEALTH_MS: the time from exec to the ready log
+# line and to the first 200 of /health.
+start_guestbookd() {
+	local name=$1
+	shift
+	local log=$TMP/$name.log port t0 lines ready_at="" health_at=""
+	port=$(free_port)
+	mkdir -p "$TMP/data"
+	: >"$log"
+	now_us
+	t0=$NOW_US
+	"$BUILD/guestbookd" --listen "127.0.0.1:$port" \
+		--plugin-dir "$BUILD/plugins" --www-dir "$SRC/www" \
+		--sqlite-path "$TMP/data/guestbook.db" --threads "$THREADS" \
+		--rate-limit 0 --drain-seconds 0 "$@" >"$log" 2>&1 &
+	GB_PID=$!
+	PIDS+=("$GB_PID")
+	GB_PORT=$port
+	while [[ -z $ready_at || -z $health_at ]]; do
+		if [[ -z $ready_at ]]; then
+			mapfile -t lines <"$log"
+			if [[ ${lines[*]} == *'"msg":"ready: '* ]]; then
+				now_us
+				ready_at=$NOW_US
+			fi
+		fi
+		if [[ -z $health_at ]]; then
+			http_status "$port" /health
+			if [[ $STATUS == 200 ]]; then
+				now_us
+				health_at=$NOW_US
+			fi
+		fi
+		if ! kill -0 "$GB_PID" 2>/dev/null; then
+			cat "$log" >&2
+			die "guestbookd ($name) exited during start-up"
+		fi
+		now_us
+		if ((NOW_US - t0 > 10000000)); then
+			cat "$log" >&2
+			die "guestbookd ($name) not ready after 10 s"
+		fi
+	done
+	START_READY_MS=$(awk -v d=$((ready_at - t0)) 'BEGIN { printf "%.1f", d / 1000 }')
+	START_HEALTH_MS=$(awk -v d=$((health_at - t0)) 'BEGIN { printf "%.1f", d / 1000 }')
+}
+
+stop_guestbookd() {
+	kill "$GB_PID" 2>/dev/null || true
+	wait "$GB_PID" 2>/dev/null || true
+}
+
+# measure NAME PID PORT PATH [SCRIPT [SCRIPT ARGS...]]
+measure() {
+	local name=$1 pid=$2 port=$3 path=$4 script=${5:-$BENCH_DIR/wrk_report.lua}
+	shift 4
+	(($# > 0)) && shift
+	local out line
+	reset_peak "$pid"
+	out=$(wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" \
+		--timeout 5s -s "$script" "http://127.0.0.1:$port$path" \
+		${1:+-- "$@"} 2>&1) || die "wrk failed for $name: $out"
+	line=$(grep '^WRK ' <<<"$out") || die "no wrk summary for $name: $out"
+	ORDER+=("$name")
+	RSS[$name]=$(peak_rss "$pid")
+	eval "local ${line#WRK }"
+	# shellcheck disable=SC2154 # set by the eval above
+	RPS[$name]=$(awk -v n="$requests" -v us="$duration_us" 'BEGIN { printf "%.0f", n / (us / 1e6) }')
+	# shellcheck disable=SC2154
+	P50[$name]=$(awk -v us="$p50_us" 'BEGIN { printf "%.2f", us / 1000 }')
+	# shellcheck disable=SC2154
+	P99[$name]=$(awk -v us="$p99_us" 'BEGIN { printf "%.2f", us / 1000 }')
+	NOTE[$name]=""
+	# shellcheck disable=SC2154
+	if ((socket_errors + status_errors > 0)); then
+		NOTE[$name]="errors: $socket_errors socket, $status_errors status>399"
+	fi
+	printf '  %-28s %8s req/s  p50 %6s ms  p99 %6s ms  rss %5s MiB %s\n' \
+		"$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" \
+		"${RSS[$name]}" "${NOTE[$name]}"
+}
+
+# A scenario that could not run: a row saying why.
+not_measured() {
+	ORDER+=("$1")
+	NOTE[$1]=$2
+	printf '  %-28s n/a (%s)\n' "$1" "$2"
+}
+
+metric_value() {
+	curl -s "http://127.0.0.1:$1/metrics" |
+		awk -v m="$2" '$1 == m { print $2; found = 1 } END { if (!found) print 0 }'
+}
+
+# ---- scenarios -----------------------------------------------------------
+
+# Seeds SEED messages through the API: wrk with unique bodies and a quota
+# per thread, stopped once the server has counted them all.
+seed_messages() {
+	local port=$1 per_thread=$(((SEED + WRK_THREADS - 1) / WRK_THREADS))
+	local wrk_pid n=0 t0 t1
+	now_us
+	t0=$NOW_US
+	wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d120s --timeout 5s \
+		-s "$BENCH_DIR/wrk_post.lua" "http://127.0.0.1:$port" \
+		-- "$per_thread" >"$TMP/seed.out" 2>&1 &
+	wrk_pid=$!
+	PIDS+=("$wrk_pid")
+	while kill -0 "$wrk_pid" 2>/dev/null; do
+		n=$(metric_value "$port" guestbook_messages_created_total)
+		((${n%.*} >= SEED)) && break
+		sleep 0.2
+	done
+	kill -INT "$wrk_pid" 2>/dev/null || true
+	wait "$wrk_pid" 2>/dev/null || true
+	n=$(metric_value "$port" guestbook_messages_created_total)
+	((${n%.*} >= SEED)) || die "seeding stopped at $n messages: $(cat "$TMP/seed.out")"
+	now_us
+	t1=$NOW_US
+	echo "  seeded ${n%.*} messages in $(((t1 - t0) / 1000)) ms"
+}
+
+bench_v1_list() {
+	measure "GET /api/v1/messages" "$GB_PID" "$GB_PORT" /api/v1/messages
+	LIST_BYTES=$(curl -s "http://127.0.0.1:$GB_PORT/api/v1/messages" | wc -c)
+}
+
+bench_legacy_list() {
+	measure "GET /messages (1000)" "$GB_PID" "$GB_PORT" /messages
+}
+
+bench_page() {
+	local status
+	status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GB_PORT/")
+	if [[ $status != 200 ]]; then
+		not_measured "GET / (page)" "answers $status"
+		return
+	fi
+	measure "GET / (page)" "$GB_PID" "$GB_PORT" /
+}
+
+bench_post() {
+	measure "POST /api/v1/messages" "$GB_PID" "$GB_PORT" /api/v1/messages \
+		"$BENCH_DIR/wrk_post.lua"
+}
+
+bench_ceiling() {
+	local log=$TMP/ceiling.log pid port="" tries
+	"$BUILD/bench/ceiling" 0 "$THREADS" "$LIST_BYTES" >"$log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	for ((tries = 0; tries < 200; tries++)); do
+		port=$(sed -n 's/^ceiling ready on 127.0.0.1:\([0-9]*\)$/\1/p' "$log")
+		[[ -n $port ]] && break
+		sleep 0.05
+	done
+	[[ -n $port ]] || die "ceiling server did not start: $(cat "$log")"
+	measure "ceiling ($LIST_BYTES B)" "$pid" "$port" /api/v1/messages
+	CEILING_NAME="ceiling ($LIST_BYTES B)"
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+}
+
+# The cost of observability: the v1 list with everything on, with the
+# access log off, and without the metrics exporter, each on a fresh server
+# (same database), round-robin over OBS_ROUNDS rounds so that neighbours'
+# load hits every configuration alike; the best round of each counts.
+bench_observability() {
+	local round names_full=() names_nolog=() names_nometrics=()
+	for ((round = 1; round <= OBS_ROUNDS; round++)); do
+		start_guestbookd "full$round" --plugins "$PLUGINS_BASE,metrics"
+		[[ $READY_RESTART_MS == n/a ]] && READY_RESTART_MS=$START_READY_MS
+		measure "$OBS_FULL #$round" "$GB_PID" "$GB_PORT" /api/v1/messages
+		names_full+=("$OBS_FULL #$round")
+		stop_guestbookd
+
+		start_guestbookd "nolog$round" --plugins "$PLUGINS_BASE,metrics" \
+			--access-log off
+		measure "$OBS_NOLOG #$round" "$GB_PID" "$GB_PORT" /api/v1/messages
+		names_nolog+=("$OBS_NOLOG #$round")
+		stop_guestbookd
+
+		start_guestbookd "nometrics$round" --plugins "$PLUGINS_BASE"
+		measure "$OBS_NOMETRICS #$round" "$GB_PID" "$GB_PORT" /api/v1/messages
+		names_nometrics+=("$OBS_NOMETRICS #$round")
+		stop_guestbookd
+	done
+	best_of "$OBS_FULL" "${names_full[@]}"
+	best_of "$OBS_NOLOG" "${names_nolog[@]}"
+	best_of "$OBS_NOMETRICS" "${names_nometrics[@]}"
+}
+
+# best_of TARGET NAMES...: TARGET gets the figures of the run with the most
+# requests/s; the individual runs leave the table.
+best_of() {
+	local target=$1 name best="" keep=()
+	local -A drop=()
+	shift
+	for name in "$@"; do
+		drop[$name]=1
+		if [[ -z $best ]] || ((RPS[$name] > RPS[$best])); then
+			best=$name
+		fi
+	done
+	RPS[$target]=${RPS[$best]}
+	P50[$target]=${P50[$best]}
+	P99[$target]=${P99[$best]}
+	RSS[$target]=${RSS[$best]}
+	NOTE[$target]="best of $#${NOTE[$best]:+; ${NOTE[$best]}}"
+	for name in "${ORDER[@]}"; do
+		[[ -n ${drop[$name]:-} ]] || keep+=("$name")
+	done
+	ORDER=("${keep[@]}" "$target")
+}
+
+# ---- report ----------------------------------------------------------------
+
+ratio() {
+	awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "n/a" }'
+}
+
+# Relative throughput lost: (without - with) / without, in percent.
+cost_pct() {
+	awk -v with="${1:-0}" -v without="${2:-0}" 'BEGIN {
+		if (with > 0 && without > 0) printf "%.1f", (without - with) / without * 100
+		else printf "n/a" }'
+}
+
+goal() {
+	local text=$1 ok=$2
+	printf '  %-50s %s\n' "$text" "$([[ $ok == 1 ]] && echo met || echo MISSED)"
+}
+
+report() {
+	local ceiling=${RPS[$CEILING_NAME]:-0} name max_rss=0
+	echo
+	printf '%-30s %9s %9s %9s %10s %8s  %s\n' scenario "req/s" "p50 ms" \
+		"p99 ms" "peak MiB" "ceiling" note
+	for name in "${ORDER[@]}"; do
+		printf '%-30s %9s %9s %9s %10s %8s  %s\n' "$name" \
+			"${RPS[$name]:-n/a}" "${P50[$name]:-n/a}" "${P99[$name]:-n/a}" \
+			"${RSS[$name]:-n/a}" "$(ratio "${RPS[$name]:-0}" "$ceiling")" \
+			"${NOTE[$name]}"
+		if [[ $name != ceiling* && -n ${RSS[$name]:-} ]]; then
+			max_rss=$(awk -v a="$max_rss" -v b="${RSS[$name]}" 'BEGIN { print (b > a ? b : a) }')
+		fi
+	done
+	local list="GET /api/v1/messages" post="POST /api/v1/messages"
+	local log_cost metrics_cost list_ratio
+	log_cost=$(cost_pct "${RPS[$OBS_FULL]:-0}" "${RPS[$OBS_NOLOG]:-0}")
+	metrics_cost=$(cost_pct "${RPS[$OBS_FULL]:-0}" "${RPS[$OBS_NOMETRICS]:-0}")
+	list_ratio=$(ratio "${RPS[$list]:-0}" "$ceiling")
+	echo
+	echo "exec to ready log line: $READY_MS ms with a new database" \
+		"(first 200 of /health: $HEALTH_MS ms), $READY_RESTART_MS ms" \
+		"with an existing one"
+	echo "access log cost: $log_cost%; metrics exporter cost: $metrics_cost%"
+	echo
+	echo "goals:"
+	local ge='BEGIN { exit !(a != "n/a" && a + 0 >= b) }'
+	local lt='BEGIN { exit !(a != "n/a" && a + 0 < b) }'
+	goal "list >= 0.7 of ceiling ($list_ratio)" \
+		"$(awk -v a="$list_ratio" -v b=0.7 "$ge" && echo 1)"
+	goal "list p99 < 5 ms at $CONNECTIONS connections (${P99[$list]:-n/a})" \
+		"$(awk -v a="${P99[$list]:-n/a}" -v b=5 "$lt" && echo 1)"
+	goal "POST >= 2000/s (${RPS[$post]:-n/a})" \
+		"$(awk -v a="${RPS[$post]:-n/a}" -v b=2000 "$ge" && echo 1)"
+	goal "peak RSS < 32 MiB ($max_rss)" \
+		"$(awk -v a="$max_rss" -v b=32 "$lt" && echo 1)"
+	goal "ready < 100 ms, new database ($READY_MS)" \
+		"$(awk -v a="$READY_MS" -v b=100 "$lt" && echo 1)"
+	goal "ready < 100 ms, existing database ($READY_RESTART_MS)" \
+		"$(awk -v a="$READY_RESTART_MS" -v b=100 "$lt" && echo 1)"
+	goal "access log cost < 10% ($log_cost)" \
+		"$(awk -v a="$log_cost" -v b=10 "$lt" && echo 1)"
+	goal "metrics exporter cost < 10% ($metrics_cost)" \
+		"$(awk -v a="$metrics_cost" -v b=10 "$lt" && echo 1)"
+
+	# One JSON line for machines.
+	local json="" sep=""
+	for name in "${ORDER[@]}"; do
+		json+=$(printf '%s{"name":"%s","rps":%s,"p50_ms":%s,"p99_ms":%s,"peak_rss_mib":%s,"ceiling_ratio":%s,"note":"%s"}' \
+			"$sep" "$name" "${RPS[$name]:-null}" "${P50[$name]:-null}" \
+			"${P99[$name]:-null}" "${RSS[$name]:-null}" \
+			"$(ratio "${RPS[$name]:-0}" "$ceiling" | sed 's/n\/a/null/')" \
+			"${NOTE[$name]}")
+		sep=,
+	done
+	printf '\nBENCH_JSON {"connections":%s,"wrk_threads":%s,"server_threads":%s,"duration_s":%s,"seeded":%s,"list_bytes":%s,"ready_ms":%s,"health_ms":%s,"ready_restart_ms":%s,"access_log_cost_pct":%s,"metrics_cost_pct":%s,"scenarios":[%s]}\n' \
+		"$CONNECTIONS" "$WRK_THREADS" "$THREADS" "$DURATION" "$SEED" \
+		"$LIST_BYTES" "$READY_MS" "$HEALTH_MS" "$READY_RESTART_MS" \
+		"$(sed 's/n\/a/null/' <<<"$log_cost")" \
+		"$(sed 's/n\/a/null/' <<<"$metrics_cost")" "$json"
+}
+
+# ---- main ------------------------------------------------------------------
+
+main() {
+	PLUGINS_BASE=api
+	[[ -f $BUILD/plugins/web.so ]] && PLUGINS_BASE=api,web
+	echo "guestbookd benchmark: wrk -t$WRK_THREADS -c$CONNECTIONS, ${DURATION}s per scenario, $THREADS server threads, plugins $PLUGINS_BASE,metrics"
+
+	start_guestbookd main --role all --plugins "$PLUGINS_BASE,metrics"
+	READY_MS=$START_READY_MS
+	HEALTH_MS=$START_HEALTH_MS
+	echo "  started in $READY_MS ms (ready line), $HEALTH_MS ms (first 200 of /health)"
+	seed_messages "$GB_PORT"
+	bench_v1_list
+	bench_ceiling
+	bench_legacy_list
+	bench_page
+	bench_post
+	stop_guestbookd
+
+	bench_observability
+	report
+}
+
+main "$@"
