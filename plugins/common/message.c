@@ -349,6 +349,9 @@ cJSON *gb_message_document(const struct gb_message_input *in, double date)
 
 	if (!doc)
 		return NULL;
+	/* Microseconds: a double that cJSON's printer writes back exactly. */
+	if (isfinite(date))
+		date = round(date * 1e6) / 1e6;
 	if (!cJSON_AddStringToObject(doc, "author", in->author) ||
 	    !cJSON_AddStringToObject(doc, "message", in->message) ||
 	    !cJSON_AddNumberToObject(doc, "date", date)) {

@@ -104,8 +104,11 @@ void gb_message_input_free(struct gb_message_input *in);
 
 /*
  * Builds the document to store: {"author", "message", "date"} with `date`
- * in epoch seconds (pass api->now_wall()). Caller frees with cJSON_Delete.
- * NULL on out of memory.
+ * in epoch seconds (pass api->now_wall()), rounded to the microsecond like
+ * the original's time.time() values. Such a date survives a trip through
+ * cJSON's printer unchanged (it writes 15 significant digits when they
+ * read back "close enough"), so the created_at a POST answers is the one
+ * later reads show. Caller frees with cJSON_Delete. NULL on out of memory.
  */
 cJSON *gb_message_document(const struct gb_message_input *in, double date);
 

@@ -232,6 +232,35 @@ Test(message_json, document_has_exactly_the_legacy_fields)
 		      "\"date\":1732600000.5}");
 }
 
+Test(message_json, document_date_is_kept_to_the_microsecond)
+{
+	struct gb_message_input in = {.author = "A", .message = "m"};
+
+	assert_prints(gb_message_document(&in, 1732600000.1234567),
+		      "{\"author\":\"A\",\"message\":\"m\","
+		      "\"date\":1732600000.123457}");
+}
+
+Test(message_json, document_date_survives_printing_and_parsing)
+{
+	struct gb_message_input in = {.author = "A", .message = "m"};
+
+	/* Values near a 5-decimal number: cJSON prints 15 digits for them. */
+	for (int i = 0; i < 2000; i++) {
+		double date = 1795676530.29350 + i * 0.0000001;
+		cJSON *doc = gb_message_document(&in, date);
+		double kept = cJSON_GetObjectItem(doc, "date")->valuedouble;
+		char *text = cJSON_PrintUnformatted(doc);
+		cJSON *back = cJSON_Parse(text);
+
+		cr_assert_eq(cJSON_GetObjectItem(back, "date")->valuedouble,
+			     kept, "%s lost precision", text);
+		cJSON_free(text);
+		cJSON_Delete(back);
+		cJSON_Delete(doc);
+	}
+}
+
 static cJSON *stored(const char *json)
 {
 	cJSON *doc = cJSON_Parse(json);
