@@ -87,8 +87,11 @@ trap 'rm -f "$KUBECONFIG"' EXIT
 kind get kubeconfig --name "$CLUSTER_NAME" >"$KUBECONFIG"
 
 echo "==> docker build -t $image"
+version=$(sed -n 's/^VERSION *:= *//p' "$ROOT/Makefile")
 docker build \
-  --label "org.opencontainers.image.revision=$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)" \
+  --build-arg "VERSION=${version:-0.0.0}" \
+  --build-arg "REVISION=$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)" \
+  --build-arg "CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   -t "$image" -t "$IMAGE_REPOSITORY:$STABLE_TAG" "$ROOT"
 
 echo "==> kind load docker-image into cluster $CLUSTER_NAME"

@@ -18,6 +18,8 @@ set -euo pipefail
 
 OPENTOFU_VERSION=v1.6.3
 HELM_VERSION=v3.22.0
+# Kubernetes version the charts are rendered for (Kind 0.31 runs 1.33+).
+KUBE_VERSION=1.33.0
 
 # Providers: address, Go module, version asked of the Go module proxy, and the
 # version the binary is filed under in the mirror (it must satisfy
@@ -59,6 +61,12 @@ TF_DIR=$DEPLOY_DIR/terraform
 TOOLS=$TOOLS_DIR
 say() { log "$@"; }
 
+# Our own CLI configuration (the filesystem mirror, written below) whatever
+# the environment points at.
+TF_CLI_CONFIG=$TOOLS/tofu-offline.tfrc
+export TF_CLI_CONFIG_FILE=$TF_CLI_CONFIG TF_IN_AUTOMATION=1 TF_INPUT=0
+unset TF_PLUGIN_CACHE_DIR
+
 command -v go >/dev/null || die "go is not installed (needed to build tofu, the providers and helm)"
 need_python_yaml
 mkdir -p "$TOOLS/logs"
@@ -74,7 +82,8 @@ go_build_tool() {
   w=$(mktemp -d)
   say "building $pkg@$ver (log: $log)"
   if ! (cd "$w" && go mod download -json "$mod@$ver") >"$w/download.json" 2>"$log"; then
-    sed -n 's/^[[:space:]]*"Error": //p' "$w/download.json" >>"$log"
+    # The proxy's answer, unquoted.
+    sed -n 's/^[[:space:]]*"Error": "\(.*\)"$/\1/p' "$w/download.json" | sed 's/\\n\\t/ /g; s/\\"/"/g' >>"$log"
     rm -rf "$w"
     return 1
   fi
@@ -106,16 +115,11 @@ ensure_tofu() {
 }
 
 ensure_helm() {
-  # The other deploy checks cache helm in the same place (lib.sh
-  # need_go_tool): use it when it is the pinned version, else build it there.
-  local c
-  for c in "$TOOLS/bin/helm-$HELM_VERSION/helm" "$TOOLS/helm-$HELM_VERSION/helm"; do
-    if [ -n "$c" ] && [ -x "$c" ] && "$c" version --template '{{.Version}}' 2>/dev/null | grep -qx "$HELM_VERSION"; then
-      HELM=$c
-      return
-    fi
-  done
+  # Same cache path as lib.sh's need_go_tool (the other deploy checks build
+  # helm there too); the path names the version (a `go install` build of helm
+  # reports only "v3.22").
   HELM=$TOOLS/bin/helm-$HELM_VERSION/helm
+  [ -x "$HELM" ] && return
   mkdir -p "$(dirname "$HELM")"
   go_build_tool helm.sh/helm/v3 "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "$HELM" ||
     die "cannot build helm $HELM_VERSION: $(grep -v '^go: downloading' "$TOOLS/logs/build-helm.log" | tail -n 5)"
@@ -148,7 +152,6 @@ ensure_providers() {
       ln -sf "$bin" "$dir/terraform-provider-${type}_v$label"
     done
   done
-  TF_CLI_CONFIG=$TOOLS/tofu-offline.tfrc
   cat >"$TF_CLI_CONFIG" <<EOF
 provider_installation {
   filesystem_mirror {
@@ -190,13 +193,13 @@ resource "terraform_data" "kind_cluster_standin" {
   }
 }
 EOF
-  if grep -n 'kind_cluster\.\|"tehcyx/kind"' "$d"/*.tf | grep -v zz_check_kind_standin; then
+  if grep -n 'kind_cluster\.\|"tehcyx/kind"' "$d"/*.tf | grep -v -e zz_check_kind_standin -e '^[^:]*:[0-9]*:[[:space:]]*#'; then
     die "stand-in for kind_cluster left references behind (see above)"
   fi
 }
 
-ensure_tofu
 ensure_providers
+ensure_tofu
 ensure_helm
 say "tools: $("$TOFU" version | head -n 1), helm $("$HELM" version --template '{{.Version}}')"
 
@@ -222,8 +225,6 @@ if [ "$KIND_PROVIDER" = no ]; then
   stand_in_for_kind "$WORK"
 fi
 
-export TF_CLI_CONFIG_FILE=$TF_CLI_CONFIG TF_IN_AUTOMATION=1 TF_INPUT=0
-unset TF_PLUGIN_CACHE_DIR
 say "tofu init (offline, filesystem mirror $MIRROR)"
 (cd "$WORK" && "$TOFU" init -backend=false -input=false -no-color >"$SCRATCH/init.log" 2>&1) ||
   { cat "$SCRATCH/init.log" >&2; die "tofu init failed"; }
@@ -242,9 +243,9 @@ for chart in "${APP_CHARTS[@]}"; do
   [ -d "$DEPLOY_DIR/helm/$chart" ] || die "chart deploy/helm/$chart is missing (Terraform installs it)"
   [ -f "$SCRATCH/$release.args" ] || die "local.app_chart_values has no \"$release\""
   mapfile -t values_args <"$SCRATCH/$release.args"
-  "$HELM" lint --strict "$DEPLOY_DIR/helm/$chart" "${values_args[@]}" --namespace guestbook >"$SCRATCH/$chart.lint" 2>&1 ||
+  "$HELM" lint --strict "$DEPLOY_DIR/helm/$chart" "${values_args[@]}" --namespace guestbook --kube-version "$KUBE_VERSION" >"$SCRATCH/$chart.lint" 2>&1 ||
     { cat "$SCRATCH/$chart.lint" >&2; die "helm lint --strict $chart with Terraform's values failed"; }
-  "$HELM" template "$chart" "$DEPLOY_DIR/helm/$chart" "${values_args[@]}" --namespace guestbook >"$SCRATCH/$chart.yaml" 2>"$SCRATCH/$chart.err" ||
+  "$HELM" template "$chart" "$DEPLOY_DIR/helm/$chart" "${values_args[@]}" --namespace guestbook --kube-version "$KUBE_VERSION" >"$SCRATCH/$chart.yaml" 2>"$SCRATCH/$chart.err" ||
     { cat "$SCRATCH/$chart.err" >&2; die "helm template $chart with Terraform's values failed"; }
   say "  $chart: $(grep -c '^kind:' "$SCRATCH/$chart.yaml") objects"
 done
