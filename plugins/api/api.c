@@ -142,7 +142,9 @@ static int store_posted_message(struct gb_request *req, int field_status,
 	*stored = NULL;
 	body = api->req_body(req, &len);
 	if (gb_message_from_json(body, len, &input, &ierr) != 0) {
-		if (ierr.status == GB_INPUT_INVALID_JSON)
+		if (ierr.status == GB_INPUT_NO_MEMORY)
+			respond_out_of_memory(req);
+		else if (ierr.status == GB_INPUT_INVALID_JSON)
 			api->respond_error(req, 400, "invalid_json",
 					   ierr.message, NULL);
 		else

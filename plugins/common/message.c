@@ -194,7 +194,7 @@ static int validate_with(const struct field_texts *t, const char *text,
 	}
 	copy = malloc(end - start + 1);
 	if (!copy) {
-		set_error(err, GB_INPUT_INVALID_FIELD, NULL, "out of memory");
+		set_error(err, GB_INPUT_NO_MEMORY, NULL, "out of memory");
 		return -1;
 	}
 	w = copy;
@@ -311,7 +311,7 @@ int gb_message_from_json(const char *body, size_t len,
 	}
 	copy = malloc(len + 1);
 	if (!copy) {
-		set_error(err, GB_INPUT_INVALID_FIELD, NULL, "out of memory");
+		set_error(err, GB_INPUT_NO_MEMORY, NULL, "out of memory");
 		return -1;
 	}
 	memcpy(copy, body, len);

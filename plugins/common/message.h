@@ -41,6 +41,7 @@ enum gb_input_status {
 	GB_INPUT_INVALID_JSON = 1,  /* body is not JSON: 400 invalid_json */
 	GB_INPUT_INVALID_FIELD = 2, /* wrong shape or a field breaks a rule:
 				       422 invalid_field (legacy: 400) */
+	GB_INPUT_NO_MEMORY = 3,     /* out of memory: 500 internal */
 };
 
 /*
@@ -66,8 +67,7 @@ struct gb_message_input {
  * anything else is validated as "message"). On success returns 0 and sets
  * *out to the trimmed, CR LF-normalised text (malloc'd, caller frees with
  * free()). On failure returns -1, leaves *out NULL and fills *err with
- * status GB_INPUT_INVALID_FIELD; on out of memory also -1 with message
- * "out of memory" and field NULL.
+ * status GB_INPUT_INVALID_FIELD (or GB_INPUT_NO_MEMORY, field NULL).
  */
 int gb_message_validate_field(const char *field, const char *text,
 			      size_t len, char **out,
@@ -93,7 +93,7 @@ int gb_message_validate(const char *author, size_t author_len,
  * matters. Returns 0 and fills *out, or -1 with *err (status
  * GB_INPUT_INVALID_JSON, or GB_INPUT_INVALID_FIELD with field NULL for a
  * non-object, "author"/"message" for a missing, non-string or invalid
- * member).
+ * member, or GB_INPUT_NO_MEMORY).
  */
 int gb_message_from_json(const char *body, size_t len,
 			 struct gb_message_input *out,
