@@ -73,7 +73,7 @@ static void driver_log(mongoc_log_level_t level, const char *domain,
 	(void)ud;
 	/* a URI warning becomes open()'s error line instead of a log line */
 	if (capture_uri_warnings && level <= MONGOC_LOG_LEVEL_WARNING &&
-	    !strstr(message, "deprecated")) {
+	    !strcasestr(message, "deprecated")) {
 		if (!captured_warning[0])
 			mongo_mask(message, store.password, captured_warning,
 				   sizeof(captured_warning));
