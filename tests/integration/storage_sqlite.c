@@ -485,3 +485,30 @@ Test(sqlite_store, write_lock_held_elsewhere_makes_insert_unavailable)
 	cJSON_Delete(doc);
 	gb_host_stop();
 }
+
+Test(sqlite_store, any_json_object_round_trips)
+{
+	static const char text[] =
+	    "{\"n\":{\"deep\":[1,2,{\"x\":null}]},\"t\":true,\"f\":false,"
+	    "\"z\":null,\"i\":-42,\"big\":9007199254740992,\"r\":0.1,"
+	    "\"e\":1e-300,\"s\":\"tab\\t and \\\"quotes\\\"\","
+	    "\"\u00fcnicode key\":\"v\",\"empty\":{},\"list\":[]}";
+	char err[512], id[GB_ID_MAX];
+	const struct gb_host_api *api;
+	struct gb_error e = {0};
+	cJSON *doc = cJSON_Parse(text), *got = NULL;
+
+	cr_assert_not_null(doc);
+	cr_assert_eq(start_on(test_db(), err, sizeof(err)), 0, "%s", err);
+	api = gb_host_api_table();
+	cr_assert_eq(api->store_insert(NULL, "plugin_data", doc, id, &e), GB_OK,
+		     "%s", e.message);
+	cr_assert_eq(api->store_get(NULL, "plugin_data", id, &got, &e), GB_OK,
+		     "%s", e.message);
+	cJSON_AddStringToObject(doc, "id", id);
+	cr_assert(cJSON_Compare(doc, got, 1), "stored %s, got %s", text,
+		  cJSON_PrintUnformatted(got));
+	cJSON_Delete(got);
+	cJSON_Delete(doc);
+	gb_host_stop();
+}

@@ -501,6 +501,26 @@ void gb_conf_list_honours_limit(const struct gb_conformance_backend *b)
 	free(next);
 }
 
+void gb_conf_large_limit_returns_everything_in_one_page(
+    const struct gb_conformance_backend *b)
+{
+	char *next;
+	cJSON *docs;
+
+	conf_insert_numbered(b, coll(b), 150);
+	docs = conf_list(b, coll(b), 1000, NULL, &next);
+	cr_assert_eq(cJSON_GetArraySize(docs), 150,
+		     "%s: limit 1000 over 150 documents listed %d", b->name,
+		     cJSON_GetArraySize(docs));
+	cr_assert_null(next, "%s: cursor %s after the whole collection",
+		       b->name, next);
+	cr_assert_str_eq(conf_field(cJSON_GetArrayItem(docs, 0), "message"),
+			 "m149");
+	cr_assert_str_eq(conf_field(cJSON_GetArrayItem(docs, 149), "message"),
+			 "m0");
+	cJSON_Delete(docs);
+}
+
 void gb_conf_empty_collection_lists_nothing(
     const struct gb_conformance_backend *b)
 {

@@ -42,6 +42,7 @@
  *   caller_id_is_replaced_by_store_id, unicode_document_round_trips_exactly,
  *   large_document_round_trips_exactly, list_is_newest_first,
  *   list_honours_limit, empty_collection_lists_nothing,
+ *   large_limit_returns_everything_in_one_page,
  *   cursor_paging_visits_every_document_once,
  *   paging_ends_with_null_cursor_when_count_is_a_multiple_of_limit,
  *   garbage_cursor_is_invalid, unknown_id_is_not_found,
@@ -117,6 +118,8 @@ void gb_conf_large_document_round_trips_exactly(
     const struct gb_conformance_backend *b);
 void gb_conf_list_is_newest_first(const struct gb_conformance_backend *b);
 void gb_conf_list_honours_limit(const struct gb_conformance_backend *b);
+void gb_conf_large_limit_returns_everything_in_one_page(
+    const struct gb_conformance_backend *b);
 void gb_conf_empty_collection_lists_nothing(
     const struct gb_conformance_backend *b);
 void gb_conf_cursor_paging_visits_every_document_once(
@@ -166,6 +169,8 @@ void gb_conf_ping_reports_ready(const struct gb_conformance_backend *b);
 	GB_CONFORMANCE_TEST(suite, backend, list_is_newest_first)              \
 	GB_CONFORMANCE_TEST(suite, backend, list_honours_limit)                \
 	GB_CONFORMANCE_TEST(suite, backend, empty_collection_lists_nothing)    \
+	GB_CONFORMANCE_TEST(suite, backend,                                    \
+			    large_limit_returns_everything_in_one_page)        \
 	GB_CONFORMANCE_TEST(suite, backend,                                    \
 			    cursor_paging_visits_every_document_once)          \
 	GB_CONFORMANCE_TEST(                                                   \
