@@ -250,3 +250,26 @@ Test(api_legacy, list_is_capped_at_legacy_list_max_newest_kept,
 	cJSON_Delete(j);
 	gbt_response_free(&r);
 }
+
+static void start_role_all(void)
+{
+	static const char *const args[] = {"--role", "all", NULL};
+
+	cr_assert_eq(gbt_server_start(&srv, args, NULL), 0,
+		     "guestbookd did not start");
+}
+
+Test(api_legacy, role_all_serves_both_apis_beside_the_page,
+     .init = start_role_all, .fini = api_stop)
+{
+	struct gbt_response r;
+
+	free(api_create("Ann", "hello from v1"));
+	r = api_get("/messages");
+	cr_assert_eq(r.status, 201);
+	cr_assert_neq(strstr(r.body, "hello from v1"), NULL, "%s", r.body);
+	gbt_response_free(&r);
+	r = api_get("/");
+	cr_assert_eq(r.status, 200, "the web page is served too");
+	gbt_response_free(&r);
+}
