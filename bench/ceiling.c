@@ -117,10 +117,19 @@ int main(int argc, char **argv)
 	snprintf(threads, sizeof(threads), "%ld", threads_arg);
 
 	const char *options[] = {
-		"listening_ports", listen,   "num_threads",       threads,
-		"enable_keep_alive", "yes",  "tcp_nodelay",       "1",
-		"keep_alive_timeout_ms", "5000", "request_timeout_ms", "10000",
-		NULL,
+	    "listening_ports",
+	    listen,
+	    "num_threads",
+	    threads,
+	    "enable_keep_alive",
+	    "yes",
+	    "tcp_nodelay",
+	    "1",
+	    "keep_alive_timeout_ms",
+	    "5000",
+	    "request_timeout_ms",
+	    "10000",
+	    NULL,
 	};
 
 	signal(SIGINT, on_signal);

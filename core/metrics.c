@@ -25,16 +25,16 @@
 #define MAX_BUCKETS 64
 
 static const double default_buckets[] = {
-	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-	0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10,
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+    0.05,   0.1,     0.25,   0.5,   1,	    2.5,   5,	 10,
 };
 
 struct gb_series {
 	const struct gb_metric *family;
 	uint64_t hash;
-	const char **label_values; /* label_count strings, in this block */
-	_Atomic uint64_t value;    /* counter count, or gauge double bits */
-	_Atomic uint64_t sum_bits; /* histogram: sum as double bits */
+	const char **label_values;  /* label_count strings, in this block */
+	_Atomic uint64_t value;	    /* counter count, or gauge double bits */
+	_Atomic uint64_t sum_bits;  /* histogram: sum as double bits */
 	_Atomic uint64_t buckets[]; /* histogram: bucket_count + 1, +Inf last */
 };
 
@@ -48,7 +48,7 @@ struct gb_metric {
 	/* Series in creation order, for a stable exposition. */
 	_Atomic(struct gb_series *) order[GB_METRIC_MAX_SERIES];
 	_Atomic size_t reserved; /* series counted against the limit */
-	_Atomic size_t created;  /* entries of `order` handed out */
+	_Atomic size_t created;	 /* entries of `order` handed out */
 	struct gb_metric *next;
 };
 
@@ -116,7 +116,7 @@ void gb_metrics_shutdown(void)
 static bool valid_metric_name(const char *s)
 {
 	static const char first[] =
-		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_:";
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_:";
 
 	if (!s || !*s || !strchr(first, *s))
 		return false;
@@ -242,8 +242,7 @@ static bool name_taken(const char *name, enum gb_metric_type type)
 			    strncmp(name, f->name, flen) == 0 &&
 			    strcmp(name + flen, suffixes[i]) == 0)
 				return true;
-			if (type == GB_METRIC_HISTOGRAM &&
-			    flen == len + slen &&
+			if (type == GB_METRIC_HISTOGRAM && flen == len + slen &&
 			    strncmp(f->name, name, len) == 0 &&
 			    strcmp(f->name + len, suffixes[i]) == 0)
 				return true;
@@ -379,11 +378,10 @@ static struct gb_series *series_new(const struct gb_metric *f, uint64_t hash,
 				    const char *const *values)
 {
 	size_t n = f->view.label_count;
-	size_t nbuckets = f->view.type == GB_METRIC_HISTOGRAM
-				  ? f->view.bucket_count + 1
-				  : 0;
-	size_t head = sizeof(struct gb_series) +
-		      nbuckets * sizeof(_Atomic uint64_t);
+	size_t nbuckets =
+	    f->view.type == GB_METRIC_HISTOGRAM ? f->view.bucket_count + 1 : 0;
+	size_t head =
+	    sizeof(struct gb_series) + nbuckets * sizeof(_Atomic uint64_t);
 	size_t text = 0;
 
 	head = (head + sizeof(char *) - 1) / sizeof(char *) * sizeof(char *);
@@ -406,9 +404,8 @@ static struct gb_series *series_new(const struct gb_metric *f, uint64_t hash,
 		s->label_values[i] = p;
 		p += len;
 	}
-	atomic_init(&s->value, f->view.type == GB_METRIC_GAUGE
-				       ? double_bits(0.0)
-				       : 0);
+	atomic_init(&s->value,
+		    f->view.type == GB_METRIC_GAUGE ? double_bits(0.0) : 0);
 	atomic_init(&s->sum_bits, double_bits(0.0));
 	for (size_t i = 0; i < nbuckets; i++)
 		atomic_init(&s->buckets[i], 0);
@@ -422,8 +419,8 @@ static struct gb_series *series_new(const struct gb_metric *f, uint64_t hash,
  * on) or when out of memory / over the limit (*stop set).
  */
 static struct gb_series *series_insert(struct gb_metric *f, size_t slot,
-				       uint64_t hash,
-				       const char *const *values, bool *stop)
+				       uint64_t hash, const char *const *values,
+				       bool *stop)
 {
 	size_t n = f->view.label_count;
 
@@ -441,9 +438,9 @@ static struct gb_series *series_insert(struct gb_metric *f, size_t slot,
 	}
 	struct gb_series *expected = NULL;
 
-	if (atomic_compare_exchange_strong_explicit(
-		    &f->slots[slot], &expected, mine, memory_order_acq_rel,
-		    memory_order_acquire)) {
+	if (atomic_compare_exchange_strong_explicit(&f->slots[slot], &expected,
+						    mine, memory_order_acq_rel,
+						    memory_order_acquire)) {
 		size_t idx = atomic_fetch_add(&f->created, 1);
 
 		atomic_store_explicit(&f->order[idx], mine,
@@ -474,8 +471,8 @@ struct gb_series *gb_metric_series(struct gb_metric *f,
 	size_t slot = hash % TABLE_SLOTS;
 
 	for (size_t probes = 0; probes < TABLE_SLOTS; probes++) {
-		struct gb_series *s = atomic_load_explicit(
-			&f->slots[slot], memory_order_acquire);
+		struct gb_series *s =
+		    atomic_load_explicit(&f->slots[slot], memory_order_acquire);
 		bool stop = false;
 
 		if (!s)
@@ -512,8 +509,8 @@ static void add_double(_Atomic uint64_t *bits, double delta)
 	uint64_t old = atomic_load_explicit(bits, memory_order_relaxed);
 
 	while (!atomic_compare_exchange_weak_explicit(
-		bits, &old, double_bits(bits_double(old) + delta),
-		memory_order_relaxed, memory_order_relaxed))
+	    bits, &old, double_bits(bits_double(old) + delta),
+	    memory_order_relaxed, memory_order_relaxed))
 		;
 }
 
@@ -568,43 +565,41 @@ static void snapshot_histogram(const struct gb_series *s, size_t nbounds,
 	uint64_t total = 0;
 
 	for (size_t i = 0; i <= nbounds; i++) {
-		total += atomic_load_explicit(&s->buckets[i],
-					      memory_order_relaxed);
+		total +=
+		    atomic_load_explicit(&s->buckets[i], memory_order_relaxed);
 		cumulative[i] = total;
 	}
 	sv->bucket_counts = cumulative;
 	sv->count = total;
 	sv->sum = bits_double(
-		atomic_load_explicit(&s->sum_bits, memory_order_relaxed));
+	    atomic_load_explicit(&s->sum_bits, memory_order_relaxed));
 }
 
-static void visit_family(struct gb_metric *f, const struct gb_metrics_visitor *v,
-			 void *ud, uint64_t *cumulative)
+static void visit_family(struct gb_metric *f,
+			 const struct gb_metrics_visitor *v, void *ud,
+			 uint64_t *cumulative)
 {
-	size_t created = atomic_load_explicit(&f->created, memory_order_acquire);
+	size_t created =
+	    atomic_load_explicit(&f->created, memory_order_acquire);
 
 	if (v->family)
 		v->family(ud, &f->view);
 	if (!v->series)
 		return;
 	for (size_t i = 0; i < created && i < GB_METRIC_MAX_SERIES; i++) {
-		struct gb_series *s = atomic_load_explicit(
-			&f->order[i], memory_order_acquire);
+		struct gb_series *s =
+		    atomic_load_explicit(&f->order[i], memory_order_acquire);
 		struct gb_series_view sv = {0};
 
 		if (!s) /* won its slot, not yet in the order list */
 			continue;
 		sv.label_values = (const char *const *)s->label_values;
-		uint64_t raw = atomic_load_explicit(&s->value,
-						    memory_order_relaxed);
+		uint64_t raw =
+		    atomic_load_explicit(&s->value, memory_order_relaxed);
 
 		switch (f->view.type) {
-		case GB_METRIC_COUNTER:
-			sv.value = (double)raw;
-			break;
-		case GB_METRIC_GAUGE:
-			sv.value = bits_double(raw);
-			break;
+		case GB_METRIC_COUNTER: sv.value = (double)raw; break;
+		case GB_METRIC_GAUGE: sv.value = bits_double(raw); break;
 		case GB_METRIC_HISTOGRAM:
 			snapshot_histogram(s, f->view.bucket_count, cumulative,
 					   &sv);

@@ -169,12 +169,9 @@ static void put_u64(struct page *p, uint64_t v)
 static const char *type_name(enum gb_metric_type t)
 {
 	switch (t) {
-	case GB_METRIC_COUNTER:
-		return "counter";
-	case GB_METRIC_GAUGE:
-		return "gauge";
-	case GB_METRIC_HISTOGRAM:
-		return "histogram";
+	case GB_METRIC_COUNTER: return "counter";
+	case GB_METRIC_GAUGE: return "gauge";
+	case GB_METRIC_HISTOGRAM: return "histogram";
 	}
 	return "untyped";
 }
@@ -210,23 +207,24 @@ static const struct {
 	const char *type;
 	const char *help;
 } process_families[] = {
-	{PROC_CPU, "process_cpu_seconds_total", "counter",
-	 "Total user and system CPU time spent in seconds."},
-	{PROC_RESIDENT, "process_resident_memory_bytes", "gauge",
-	 "Resident memory size in bytes."},
-	{PROC_VIRTUAL, "process_virtual_memory_bytes", "gauge",
-	 "Virtual memory size in bytes."},
-	{PROC_OPEN_FDS, "process_open_fds", "gauge",
-	 "Number of open file descriptors."},
-	{PROC_MAX_FDS, "process_max_fds", "gauge",
-	 "Maximum number of open file descriptors."},
-	{PROC_START, "process_start_time_seconds", "gauge",
-	 "Start time of the process since unix epoch in seconds."},
-	{PROC_THREADS, "process_threads", "gauge",
-	 "Number of OS threads in the process."},
+    {PROC_CPU, "process_cpu_seconds_total", "counter",
+     "Total user and system CPU time spent in seconds."},
+    {PROC_RESIDENT, "process_resident_memory_bytes", "gauge",
+     "Resident memory size in bytes."},
+    {PROC_VIRTUAL, "process_virtual_memory_bytes", "gauge",
+     "Virtual memory size in bytes."},
+    {PROC_OPEN_FDS, "process_open_fds", "gauge",
+     "Number of open file descriptors."},
+    {PROC_MAX_FDS, "process_max_fds", "gauge",
+     "Maximum number of open file descriptors."},
+    {PROC_START, "process_start_time_seconds", "gauge",
+     "Start time of the process since unix epoch in seconds."},
+    {PROC_THREADS, "process_threads", "gauge",
+     "Number of OS threads in the process."},
 };
 
-#define PROCESS_FAMILIES (sizeof(process_families) / sizeof(process_families[0]))
+#define PROCESS_FAMILIES                                                       \
+	(sizeof(process_families) / sizeof(process_families[0]))
 
 struct scrape {
 	struct page page;

@@ -105,7 +105,7 @@ void process_stats_read(struct process_stats *out)
 	if (getrlimit(RLIMIT_NOFILE, &lim) == 0) {
 		out->has_max_fds = true;
 		out->max_fds = lim.rlim_cur == RLIM_INFINITY
-				       ? 1.8446744073709552e19
-				       : (double)lim.rlim_cur;
+				   ? 1.8446744073709552e19
+				   : (double)lim.rlim_cur;
 	}
 }

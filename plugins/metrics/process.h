@@ -9,17 +9,17 @@
 
 /* One scrape's process figures; a `has_` flag is false when unreadable. */
 struct process_stats {
-	bool has_stat;           /* the /proc/self/stat fields below */
-	double cpu_seconds;      /* user + system */
+	bool has_stat;	    /* the /proc/self/stat fields below */
+	double cpu_seconds; /* user + system */
 	double virtual_bytes;
 	double resident_bytes;
 	double threads;
 	bool has_start_time;
-	double start_time;       /* seconds since the epoch */
+	double start_time; /* seconds since the epoch */
 	bool has_open_fds;
 	double open_fds;
 	bool has_max_fds;
-	double max_fds;          /* soft RLIMIT_NOFILE */
+	double max_fds; /* soft RLIMIT_NOFILE */
 };
 
 /* Reads the boot time and clock constants once (call from plugin init). */

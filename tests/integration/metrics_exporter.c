@@ -43,7 +43,7 @@ struct sample {
 	char name[128];
 	char labels[512]; /* as printed between the braces, escapes kept */
 	double value;
-	int family;       /* index into families */
+	int family; /* index into families */
 };
 
 struct family {
@@ -91,10 +91,11 @@ static bool valid_utf8(const char *s, size_t n)
 
 	while (i < n) {
 		unsigned char c = u[i];
-		size_t len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2
-				: c >= 0xe0 && c <= 0xef	   ? 3
-				: c >= 0xf0 && c <= 0xf4	   ? 4
-								   : 0;
+		size_t len = c < 0x80		      ? 1
+			     : c >= 0xc2 && c <= 0xdf ? 2
+			     : c >= 0xe0 && c <= 0xef ? 3
+			     : c >= 0xf0 && c <= 0xf4 ? 4
+						      : 0;
 
 		if (len == 0 || i + len > n)
 			return false;
@@ -172,8 +173,8 @@ static int parse_comment(struct exposition *e, const char *l, size_t n,
 	if (f < 0) {
 		if (e->nfamilies == *cap) {
 			*cap = *cap ? *cap * 2 : 64;
-			e->families = realloc(e->families,
-					      *cap * sizeof(*e->families));
+			e->families =
+			    realloc(e->families, *cap * sizeof(*e->families));
 		}
 		f = (int)e->nfamilies++;
 		memset(&e->families[f], 0, sizeof(e->families[f]));
@@ -244,8 +245,8 @@ static long parse_labels(struct exposition *e, const char *l, size_t n,
 	return (long)i + 1;
 }
 
-static int parse_sample(struct exposition *e, const char *l, size_t n,
-			int line, size_t *cap, int *current)
+static int parse_sample(struct exposition *e, const char *l, size_t n, int line,
+			size_t *cap, int *current)
 {
 	size_t i = 0;
 
@@ -357,8 +358,9 @@ static int check_histograms(struct exposition *e)
 				      sizeof(le)) ||
 			    strcmp(base, s->labels) != 0)
 				continue;
-			double bound = strcmp(le, "+Inf") == 0 ? INFINITY
-							       : strtod(le, NULL);
+			double bound = strcmp(le, "+Inf") == 0
+					   ? INFINITY
+					   : strtod(le, NULL);
 
 			if (!(bound > last_le) || b->value < last_count) {
 				snprintf(e->error, sizeof(e->error),
@@ -383,8 +385,7 @@ static int check_histograms(struct exposition *e)
 }
 
 /* Parses a whole page; 0, or -1 with e->error set. */
-static int exposition_parse(struct exposition *e, const char *text,
-			    size_t len)
+static int exposition_parse(struct exposition *e, const char *text, size_t len)
 {
 	size_t fcap = 0, scap = 0;
 	int line = 0, current = -1;
@@ -396,7 +397,8 @@ static int exposition_parse(struct exposition *e, const char *text,
 		return fail(e, 0, "does not end with a newline");
 	for (size_t pos = 0; pos < len;) {
 		const char *l = text + pos;
-		size_t n = (size_t)((const char *)memchr(l, '\n', len - pos) - l);
+		size_t n =
+		    (size_t)((const char *)memchr(l, '\n', len - pos) - l);
 		int rc;
 
 		line++;
@@ -413,14 +415,16 @@ static int exposition_parse(struct exposition *e, const char *text,
 	return check_histograms(e);
 }
 
-/* ---- helpers -------------------------------------------------------------- */
+/* ---- helpers --------------------------------------------------------------
+ */
 
 static char *scrape_raw(size_t *len)
 {
 	struct gbt_response r;
 
-	cr_assert_eq(gbt_http(server.port, "GET", "/metrics", NULL, NULL, 0, &r),
-		     0, "GET /metrics failed");
+	cr_assert_eq(
+	    gbt_http(server.port, "GET", "/metrics", NULL, NULL, 0, &r), 0,
+	    "GET /metrics failed");
 	cr_assert_eq(r.status, 200, "GET /metrics: %d %s", r.status, r.body);
 	char *body = r.body;
 
@@ -435,8 +439,8 @@ static void scrape(struct exposition *e)
 	size_t len;
 	char *text = scrape_raw(&len);
 
-	cr_assert_eq(exposition_parse(e, text, len), 0, "%s\n---\n%s",
-		     e->error, text);
+	cr_assert_eq(exposition_parse(e, text, len), 0, "%s\n---\n%s", e->error,
+		     text);
 	free(text);
 }
 
@@ -518,11 +522,12 @@ static bool refused(const char *page)
 
 Test(metrics_exporter, strict_reader_refuses_broken_pages)
 {
-	const char *good = "# HELP a_total A.\\n\\\\ x\n# TYPE a_total counter\n"
-			   "a_total{x=\"q\\\"\\n\"} 1\n"
-			   "# HELP h H.\n# TYPE h histogram\n"
-			   "h_bucket{le=\"0.5\"} 1\nh_bucket{le=\"+Inf\"} 2\n"
-			   "h_sum 0.7\nh_count 2\n";
+	const char *good =
+	    "# HELP a_total A.\\n\\\\ x\n# TYPE a_total counter\n"
+	    "a_total{x=\"q\\\"\\n\"} 1\n"
+	    "# HELP h H.\n# TYPE h histogram\n"
+	    "h_bucket{le=\"0.5\"} 1\nh_bucket{le=\"+Inf\"} 2\n"
+	    "h_sum 0.7\nh_count 2\n";
 
 	cr_assert_not(refused(good), "a good page");
 	cr_assert(refused(""));
@@ -542,27 +547,27 @@ Test(metrics_exporter, strict_reader_refuses_broken_pages)
 		  "+Inf is not the count");
 }
 
-/* ---- behaviour -------------------------------------------------------------- */
+/* ---- behaviour --------------------------------------------------------------
+ */
 
 Test(metrics_exporter, metrics_page_is_text_format_0_0_4)
 {
 	struct gbt_response r;
 
-	cr_assert_eq(gbt_http(server.port, "GET", "/metrics", NULL, NULL, 0, &r),
-		     0);
+	cr_assert_eq(
+	    gbt_http(server.port, "GET", "/metrics", NULL, NULL, 0, &r), 0);
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(gbt_header(&r, "Content-Type"),
 			 "text/plain; version=0.0.4; charset=utf-8");
 	cr_assert(strstr(r.body, "# HELP http_requests_total "));
 	cr_assert(strstr(r.body, "# TYPE http_requests_total counter\n"));
-	cr_assert(strstr(r.body,
-			 "# TYPE http_request_duration_seconds histogram\n"));
+	cr_assert(
+	    strstr(r.body, "# TYPE http_request_duration_seconds histogram\n"));
 	cr_assert(strstr(r.body, "# TYPE http_requests_in_flight gauge\n"));
 	gbt_response_free(&r);
 
-	cr_assert_eq(gbt_http(server.port, "HEAD", "/metrics", NULL, NULL, 0,
-			      &r),
-		     0);
+	cr_assert_eq(
+	    gbt_http(server.port, "HEAD", "/metrics", NULL, NULL, 0, &r), 0);
 	cr_assert_eq(r.status, 200);
 	cr_assert_eq(r.body_len, 0, "HEAD has no body");
 	gbt_response_free(&r);
@@ -581,9 +586,10 @@ Test(metrics_exporter, scrape_after_mixed_workload_passes_promtool)
 	for (int i = 0; i < 5; i++) {
 		char body[128];
 
-		snprintf(body, sizeof(body),
-			 "{\"author\":\"ann %d\",\"message\":\"hello \\\"%d\\\"\"}",
-			 i, i);
+		snprintf(
+		    body, sizeof(body),
+		    "{\"author\":\"ann %d\",\"message\":\"hello \\\"%d\\\"\"}",
+		    i, i);
 		cr_assert_eq(request("POST", "/api/v1/messages", body), 201);
 	}
 	for (int i = 0; i < 3; i++) {
@@ -645,10 +651,12 @@ Test(metrics_exporter, scrape_after_mixed_workload_passes_promtool)
 
 Test(metrics_exporter, process_collector_reports_this_process)
 {
-	static const char *const gauges[] = {
-		"process_resident_memory_bytes", "process_virtual_memory_bytes",
-		"process_open_fds", "process_max_fds", "process_start_time_seconds",
-		"process_threads"};
+	static const char *const gauges[] = {"process_resident_memory_bytes",
+					     "process_virtual_memory_bytes",
+					     "process_open_fds",
+					     "process_max_fds",
+					     "process_start_time_seconds",
+					     "process_threads"};
 	struct exposition e;
 
 	scrape(&e);
@@ -680,8 +688,8 @@ Test(metrics_exporter, process_collector_reports_this_process)
 
 Test(metrics_exporter, cardinality_attack_keeps_series_bounded)
 {
-	static const char *const methods[] = {"GET", "POST", "BREW", "X-EVIL",
-					      "PROPFIND", "get", "DELETE"};
+	static const char *const methods[] = {
+	    "GET", "POST", "BREW", "X-EVIL", "PROPFIND", "get", "DELETE"};
 	struct exposition e;
 	int answered = 0;
 
@@ -689,14 +697,16 @@ Test(metrics_exporter, cardinality_attack_keeps_series_bounded)
 		char path[64];
 		const char *m = methods[i % 7];
 
-		snprintf(path, sizeof(path), "/attack/%d/%x", i, i * 2654435761u);
+		snprintf(path, sizeof(path), "/attack/%d/%x", i,
+			 i * 2654435761u);
 		answered += request(m, path, NULL) > 0;
 	}
 	cr_assert_gt(answered, 1000, "the server kept answering");
 	scrape(&e);
 
 	size_t requests = series_count(&e, "http_requests_total");
-	size_t durations = series_count(&e, "http_request_duration_seconds_count");
+	size_t durations =
+	    series_count(&e, "http_request_duration_seconds_count");
 
 	cr_assert_leq(requests, 20, "%zu http_requests_total series", requests);
 	cr_assert_leq(durations, 20, "%zu duration series", durations);
@@ -711,9 +721,10 @@ Test(metrics_exporter, cardinality_attack_keeps_series_bounded)
 	exposition_free(&e);
 }
 
-/* ---- concurrency ------------------------------------------------------------ */
+/* ---- concurrency ------------------------------------------------------------
+ */
 
-#define CLIENTS 8
+#define CLIENTS	   8
 #define PER_CLIENT 150
 
 static void *client(void *arg)
@@ -726,7 +737,7 @@ static void *client(void *arg)
 }
 
 static const char *const LIST_200 =
-	"method=\"GET\",route=\"/api/v1/messages\",status=\"200\"";
+    "method=\"GET\",route=\"/api/v1/messages\",status=\"200\"";
 
 Test(metrics_exporter, counters_are_exact_under_concurrency)
 {

@@ -69,7 +69,7 @@ static void print_prometheus_log(void)
 static void start_prometheus(void)
 {
 	char config[300], storage[300], listen[64], flag_config[340],
-		flag_storage[340], flag_listen[100];
+	    flag_storage[340], flag_listen[100];
 	FILE *f;
 
 	f = popen("command -v prometheus", "r");
@@ -178,10 +178,10 @@ static double query(const char *promql)
 		return NAN;
 
 	cJSON *doc = r.status == 200 ? cJSON_Parse(r.body) : NULL;
-	cJSON *result = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "data"),
-					    "result");
-	cJSON *value = cJSON_GetObjectItem(cJSON_GetArrayItem(result, 0),
-					   "value");
+	cJSON *result =
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "data"), "result");
+	cJSON *value =
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(result, 0), "value");
 	cJSON *text = cJSON_GetArrayItem(value, 1);
 
 	if (cJSON_IsString(text))
@@ -268,10 +268,10 @@ Test(metrics_prometheus, prometheus_scrapes_rates_and_latency_quantiles)
 
 	double rate = wait_for("sum(rate(http_requests_total[1m]))",
 			       is_finite_positive, now() + 10);
-	double p99 = wait_for(
-		"histogram_quantile(0.99, sum by (le) "
-		"(rate(http_request_duration_seconds_bucket[1m])))",
-		is_finite_positive, now() + 5);
+	double p99 =
+	    wait_for("histogram_quantile(0.99, sum by (le) "
+		     "(rate(http_request_duration_seconds_bucket[1m])))",
+		     is_finite_positive, now() + 5);
 	double created = query("guestbook_messages_created_total");
 	double scrapes = query("sum(http_requests_total{route=\"/metrics\"})");
 

@@ -30,8 +30,8 @@ TestSuite(metrics_registry, .init = setup, .fini = teardown);
 static struct gb_metric *reg(enum gb_metric_type type, const char *name,
 			     const char *const *labels)
 {
-	return gb_metric_register(type, name, "help text", labels, NULL, 0,
-				  err, sizeof(err));
+	return gb_metric_register(type, name, "help text", labels, NULL, 0, err,
+				  sizeof(err));
 }
 
 /* ---- what a scrape sees, collected through gb_metrics_visit ---------- */
@@ -129,7 +129,7 @@ static const struct seen_series *find(const struct scrape *sc,
 
 /* ---- counters --------------------------------------------------------- */
 
-#define THREADS 8
+#define THREADS	   8
 #define INCREMENTS 100000
 
 struct counter_job {
@@ -279,23 +279,23 @@ Test(metrics_registry, histogram_le_is_inclusive_and_buckets_cumulative)
 	const double bounds[] = {0.005, 0.01, 1};
 	const char *labels[] = {"route", NULL};
 	const char *values[] = {"/x"};
-	struct gb_metric *f = gb_metric_register(
-		GB_METRIC_HISTOGRAM, "latency_seconds", "h", labels, bounds, 3,
-		err, sizeof(err));
+	struct gb_metric *f =
+	    gb_metric_register(GB_METRIC_HISTOGRAM, "latency_seconds", "h",
+			       labels, bounds, 3, err, sizeof(err));
 	struct scrape sc;
 
 	cr_assert_not_null(f, "%s", err);
 	struct gb_series *s = gb_metric_series(f, values);
 
-	gb_histogram_observe(s, -1);        /* below everything: first */
-	gb_histogram_observe(s, 0);         /* first */
-	gb_histogram_observe(s, 0.005);     /* exactly on a bound: that one */
+	gb_histogram_observe(s, -1);	    /* below everything: first */
+	gb_histogram_observe(s, 0);	    /* first */
+	gb_histogram_observe(s, 0.005);	    /* exactly on a bound: that one */
 	gb_histogram_observe(s, 0.0050001); /* just above: the next */
-	gb_histogram_observe(s, 0.01);      /* on the second bound */
-	gb_histogram_observe(s, 1);         /* on the last finite bound */
+	gb_histogram_observe(s, 0.01);	    /* on the second bound */
+	gb_histogram_observe(s, 1);	    /* on the last finite bound */
 	gb_histogram_observe(s, 1.0000001); /* +Inf */
 	gb_histogram_observe(s, INFINITY);  /* +Inf */
-	gb_histogram_observe(s, NAN);       /* dropped */
+	gb_histogram_observe(s, NAN);	    /* dropped */
 
 	scrape(&sc);
 	const struct seen_series *o = find(&sc, "latency_seconds", "/x");
@@ -433,7 +433,8 @@ Test(metrics_registry, bad_label_names_are_refused)
 	const char *digit[] = {"1a", NULL};
 	const char *empty[] = {"", NULL};
 	const char *le[] = {"le", NULL};
-	const char *nine[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", NULL};
+	const char *nine[] = {"a", "b", "c", "d", "e",
+			      "f", "g", "h", "i", NULL};
 	const char *eight[] = {"a", "b", "c", "d", "e", "f", "g", "h", NULL};
 
 	cr_assert_null(reg(GB_METRIC_COUNTER, "m1", reserved));
@@ -501,9 +502,9 @@ Test(metrics_registry, duplicate_names_are_refused)
 Test(metrics_registry, visit_follows_registration_order)
 {
 	const char *names[] = {"zeta", "alpha", "mid_total", "beta_seconds"};
-	const enum gb_metric_type types[] = {
-		GB_METRIC_GAUGE, GB_METRIC_COUNTER, GB_METRIC_COUNTER,
-		GB_METRIC_HISTOGRAM};
+	const enum gb_metric_type types[] = {GB_METRIC_GAUGE, GB_METRIC_COUNTER,
+					     GB_METRIC_COUNTER,
+					     GB_METRIC_HISTOGRAM};
 	struct scrape sc;
 
 	for (int i = 0; i < 4; i++)
@@ -600,7 +601,6 @@ Test(metrics_registry, visit_snapshots_are_consistent_while_writers_run)
 		const struct seen_series *c = find(&sc, "op_total", h->labels);
 
 		cr_assert_not_null(c);
-		cr_assert_eq((double)h->count, c->value, "route %s",
-			     h->labels);
+		cr_assert_eq((double)h->count, c->value, "route %s", h->labels);
 	}
 }
