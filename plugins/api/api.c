@@ -20,15 +20,15 @@
 #include "http_headers.h"
 #include "message.h"
 
-#define V1_LIMIT_DEFAULT 20
-#define V1_LIMIT_MAX 100
-#define LEGACY_PAGE 100
+#define V1_LIMIT_DEFAULT	20
+#define V1_LIMIT_MAX		100
+#define LEGACY_PAGE		100
 #define LEGACY_LIST_MAX_DEFAULT 1000
-#define CURSOR_MAX 256
-#define ADMIN_TOKEN_FILE_MAX 4096
+#define CURSOR_MAX		256
+#define ADMIN_TOKEN_FILE_MAX	4096
 /* Seconds a client should wait after a 503 from the store. */
 #define STORAGE_RETRY_AFTER "2"
-#define V1_PREFIX "/api/v1/messages/"
+#define V1_PREFIX	    "/api/v1/messages/"
 
 static const struct gb_host_api *api;
 static struct gb_plugin *plugin;
@@ -53,9 +53,10 @@ static void respond_store_error(struct gb_request *req, const char *op,
 				   NULL);
 		return;
 	}
-	api->log(plugin, GB_LOG_ERROR, "storage %s failed (status %d): %s "
-		 "(request %s)", op, (int)status, err->message,
-		 api->req_id(req));
+	api->log(plugin, GB_LOG_ERROR,
+		 "storage %s failed (status %d): %s "
+		 "(request %s)",
+		 op, (int)status, err->message, api->req_id(req));
 	api->respond_error(req, 500, "internal", "internal error", NULL);
 }
 
@@ -67,8 +68,7 @@ static void respond_out_of_memory(struct gb_request *req)
 }
 
 /* Prints `json` compactly and answers with it; takes ownership. */
-static void respond_owned_json(struct gb_request *req, int status,
-			       cJSON *json)
+static void respond_owned_json(struct gb_request *req, int status, cJSON *json)
 {
 	char *text = json ? cJSON_PrintUnformatted(json) : NULL;
 
@@ -218,8 +218,8 @@ static void legacy_list(struct gb_request *req)
 		return;
 	}
 	while (remaining > 0) {
-		int limit = remaining < LEGACY_PAGE ? (int)remaining
-						    : LEGACY_PAGE;
+		int limit =
+		    remaining < LEGACY_PAGE ? (int)remaining : LEGACY_PAGE;
 		struct gb_error err = {0};
 		cJSON *docs = NULL;
 		char *next = NULL;
@@ -374,8 +374,7 @@ static void v1_list(struct gb_request *req)
 	    read_cursor(req, cursor, sizeof(cursor)) != 0)
 		return;
 	status = api->store_list(req, GB_MESSAGES_COLLECTION, limit,
-				 cursor[0] ? cursor : NULL, &docs, &next,
-				 &err);
+				 cursor[0] ? cursor : NULL, &docs, &next, &err);
 	if (status == GB_ERR_INVALID) {
 		respond_bad_cursor(req);
 		return;
@@ -545,7 +544,7 @@ static void handle_v1_message(struct gb_request *req, void *userdata)
 /* ---- set-up ---------------------------------------------------------- */
 
 static int fail(char **err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static int fail(char **err, const char *fmt, ...)
 {
@@ -570,8 +569,10 @@ static int read_legacy_list_max(char **err)
 	errno = 0;
 	n = strtol(value, &end, 10);
 	if (errno || *end || n < 1 || n > 1000000)
-		return fail(err, "legacy_list_max: \"%s\" is not a number "
-				 "from 1 to 1000000", value);
+		return fail(err,
+			    "legacy_list_max: \"%s\" is not a number "
+			    "from 1 to 1000000",
+			    value);
 	legacy_list_max = n;
 	return 0;
 }
@@ -621,13 +622,16 @@ static int read_admin_token(char **err)
 		return fail(err, "admin_token_file %s: longer than %d bytes",
 			    path, ADMIN_TOKEN_FILE_MAX);
 	if (memchr(buf, '\0', n))
-		return fail(err, "admin_token_file %s: binary content, "
-				 "expected a text token", path);
+		return fail(err,
+			    "admin_token_file %s: binary content, "
+			    "expected a text token",
+			    path);
 	admin_token = trimmed_copy(buf, n);
 	if (!admin_token)
 		return fail(err, "admin_token_file %s: out of memory", path);
 	if (!*admin_token)
-		return fail(err, "admin_token_file %s: the file is empty", path);
+		return fail(err, "admin_token_file %s: the file is empty",
+			    path);
 	return 0;
 }
 
@@ -635,7 +639,7 @@ static int add_route(unsigned methods, const char *pattern,
 		     gb_route_handler handler, char **err)
 {
 	enum gb_status status =
-		api->route_add(plugin, methods, pattern, handler, NULL, 0);
+	    api->route_add(plugin, methods, pattern, handler, NULL, 0);
 
 	if (status != GB_OK)
 		return fail(err, "cannot register %s (status %d)", pattern,
@@ -672,5 +676,5 @@ static void api_fini(struct gb_plugin *self)
 }
 
 GB_PLUGIN(GB_PLUGIN_ROUTE, "api", "1.0.0",
-	  "Guestbook JSON API: legacy /messages and /api/v1/messages",
-	  api_init, api_fini);
+	  "Guestbook JSON API: legacy /messages and /api/v1/messages", api_init,
+	  api_fini);

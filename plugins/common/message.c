@@ -24,26 +24,26 @@ struct field_texts {
 };
 
 static const struct field_texts author_texts = {
-	.name = "author",
-	.max_chars = GB_AUTHOR_MAX_CHARS,
-	.allows_newline_and_tab = 0,
-	.bad_utf8 = "author must be valid UTF-8",
-	.control = "author must not contain control characters",
-	.length = "author must be 1 to 64 characters",
-	.required = "author is required",
-	.not_string = "author must be a string",
+    .name = "author",
+    .max_chars = GB_AUTHOR_MAX_CHARS,
+    .allows_newline_and_tab = 0,
+    .bad_utf8 = "author must be valid UTF-8",
+    .control = "author must not contain control characters",
+    .length = "author must be 1 to 64 characters",
+    .required = "author is required",
+    .not_string = "author must be a string",
 };
 
 static const struct field_texts message_texts = {
-	.name = "message",
-	.max_chars = GB_MESSAGE_MAX_CHARS,
-	.allows_newline_and_tab = 1,
-	.bad_utf8 = "message must be valid UTF-8",
-	.control = "message must not contain control characters other than "
-		   "newline and tab",
-	.length = "message must be 1 to 1000 characters",
-	.required = "message is required",
-	.not_string = "message must be a string",
+    .name = "message",
+    .max_chars = GB_MESSAGE_MAX_CHARS,
+    .allows_newline_and_tab = 1,
+    .bad_utf8 = "message must be valid UTF-8",
+    .control = "message must not contain control characters other than "
+	       "newline and tab",
+    .length = "message must be 1 to 1000 characters",
+    .required = "message is required",
+    .not_string = "message must be a string",
 };
 
 static void set_error(struct gb_input_error *err, enum gb_input_status status,
@@ -123,10 +123,8 @@ static int is_white_space(uint32_t cp)
 	case 0x2029:
 	case 0x202f:
 	case 0x205f:
-	case 0x3000:
-		return 1;
-	default:
-		return cp >= 0x2000 && cp <= 0x200a;
+	case 0x3000: return 1;
+	default: return cp >= 0x2000 && cp <= 0x200a;
 	}
 }
 
@@ -180,8 +178,8 @@ static int validate_with(const struct field_texts *t, const char *text,
 		if (cp == '\r' && t->allows_newline_and_tab && i < end &&
 		    s[i] == '\n')
 			continue; /* CR LF counts once, as the LF */
-		if (is_control(cp) &&
-		    !(t->allows_newline_and_tab && (cp == '\n' || cp == '\t'))) {
+		if (is_control(cp) && !(t->allows_newline_and_tab &&
+					(cp == '\n' || cp == '\t'))) {
 			set_error(err, GB_INPUT_INVALID_FIELD, t->name,
 				  t->control);
 			return -1;
@@ -216,9 +214,8 @@ static const struct field_texts *texts_for(const char *field)
 	return &message_texts;
 }
 
-int gb_message_validate_field(const char *field, const char *text,
-			      size_t len, char **out,
-			      struct gb_input_error *err)
+int gb_message_validate_field(const char *field, const char *text, size_t len,
+			      char **out, struct gb_input_error *err)
 {
 	return validate_with(texts_for(field), text, len, out, err);
 }
@@ -233,8 +230,8 @@ int gb_message_validate(const char *author, size_t author_len,
 	if (validate_with(&author_texts, author, author_len, &out->author,
 			  err) != 0)
 		return -1;
-	if (validate_with(&message_texts, message, message_len,
-			  &out->message, err) != 0) {
+	if (validate_with(&message_texts, message, message_len, &out->message,
+			  err) != 0) {
 		gb_message_input_free(out);
 		return -1;
 	}

@@ -29,7 +29,7 @@
 #define GB_MESSAGES_COLLECTION "messages"
 
 /* Limits in Unicode code points, after trimming. */
-#define GB_AUTHOR_MAX_CHARS 64
+#define GB_AUTHOR_MAX_CHARS  64
 #define GB_MESSAGE_MAX_CHARS 1000
 
 /* Size of a buffer for gb_format_rfc3339_ms ("2026-11-26T06:00:00.123Z"). */
@@ -41,7 +41,7 @@ enum gb_input_status {
 	GB_INPUT_INVALID_JSON = 1,  /* body is not JSON: 400 invalid_json */
 	GB_INPUT_INVALID_FIELD = 2, /* wrong shape or a field breaks a rule:
 				       422 invalid_field (legacy: 400) */
-	GB_INPUT_NO_MEMORY = 3,     /* out of memory: 500 internal */
+	GB_INPUT_NO_MEMORY = 3,	    /* out of memory: 500 internal */
 };
 
 /*
@@ -69,9 +69,8 @@ struct gb_message_input {
  * free()). On failure returns -1, leaves *out NULL and fills *err with
  * status GB_INPUT_INVALID_FIELD (or GB_INPUT_NO_MEMORY, field NULL).
  */
-int gb_message_validate_field(const char *field, const char *text,
-			      size_t len, char **out,
-			      struct gb_input_error *err);
+int gb_message_validate_field(const char *field, const char *text, size_t len,
+			      char **out, struct gb_input_error *err);
 
 /*
  * Validates author and message (author first, so the first failing field

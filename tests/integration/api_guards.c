@@ -27,8 +27,8 @@ static struct gbt_response delete_message(const char *id,
 	snprintf(path, sizeof(path), "/api/v1/messages/%s", id);
 	snprintf(line, sizeof(line), "Authorization: %s",
 		 authorization ? authorization : "");
-	return api_request("DELETE", path, authorization ? headers : NULL,
-			   NULL, 0);
+	return api_request("DELETE", path, authorization ? headers : NULL, NULL,
+			   0);
 }
 
 static void assert_unauthorized(const struct gbt_response *r)
@@ -70,8 +70,8 @@ Test(api_guards, delete_with_the_admin_token_is_204_and_removes,
 	free(drop);
 }
 
-Test(api_guards, delete_twice_is_404_the_second_time,
-     .init = start_with_token, .fini = api_stop, .timeout = 30)
+Test(api_guards, delete_twice_is_404_the_second_time, .init = start_with_token,
+     .fini = api_stop, .timeout = 30)
 {
 	char *id = api_create("A", "m");
 	struct gbt_response r = delete_message(id, "Bearer " TOKEN);
@@ -91,12 +91,12 @@ Test(api_guards, delete_without_or_with_a_wrong_token_is_401,
      .init = start_with_token, .fini = api_stop, .timeout = 30)
 {
 	static const char *const wrong[] = {
-		NULL,
-		"Bearer wrong",
-		"Bearer " TOKEN "x",
-		"Bearer s3cret-Token_4",
-		"Basic czNjcmV0",
-		TOKEN,
+	    NULL,
+	    "Bearer wrong",
+	    "Bearer " TOKEN "x",
+	    "Bearer s3cret-Token_4",
+	    "Basic czNjcmV0",
+	    TOKEN,
 	};
 	char *id = api_create("A", "m");
 
@@ -214,8 +214,7 @@ static void start_rate_limited(void)
 static int post_until_refused(const char *path, struct gbt_response *refused)
 {
 	for (int i = 0; i < 10; i++) {
-		struct gbt_response r =
-			api_post_message(path, "A", "rate me");
+		struct gbt_response r = api_post_message(path, "A", "rate me");
 
 		if (r.status == 429) {
 			*refused = r;

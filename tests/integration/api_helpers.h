@@ -70,8 +70,8 @@ static inline struct gbt_response api_get(const char *path)
 static inline struct gbt_response api_post_json(const char *path,
 						const char *body)
 {
-	static const char *const headers[] = {
-		"Content-Type: application/json", NULL};
+	static const char *const headers[] = {"Content-Type: application/json",
+					      NULL};
 
 	return api_request("POST", path, headers, body, strlen(body));
 }
@@ -90,9 +90,8 @@ static inline char *api_message_body(const char *author, const char *message)
 }
 
 /* Posts a message to `path`; returns the response. */
-static inline struct gbt_response api_post_message(const char *path,
-						   const char *author,
-						   const char *message)
+static inline struct gbt_response
+api_post_message(const char *path, const char *author, const char *message)
 {
 	char *body = api_message_body(author, message);
 	struct gbt_response r = api_post_json(path, body);
@@ -105,7 +104,7 @@ static inline struct gbt_response api_post_message(const char *path,
 static inline char *api_create(const char *author, const char *message)
 {
 	struct gbt_response r =
-		api_post_message("/api/v1/messages", author, message);
+	    api_post_message("/api/v1/messages", author, message);
 	cJSON *j;
 	char *id;
 
@@ -150,8 +149,8 @@ static inline void api_assert_error(const struct gbt_response *r, int status,
 	j = api_json(r);
 	cr_assert_str_eq(api_error_member(j, "code"), code, "body %s", r->body);
 	if (field)
-		cr_assert_str_eq(api_error_member(j, "field"), field,
-				 "body %s", r->body);
+		cr_assert_str_eq(api_error_member(j, "field"), field, "body %s",
+				 r->body);
 	else
 		cr_assert_null(api_error_member(j, "field"), "body %s",
 			       r->body);
@@ -166,8 +165,7 @@ static inline char *api_body_of(const char *path, int status)
 	struct gbt_response r = api_get(path);
 	char *body;
 
-	cr_assert_eq(r.status, status, "GET %s: %d %s", path, r.status,
-		     r.body);
+	cr_assert_eq(r.status, status, "GET %s: %d %s", path, r.status, r.body);
 	body = strdup(r.body);
 	gbt_response_free(&r);
 	return body;

@@ -43,8 +43,8 @@ Test(api_legacy, post_is_201_with_an_empty_object)
 Test(api_legacy, post_needs_no_content_type)
 {
 	static const char body[] = "{\"author\":\"A\",\"message\":\"m\"}";
-	struct gbt_response r = api_request("POST", "/messages", NULL, body,
-					    sizeof(body) - 1);
+	struct gbt_response r =
+	    api_request("POST", "/messages", NULL, body, sizeof(body) - 1);
 
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	gbt_response_free(&r);
@@ -88,10 +88,14 @@ Test(api_legacy, list_is_newest_first)
 	r = api_get("/messages");
 	j = api_json(&r);
 	cr_assert_eq(cJSON_GetArraySize(j), 3);
-	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0),
-					     "message")->valuestring, "third");
-	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 2),
-					     "message")->valuestring, "first");
+	cr_assert_str_eq(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "message")
+		->valuestring,
+	    "third");
+	cr_assert_str_eq(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(j, 2), "message")
+		->valuestring,
+	    "first");
 	cr_assert(cJSON_GetArrayItem(j, 0)->child->next->valuedouble >=
 		  cJSON_GetArrayItem(j, 2)->child->next->valuedouble);
 	cJSON_Delete(j);
@@ -113,10 +117,14 @@ Test(api_legacy, list_pages_through_more_than_one_store_page)
 	cr_assert_eq(r.status, 201);
 	j = api_json(&r);
 	cr_assert_eq(cJSON_GetArraySize(j), 130);
-	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0),
-					     "message")->valuestring, "m129");
-	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 129),
-					     "message")->valuestring, "m0");
+	cr_assert_str_eq(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "message")
+		->valuestring,
+	    "m129");
+	cr_assert_str_eq(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(j, 129), "message")
+		->valuestring,
+	    "m0");
 	cJSON_Delete(j);
 	gbt_response_free(&r);
 }
@@ -147,12 +155,13 @@ Test(api_legacy, text_is_stored_as_sent)
 	legacy_post("<b>Ann</b>", "<script>alert(1)</script>");
 	r = api_get("/messages");
 	j = api_json(&r);
-	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0),
-					     "author")->valuestring,
+	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "author")
+			     ->valuestring,
 			 "<b>Ann</b>");
-	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0),
-					     "message")->valuestring,
-			 "<script>alert(1)</script>");
+	cr_assert_str_eq(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "message")
+		->valuestring,
+	    "<script>alert(1)</script>");
 	cJSON_Delete(j);
 	gbt_response_free(&r);
 }
@@ -243,10 +252,14 @@ Test(api_legacy, list_is_capped_at_legacy_list_max_newest_kept,
 	cr_assert_eq(r.status, 201);
 	j = api_json(&r);
 	cr_assert_eq(cJSON_GetArraySize(j), 5);
-	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0),
-					     "message")->valuestring, "m6");
-	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 4),
-					     "message")->valuestring, "m2");
+	cr_assert_str_eq(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "message")
+		->valuestring,
+	    "m6");
+	cr_assert_str_eq(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(j, 4), "message")
+		->valuestring,
+	    "m2");
 	cJSON_Delete(j);
 	gbt_response_free(&r);
 }

@@ -8,10 +8,17 @@
 
 static void start_without_backend(void)
 {
-	static const char *const args[] = {
-		"--plugins", "api", "--storage", "http", "--backend-url",
-		"http://127.0.0.1:1", "--rate-limit", "0", "--admin-token",
-		"tok", NULL};
+	static const char *const args[] = {"--plugins",
+					   "api",
+					   "--storage",
+					   "http",
+					   "--backend-url",
+					   "http://127.0.0.1:1",
+					   "--rate-limit",
+					   "0",
+					   "--admin-token",
+					   "tok",
+					   NULL};
 
 	cr_assert_eq(gbt_server_start(&srv, args, NULL), 0,
 		     "guestbookd did not start");
@@ -44,8 +51,7 @@ Test(api_unavailable, v1_list_and_get_are_503)
 
 Test(api_unavailable, posts_are_503)
 {
-	struct gbt_response r =
-		api_post_message("/api/v1/messages", "A", "m");
+	struct gbt_response r = api_post_message("/api/v1/messages", "A", "m");
 
 	assert_unavailable(&r);
 	gbt_response_free(&r);
@@ -66,8 +72,8 @@ Test(api_unavailable, authorised_delete_is_503)
 {
 	static const char *const headers[] = {"Authorization: Bearer tok",
 					      NULL};
-	struct gbt_response r = api_request("DELETE", "/api/v1/messages/1",
-					    headers, NULL, 0);
+	struct gbt_response r =
+	    api_request("DELETE", "/api/v1/messages/1", headers, NULL, 0);
 
 	assert_unavailable(&r);
 	gbt_response_free(&r);

@@ -5,8 +5,7 @@
  */
 #include "api_helpers.h"
 
-TestSuite(api_v1, .init = api_start_default, .fini = api_stop,
-	  .timeout = 60);
+TestSuite(api_v1, .init = api_start_default, .fini = api_stop, .timeout = 60);
 
 static int is_rfc3339_ms(const char *s)
 {
@@ -32,14 +31,14 @@ static void assert_v1_shape(cJSON *m)
 		cr_assert(cJSON_IsString(item));
 	}
 	cr_assert_null(item, "extra member %s", item ? item->string : "");
-	cr_assert(is_rfc3339_ms(cJSON_GetObjectItem(m, "created_at")
-					->valuestring));
+	cr_assert(
+	    is_rfc3339_ms(cJSON_GetObjectItem(m, "created_at")->valuestring));
 }
 
 Test(api_v1, post_is_201_with_location_and_the_stored_message)
 {
 	struct gbt_response r =
-		api_post_message("/api/v1/messages", "  Ann  ", "hello\n");
+	    api_post_message("/api/v1/messages", "  Ann  ", "hello\n");
 	char location[128];
 	cJSON *j;
 
@@ -60,7 +59,7 @@ Test(api_v1, post_is_201_with_location_and_the_stored_message)
 Test(api_v1, location_answers_the_same_message)
 {
 	struct gbt_response post =
-		api_post_message("/api/v1/messages", "Ann", "hi");
+	    api_post_message("/api/v1/messages", "Ann", "hi");
 	struct gbt_response get;
 
 	cr_assert_eq(post.status, 201);
@@ -105,12 +104,15 @@ Test(api_v1, list_is_newest_first)
 	j = api_json(&r);
 	msgs = cJSON_GetObjectItem(j, "messages");
 	cr_assert_eq(cJSON_GetArraySize(msgs), 3);
-	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "id")
-				 ->valuestring, c);
-	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "id")
-				 ->valuestring, b);
-	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 2), "id")
-				 ->valuestring, a);
+	cr_assert_str_eq(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 0), "id")->valuestring,
+	    c);
+	cr_assert_str_eq(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "id")->valuestring,
+	    b);
+	cr_assert_str_eq(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 2), "id")->valuestring,
+	    a);
 	assert_v1_shape(cJSON_GetArrayItem(msgs, 0));
 	cr_assert(cJSON_IsNull(cJSON_GetObjectItem(j, "next_cursor")));
 	cJSON_Delete(j);
@@ -129,7 +131,8 @@ Test(api_v1, default_page_is_20_messages)
 		free(api_create("A", "m"));
 	r = api_get("/api/v1/messages");
 	j = api_json(&r);
-	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "messages")), 20);
+	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "messages")),
+		     20);
 	cr_assert(cJSON_IsString(cJSON_GetObjectItem(j, "next_cursor")));
 	cJSON_Delete(j);
 	gbt_response_free(&r);
@@ -158,9 +161,8 @@ Test(api_v1, cursor_paging_visits_45_messages_once_newest_first)
 			cr_assert_lt(seen, 45, "more than 45 messages");
 			/* newest first: the ids in reverse creation order */
 			cr_assert_str_eq(
-				cJSON_GetObjectItem(m, "id")->valuestring,
-				ids[44 - seen], "message %d out of place",
-				seen);
+			    cJSON_GetObjectItem(m, "id")->valuestring,
+			    ids[44 - seen], "message %d out of place", seen);
 			seen++;
 		}
 		next = cJSON_GetObjectItem(j, "next_cursor");
@@ -204,14 +206,15 @@ Test(api_v1, limits_1_and_100_are_accepted)
 
 Test(api_v1, bad_limit_is_400_invalid_parameter)
 {
-	static const char *const bad[] = {"0", "101", "abc", "-1", "", "1.5",
-					  "99999999999999999999", "10x"};
+	static const char *const bad[] = {
+	    "0", "101", "abc", "-1", "", "1.5", "99999999999999999999", "10x"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char path[128];
 		struct gbt_response r;
 
-		snprintf(path, sizeof(path), "/api/v1/messages?limit=%s", bad[i]);
+		snprintf(path, sizeof(path), "/api/v1/messages?limit=%s",
+			 bad[i]);
 		r = api_get(path);
 		api_assert_error(&r, 400, "invalid_parameter", "limit",
 				 "limit must be an integer from 1 to 100");
@@ -228,7 +231,8 @@ Test(api_v1, bad_cursor_is_400_invalid_parameter)
 		char path[128];
 		struct gbt_response r;
 
-		snprintf(path, sizeof(path), "/api/v1/messages?cursor=%s", bad[i]);
+		snprintf(path, sizeof(path), "/api/v1/messages?cursor=%s",
+			 bad[i]);
 		r = api_get(path);
 		api_assert_error(&r, 400, "invalid_parameter", "cursor", NULL);
 		gbt_response_free(&r);
@@ -345,8 +349,8 @@ Test(api_v1, single_message_answers_304_to_its_etag)
 
 Test(api_v1, head_of_list_has_etag_and_no_body)
 {
-	struct gbt_response r = api_request("HEAD", "/api/v1/messages", NULL,
-					    NULL, 0);
+	struct gbt_response r =
+	    api_request("HEAD", "/api/v1/messages", NULL, NULL, 0);
 
 	cr_assert_eq(r.status, 200);
 	cr_assert_eq(r.body_len, 0);
@@ -359,7 +363,7 @@ Test(api_v1, post_without_json_content_type_is_415)
 	static const char body[] = "{\"author\":\"A\",\"message\":\"m\"}";
 	static const char *const plain[] = {"Content-Type: text/plain", NULL};
 	static const char *const form[] = {
-		"Content-Type: application/x-www-form-urlencoded", NULL};
+	    "Content-Type: application/x-www-form-urlencoded", NULL};
 	struct gbt_response r;
 
 	r = api_request("POST", "/api/v1/messages", NULL, body,
@@ -380,9 +384,9 @@ Test(api_v1, json_content_type_with_charset_is_accepted)
 {
 	static const char body[] = "{\"author\":\"A\",\"message\":\"m\"}";
 	static const char *const headers[] = {
-		"Content-Type: application/json; charset=UTF-8", NULL};
-	struct gbt_response r = api_request("POST", "/api/v1/messages",
-					    headers, body, sizeof(body) - 1);
+	    "Content-Type: application/json; charset=UTF-8", NULL};
+	struct gbt_response r = api_request("POST", "/api/v1/messages", headers,
+					    body, sizeof(body) - 1);
 
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	gbt_response_free(&r);
@@ -390,13 +394,13 @@ Test(api_v1, json_content_type_with_charset_is_accepted)
 
 Test(api_v1, post_with_invalid_json_is_400_invalid_json)
 {
-	static const char *const bad[] = {"", "{", "author=A&message=m",
-					  "{\"author\":\"A\",}",
-					  "{\"author\":\"A\",\"message\":\"m\"}x"};
+	static const char *const bad[] = {
+	    "", "{", "author=A&message=m", "{\"author\":\"A\",}",
+	    "{\"author\":\"A\",\"message\":\"m\"}x"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct gbt_response r = api_post_json("/api/v1/messages",
-						      bad[i]);
+		struct gbt_response r =
+		    api_post_json("/api/v1/messages", bad[i]);
 
 		api_assert_error(&r, 400, "invalid_json", NULL, NULL);
 		gbt_response_free(&r);
@@ -408,8 +412,8 @@ Test(api_v1, post_of_non_object_is_422_invalid_field)
 	static const char *const bad[] = {"[]", "\"hi\"", "42", "null"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct gbt_response r = api_post_json("/api/v1/messages",
-						      bad[i]);
+		struct gbt_response r =
+		    api_post_json("/api/v1/messages", bad[i]);
 
 		api_assert_error(&r, 422, "invalid_field", NULL, NULL);
 		gbt_response_free(&r);
@@ -456,7 +460,7 @@ static void assert_post_refused(const char *author, const char *message,
 				const char *field, const char *why)
 {
 	struct gbt_response r =
-		api_post_message("/api/v1/messages", author, message);
+	    api_post_message("/api/v1/messages", author, message);
 
 	api_assert_error(&r, 422, "invalid_field", field, why);
 	gbt_response_free(&r);
@@ -495,7 +499,7 @@ Test(api_v1, longest_fields_are_stored_whole)
 	char *author = repeat("\xf0\x9f\x98\x80", 64);
 	char *message = repeat("\xe6\x97\xa5", 1000);
 	struct gbt_response r =
-		api_post_message("/api/v1/messages", author, message);
+	    api_post_message("/api/v1/messages", author, message);
 	cJSON *j;
 
 	cr_assert_eq(r.status, 201, "%s", r.body);
@@ -521,15 +525,15 @@ Test(api_v1, control_characters_are_422)
 			    "other than newline and tab");
 	/* an escaped NUL must not cut the text short */
 	struct gbt_response r = api_post_json(
-		"/api/v1/messages", "{\"author\":\"A\\u0000B\",\"message\":\"m\"}");
+	    "/api/v1/messages", "{\"author\":\"A\\u0000B\",\"message\":\"m\"}");
 	api_assert_error(&r, 422, "invalid_field", "author", NULL);
 	gbt_response_free(&r);
 }
 
 Test(api_v1, newlines_and_tabs_are_kept_in_message)
 {
-	struct gbt_response r = api_post_message("/api/v1/messages", "A",
-						 "line 1\n\tline 2");
+	struct gbt_response r =
+	    api_post_message("/api/v1/messages", "A", "line 1\n\tline 2");
 	cJSON *j = api_json(&r);
 
 	cr_assert_eq(r.status, 201);
@@ -542,18 +546,19 @@ Test(api_v1, newlines_and_tabs_are_kept_in_message)
 Test(api_v1, post_with_invalid_utf8_is_422)
 {
 	static const char *const bodies[] = {
-		"{\"author\":\"caf\xe9\",\"message\":\"m\"}",         /* latin-1 */
-		"{\"author\":\"A\",\"message\":\"\xc0\xaf\"}",         /* overlong */
-		"{\"author\":\"A\",\"message\":\"\xed\xa0\x80\"}",     /* surrogate */
-		"{\"author\":\"A\",\"message\":\"\xf4\x90\x80\x80\"}", /* > 10FFFF */
-		"{\"author\":\"A\",\"message\":\"\xe2\x82\"}",         /* truncated */
+	    "{\"author\":\"caf\xe9\",\"message\":\"m\"}",      /* latin-1 */
+	    "{\"author\":\"A\",\"message\":\"\xc0\xaf\"}",     /* overlong */
+	    "{\"author\":\"A\",\"message\":\"\xed\xa0\x80\"}", /* surrogate */
+	    "{\"author\":\"A\",\"message\":\"\xf4\x90\x80\x80\"}", /* > 10FFFF
+								    */
+	    "{\"author\":\"A\",\"message\":\"\xe2\x82\"}", /* truncated */
 	};
 	static const char *const fields[] = {"author", "message", "message",
 					     "message", "message"};
 
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
-		struct gbt_response r = api_post_json("/api/v1/messages",
-						      bodies[i]);
+		struct gbt_response r =
+		    api_post_json("/api/v1/messages", bodies[i]);
 
 		api_assert_error(&r, 422, "invalid_field", fields[i], NULL);
 		cr_assert_neq(strstr(r.body, "valid UTF-8"), NULL, "%s",
@@ -586,11 +591,15 @@ Test(api_v1, text_is_stored_as_sent_not_html_escaped)
 Test(api_v1, bad_input_never_alters_stored_data)
 {
 	static const char *const garbage[] = {
-		"", "{", "[]", "null", "{\"author\":\"A\"}",
-		"{\"author\":\"\",\"message\":\"m\"}",
-		"{\"author\":\"A\",\"message\":\"\x01\"}",
-		"{\"author\":\"A\",\"message\":\"\xff\"}",
-		"{\"author\":7,\"message\":\"m\"}",
+	    "",
+	    "{",
+	    "[]",
+	    "null",
+	    "{\"author\":\"A\"}",
+	    "{\"author\":\"\",\"message\":\"m\"}",
+	    "{\"author\":\"A\",\"message\":\"\x01\"}",
+	    "{\"author\":\"A\",\"message\":\"\xff\"}",
+	    "{\"author\":7,\"message\":\"m\"}",
 	};
 	char *before, *after;
 	struct gbt_response r;
@@ -643,8 +652,8 @@ Test(api_v1, other_methods_are_405_with_allow)
 
 Test(api_v1, body_over_16_kib_is_413)
 {
-	static const char *const headers[] = {
-		"Content-Type: application/json", NULL};
+	static const char *const headers[] = {"Content-Type: application/json",
+					      NULL};
 	size_t len = 16 * 1024 + 1;
 	char *body = malloc(len);
 	struct gbt_response r;

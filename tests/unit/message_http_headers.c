@@ -82,11 +82,12 @@ Test(http_headers, other_media_types_are_not_json)
 	cr_assert_not(gb_media_type_is(NULL, "application/json"));
 	cr_assert_not(gb_media_type_is("", "application/json"));
 	cr_assert_not(gb_media_type_is("text/plain", "application/json"));
-	cr_assert_not(gb_media_type_is("application/jsonp", "application/json"));
+	cr_assert_not(
+	    gb_media_type_is("application/jsonp", "application/json"));
 	cr_assert_not(gb_media_type_is("application/x-www-form-urlencoded",
 				       "application/json"));
-	cr_assert_not(gb_media_type_is("application/json x",
-				       "application/json"));
+	cr_assert_not(
+	    gb_media_type_is("application/json x", "application/json"));
 }
 
 Test(http_headers, bearer_with_the_right_token_matches)

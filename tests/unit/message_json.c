@@ -68,9 +68,9 @@ Test(message_json, valid_body_yields_trimmed_fields)
 	struct gb_message_input in;
 	struct gb_input_error err = {0};
 
-	cr_assert_eq(parse("{\"author\":\" Ann \",\"message\":\"hi\\n\"}", &in,
-			   &err),
-		     0);
+	cr_assert_eq(
+	    parse("{\"author\":\" Ann \",\"message\":\"hi\\n\"}", &in, &err),
+	    0);
 	cr_assert_str_eq(in.author, "Ann");
 	cr_assert_str_eq(in.message, "hi");
 	gb_message_input_free(&in);
@@ -156,7 +156,7 @@ Test(message_json, lone_surrogate_escape_is_invalid_json)
 Test(message_json, non_object_is_invalid_field_without_field)
 {
 	const char *why =
-		"request body must be a JSON object with author and message";
+	    "request body must be a JSON object with author and message";
 
 	assert_bad_field("[]", NULL, why);
 	assert_bad_field("\"Ann\"", NULL, why);
@@ -192,7 +192,8 @@ Test(message_json, member_names_are_case_sensitive)
 Test(message_json, escaped_nul_is_a_control_character_not_a_cut)
 {
 	assert_bad_field("{\"author\":\"Ann\\u0000Evil\",\"message\":\"m\"}",
-			 "author", "author must not contain control characters");
+			 "author",
+			 "author must not contain control characters");
 	assert_bad_field("{\"author\":\"A\",\"message\":\"m\\u0000\"}",
 			 "message",
 			 "message must not contain control characters other "
@@ -210,17 +211,17 @@ Test(message_json, escaped_backslash_before_u0000_is_plain_text)
 	struct gb_message_input in;
 	struct gb_input_error err = {0};
 
-	cr_assert_eq(parse("{\"author\":\"a\\\\u0000\",\"message\":\"m\"}", &in,
-			   &err),
-		     0);
+	cr_assert_eq(
+	    parse("{\"author\":\"a\\\\u0000\",\"message\":\"m\"}", &in, &err),
+	    0);
 	cr_assert_str_eq(in.author, "a\\u0000");
 	gb_message_input_free(&in);
 }
 
 Test(message_json, invalid_utf8_in_a_member_is_invalid_field)
 {
-	assert_bad_field("{\"author\":\"A\",\"message\":\"caf\xe9\"}", "message",
-			 "message must be valid UTF-8");
+	assert_bad_field("{\"author\":\"A\",\"message\":\"caf\xe9\"}",
+			 "message", "message must be valid UTF-8");
 }
 
 Test(message_json, document_has_exactly_the_legacy_fields)
@@ -298,14 +299,14 @@ Test(message_json, v1_form_of_flask_document_keeps_escaped_text)
 Test(message_json, malformed_documents_have_no_v1_form)
 {
 	const char *bad[] = {
-		"{\"author\":\"A\",\"message\":\"m\",\"date\":1}",
-		"{\"id\":1,\"author\":\"A\",\"message\":\"m\",\"date\":1}",
-		"{\"id\":\"1\",\"message\":\"m\",\"date\":1}",
-		"{\"id\":\"1\",\"author\":\"A\",\"date\":1}",
-		"{\"id\":\"1\",\"author\":\"A\",\"message\":\"m\"}",
-		"{\"id\":\"1\",\"author\":\"A\",\"message\":\"m\","
-		"\"date\":\"yesterday\"}",
-		"{\"id\":\"1\",\"author\":\"A\",\"message\":\"m\",\"date\":1e300}",
+	    "{\"author\":\"A\",\"message\":\"m\",\"date\":1}",
+	    "{\"id\":1,\"author\":\"A\",\"message\":\"m\",\"date\":1}",
+	    "{\"id\":\"1\",\"message\":\"m\",\"date\":1}",
+	    "{\"id\":\"1\",\"author\":\"A\",\"date\":1}",
+	    "{\"id\":\"1\",\"author\":\"A\",\"message\":\"m\"}",
+	    "{\"id\":\"1\",\"author\":\"A\",\"message\":\"m\","
+	    "\"date\":\"yesterday\"}",
+	    "{\"id\":\"1\",\"author\":\"A\",\"message\":\"m\",\"date\":1e300}",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -318,8 +319,9 @@ Test(message_json, malformed_documents_have_no_v1_form)
 
 Test(message_json, legacy_form_has_sorted_keys_and_no_id)
 {
-	cJSON *doc = stored("{\"message\":\"hi\",\"id\":\"9\",\"author\":\"Ann\","
-			    "\"date\":1732600000.123456}");
+	cJSON *doc =
+	    stored("{\"message\":\"hi\",\"id\":\"9\",\"author\":\"Ann\","
+		   "\"date\":1732600000.123456}");
 
 	assert_prints(gb_message_to_legacy(doc),
 		      "{\"author\":\"Ann\",\"date\":1732600000.123456,"

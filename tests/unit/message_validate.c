@@ -36,34 +36,32 @@ static void assert_accepted(const char *field, const char *text,
 	struct gb_input_error err = {0};
 	char *out = NULL;
 
-	cr_assert_eq(check(field, text, &out, &err), 0,
-		     "%s \"%s\" refused: %s", field, text,
-		     err.message ? err.message : "?");
+	cr_assert_eq(check(field, text, &out, &err), 0, "%s \"%s\" refused: %s",
+		     field, text, err.message ? err.message : "?");
 	cr_assert_str_eq(out, stored);
 	free(out);
 }
 
-static void assert_refused(const char *field, const char *text,
-			   const char *why)
+static void assert_refused(const char *field, const char *text, const char *why)
 {
 	struct gb_input_error err = {0};
 	char *out = NULL;
 
-	cr_assert_eq(check(field, text, &out, &err), -1,
-		     "%s \"%s\" accepted", field, text);
+	cr_assert_eq(check(field, text, &out, &err), -1, "%s \"%s\" accepted",
+		     field, text);
 	cr_assert_null(out);
 	cr_assert_eq(err.status, GB_INPUT_INVALID_FIELD);
 	cr_assert_str_eq(err.field, field);
 	cr_assert_str_eq(err.message, why);
 }
 
-#define AUTHOR_LENGTH "author must be 1 to 64 characters"
+#define AUTHOR_LENGTH  "author must be 1 to 64 characters"
 #define MESSAGE_LENGTH "message must be 1 to 1000 characters"
-#define AUTHOR_UTF8 "author must be valid UTF-8"
-#define MESSAGE_UTF8 "message must be valid UTF-8"
+#define AUTHOR_UTF8    "author must be valid UTF-8"
+#define MESSAGE_UTF8   "message must be valid UTF-8"
 #define AUTHOR_CONTROL "author must not contain control characters"
 #define MESSAGE_CONTROL                                                        \
-	"message must not contain control characters other than newline and " \
+	"message must not contain control characters other than newline and "  \
 	"tab"
 
 Test(message_validate, plain_author_is_accepted_as_sent)
@@ -81,7 +79,9 @@ Test(message_validate, surrounding_whitespace_is_trimmed)
 Test(message_validate, unicode_spaces_are_trimmed)
 {
 	/* NO-BREAK SPACE, IDEOGRAPHIC SPACE, EN QUAD, LINE SEPARATOR */
-	assert_accepted("author", "\xc2\xa0" "Ann\xe3\x80\x80",
+	assert_accepted("author",
+			"\xc2\xa0"
+			"Ann\xe3\x80\x80",
 			"Ann");
 	assert_accepted("message", "\xe2\x80\x80hi\xe2\x80\xa8", "hi");
 }
@@ -128,8 +128,7 @@ Test(message_validate, author_of_64_four_byte_characters_is_accepted)
 
 Test(message_validate, author_of_65_four_byte_characters_is_refused)
 {
-	assert_refused("author", repeat("\xf0\x9f\x98\x80", 65),
-		       AUTHOR_LENGTH);
+	assert_refused("author", repeat("\xf0\x9f\x98\x80", 65), AUTHOR_LENGTH);
 }
 
 Test(message_validate, author_of_65_ascii_characters_is_refused)
@@ -154,8 +153,7 @@ Test(message_validate, message_of_1000_three_byte_characters_is_accepted)
 
 Test(message_validate, message_of_1001_three_byte_characters_is_refused)
 {
-	assert_refused("message", repeat("\xe6\x97\xa5", 1001),
-		       MESSAGE_LENGTH);
+	assert_refused("message", repeat("\xe6\x97\xa5", 1001), MESSAGE_LENGTH);
 }
 
 Test(message_validate, newline_and_tab_are_allowed_in_message)
@@ -207,9 +205,9 @@ Test(message_validate, control_characters_are_refused)
 
 Test(message_validate, c1_control_characters_are_refused)
 {
-	assert_refused("message", "a\xc2\x80z", MESSAGE_CONTROL);  /* U+0080 */
-	assert_refused("message", "a\xc2\x85z", MESSAGE_CONTROL);  /* NEL */
-	assert_refused("author", "a\xc2\x9fz", AUTHOR_CONTROL);    /* U+009F */
+	assert_refused("message", "a\xc2\x80z", MESSAGE_CONTROL); /* U+0080 */
+	assert_refused("message", "a\xc2\x85z", MESSAGE_CONTROL); /* NEL */
+	assert_refused("author", "a\xc2\x9fz", AUTHOR_CONTROL);	  /* U+009F */
 }
 
 Test(message_validate, embedded_nul_is_refused)
@@ -217,9 +215,8 @@ Test(message_validate, embedded_nul_is_refused)
 	struct gb_input_error err = {0};
 	char *out = NULL;
 
-	cr_assert_eq(gb_message_validate_field("message", "ab\0cd", 5, &out,
-					       &err),
-		     -1);
+	cr_assert_eq(
+	    gb_message_validate_field("message", "ab\0cd", 5, &out, &err), -1);
 	cr_assert_null(out);
 	cr_assert_str_eq(err.message, MESSAGE_CONTROL);
 }
@@ -259,7 +256,7 @@ Test(message_validate, truncated_sequences_are_refused)
 
 Test(message_validate, stray_bytes_are_refused)
 {
-	assert_refused("message", "a\x80z", MESSAGE_UTF8);  /* continuation */
+	assert_refused("message", "a\x80z", MESSAGE_UTF8); /* continuation */
 	assert_refused("message", "a\xbfz", MESSAGE_UTF8);
 	assert_refused("message", "a\xfez", MESSAGE_UTF8);
 	assert_refused("message", "a\xffz", MESSAGE_UTF8);
@@ -279,7 +276,7 @@ Test(message_validate, boundary_code_points_are_accepted)
 	assert_accepted("message", "\xf0\x90\x80\x80",
 			"\xf0\x90\x80\x80"); /* 10000 */
 	assert_accepted("message", "\xf4\x8f\xbf\xbf",
-			"\xf4\x8f\xbf\xbf"); /* 10FFFF */
+			"\xf4\x8f\xbf\xbf");		    /* 10FFFF */
 	assert_accepted("message", "\xc2\xa1", "\xc2\xa1"); /* first after C1 */
 }
 
@@ -304,8 +301,7 @@ Test(message_validate, valid_pair_is_returned_trimmed)
 	struct gb_message_input in;
 	struct gb_input_error err = {0};
 
-	cr_assert_eq(gb_message_validate(" Ann ", 5, " hi\n", 4, &in, &err),
-		     0);
+	cr_assert_eq(gb_message_validate(" Ann ", 5, " hi\n", 4, &in, &err), 0);
 	cr_assert_str_eq(in.author, "Ann");
 	cr_assert_str_eq(in.message, "hi");
 	gb_message_input_free(&in);
