@@ -1,0 +1,323 @@
+/*
+ * role_frontend.c - a front end guestbookd (web + api over the http store)
+ * in front of a backend guestbookd, wired the new way (--role frontend
+ * --backend-url) and the legacy way (only PORT and GUESTBOOK_API_ADDR in
+ * the environment), and what a visitor sees when the backend is down.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct gbt_server backend, front;
+
+static void start_backend(void)
+{
+	static const char *const args[] = {"--role", "backend", "--storage",
+					   "sqlite", "--rate-limit", "0",
+					   NULL};
+
+	cr_assert_eq(gbt_server_start(&backend, args, NULL), 0,
+		     "backend did not start");
+}
+
+static void start_front(void)
+{
+	char url[64];
+	const char *args[] = {"--role", "frontend", "--backend-url", url,
+			      "--rate-limit", "0", NULL};
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", backend.port);
+	cr_assert_eq(gbt_server_start(&front, args, NULL), 0,
+		     "frontend did not start");
+}
+
+static void setup(void)
+{
+	start_backend();
+	start_front();
+}
+
+static void teardown(void)
+{
+	if (front.pid > 0)
+		gbt_server_stop(&front, SIGKILL);
+	if (backend.pid > 0)
+		gbt_server_stop(&backend, SIGKILL);
+}
+
+TestSuite(role_frontend, .init = setup, .fini = teardown, .timeout = 60);
+
+static struct gbt_response request(int port, const char *method,
+				   const char *path, const char *ctype,
+				   const char *body)
+{
+	struct gbt_response r;
+	char h[128];
+	const char *headers[] = {h, NULL};
+
+	snprintf(h, sizeof(h), "Content-Type: %s", ctype ? ctype : "text/plain");
+	cr_assert_eq(gbt_http(port, method, path, ctype ? headers : NULL, body,
+			      body ? strlen(body) : 0, &r),
+		     0, "%s %s on port %d: no answer", method, path, port);
+	return r;
+}
+
+static struct gbt_response get(int port, const char *path)
+{
+	return request(port, "GET", path, NULL, NULL);
+}
+
+Test(role_frontend, form_post_on_the_frontend_lands_in_the_backend)
+{
+	struct gbt_response r;
+
+	r = request(front.port, "POST", "/post",
+		    "application/x-www-form-urlencoded",
+		    "name=Ann&message=via+the+front+end");
+	cr_assert_eq(r.status, 303, "%d %s", r.status, r.body);
+	gbt_response_free(&r);
+
+	r = get(backend.port, "/api/v1/messages");
+	cr_assert_eq(r.status, 200);
+	cr_assert_not_null(strstr(r.body, "\"message\":\"via the front end\""),
+			   "%s", r.body);
+	gbt_response_free(&r);
+
+	r = get(front.port, "/");
+	cr_assert_eq(r.status, 200);
+	cr_assert_not_null(strstr(r.body, ">via the front end</p>"), "%s",
+			   r.body);
+	cr_assert_not_null(strstr(r.body, "<h3 class=\"author\">Ann</h3>"));
+	gbt_response_free(&r);
+}
+
+Test(role_frontend, backend_messages_show_on_the_frontend_page_and_api)
+{
+	struct gbt_response r;
+
+	r = request(backend.port, "POST", "/api/v1/messages",
+		    "application/json",
+		    "{\"author\":\"Bob\",\"message\":\"posted at the back\"}");
+	cr_assert_eq(r.status, 201);
+	gbt_response_free(&r);
+
+	r = get(front.port, "/");
+	cr_assert_not_null(strstr(r.body, ">posted at the back</p>"));
+	gbt_response_free(&r);
+
+	/* the page's script polls the v1 API on its own origin */
+	r = get(front.port, "/api/v1/messages?limit=20");
+	cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
+	cr_assert_not_null(strstr(r.body, "\"author\":\"Bob\""), "%s", r.body);
+	cr_assert_not_null(gbt_header(&r, "ETag"));
+	gbt_response_free(&r);
+
+	/* and the legacy list */
+	r = get(front.port, "/messages");
+	cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
+	cr_assert_not_null(strstr(r.body, "\"message\":\"posted at the back\""));
+	gbt_response_free(&r);
+}
+
+Test(role_frontend, json_post_on_the_frontend_is_stored_by_the_backend)
+{
+	struct gbt_response r;
+
+	r = request(front.port, "POST", "/api/v1/messages",
+		    "application/json",
+		    "{\"author\":\"Cy\",\"message\":\"fetch post\"}");
+	cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
+	gbt_response_free(&r);
+	r = request(front.port, "POST", "/api/v1/messages",
+		    "application/json", "{\"author\":\"\",\"message\":\"x\"}");
+	cr_assert_eq(r.status, 422, "%d %s", r.status, r.body);
+	gbt_response_free(&r);
+	r = get(backend.port, "/api/v1/messages");
+	cr_assert_not_null(strstr(r.body, "\"message\":\"fetch post\""));
+	gbt_response_free(&r);
+}
+
+Test(role_frontend, frontend_is_ready_while_the_backend_is)
+{
+	struct gbt_response r = get(front.port, "/ready");
+
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	gbt_response_free(&r);
+}
+
+/* Waits until GET /ready on port answers `status` (at most 5 s). */
+static int wait_ready_status(int port, int status)
+{
+	for (int i = 0; i < 100; i++) {
+		struct gbt_response r;
+		int got = -1;
+
+		if (gbt_http(port, "GET", "/ready", NULL, NULL, 0, &r) == 0) {
+			got = r.status;
+			gbt_response_free(&r);
+		}
+		if (got == status)
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+Test(role_frontend, backend_down_gives_a_friendly_503_page)
+{
+	struct gbt_response r;
+
+	gbt_server_stop(&backend, SIGKILL);
+	cr_assert(wait_ready_status(front.port, 503),
+		  "frontend /ready never turned 503");
+
+	r = get(front.port, "/");
+	cr_assert_eq(r.status, 503);
+	cr_assert_str_eq(gbt_header(&r, "Content-Type"),
+			 "text/html; charset=utf-8");
+	cr_assert_not_null(gbt_header(&r, "Retry-After"));
+	cr_assert_not_null(gbt_header(&r, "Content-Security-Policy"));
+	cr_assert_not_null(strstr(r.body, "<h1>My Guestbook</h1>"));
+	cr_assert_not_null(strstr(r.body, "temporarily unavailable"));
+	cr_assert_null(strstr(r.body, "127.0.0.1"), "internal address leaked");
+	gbt_response_free(&r);
+
+	r = request(front.port, "POST", "/post",
+		    "application/x-www-form-urlencoded",
+		    "name=Ann&message=kept+while+down");
+	cr_assert_eq(r.status, 503);
+	cr_assert_not_null(gbt_header(&r, "Retry-After"));
+	cr_assert_not_null(strstr(r.body, "could not be saved"));
+	cr_assert_not_null(strstr(r.body, ">kept while down</textarea>"));
+	gbt_response_free(&r);
+
+	r = request(front.port, "POST", "/api/v1/messages", "application/json",
+		    "{\"author\":\"a\",\"message\":\"b\"}");
+	cr_assert_eq(r.status, 503);
+	cr_assert_not_null(strstr(r.body, "storage_unavailable"), "%s", r.body);
+	gbt_response_free(&r);
+
+	r = get(front.port, "/health");
+	cr_assert_eq(r.status, 200, "liveness does not depend on the backend");
+	gbt_response_free(&r);
+
+	/* the static assets do not need the backend either */
+	r = get(front.port, "/static/style.css");
+	cr_assert_eq(r.status, 200);
+	gbt_response_free(&r);
+}
+
+Test(role_frontend, frontend_recovers_when_the_backend_returns)
+{
+	char listen[32];
+	const char *args[] = {"--role", "backend", "--storage", "sqlite",
+			      "--listen", listen, NULL};
+	struct gbt_server again;
+	struct gbt_response r;
+
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", backend.port);
+	gbt_server_stop(&backend, SIGKILL);
+	cr_assert(wait_ready_status(front.port, 503));
+	/* a new backend on the same port (its later --listen wins) */
+	cr_assert_eq(gbt_server_start(&again, args, NULL), 0);
+	cr_assert(wait_ready_status(front.port, 200),
+		  "frontend /ready did not recover");
+	r = get(front.port, "/");
+	cr_assert_eq(r.status, 200);
+	gbt_response_free(&r);
+	gbt_server_stop(&again, SIGKILL);
+}
+
+/* ---- legacy wiring ------------------------------------------------------- */
+
+static int free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(fd >= 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/*
+ * Starts guestbookd with no arguments at all and exactly `env` as its
+ * environment, as the original frontend container was started.
+ */
+static pid_t spawn_env_only(char *const *env, const char *log)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		FILE *f = freopen(log, "w", stdout);
+
+		(void)f;
+		dup2(1, 2);
+		execle(gbt_build_path("guestbookd"), "guestbookd", (char *)NULL,
+		       env);
+		_exit(127);
+	}
+	return pid;
+}
+
+Test(role_frontend, legacy_port_and_api_addr_make_a_working_frontend)
+{
+	char port_env[32], api_env[64], plugin_env[1100], www_env[1100];
+	char log[300];
+	int port = free_port(), up = 0;
+	char *const env[] = {port_env, api_env, plugin_env, www_env,
+			     (char *)"GUESTBOOK_LOG_FORMAT=json", NULL};
+	struct gbt_response r;
+	pid_t pid;
+
+	snprintf(port_env, sizeof(port_env), "PORT=%d", port);
+	snprintf(api_env, sizeof(api_env), "GUESTBOOK_API_ADDR=127.0.0.1:%d",
+		 backend.port);
+	snprintf(plugin_env, sizeof(plugin_env), "GUESTBOOK_PLUGIN_DIR=%s",
+		 gbt_build_path("plugins"));
+	snprintf(www_env, sizeof(www_env), "GUESTBOOK_WWW_DIR=%s",
+		 gbt_src_path("www"));
+	snprintf(log, sizeof(log), "%s/legacy-frontend.log", backend.dir);
+	pid = spawn_env_only(env, log);
+	cr_assert_gt(pid, 0);
+	for (int i = 0; i < 200 && !up; i++) {
+		if (gbt_http(port, "GET", "/health", NULL, NULL, 0, &r) == 0) {
+			up = r.status == 200;
+			gbt_response_free(&r);
+		}
+		if (!up)
+			usleep(50000);
+	}
+	cr_assert(up, "legacy frontend never answered on PORT %d", port);
+
+	r = request(port, "POST", "/post", "application/x-www-form-urlencoded",
+		    "name=Legacy&message=drop-in");
+	cr_assert_eq(r.status, 303, "%d %s", r.status, r.body);
+	gbt_response_free(&r);
+	r = get(port, "/");
+	cr_assert_eq(r.status, 200);
+	cr_assert_not_null(strstr(r.body, ">drop-in</p>"));
+	gbt_response_free(&r);
+	r = get(backend.port, "/messages");
+	cr_assert_not_null(strstr(r.body, "\"message\":\"drop-in\""));
+	gbt_response_free(&r);
+
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
