@@ -54,6 +54,7 @@
 #define SQ_SCHEMA_VERSION   1
 #define SQ_APPLICATION_ID   0x47424b44 /* "GBKD" */
 #define SQ_BUSY_TIMEOUT_MS  5000
+#define SQ_PING_TIMEOUT_MS  800
 #define SQ_IDLE_READERS_MAX 64
 #define SQ_DEFAULT_PATH	    "./data/guestbook.db"
 #define SQ_CURSOR_PREFIX    "sq"
@@ -921,6 +922,8 @@ static enum gb_status sq_ping(void *store, struct gb_error *err)
 
 	if (!c)
 		return GB_ERR_UNAVAILABLE;
+	/* Readiness must answer within about a second, lock or not. */
+	sqlite3_busy_timeout(c->db, SQ_PING_TIMEOUT_MS);
 	st = sq_stmt(c, SQ_PING, &rc);
 	if (st) {
 		rc = sqlite3_step(st);
@@ -929,6 +932,7 @@ static enum gb_status sq_ping(void *store, struct gb_error *err)
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		status = sq_fail(err, GB_ERR_UNAVAILABLE, "sqlite ping: %s",
 				 sqlite3_errmsg(c->db));
+	sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
 	sq_reader_release(s, c);
 	return status;
 }
