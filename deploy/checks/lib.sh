@@ -7,6 +7,8 @@
 # need_go_tool, on_exit (cleanup stack), scratch_dir, free_port and
 # check_done (prints the check's final line).
 set -euo pipefail
+# Variables here are used by the checks that source this file.
+# shellcheck disable=SC2034
 
 DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REPO_DIR=$(cd "$DEPLOY_DIR/.." && pwd)

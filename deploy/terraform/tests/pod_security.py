@@ -107,8 +107,10 @@ def main(paths):
     if pods == 0:
         print("no pod templates found", file=sys.stderr)
         return 1
+    if failed:
+        return 1
     print(f"{pods} pod templates meet Pod Security 'restricted'")
-    return 1 if failed else 0
+    return 0
 
 
 if __name__ == "__main__":

