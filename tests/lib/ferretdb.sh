@@ -154,9 +154,8 @@ ferretdb_start() {
 		    --log-level=warn --state-dir="$dir" \
 		    --debug-addr=- \
 		    >>"$dir/ferretdb.log" 2>&1 </dev/null &
-		local pid=$!
-		local i
-		for i in $(seq 200); do
+		local pid=$! _
+		for _ in $(seq 200); do
 			if ! kill -0 "$pid" 2>/dev/null; then
 				break
 			fi
@@ -189,8 +188,8 @@ ferretdb_stop() {
 	rm -f "$dir/ferretdb.pid"
 	[ -n "$pid" ] || return 0
 	kill "$pid" 2>/dev/null || return 0
-	local i
-	for i in $(seq 100); do
+	local _
+	for _ in $(seq 100); do
 		kill -0 "$pid" 2>/dev/null || return 0
 		sleep 0.05
 	done
