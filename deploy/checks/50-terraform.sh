@@ -5,7 +5,8 @@
 #   2. `tofu init` + `tofu validate` on a scratch copy, with the providers
 #      built from the Go module proxy into a filesystem mirror (no registry is
 #      reachable here). validate starts each provider and checks every block
-#      and attribute against its real schema.
+#      and attribute against its real schema. The same with `terraform` when
+#      it is installed.
 #   3. `helm lint --strict` and `helm template` of the local charts
 #      (deploy/helm/guestbook-*) with exactly the values Terraform passes:
 #      `tofu console` evaluates local.app_chart_values in the scratch copy.
@@ -56,7 +57,6 @@ else
   scratch_dir() { mktemp -d; }
   need_python_yaml() { PY=python3; "$PY" -c 'import yaml' || die "python3 with PyYAML is required"; }
 fi
-ROOT=$(cd "$DEPLOY_DIR/.." && pwd)
 TF_DIR=$DEPLOY_DIR/terraform
 TOOLS=$TOOLS_DIR
 say() { log "$@"; }
@@ -214,7 +214,7 @@ tar -C "$TF_DIR" --exclude=.terraform --exclude=.terraform.lock.hcl \
   --exclude='*.tfstate*' --exclude='*-kubeconfig' --exclude=secrets.tfvars -cf - . |
   tar -C "$SCRATCH/deploy/terraform" -xf -
 for sibling in alert_rules alertmanager dashboards helm; do
-  [ -e "$ROOT/deploy/$sibling" ] && ln -s "$ROOT/deploy/$sibling" "$SCRATCH/deploy/$sibling"
+  if [ -e "$DEPLOY_DIR/$sibling" ]; then ln -s "$DEPLOY_DIR/$sibling" "$SCRATCH/deploy/$sibling"; fi
 done
 WORK=$SCRATCH/deploy/terraform
 
@@ -225,11 +225,30 @@ if [ "$KIND_PROVIDER" = no ]; then
   stand_in_for_kind "$WORK"
 fi
 
+# A second copy for Terraform (made before init fills .terraform/).
+TFW=$SCRATCH/terraform-cli/deploy
+mkdir -p "$TFW"
+cp -r "$WORK" "$TFW/terraform"
+for sibling in "$SCRATCH"/deploy/*; do
+  if [ -L "$sibling" ]; then ln -s "$(readlink "$sibling")" "$TFW/$(basename "$sibling")"; fi
+done
+
 say "tofu init (offline, filesystem mirror $MIRROR)"
 (cd "$WORK" && "$TOFU" init -backend=false -input=false -no-color >"$SCRATCH/init.log" 2>&1) ||
   { cat "$SCRATCH/init.log" >&2; die "tofu init failed"; }
 say "tofu validate"
 (cd "$WORK" && "$TOFU" validate -no-color) || die "tofu validate failed"
+
+# Terraform reads the same configuration; validate with it too when it is
+# installed (same mirror, under registry.terraform.io).
+if command -v terraform >/dev/null 2>&1; then
+  say "$(terraform version | head -n 1): init + validate"
+  (cd "$TFW/terraform" && terraform init -backend=false -input=false -no-color >"$SCRATCH/tf-init.log" 2>&1) ||
+    { cat "$SCRATCH/tf-init.log" >&2; die "terraform init failed"; }
+  (cd "$TFW/terraform" && terraform validate -no-color) || die "terraform validate failed"
+else
+  say "terraform is not installed: validated with OpenTofu only"
+fi
 
 # The values Terraform passes to the local charts, evaluated by tofu itself.
 say "rendering the local charts with the values Terraform passes"

@@ -21,14 +21,11 @@ resource "kind_cluster" "this" {
     node {
       role = "control-plane"
 
-      kubeadm_config_patches = [
-        <<-YAML
-        kind: InitConfiguration
-        nodeRegistration:
-          kubeletExtraArgs:
-            node-labels: "ingress-ready=true"
-        YAML
-      ]
+      # kind's node `labels` (rather than the kubeadm node-labels patch of
+      # older guides, whose shape changed with kubeadm v1beta4).
+      labels = {
+        "ingress-ready" = "true"
+      }
 
       extra_port_mappings {
         container_port = 80
