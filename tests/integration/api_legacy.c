@@ -236,7 +236,7 @@ static void start_capped(void)
 	api_start(extra);
 }
 
-Test(api_legacy, list_is_capped_at_legacy_list_max_newest_kept,
+Test(api_legacy_settings, list_is_capped_at_legacy_list_max_newest_kept,
      .init = start_capped, .fini = api_stop)
 {
 	struct gbt_response r;
@@ -272,7 +272,7 @@ static void start_role_all(void)
 		     "guestbookd did not start");
 }
 
-Test(api_legacy, role_all_serves_both_apis_beside_the_page,
+Test(api_legacy_settings, role_all_serves_both_apis_beside_the_page,
      .init = start_role_all, .fini = api_stop)
 {
 	struct gbt_response r;
