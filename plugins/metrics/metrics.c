@@ -315,26 +315,29 @@ static void on_series(void *ud, const struct gb_metric_family_view *f,
 static void put_process(struct scrape *sc)
 {
 	struct process_stats ps;
-	double values[PROCESS_FAMILIES];
-	bool known[PROCESS_FAMILIES];
 
 	process_stats_read(&ps);
-	values[0] = ps.cpu_seconds, known[0] = ps.has_stat;
-	values[1] = ps.resident_bytes, known[1] = ps.has_stat;
-	values[2] = ps.virtual_bytes, known[2] = ps.has_stat;
-	values[3] = ps.open_fds, known[3] = ps.has_open_fds;
-	values[4] = ps.max_fds, known[4] = ps.has_max_fds;
-	values[5] = ps.start_time, known[5] = ps.has_start_time;
-	values[6] = ps.threads, known[6] = ps.has_stat;
+
+	/* In the order of process_families. */
+	const struct {
+		double value;
+		bool known;
+	} values[PROCESS_FAMILIES] = {
+	    {ps.cpu_seconds, ps.has_stat},   {ps.resident_bytes, ps.has_stat},
+	    {ps.virtual_bytes, ps.has_stat}, {ps.open_fds, ps.has_open_fds},
+	    {ps.max_fds, ps.has_max_fds},    {ps.start_time, ps.has_start_time},
+	    {ps.threads, ps.has_stat},
+	};
+
 	for (size_t i = 0; i < PROCESS_FAMILIES; i++) {
-		if (!known[i] ||
+		if (!values[i].known ||
 		    (sc->registered_process & process_families[i].bit))
 			continue;
 		put_header(&sc->page, process_families[i].name,
 			   process_families[i].help, process_families[i].type);
 		put_str(&sc->page, process_families[i].name);
 		put(&sc->page, " ", 1);
-		put_double(&sc->page, values[i]);
+		put_double(&sc->page, values[i].value);
 		put(&sc->page, "\n", 1);
 	}
 }
