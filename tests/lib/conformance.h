@@ -34,8 +34,10 @@
  * the first call; gb_conformance_tmpdir() gives one directory per process).
  *
  * Documents are message-shaped ({"author","message","date"}) so that a
- * back end restricted to messages can run most of the suite; the collection
- * names and the size of the large document can be changed per back end.
+ * back end restricted to messages can run the suite too: it sets
+ * .collection = "messages", .single_collection = 1, .large_doc_bytes to the
+ * longest message its backend accepts and .store_set_fields to the fields
+ * its backend stamps (e.g. {"date", NULL}).
  *
  * The tests (names as they appear in the Criterion output):
  *   insert_returns_distinct_ids, get_returns_stored_fields_and_id,
@@ -81,6 +83,19 @@ struct gb_conformance_backend {
 	const char *other_collection;
 	/* Bytes of the "message" of the large document; 0: 16384. */
 	size_t large_doc_bytes;
+	/*
+	 * Fields the store sets itself instead of keeping the caller's value
+	 * (a backend behind the http store stamps its own "date"). The suite
+	 * checks they come back with the caller's JSON type and ignores
+	 * their values. NULL-terminated; NULL: none.
+	 */
+	const char *const *store_set_fields;
+	/*
+	 * Non-zero when the store serves only `collection`: the isolation
+	 * test then checks that every operation on another collection is
+	 * GB_ERR_INVALID with a message and leaves `collection` untouched.
+	 */
+	int single_collection;
 };
 
 /*
