@@ -351,6 +351,7 @@ static int derive(int role_explicit, char *err, size_t errlen)
 			role = "frontend";
 		if (set_value(find("role"), role, err, errlen) < 0)
 			return -1;
+		role = values[find("role")]; /* the old string is freed */
 	}
 	const char *plugins = "api,web,metrics", *storage = "sqlite";
 	if (strcmp(role, "backend") == 0) {

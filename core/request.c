@@ -209,15 +209,14 @@ size_t gb_response_send(struct gb_request *req, int keep_alive)
 	if (n < 0 || (size_t)n >= sizeof head)
 		return 0;
 	size_t hl = (size_t)n;
-	if (body_len > 0 && hl + body_len <= 65536) {
-		char *buf = malloc(hl + body_len);
-		if (buf) {
-			memcpy(buf, head, hl);
-			memcpy(buf + hl, req->resp_body, body_len);
-			mg_write(req->conn, buf, hl + body_len);
-			free(buf);
-			return body_len;
-		}
+	/* One write for status, headers and body when it fits the per-thread
+	 * buffer: no allocation on the hot path. */
+	static _Thread_local char out[32768];
+	if (body_len > 0 && hl + body_len <= sizeof out) {
+		memcpy(out, head, hl);
+		memcpy(out + hl, req->resp_body, body_len);
+		mg_write(req->conn, out, hl + body_len);
+		return body_len;
 	}
 	mg_write(req->conn, head, hl);
 	if (body_len > 0)
