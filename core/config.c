@@ -71,6 +71,8 @@ static const struct setting settings[] = {
 	 "take the client address from X-Forwarded-For"},
 	{"legacy_list_max", "GUESTBOOK_LEGACY_LIST_MAX", T_INT, "1000", 1,
 	 100000, NULL, "most messages GET /messages returns"},
+	{"list_cache_ms", "GUESTBOOK_LIST_CACHE_MS", T_INT, "500", 0, 60000,
+	 NULL, "reuse rendered message lists this long (0: off)"},
 	{"www_dir", "GUESTBOOK_WWW_DIR", T_STR, GB_WWW_DIR, 0, 0, NULL,
 	 "templates and static files of the web page"},
 	{"max_body", "GUESTBOOK_MAX_BODY", T_INT, "16384", 1, 16777216, NULL,

@@ -280,8 +280,10 @@ int gb_host_start(int argc, char **argv, char *err, size_t errlen)
 
 void gb_host_stop(void)
 {
-	gb_plugins_unload();
+	/* The pinger and the store's close run before any plugin's fini:
+	 * a storage plugin may free its state in fini. */
 	gb_storage_close();
+	gb_plugins_unload();
 	gb_router_clear();
 	gb_ratelimit_shutdown();
 	gb_metrics_shutdown();

@@ -9,7 +9,8 @@
  *   DELETE /api/v1/messages/{id}     moderation, with the admin token
  *
  * Settings: legacy_list_max (default 1000), admin_token or
- * admin_token_file (unset: moderation off, DELETE always answers 401).
+ * admin_token_file (unset: moderation off, DELETE always answers 401),
+ * list_cache_ms (how long rendered lists are reused; see list_cache.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 
 #include "guestbook/plugin.h"
 #include "http_headers.h"
+#include "list_cache.h"
 #include "message.h"
 
 #define V1_LIMIT_DEFAULT	20
@@ -82,10 +84,45 @@ static void respond_owned_json(struct gb_request *req, int status, cJSON *json)
 }
 
 /*
- * Answers 200 with `json` (taken), a strong ETag of its bytes and
- * Cache-Control: no-cache, or 304 when If-None-Match matches the ETag.
+ * Answers 200 with `text`, its strong ETag and Cache-Control: no-cache, or
+ * 304 when If-None-Match matches the ETag.
  */
-static void respond_cacheable_json(struct gb_request *req, cJSON *json)
+static void respond_tagged(struct gb_request *req, const char *text,
+			   size_t len, const char *etag)
+{
+	api->res_header(req, "ETag", etag);
+	api->res_header(req, "Cache-Control", "no-cache");
+	if (gb_if_none_match(api->req_header(req, "If-None-Match"), etag))
+		api->respond(req, 304, "application/json", NULL, 0);
+	else
+		api->respond(req, 200, "application/json", text, len);
+}
+
+/*
+ * Answers from the list cache's `slot` if it holds a fresh response
+ * (1), else 0. Slot 0 (legacy) answers 201 without an ETag.
+ */
+static int respond_from_cache(struct gb_request *req, int slot)
+{
+	struct gb_cached_response c;
+
+	if (!gb_list_cache_get(slot, api->now_monotonic(), &c))
+		return 0;
+	if (slot == 0)
+		api->respond(req, 201, "application/json", c.body, c.len);
+	else
+		respond_tagged(req, c.body, c.len, c.etag);
+	free(c.body);
+	return 1;
+}
+
+/*
+ * Prints `json` (taken) and answers it like respond_tagged (or 201 for
+ * the legacy slot 0); keeps a copy in the list cache when `slot` >= 0
+ * (-1: not cacheable, e.g. a single message or a later page).
+ */
+static void respond_list(struct gb_request *req, cJSON *json, int slot,
+			 unsigned long generation)
 {
 	char *text = json ? cJSON_PrintUnformatted(json) : NULL;
 	char etag[GB_ETAG_MAX];
@@ -98,12 +135,13 @@ static void respond_cacheable_json(struct gb_request *req, cJSON *json)
 	}
 	len = strlen(text);
 	gb_etag_of(text, len, etag);
-	api->res_header(req, "ETag", etag);
-	api->res_header(req, "Cache-Control", "no-cache");
-	if (gb_if_none_match(api->req_header(req, "If-None-Match"), etag))
-		api->respond(req, 304, "application/json", NULL, 0);
+	if (slot >= 0)
+		gb_list_cache_put(slot, generation, api->now_monotonic(), text,
+				  len, etag);
+	if (slot == 0)
+		api->respond(req, 201, "application/json", text, len);
 	else
-		api->respond(req, 200, "application/json", text, len);
+		respond_tagged(req, text, len, etag);
 	cJSON_free(text);
 }
 
@@ -164,6 +202,7 @@ static int store_posted_message(struct gb_request *req, int field_status,
 		respond_store_error(req, "insert", status, &err);
 		return -1;
 	}
+	gb_list_cache_invalidate();
 	if (!cJSON_AddStringToObject(doc, "id", id)) {
 		cJSON_Delete(doc);
 		respond_out_of_memory(req);
@@ -209,10 +248,14 @@ static long append_legacy(cJSON *out, const cJSON *docs, long room)
 
 static void legacy_list(struct gb_request *req)
 {
-	cJSON *out = cJSON_CreateArray();
+	unsigned long generation = gb_list_cache_generation();
+	cJSON *out;
 	char *cursor = NULL;
 	long remaining = legacy_list_max;
 
+	if (respond_from_cache(req, 0))
+		return;
+	out = cJSON_CreateArray();
 	if (!out) {
 		respond_out_of_memory(req);
 		return;
@@ -246,7 +289,7 @@ static void legacy_list(struct gb_request *req)
 	}
 	free(cursor);
 	/* The original answers its list with 201; clients may expect it. */
-	respond_owned_json(req, 201, out);
+	respond_list(req, out, 0, generation);
 }
 
 static void legacy_post(struct gb_request *req)
@@ -368,11 +411,17 @@ static void v1_list(struct gb_request *req)
 	cJSON *docs = NULL, *page;
 	char *next = NULL;
 	enum gb_status status;
-	int limit;
+	unsigned long generation;
+	int limit, slot;
 
 	if (read_limit(req, &limit) != 0 ||
 	    read_cursor(req, cursor, sizeof(cursor)) != 0)
 		return;
+	/* Only first pages are cached: they are what pollers ask for. */
+	slot = cursor[0] ? -1 : limit;
+	if (slot > 0 && respond_from_cache(req, slot))
+		return;
+	generation = gb_list_cache_generation();
 	status = api->store_list(req, GB_MESSAGES_COLLECTION, limit,
 				 cursor[0] ? cursor : NULL, &docs, &next, &err);
 	if (status == GB_ERR_INVALID) {
@@ -390,7 +439,7 @@ static void v1_list(struct gb_request *req)
 		respond_out_of_memory(req);
 		return;
 	}
-	respond_cacheable_json(req, page);
+	respond_list(req, page, slot, generation);
 }
 
 /* Writes "/api/v1/messages/" and the percent-encoded id into buf. */
@@ -487,7 +536,7 @@ static void v1_get(struct gb_request *req, const char *id)
 				   NULL);
 		return;
 	}
-	respond_cacheable_json(req, message);
+	respond_list(req, message, -1, 0);
 }
 
 /* 401 with a Bearer challenge. */
@@ -521,6 +570,7 @@ static void v1_delete(struct gb_request *req, const char *id)
 		respond_store_error(req, "remove", status, &err);
 		return;
 	}
+	gb_list_cache_invalidate();
 	api->log(plugin, GB_LOG_INFO, "message %s deleted (request %s)", id,
 		 api->req_id(req));
 	api->respond(req, 204, "application/json", NULL, 0);
@@ -655,6 +705,8 @@ static int api_init(struct gb_plugin *self, const struct gb_host_api *host,
 	*err_static = 0;
 	if (read_legacy_list_max(err) != 0 || read_admin_token(err) != 0)
 		return -1;
+	const char *ttl = api->config_get("list_cache_ms");
+	gb_list_cache_init(ttl ? strtol(ttl, NULL, 10) : 0);
 	if (!admin_token)
 		api->log(plugin, GB_LOG_INFO,
 			 "moderation is off: set admin_token or "
@@ -673,6 +725,7 @@ static void api_fini(struct gb_plugin *self)
 	(void)self;
 	free(admin_token);
 	admin_token = NULL;
+	gb_list_cache_fini();
 }
 
 GB_PLUGIN(GB_PLUGIN_ROUTE, "api", "1.0.0",

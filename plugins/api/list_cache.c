@@ -1,0 +1,85 @@
+#include "list_cache.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct entry {
+	char *body;
+	size_t len;
+	char etag[GB_ETAG_MAX];
+	double built;
+	unsigned long generation;
+};
+
+static struct entry entries[GB_LIST_CACHE_SLOTS];
+static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
+static atomic_ulong generation = 1;
+static double ttl; /* seconds; 0: off */
+
+void gb_list_cache_init(long ttl_ms)
+{
+	ttl = ttl_ms > 0 ? (double)ttl_ms / 1000.0 : 0.0;
+}
+
+void gb_list_cache_fini(void)
+{
+	pthread_rwlock_wrlock(&lock);
+	for (int i = 0; i < GB_LIST_CACHE_SLOTS; i++) {
+		free(entries[i].body);
+		memset(&entries[i], 0, sizeof entries[i]);
+	}
+	pthread_rwlock_unlock(&lock);
+}
+
+unsigned long gb_list_cache_generation(void)
+{
+	return atomic_load(&generation);
+}
+
+int gb_list_cache_get(int slot, double now, struct gb_cached_response *out)
+{
+	if (ttl <= 0 || slot < 0 || slot >= GB_LIST_CACHE_SLOTS)
+		return 0;
+	int hit = 0;
+	pthread_rwlock_rdlock(&lock);
+	const struct entry *e = &entries[slot];
+	if (e->body && e->generation == atomic_load(&generation) &&
+	    now - e->built < ttl && (out->body = malloc(e->len + 1))) {
+		memcpy(out->body, e->body, e->len + 1);
+		out->len = e->len;
+		memcpy(out->etag, e->etag, sizeof out->etag);
+		hit = 1;
+	}
+	pthread_rwlock_unlock(&lock);
+	return hit;
+}
+
+void gb_list_cache_put(int slot, unsigned long gen, double now,
+		       const char *body, size_t len, const char *etag)
+{
+	if (ttl <= 0 || slot < 0 || slot >= GB_LIST_CACHE_SLOTS ||
+	    gen != atomic_load(&generation))
+		return;
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return;
+	memcpy(copy, body, len);
+	copy[len] = '\0';
+	pthread_rwlock_wrlock(&lock);
+	struct entry *e = &entries[slot];
+	free(e->body);
+	e->body = copy;
+	e->len = len;
+	snprintf(e->etag, sizeof e->etag, "%s", etag ? etag : "");
+	e->built = now;
+	e->generation = gen;
+	pthread_rwlock_unlock(&lock);
+}
+
+void gb_list_cache_invalidate(void)
+{
+	atomic_fetch_add(&generation, 1);
+}
