@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 # Shared helpers for deploy/checks/*.sh. Source it first:
 #   . "$(dirname "$0")/lib.sh"
 #
@@ -7,8 +7,6 @@
 # need_go_tool, on_exit (cleanup stack), scratch_dir, free_port and
 # check_done (prints the check's final line).
 set -euo pipefail
-# Variables here are used by the checks that source this file.
-# shellcheck disable=SC2034
 
 DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REPO_DIR=$(cd "$DEPLOY_DIR/.." && pwd)
