@@ -99,13 +99,28 @@ static void render(enum tpl_id id, const struct web_var *vars, size_t n,
 	web_template_render(templates[id], vars, n, out);
 }
 
+/* The first character of a name, upper-cased if ASCII, for the avatar. */
+static void initial_of(const char *name, char out[8])
+{
+	const unsigned char c = (unsigned char)*name;
+	size_t n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+
+	out[0] = '\0';
+	if (!c || strnlen(name, n) < n)
+		return;
+	memcpy(out, name, n);
+	out[n] = '\0';
+	if (c >= 'a' && c <= 'z')
+		out[0] = (char)(c - 'a' + 'A');
+}
+
 static void render_card(const cJSON *doc, double now, struct web_buf *out)
 {
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "id");
 	const cJSON *author = cJSON_GetObjectItemCaseSensitive(doc, "author");
 	const cJSON *text = cJSON_GetObjectItemCaseSensitive(doc, "message");
 	const cJSON *date = cJSON_GetObjectItemCaseSensitive(doc, "date");
-	char when[GB_RFC3339_MAX], ago[64];
+	char when[GB_RFC3339_MAX], ago[64], initial[8];
 
 	/* A stored document the original services could not have written
 	 * is skipped rather than shown half. */
@@ -114,7 +129,9 @@ static void render_card(const cJSON *doc, double now, struct web_buf *out)
 	    gb_format_rfc3339_ms(date->valuedouble, when) < 0)
 		return;
 	web_relative_time(now, date->valuedouble, ago, sizeof(ago));
+	initial_of(author->valuestring, initial);
 	const struct web_var vars[] = {
+		{"initial", initial},
 		{"id", cJSON_IsString(id) ? id->valuestring : ""},
 		{"author", author->valuestring},
 		{"message", text->valuestring},

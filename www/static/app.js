@@ -54,11 +54,20 @@
     return node;
   }
 
+  // Mirrors initial_of() in plugins/web/web.c.
+  function initialOf(name) {
+    var first = Array.from(name)[0] || '';
+    return /^[a-z]$/.test(first) ? first.toUpperCase() : first;
+  }
+
   function card(m, isNew) {
     var article = el('article', 'card' + (isNew ? ' is-new' : ''));
     article.id = 'm-' + m.id;
     article.setAttribute('data-id', m.id);
     var head = el('header', 'card-head');
+    var avatar = el('span', 'avatar', initialOf(m.author));
+    avatar.setAttribute('aria-hidden', 'true');
+    head.appendChild(avatar);
     head.appendChild(el('h3', 'author', m.author));
     var time = el('time', 'when', relativeTime(Date.now(), Date.parse(m.created_at)));
     time.setAttribute('datetime', m.created_at);
