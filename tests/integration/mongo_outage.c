@@ -1,7 +1,7 @@
 /*
  * mongo_outage.c - guestbookd --role backend over a MongoDB server that
- * goes away and comes back (FerretDB, stopped and restarted on the same
- * port and data), or that is not there yet when guestbookd starts: quick
+ * goes away and comes back (FerretDB, or mongod with GB_TEST_MONGOD=1,
+ * stopped and restarted on the same port and data), or that is not there yet when guestbookd starts: quick
  * 503s, a live process, and recovery without a restart.
  */
 #include <criterion/criterion.h>
@@ -36,7 +36,7 @@ static void start_db(void)
 {
 	char why[1024];
 
-	cr_assert_eq(gbt_ferretdb_start(&db, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(gbt_mongo_server_start(&db, why, sizeof(why)), 0, "%s", why);
 	snprintf(uri, sizeof(uri), "%s", gbt_mongo_uri(&db, "guestbook_outage"));
 }
 

@@ -245,7 +245,7 @@ Test(legacy_data, pages_of_legacy_data_follow_id_order_to_the_end,
 
 	/* dates out of order on purpose: the legacy order is by _id */
 	for (int i = 0; i < 5; i++) {
-		char author[16];
+		char author[32];
 
 		snprintf(author, sizeof(author), "author %d", i);
 		cr_assert_eq(gbt_mongo_insert_legacy(legacy_uri, "messages",

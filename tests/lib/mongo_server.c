@@ -261,22 +261,26 @@ const char *gbt_mongo_uri(const struct gbt_mongo_server *s, const char *db)
 
 static struct gbt_mongo_server shared;
 
+int gbt_mongo_server_start(struct gbt_mongo_server *s, char *why,
+			   size_t whylen)
+{
+	const char *want_mongod = getenv("GB_TEST_MONGOD");
+	int rc;
+
+	if (!want_mongod || strcmp(want_mongod, "1"))
+		return gbt_ferretdb_start(s, why, whylen);
+	rc = gbt_mongod_start(s, why, whylen);
+	if (rc == 1)
+		snprintf(why, whylen, "GB_TEST_MONGOD=1 but no mongod on PATH");
+	return rc == 0 ? 0 : -1;
+}
+
 void gbt_mongo_shared_setup(void)
 {
 	char why[1024] = "";
-	const char *want_mongod = getenv("GB_TEST_MONGOD");
 	char port[16];
-	int rc;
 
-	if (want_mongod && !strcmp(want_mongod, "1")) {
-		rc = gbt_mongod_start(&shared, why, sizeof(why));
-		if (rc == 1)
-			snprintf(why, sizeof(why),
-				 "GB_TEST_MONGOD=1 but no mongod on PATH");
-	} else {
-		rc = gbt_ferretdb_start(&shared, why, sizeof(why));
-	}
-	if (rc != 0) {
+	if (gbt_mongo_server_start(&shared, why, sizeof(why)) != 0) {
 		setenv("GBT_MONGO_ERROR", why, 1);
 		fprintf(stderr, "mongo tests: %s\n", why);
 		return;

@@ -32,6 +32,14 @@ int gbt_ferretdb_start(struct gbt_mongo_server *s, char *why, size_t whylen);
  */
 int gbt_mongod_start(struct gbt_mongo_server *s, char *why, size_t whylen);
 
+/*
+ * The server the mongo tests use: mongod when GB_TEST_MONGOD=1 (failing
+ * with the reason when there is none), FerretDB otherwise. Returns 0 or -1
+ * with the reason in `why`.
+ */
+int gbt_mongo_server_start(struct gbt_mongo_server *s, char *why,
+			   size_t whylen);
+
 /* Stops the server (SIGTERM, then SIGKILL) and waits for it; keeps data. */
 void gbt_mongo_server_stop(struct gbt_mongo_server *s);
 
@@ -54,8 +62,8 @@ const char *gbt_mongo_uri(const struct gbt_mongo_server *s, const char *db);
 /*
  * The server a test binary shares between its tests: gbt_mongo_shared_setup
  * (call it from a Criterion ReportHook(PRE_ALL), i.e. in the runner before
- * any test process starts) starts FerretDB, or mongod when
- * GB_TEST_MONGOD=1, and publishes its port in the environment the test
+ * any test process starts) starts gbt_mongo_server_start's server and
+ * publishes its port in the environment the test
  * processes inherit; gbt_mongo_shared_teardown (ReportHook(POST_ALL))
  * stops and removes it. gbt_mongo_shared_port() returns that port, or
  * fails the calling test with the reason the server could not start.
