@@ -28,12 +28,13 @@ RUN set -eux; \
     rm -rf /var/lib/apt/lists/* /etc/apt/apt.conf.d/01proxy
 WORKDIR /src
 COPY . .
-# No .git in the context: the revision comes in as a build argument.
-ARG VERSION=0.1.0
+# No .git in the context: the revision comes in as a build argument. An
+# empty VERSION keeps the Makefile's.
+ARG VERSION=
 ARG REVISION=unknown
 RUN set -eux; \
-    make -j"$(nproc)" BUILD=/tmp/build VERSION="$VERSION" REVISION="$REVISION" all; \
-    make BUILD=/tmp/build VERSION="$VERSION" REVISION="$REVISION" \
+    make -j"$(nproc)" BUILD=/tmp/build ${VERSION:+VERSION="$VERSION"} REVISION="$REVISION" all; \
+    make BUILD=/tmp/build ${VERSION:+VERSION="$VERSION"} REVISION="$REVISION" \
         install PREFIX=/usr/local DESTDIR=/out; \
     test -x /out/usr/local/bin/guestbookd; \
     ls /out/usr/local/lib/guestbook/*.so; \
@@ -74,7 +75,7 @@ RUN set -eux; \
 
 FROM scratch
 COPY --from=runtime-root / /
-ARG VERSION=0.1.0
+ARG VERSION=
 ARG REVISION=unknown
 ARG CREATED=
 LABEL org.opencontainers.image.title="guestbookd" \

@@ -45,7 +45,9 @@ fi
 # when it has one (none here: deb.debian.org resolves to a mirror).
 proxy=${APT_PROXY:-$(apt-config dump 2>/dev/null | sed -n 's/^Acquire::http::Proxy "\(.*\)";$/\1/p' | head -n1)}
 proxy=${proxy:-${http_proxy:-${HTTP_PROXY:-}}}
-build_args=(--build-arg "REVISION=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+version=$(sed -n 's/^VERSION[[:space:]]*:=[[:space:]]*//p' "$REPO_DIR/Makefile" | head -n1)
+[[ -n $version ]] || die "no VERSION := line in the Makefile"
+build_args=(--build-arg "VERSION=$version" --build-arg "REVISION=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 	--build-arg "CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)")
 [[ -n $proxy ]] && build_args+=(--build-arg "APT_PROXY=$proxy") && log "apt proxy for the build: $proxy"
 
@@ -161,13 +163,17 @@ done
 [[ $health == healthy ]] || fail_run "Docker's HEALTHCHECK says $health"
 log "HEALTHCHECK (guestbookd --probe /health): healthy"
 
-# Logs are JSON lines.
-docker logs "$name" 2>/dev/null | head -n 5 | "$PY" -c '
+# Logs: one JSON object per line, on stdout.
+docker logs "$name" >"$work/stdout.log" 2>/dev/null
+"$PY" - "$work/stdout.log" <<'PY' || fail_run "stdout is not one JSON object per line"
 import json, sys
-for line in sys.stdin:
+lines = open(sys.argv[1]).read().splitlines()
+assert lines, "nothing on stdout"
+for line in lines:
     o = json.loads(line)
     assert {"ts", "level", "msg"} <= o.keys(), line
-' || fail_run "stdout is not one JSON object per line"
+print(f"[45-image] {len(lines)} log lines on stdout, all JSON", file=sys.stderr)
+PY
 
 log "SIGTERM (drain ${DRAIN}s, shutdown timeout ${SHUTDOWN_TIMEOUT}s, grace ${GRACE}s)"
 start=$(date +%s%N)

@@ -115,20 +115,8 @@ resource "kubernetes_namespace_v1" "ingress" {
   }
 }
 
-# ingress-nginx, set up the way Kind documents it: on the ingress-ready node,
-# hostPorts 80/443, tolerating the control-plane taint, and no LoadBalancer.
-# (The project was retired upstream in March 2026: it still works but gets no
-# fixes; the class name is a variable so another controller can take over.)
-resource "helm_release" "ingress_nginx" {
-  name       = "ingress-nginx"
-  repository = "https://kubernetes.github.io/ingress-nginx"
-  chart      = "ingress-nginx"
-  version    = var.chart_versions.ingress_nginx
-  namespace  = kubernetes_namespace_v1.ingress.metadata[0].name
-  timeout    = var.helm_timeout
-  wait       = true
-
-  values = [yamlencode({
+locals {
+  ingress_nginx_values = {
     controller = {
       ingressClassResource = {
         name    = var.ingress_class_name
@@ -161,7 +149,23 @@ resource "helm_release" "ingress_nginx" {
         serviceMonitor = { enabled = true }
       }
     }
-  })]
+  }
+}
+
+# ingress-nginx, set up the way Kind documents it: on the ingress-ready node,
+# hostPorts 80/443, tolerating the control-plane taint, and no LoadBalancer.
+# (The project was retired upstream in March 2026: it still works but gets no
+# fixes; the class name is a variable so another controller can take over.)
+resource "helm_release" "ingress_nginx" {
+  name       = "ingress-nginx"
+  repository = "https://kubernetes.github.io/ingress-nginx"
+  chart      = "ingress-nginx"
+  version    = var.chart_versions.ingress_nginx
+  namespace  = kubernetes_namespace_v1.ingress.metadata[0].name
+  timeout    = var.helm_timeout
+  wait       = true
+
+  values = [yamlencode(local.ingress_nginx_values)]
 
   # The ServiceMonitor above needs the prometheus-operator CRDs.
   depends_on = [helm_release.kube_prometheus_stack]
