@@ -28,7 +28,11 @@ void gb_log(enum gb_log_level level, const char *logger, const char *fmt, ...)
 void gb_logv(enum gb_log_level level, const char *logger, const char *fmt,
 	     va_list ap);
 
-/* One access-log line; every string may be NULL. */
+/* Writes out the buffered access lines now (at shutdown). */
+void gb_log_flush(void);
+
+/* One access-log line; every string may be NULL. Buffered per thread and
+ * written at least every 200 ms. */
 struct gb_access_entry {
 	const char *method;
 	const char *route;

@@ -163,6 +163,7 @@ int main(int argc, char **argv)
 	if (drain > 0)
 		sleep_seconds(drain < timeout ? drain : timeout);
 	gb_server_stop();
+	gb_log_flush();
 	gb_host_stop();
 	gb_log(GB_LOG_INFO, "core", "stopped cleanly");
 	mg_exit_library();

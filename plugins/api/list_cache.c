@@ -12,7 +12,13 @@ struct entry {
 	char etag[GB_ETAG_MAX];
 	double built;
 	unsigned long generation;
+	/* When one request started rebuilding this stale entry (ms); others
+	 * keep serving the stale copy meanwhile, so an expiry under load
+	 * costs one rebuild, not one per waiting request. */
+	atomic_llong refresh_ms;
 };
+
+#define REFRESH_GRACE_MS 1000
 
 static struct entry entries[GB_LIST_CACHE_SLOTS];
 static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -29,7 +35,10 @@ void gb_list_cache_fini(void)
 	pthread_rwlock_wrlock(&lock);
 	for (int i = 0; i < GB_LIST_CACHE_SLOTS; i++) {
 		free(entries[i].body);
-		memset(&entries[i], 0, sizeof entries[i]);
+		entries[i].body = NULL;
+		entries[i].len = 0;
+		entries[i].generation = 0;
+		atomic_store(&entries[i].refresh_ms, 0);
 	}
 	pthread_rwlock_unlock(&lock);
 }
@@ -45,9 +54,18 @@ int gb_list_cache_get(int slot, double now, struct gb_cached_response *out)
 		return 0;
 	int hit = 0;
 	pthread_rwlock_rdlock(&lock);
-	const struct entry *e = &entries[slot];
-	if (e->body && e->generation == atomic_load(&generation) &&
-	    now - e->built < ttl && (out->body = malloc(e->len + 1))) {
+	struct entry *e = &entries[slot];
+	int usable = e->body && e->generation == atomic_load(&generation);
+	if (usable && now - e->built >= ttl) {
+		long long now_ms = (long long)(now * 1000.0);
+		long long since = atomic_load(&e->refresh_ms);
+		/* Claim the rebuild (miss) unless another request has. */
+		if (now_ms - since >= REFRESH_GRACE_MS &&
+		    atomic_compare_exchange_strong(&e->refresh_ms, &since,
+						   now_ms))
+			usable = 0;
+	}
+	if (usable && (out->body = malloc(e->len + 1))) {
 		memcpy(out->body, e->body, e->len + 1);
 		out->len = e->len;
 		memcpy(out->etag, e->etag, sizeof out->etag);
@@ -76,6 +94,7 @@ void gb_list_cache_put(int slot, unsigned long gen, double now,
 	snprintf(e->etag, sizeof e->etag, "%s", etag ? etag : "");
 	e->built = now;
 	e->generation = gen;
+	atomic_store(&e->refresh_ms, 0);
 	pthread_rwlock_unlock(&lock);
 }
 

@@ -4,7 +4,9 @@
  * younger than `list_cache_ms` and no post or delete went through this
  * process since it was built; so a client always reads its own writes
  * here, and writes made by other processes (other replicas on the same
- * MongoDB) show within list_cache_ms.
+ * MongoDB) show within list_cache_ms (plus one rebuild: when an entry
+ * expires, one request rebuilds it while the others are still served the
+ * expired copy, for at most a second).
  */
 #ifndef GB_API_LIST_CACHE_H
 #define GB_API_LIST_CACHE_H

@@ -170,7 +170,7 @@ Test(core, valid_request_id_is_echoed_and_logged)
 		     0);
 	cr_assert_str_eq(gbt_header(&r, "X-Request-Id"), "abc-123");
 	gbt_response_free(&r);
-	char *log = gbt_server_log(&srv);
+	char *log = gbt_server_log_wait(&srv, "\"request_id\":\"abc-123\"");
 	cr_assert_not_null(strstr(log, "\"request_id\":\"abc-123\""),
 			   "request id not in the access log");
 	free(log);
@@ -204,7 +204,7 @@ Test(core, every_log_line_is_json_with_the_required_fields)
 	cr_assert_eq(gbt_http(srv.port, "GET", "/api/v1/hello?name=x", NULL,
 			      NULL, 0, &r), 0);
 	gbt_response_free(&r);
-	char *log = gbt_server_log(&srv);
+	char *log = gbt_server_log_wait(&srv, "\"route\":\"/api/v1/hello\"");
 	int access = 0;
 	for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
 		cJSON *j = cJSON_Parse(line);

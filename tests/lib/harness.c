@@ -70,6 +70,18 @@ char *gbt_server_log(const struct gbt_server *s)
 	return buf;
 }
 
+char *gbt_server_log_wait(const struct gbt_server *s, const char *needle)
+{
+	double deadline = now() + 2.0;
+	for (;;) {
+		char *log = gbt_server_log(s);
+		if (!log || strstr(log, needle) || now() > deadline)
+			return log;
+		free(log);
+		usleep(10000);
+	}
+}
+
 /* Builds argv: binary, default args, then extra args. */
 static char **build_argv(const struct gbt_server *s, const char *const *args,
 			 int defaults)

@@ -42,6 +42,13 @@ int gbt_server_stop(struct gbt_server *s, int sig);
 /* The server's log so far (malloc'd, caller frees). */
 char *gbt_server_log(const struct gbt_server *s);
 
+/*
+ * The server's log once it contains `needle`, waiting up to 2 s (access
+ * lines are buffered for up to 200 ms); the log as it is after the wait
+ * otherwise. Caller frees.
+ */
+char *gbt_server_log_wait(const struct gbt_server *s, const char *needle);
+
 struct gbt_response {
 	int status;
 	char *head; /* status line and headers, NUL-terminated */
