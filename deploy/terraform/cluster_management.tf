@@ -138,8 +138,6 @@ locals {
       ]
       publishService = { enabled = false }
       extraArgs      = { "publish-status-address" = "localhost" }
-      # Keep the real client address (curl, the browser) in access logs.
-      config = { "use-forwarded-headers" = "false" }
       updateStrategy = {
         type          = "RollingUpdate"
         rollingUpdate = { maxUnavailable = 1 }
@@ -167,6 +165,6 @@ resource "helm_release" "ingress_nginx" {
 
   values = [yamlencode(local.ingress_nginx_values)]
 
-  # The ServiceMonitor above needs the prometheus-operator CRDs.
+  # Its ServiceMonitor (metrics) needs the prometheus-operator CRDs.
   depends_on = [helm_release.kube_prometheus_stack]
 }

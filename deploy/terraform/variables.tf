@@ -88,7 +88,7 @@ variable "chart_versions" {
     ingress_nginx         = "4.15.1"
     kube_prometheus_stack = "88.5.3"
     loki                  = "18.11.0"
-    alloy                 = "1.5.3"
+    alloy                 = "1.11.1"
   }
 }
 
