@@ -63,7 +63,8 @@ locals {
   # log lines (ts, level, logger, msg, method, route, path, status,
   # duration_ms, request_id, ...): `level` becomes a label (few values),
   # request_id structured metadata (one value per request: never a label),
-  # and `ts` the entry's timestamp.
+  # and `ts` the entry's timestamp. The other fields stay in the line, for
+  # LogQL's `| json` (route, status, logger, ...).
   alloy_config = <<-ALLOY
     discovery.kubernetes "pods" {
       role = "pod"
@@ -124,7 +125,6 @@ locals {
           expressions = {
             ts         = "ts",
             level      = "level",
-            logger     = "logger",
             request_id = "request_id",
           }
         }
