@@ -10,16 +10,19 @@
 #   3. `helm lint --strict` and `helm template` of the local charts
 #      (deploy/helm/guestbook-*) with exactly the values Terraform passes:
 #      `tofu console` evaluates local.app_chart_values in the scratch copy.
+#   4. The rendered app pods against Pod Security "restricted" (the app
+#      namespace enforces it) and the backend/frontend environment wiring
+#      (deploy/terraform/tests/*.py).
 #
 # Tools are built once and cached in ~/.cache/guestbook-tools (override with
-# GUESTBOOK_TOOLS); a build is skipped when the pinned binary is there.
+# GUESTBOOK_TOOLS_DIR); a build is skipped when the pinned binary is there.
 # Recipes: shared/TOOLCHAIN.md. What needs a live cluster (plan, apply) runs
 # in .github/workflows/infra-deploy.yml.
 set -euo pipefail
 
 OPENTOFU_VERSION=v1.6.3
 HELM_VERSION=v3.22.0
-# Kubernetes version the charts are rendered for (Kind 0.31 runs 1.33+).
+# Kubernetes version the charts are rendered for (as in 30-helm.sh).
 KUBE_VERSION=1.33.0
 
 # Providers: address, Go module, version asked of the Go module proxy, and the
@@ -219,9 +222,9 @@ done
 WORK=$SCRATCH/deploy/terraform
 
 if [ "$KIND_PROVIDER" = no ]; then
-  say "WARNING: provider tehcyx/kind cannot be built here:"
+  warn "provider tehcyx/kind cannot be built here:"
   printf '%s\n' "$KIND_PROVIDER_ERROR" | sed 's/^/    /'
-  say "WARNING: validating with a terraform_data stand-in for kind_cluster.this (kind_cluster's own arguments are not checked here; CI's terraform validate checks them)"
+  warn "validating with a terraform_data stand-in for kind_cluster.this (kind_cluster's own arguments are not checked here; CI's terraform validate checks them)"
   stand_in_for_kind "$WORK"
 fi
 
