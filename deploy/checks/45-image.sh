@@ -5,7 +5,9 @@
 # /var/lib/guestbook, no capabilities. Checks the size (< 120 MB), the
 # user (10001), labels and HEALTHCHECK, /health, /ready, a POST and GETs of
 # /api/v1/messages, /metrics, Docker's own health check, and a clean exit 0
-# on SIGTERM within the grace period the charts give it.
+# on SIGTERM within the grace period the charts give it. Then the charts'
+# environment contract end to end: role backend over MongoDB's wire
+# protocol (FerretDB) and role frontend over that backend.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -105,11 +107,14 @@ fail_run() {
 	docker logs "$name" 2>&1 | tail -n 20 >&2
 	die "$*"
 }
-# http METHOD PATH [JSON]: prints the status, body in $work/body.
+# http METHOD PATH [JSON] (against $base; PATH may be a full URL): prints
+# the status; the body is in $work/body, the headers in $work/headers.
 http() {
+	local url=$2
+	[[ $url == http* ]] || url=$base$url
 	local args=(-s -o "$work/body" -w '%{http_code}' -X "$1" --max-time 10)
 	[[ -n ${3:-} ]] && args+=(-H 'Content-Type: application/json' --data "$3")
-	curl "${args[@]}" -D "$work/headers" "$base$2" || echo 000
+	curl "${args[@]}" -D "$work/headers" "$url" || echo 000
 }
 
 up=
@@ -187,3 +192,77 @@ elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 [[ $status == 0 ]] || fail_run "exit status $status after SIGTERM"
 [[ $elapsed_ms -le $((GRACE * 1000)) ]] || fail_run "exit took ${elapsed_ms}ms, the grace period is ${GRACE}s"
 log "exit 0 after SIGTERM in ${elapsed_ms}ms"
+
+# The charts' environment contract, end to end: a backend over MongoDB's
+# wire protocol (FerretDB, built by the tests' own script) and a frontend
+# over that backend, both read-only and non-root, configured with exactly
+# the variables guestbook-backend and guestbook-frontend set.
+ferret="$REPO_DIR/tests/lib/ferretdb.sh"
+[[ -f $ferret ]] || die "tests/lib/ferretdb.sh is missing: cannot start a MongoDB-compatible server"
+log "starting FerretDB (tests/lib/ferretdb.sh; built once)"
+read -r mongo_port _ < <(bash "$ferret" start "$work/ferretdb") || die "FerretDB did not start"
+[[ -n ${mongo_port:-} ]] || die "FerretDB did not start"
+on_exit "bash '$ferret' stop '$work/ferretdb'"
+
+# run_role NAME PORT ENV...: starts the image like the charts do.
+run_role() {
+	local cname=$1 cport=$2
+	shift 2
+	local envs=() e
+	for e in "$@"; do envs+=(-e "$e"); done
+	on_exit "docker rm -f $cname"
+	docker run -d --name "$cname" --network host --read-only \
+		--tmpfs /var/lib/guestbook:rw,nosuid,nodev,uid=10001,gid=10001,mode=0750 \
+		--tmpfs /tmp:rw,nosuid,nodev,mode=1777 \
+		--cap-drop ALL --security-opt no-new-privileges \
+		-e PORT="$cport" -e GUESTBOOK_LOG_FORMAT=json -e GUESTBOOK_LOG_LEVEL=info \
+		-e GUESTBOOK_RATE_LIMIT=60 -e GUESTBOOK_DRAIN_SECONDS="$DRAIN" \
+		-e GUESTBOOK_SHUTDOWN_TIMEOUT="$SHUTDOWN_TIMEOUT" "${envs[@]}" \
+		"$IMAGE" >/dev/null || die "docker run $cname failed"
+	local i
+	for i in $(seq 100); do
+		[[ $(http GET "http://127.0.0.1:$cport/ready") == 200 ]] && return 0
+		if [[ $(docker inspect -f '{{.State.Running}}' "$cname") != true ]]; then
+			break
+		fi
+		sleep 0.2
+	done
+	name=$cname
+	fail_run "$cname never became ready: $(cat "$work/body" 2>/dev/null)"
+}
+
+backend_port=$(free_port)
+run_role "$name-backend" "$backend_port" GUESTBOOK_ROLE=backend GUESTBOOK_STORAGE=mongo \
+	"GUESTBOOK_MONGO_URI=mongodb://127.0.0.1:$mongo_port/guestbook" GUESTBOOK_TRUST_PROXY=true
+log "backend (GUESTBOOK_ROLE=backend, GUESTBOOK_STORAGE=mongo, GUESTBOOK_MONGO_URI) ready"
+frontend_port=$(free_port)
+run_role "$name-frontend" "$frontend_port" GUESTBOOK_ROLE=frontend \
+	"GUESTBOOK_API_ADDR=127.0.0.1:$backend_port" GUESTBOOK_TRUST_PROXY=true
+log "frontend (GUESTBOOK_ROLE=frontend, GUESTBOOK_API_ADDR) ready"
+
+name=$name-frontend
+front="http://127.0.0.1:$frontend_port"
+back="http://127.0.0.1:$backend_port"
+signed="signed through the frontend $(date +%s)"
+code=$(curl -s -o "$work/body" -w '%{http_code}' --max-time 10 -X POST \
+	--data-urlencode "name=deploy-check" --data-urlencode "message=$signed" "$front/post" || echo 000)
+[[ $code == 303 ]] || fail_run "frontend POST /post answered $code, not 303"
+code=$(http GET "$front/")
+if [[ $code != 200 ]] || ! grep -qF "$signed" "$work/body"; then
+	fail_run "frontend GET / answered $code without the message"
+fi
+log "frontend: POST /post 303, GET / shows the message"
+name=${name%-frontend}-backend
+code=$(http GET "$back/messages")
+if [[ $code != 201 ]] || ! grep -qF "$signed" "$work/body"; then
+	fail_run "backend legacy GET /messages answered $code without the message"
+fi
+log "backend: legacy GET /messages 201 with the message (stored in MongoDB)"
+
+for role in frontend backend; do
+	docker kill -s TERM "${name%-backend}-$role" >/dev/null
+	status=$(timeout "$((GRACE + 5))" docker wait "${name%-backend}-$role") ||
+		die "$role still running $((GRACE + 5))s after SIGTERM"
+	[[ $status == 0 ]] || die "$role exited $status after SIGTERM"
+done
+log "backend and frontend exit 0 after SIGTERM"

@@ -109,6 +109,10 @@ go_build_tool() {
 
 ensure_tofu() {
   TOFU=$TOOLS/bin/tofu-$OPENTOFU_VERSION/tofu
+  if [ ! -x "$TOFU" ] && declare -F need_go_tool >/dev/null; then
+    # lib.sh: plain `go install` (OpenTofu 1.6.3 has no replace directives).
+    TOFU=$(need_go_tool tofu github.com/opentofu/opentofu/cmd/tofu "$OPENTOFU_VERSION")
+  fi
   if [ ! -x "$TOFU" ]; then
     mkdir -p "$(dirname "$TOFU")"
     go_build_tool github.com/opentofu/opentofu "$OPENTOFU_VERSION" github.com/opentofu/opentofu/cmd/tofu "$TOFU" ||
