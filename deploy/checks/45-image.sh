@@ -259,6 +259,16 @@ if [[ $code != 201 ]] || ! grep -qF "$signed" "$work/body"; then
 fi
 log "backend: legacy GET /messages 201 with the message (stored in MongoDB)"
 
+# What the charts' `helm test` pods run: the image in probe mode against
+# the Service address.
+for url in "$back/ready" "$back/api/v1/messages?limit=1" "$front/ready" "$front/"; do
+	docker run --rm --network host --read-only --cap-drop ALL --security-opt no-new-privileges \
+		"$IMAGE" --probe-url "$url" >/dev/null 2>&1 || die "guestbookd --probe-url $url failed"
+done
+docker run --rm --network host --read-only "$IMAGE" --probe-url "$back/no/such/page" >/dev/null 2>&1 &&
+	die "guestbookd --probe-url exits 0 on a 404"
+log "helm test probes (guestbookd --probe-url) pass, and fail on a 404"
+
 for role in frontend backend; do
 	docker kill -s TERM "${name%-backend}-$role" >/dev/null
 	status=$(timeout "$((GRACE + 5))" docker wait "${name%-backend}-$role") ||
