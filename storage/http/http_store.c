@@ -16,7 +16,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <civetweb.h>
@@ -49,6 +51,8 @@ struct http_reply {
 static const struct gb_host_api *api;
 static struct gb_plugin *self_plugin;
 static struct http_store the_store;
+
+static void pool_drain(void);
 
 static void set_err(struct gb_error *err, enum gb_status status,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -228,12 +232,13 @@ static void http_close(void *store)
 	struct http_store *st = store;
 
 	if (st->library_ready) {
+		pool_drain();
 		mg_exit_library();
 		st->library_ready = 0;
 	}
 }
 
-/* ---- one HTTP exchange -------------------------------------------------- */
+/* ---- reading responses -------------------------------------------------- */
 
 static void reply_free(struct http_reply *r)
 {
@@ -298,6 +303,130 @@ too_large:
 	return GB_ERR_UNAVAILABLE;
 }
 
+/* ---- keep-alive pool ----------------------------------------------------- */
+
+/*
+ * Idle connections to the backend, reused by GET and DELETE (idempotent,
+ * so a request on a connection the backend closed meanwhile is retried
+ * once on a new one). Few and short-lived on purpose: civetweb gives every
+ * open connection a worker thread of the backend, and the backend closes
+ * idle ones after keepalive_ms (1 s by default).
+ */
+#define POOL_MAX 8
+#define POOL_IDLE_MAX_S 0.5
+
+struct pooled {
+	struct mg_connection *conn;
+	double since;
+};
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pooled pool[POOL_MAX];
+static int pool_n;
+
+/* A fresh enough idle connection, or NULL. */
+static struct mg_connection *pool_take(void)
+{
+	struct mg_connection *stale[POOL_MAX], *conn = NULL;
+	double now = api->now_monotonic();
+	int nstale = 0;
+
+	pthread_mutex_lock(&pool_lock);
+	while (pool_n > 0 && !conn) {
+		struct pooled *p = &pool[--pool_n];
+
+		if (now - p->since <= POOL_IDLE_MAX_S)
+			conn = p->conn;
+		else
+			stale[nstale++] = p->conn;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	while (nstale > 0)
+		mg_close_connection(stale[--nstale]);
+	return conn;
+}
+
+static void pool_put(struct mg_connection *conn)
+{
+	pthread_mutex_lock(&pool_lock);
+	if (pool_n < POOL_MAX) {
+		pool[pool_n].conn = conn;
+		pool[pool_n].since = api->now_monotonic();
+		pool_n++;
+		conn = NULL;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	if (conn)
+		mg_close_connection(conn);
+}
+
+static void pool_drain(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	while (pool_n > 0)
+		mg_close_connection(pool[--pool_n].conn);
+	pthread_mutex_unlock(&pool_lock);
+}
+
+/* Whether the backend lets the connection stay open after `ri`. */
+static int response_keeps_alive(const struct mg_response_info *ri)
+{
+	for (int i = 0; i < ri->num_headers; i++)
+		if (strcasecmp(ri->http_headers[i].name, "Connection") == 0)
+			return strcasecmp(ri->http_headers[i].value,
+					  "close") != 0;
+	return ri->http_version && strcmp(ri->http_version, "1.1") == 0;
+}
+
+/* ---- one HTTP exchange -------------------------------------------------- */
+
+/*
+ * Writes the whole request in one write: several small writes on a kept-
+ * alive connection would meet Nagle's algorithm and the peer's delayed ACK
+ * (40 ms each time).
+ */
+static int send_request(struct http_store *st, struct mg_connection *conn,
+			const struct gb_store_ctx *ctx, const char *method,
+			const char *target, const char *json)
+{
+	size_t len = json ? strlen(json) : 0;
+	char head[2048], *buf;
+	int n, ok;
+
+	n = snprintf(head, sizeof(head),
+		     "%s %s%s HTTP/1.1\r\n"
+		     "Host: %s:%d\r\n"
+		     "Accept: application/json\r\n"
+		     "User-Agent: guestbookd-http-store\r\n"
+		     "%s%s%s%s%s%s%s",
+		     method, st->prefix, target, st->host, st->port,
+		     strcmp(method, "DELETE") == 0 ? st->auth_header : "",
+		     ctx && header_safe(ctx->request_id) ? "X-Request-Id: " : "",
+		     ctx && header_safe(ctx->request_id) ? ctx->request_id : "",
+		     ctx && header_safe(ctx->request_id) ? "\r\n" : "",
+		     ctx && header_safe(ctx->client_addr) ? "X-Forwarded-For: " :
+							    "",
+		     ctx && header_safe(ctx->client_addr) ? ctx->client_addr :
+							    "",
+		     ctx && header_safe(ctx->client_addr) ? "\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(head) - 80)
+		return 0;
+	n += snprintf(head + n, sizeof(head) - (size_t)n,
+		      json ? "Content-Type: application/json\r\n"
+			     "Content-Length: %zu\r\n\r\n" :
+			     "\r\n",
+		      len);
+	buf = malloc((size_t)n + len);
+	if (!buf)
+		return 0;
+	memcpy(buf, head, (size_t)n);
+	if (len)
+		memcpy(buf + n, json, len);
+	ok = mg_write(conn, buf, (size_t)n + len) == (int)((size_t)n + len);
+	free(buf);
+	return ok;
+}
+
 /*
  * Sends `method target` (target starts with "/") with an optional JSON
  * body and reads the whole response into out (caller frees with
@@ -309,68 +438,61 @@ static enum gb_status http_call(struct http_store *st,
 				const char *json, int timeout_ms,
 				struct http_reply *out, struct gb_error *err)
 {
-	struct mg_connection *conn;
-	const struct mg_response_info *ri;
-	char ebuf[256] = "";
-	int ok;
-	enum gb_status rc;
+	int idempotent = strcmp(method, "POST") != 0;
 
 	memset(out, 0, sizeof(*out));
-	conn = mg_connect_client(st->host, st->port, 0, ebuf, sizeof(ebuf));
-	if (!conn) {
-		set_err(err, GB_ERR_UNAVAILABLE,
-			"backend %s unreachable: %s", st->url,
-			*ebuf ? ebuf : "connection failed");
-		return GB_ERR_UNAVAILABLE;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		/* The retry always opens a new connection. */
+		struct mg_connection *conn =
+			idempotent && attempt == 0 ? pool_take() : NULL;
+		const struct mg_response_info *ri;
+		int reused = conn != NULL;
+		double t0 = api->now_monotonic();
+		char ebuf[256] = "";
+		enum gb_status rc;
+
+		if (!conn)
+			conn = mg_connect_client(st->host, st->port, 0, ebuf,
+						 sizeof(ebuf));
+		if (!conn) {
+			set_err(err, GB_ERR_UNAVAILABLE,
+				"backend %s unreachable: %s", st->url,
+				*ebuf ? ebuf : "connection failed");
+			return GB_ERR_UNAVAILABLE;
+		}
+		if (!send_request(st, conn, ctx, method, target, json) ||
+		    mg_get_response(conn, ebuf, sizeof(ebuf), timeout_ms) < 0) {
+			mg_close_connection(conn);
+			/* A pooled connection the backend had closed fails
+			 * at once: try again on a new one. */
+			if (reused && api->now_monotonic() - t0 <
+					      timeout_ms / 2000.0)
+				continue;
+			set_err(err, GB_ERR_UNAVAILABLE,
+				"backend %s: no valid response within %d ms "
+				"(%s)",
+				st->url, timeout_ms,
+				*ebuf ? ebuf : "connection lost");
+			return GB_ERR_UNAVAILABLE;
+		}
+		ri = mg_get_response_info(conn);
+		if (!ri) {
+			mg_close_connection(conn);
+			return fail(err, GB_ERR_UNAVAILABLE, "backend",
+				    "no response information");
+		}
+		out->status = ri->status_code;
+		rc = read_body(st, conn, ri, out, err);
+		if (rc == GB_OK && ri->content_length >= 0 &&
+		    response_keeps_alive(ri))
+			pool_put(conn);
+		else
+			mg_close_connection(conn);
+		return rc;
 	}
-	ok = mg_printf(conn,
-		       "%s %s%s HTTP/1.1\r\n"
-		       "Host: %s:%d\r\n"
-		       "Connection: close\r\n"
-		       "Accept: application/json\r\n"
-		       "User-Agent: guestbookd-http-store\r\n"
-		       "%s",
-		       method, st->prefix, target, st->host, st->port,
-		       strcmp(method, "DELETE") == 0 ? st->auth_header : "")
-	     > 0;
-	if (ok && ctx && header_safe(ctx->request_id))
-		ok = mg_printf(conn, "X-Request-Id: %s\r\n",
-			       ctx->request_id) > 0;
-	if (ok && ctx && header_safe(ctx->client_addr))
-		ok = mg_printf(conn, "X-Forwarded-For: %s\r\n",
-			       ctx->client_addr) > 0;
-	if (ok && json)
-		ok = mg_printf(conn,
-			       "Content-Type: application/json\r\n"
-			       "Content-Length: %zu\r\n\r\n",
-			       strlen(json)) > 0 &&
-		     mg_write(conn, json, strlen(json)) ==
-			     (int)strlen(json);
-	else if (ok)
-		ok = mg_printf(conn, "\r\n") > 0;
-	if (!ok) {
-		mg_close_connection(conn);
-		set_err(err, GB_ERR_UNAVAILABLE,
-			"backend %s: sending the request failed", st->url);
-		return GB_ERR_UNAVAILABLE;
-	}
-	if (mg_get_response(conn, ebuf, sizeof(ebuf), timeout_ms) < 0) {
-		mg_close_connection(conn);
-		set_err(err, GB_ERR_UNAVAILABLE,
-			"backend %s: no valid response within %d ms (%s)",
-			st->url, timeout_ms, *ebuf ? ebuf : "timeout");
-		return GB_ERR_UNAVAILABLE;
-	}
-	ri = mg_get_response_info(conn);
-	if (!ri) {
-		mg_close_connection(conn);
-		return fail(err, GB_ERR_UNAVAILABLE, "backend",
-			    "no response information");
-	}
-	out->status = ri->status_code;
-	rc = read_body(st, conn, ri, out, err);
-	mg_close_connection(conn);
-	return rc;
+	set_err(err, GB_ERR_UNAVAILABLE, "backend %s: connection lost twice",
+		st->url);
+	return GB_ERR_UNAVAILABLE;
 }
 
 /* ---- v1 JSON <-> documents --------------------------------------------- */

@@ -459,6 +459,37 @@ Test(storage_http, ping_reports_ready)
 	cr_assert_str_eq(host()->store_name(), "http");
 }
 
+/* A backend that closes idle kept-alive connections after 100 ms. */
+static void setup_short_keepalive(void)
+{
+	static const char *const args[] = {"--role", "backend", "--storage",
+					   "sqlite", "--rate-limit", "0",
+					   "--keepalive-ms", "100", NULL};
+
+	cr_assert_eq(gbt_server_start(&backend, args, NULL), 0);
+	snprintf(backend_url, sizeof(backend_url), "http://127.0.0.1:%d",
+		 backend.port);
+	start_host(backend_url, "3000");
+}
+
+Test(storage_http_keepalive,
+     kept_alive_connection_closed_by_the_backend_is_retried,
+     .init = setup_short_keepalive, .fini = teardown, .timeout = 60)
+{
+	char id[GB_ID_MAX], *next = NULL;
+	cJSON *docs;
+
+	insert("Ada", "still here", id);
+	for (int i = 0; i < 5; i++) {
+		docs = list(5, NULL, &next);
+		cr_assert_eq(cJSON_GetArraySize(docs), 1);
+		cJSON_Delete(docs);
+		cJSON_Delete(get(id));
+		/* the backend has closed the pooled connection by now */
+		usleep(250000);
+	}
+}
+
 /* ---- the backend goes away ---------------------------------------------- */
 
 Test(storage_http, stopped_backend_is_unavailable_quickly)

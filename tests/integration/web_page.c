@@ -322,8 +322,8 @@ static void start_limited(void)
 	web_start(extra);
 }
 
-Test(web_page, posting_too_fast_is_a_429_page_with_retry_after,
-     .init = start_limited)
+Test(web_rate_limit, posting_too_fast_is_a_429_page_with_retry_after,
+     .init = start_limited, .fini = web_stop, .timeout = 60)
 {
 	struct gbt_response r;
 	int retry;
