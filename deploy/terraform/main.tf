@@ -63,20 +63,38 @@ locals {
     }
   }
 
+  # The helm provider upgrades a release when its values or chart version
+  # change, not when a local chart's templates do: a checksum of each chart's
+  # files, as a pod annotation, makes an edited chart roll out on apply.
+  app_chart_checksums = {
+    for release in ["mongodb", "backend", "frontend"] : release => sha1(join(",", [
+      for f in sort(fileset("${local.charts_dir}/guestbook-${release}", "**")) :
+      "${f}=${filesha1("${local.charts_dir}/guestbook-${release}/${f}")}"
+    ]))
+  }
+
   app_chart_values = {
     mongodb = {
-      values = [file("${path.module}/values/mongodb.yaml")]
+      values = [
+        file("${path.module}/values/mongodb.yaml"),
+        yamlencode({ podAnnotations = { "guestbook.dev/chart-checksum" = local.app_chart_checksums["mongodb"] } }),
+      ]
     }
     backend = {
       values = [
         file("${path.module}/values/backend.yaml"),
-        yamlencode(local.app_overrides),
+        yamlencode(merge(local.app_overrides, {
+          podAnnotations = { "guestbook.dev/chart-checksum" = local.app_chart_checksums["backend"] }
+        })),
       ]
     }
     frontend = {
       values = [
         file("${path.module}/values/frontend.yaml"),
-        yamlencode(merge(local.app_overrides, { ingress = { className = var.ingress_class_name } })),
+        yamlencode(merge(local.app_overrides, {
+          ingress        = { className = var.ingress_class_name }
+          podAnnotations = { "guestbook.dev/chart-checksum" = local.app_chart_checksums["frontend"] }
+        })),
       ]
     }
   }
