@@ -117,6 +117,12 @@ static int parse_backend_url(struct http_store *st, const char *url,
 	}
 	p = url + 7;
 	path = p + strcspn(p, "/?#");
+	if (memchr(p, '@', (size_t)(path - p))) {
+		/* never echo it: it would print a password into the log */
+		set_err(err, GB_ERR_INVALID,
+			"backend_url must not contain user:password@");
+		return -1;
+	}
 	if (*p == '[') {
 		host_end = memchr(p, ']', (size_t)(path - p));
 		if (!host_end)

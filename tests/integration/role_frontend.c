@@ -239,6 +239,64 @@ Test(role_frontend, frontend_recovers_when_the_backend_returns)
 	gbt_server_stop(&again, SIGKILL);
 }
 
+/* ---- bad wiring ---------------------------------------------------------- */
+
+/* Runs guestbookd --role frontend with `extra` and returns its output. */
+static int run_front(const char *const *extra, char **out)
+{
+	char plugins[1100], www[1100];
+	const char *args[20] = {"--role", "frontend", "--listen",
+				"127.0.0.1:0", "--plugin-dir", plugins,
+				"--www-dir", www};
+	size_t n = 8;
+
+	snprintf(plugins, sizeof(plugins), "%s", gbt_build_path("plugins"));
+	snprintf(www, sizeof(www), "%s", gbt_src_path("www"));
+	for (size_t i = 0; extra && extra[i]; i++)
+		args[n++] = extra[i];
+	args[n] = NULL;
+	return gbt_run(args, NULL, out);
+}
+
+Test(role_frontend, unusable_backend_urls_stop_start_up_with_status_2)
+{
+	static const char *const bad[][3] = {
+		{"--backend-url", "https://backend:8080", NULL},
+		{"--backend-url", "backend:8080", NULL},
+		{"--backend-url", "http://backend:99999", NULL},
+		{"--backend-url", "http://:8080", NULL},
+	};
+	char *out = NULL;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(run_front(bad[i], &out), 2, "%s: %s", bad[i][1],
+			     out);
+		cr_assert_not_null(strstr(out, "backend_url"), "%s", out);
+		free(out);
+		out = NULL;
+	}
+}
+
+Test(role_frontend, password_in_the_backend_url_is_refused_and_not_logged)
+{
+	static const char *const args[] = {
+		"--backend-url", "http://admin:hunter2@backend:8080", NULL};
+	char *out = NULL;
+
+	cr_assert_eq(run_front(args, &out), 2, "%s", out);
+	cr_assert_null(strstr(out, "hunter2"), "%s", out);
+	free(out);
+}
+
+Test(role_frontend, frontend_without_a_backend_stops_with_status_2)
+{
+	char *out = NULL;
+
+	cr_assert_eq(run_front(NULL, &out), 2, "%s", out);
+	cr_assert_not_null(strstr(out, "backend_url"), "%s", out);
+	free(out);
+}
+
 /* ---- legacy wiring ------------------------------------------------------- */
 
 static int free_port(void)
