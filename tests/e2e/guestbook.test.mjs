@@ -98,6 +98,11 @@ test('the page is usable on a phone and a screenshot is kept', async () => {
   assert.ok(button.height >= 44, 'the button is a comfortable touch target');
   await phone.page.screenshot({ path: join(ARTIFACTS, 'guestbook-phone.png') });
   await phone.context.close();
+
+  const dark = await openPage({ viewport: { width: 1100, height: 900 }, colorScheme: 'dark' });
+  await dark.page.goto('/');
+  await dark.page.screenshot({ path: join(ARTIFACTS, 'guestbook-dark.png') });
+  await dark.context.close();
   await context.close();
 });
 
