@@ -205,8 +205,9 @@ static int wants_keep_alive(const struct gb_request *req)
 	return strcmp(req->ri->http_version, "1.1") == 0;
 }
 
-static void record(struct gb_request *req, const char *route, double t0,
-		   size_t bytes)
+/* Request metrics, counted before the response leaves so that a client
+ * that saw its answer also sees it counted in the next scrape. */
+static void count(struct gb_request *req, const char *route, double t0)
 {
 	double dt = gb_now_monotonic() - t0;
 	const char *method = method_label(req->ri->request_method);
@@ -216,8 +217,14 @@ static void record(struct gb_request *req, const char *route, double t0,
 	const char *dl[] = {method, route};
 	gb_counter_add(gb_metric_series(requests_total, rl), 1);
 	gb_histogram_observe(gb_metric_series(request_duration, dl), dt);
+}
+
+static void log_access(struct gb_request *req, const char *route, double t0,
+		       size_t bytes)
+{
 	if (!access_log)
 		return;
+	double dt = gb_now_monotonic() - t0;
 	struct gb_access_entry e = {
 		.method = req->ri->request_method,
 		.route = route,
@@ -292,8 +299,9 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
 			}
 		}
 	}
+	count(&req, route, t0);
 	size_t bytes = gb_response_send(&req, keep);
-	record(&req, route, t0, bytes);
+	log_access(&req, route, t0, bytes);
 	gb_request_release(&req);
 	gb_gauge_add(in_flight, -1);
 	return req.status;
@@ -320,9 +328,12 @@ static int http_error(struct mg_connection *conn, int status,
 	gb_respond_error(&req, status, code,
 			 errmsg && *errmsg ? errmsg : gb_status_text(status),
 			 NULL);
+	double t0 = gb_now_monotonic();
+	if (req.ri && req.ri->request_method)
+		count(&req, "other", t0);
 	size_t bytes = gb_response_send(&req, 0);
 	if (req.ri && req.ri->request_method)
-		record(&req, "other", gb_now_monotonic(), bytes);
+		log_access(&req, "other", t0, bytes);
 	gb_request_release(&req);
 	return 0;
 }

@@ -286,7 +286,9 @@ Test(metrics_prometheus, prometheus_scrapes_rates_and_latency_quantiles)
 	cr_assert(is_finite_positive(p99), "p99 latency %g", p99);
 	cr_assert_lt(p99, 10, "p99 %g s is within the buckets", p99);
 	cr_assert_gt(created, 0, "messages created: %g", created);
-	cr_assert_geq(scrapes, 5, "Prometheus scraped %g times", scrapes);
+	/* rate() needs two samples; on a loaded machine Prometheus starts
+	 * scraping late, so more than that is not required. */
+	cr_assert_geq(scrapes, 2, "Prometheus scraped %g times", scrapes);
 	cr_assert_gt(t.answered, 100, "traffic answered: %d", t.answered);
 	cr_assert_lt(now() - started, 40, "the test stays under 40 s");
 }
