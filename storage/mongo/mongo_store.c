@@ -14,6 +14,14 @@
  * selection and connect timeout, default 2000); mongo_write_concern
  * (default "majority", always with journal); threads (pool size).
  *
+ * Indexes: none are created. Every query is by _id (get, remove) or
+ * sorted and bounded by _id (list), which MongoDB's built-in _id index
+ * serves; nothing reads by date or author, so another index would only
+ * slow writes. (FerretDB, used by the tests, also wants a name on every
+ * index: one added later must be created with an explicit name through
+ * the createIndexes command, as libmongoc 1.23 has no
+ * mongoc_collection_create_indexes_with_opts.)
+ *
  * Start-up: a malformed URI, an option the driver does not know or a bad
  * setting fails open() with one line (the host exits 2). An unreachable
  * server does not: the driver connects lazily, the store opens, a warning
