@@ -162,6 +162,7 @@ static const struct gb_host_api host_api = {
 	.rate_limit_take = api_rate_limit_take,
 	.now_monotonic = api_now_monotonic,
 	.now_wall = api_now_wall,
+	.store_generation = gb_store_generation,
 };
 
 const struct gb_host_api *gb_host_api_table(void)

@@ -35,7 +35,9 @@ struct gb_request {
 	size_t resp_len;
 	size_t headers_len;
 	int has_retry_after;
-	char headers[GB_RESPONSE_HEADERS_MAX]; /* last: not zeroed per request */
+	/* last: not zeroed per request */
+	char headers[GB_RESPONSE_HEADERS_MAX];
+	char path_buf[2048]; /* the decoded path */
 };
 
 /* The request accessors and response builders of struct gb_host_api. */

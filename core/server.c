@@ -195,6 +195,27 @@ static int read_body(struct gb_request *req, size_t max)
 	return 0;
 }
 
+/*
+ * civetweb runs with decode_url off so that the host decodes the path
+ * itself and can refuse what a C string cannot carry: an encoded NUL
+ * (%00) would otherwise cut the path short behind every plugin's back.
+ * Returns 1 for a path to refuse (req->path is then the raw path).
+ */
+static int decode_path(struct gb_request *req)
+{
+	const char *raw = req->ri->local_uri ? req->ri->local_uri : "/";
+	size_t len = strlen(raw);
+	req->path = raw;
+	if (len >= sizeof req->path_buf)
+		return 1;
+	int n = mg_url_decode(raw, (int)len, req->path_buf,
+			      (int)sizeof req->path_buf, 0);
+	if (n < 0 || strlen(req->path_buf) != (size_t)n)
+		return 1;
+	req->path = req->path_buf;
+	return 0;
+}
+
 static int wants_keep_alive(const struct gb_request *req)
 {
 	if (atomic_load(&shutting_down) || keepalive_ms == 0)
@@ -249,7 +270,7 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
 	req.headers[0] = '\0';
 	req.conn = conn;
 	req.ri = mg_get_request_info(conn);
-	req.path = req.ri->local_uri ? req.ri->local_uri : "/";
+	int bad_path = decode_path(&req);
 	req.head = strcmp(req.ri->request_method, "HEAD") == 0;
 	const char *rid = mg_get_header(conn, "X-Request-Id");
 	if (rid && valid_request_id(rid))
@@ -261,10 +282,14 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
 	const char *route = "other";
 	unsigned allow = 0;
 	int keep = wants_keep_alive(&req);
-	int m = gb_router_match(req.path,
-				gb_method_bit(req.ri->request_method),
-				&req.match, &allow);
-	if (m == 0) {
+	int m = bad_path ? 0
+			 : gb_router_match(req.path,
+					   gb_method_bit(req.ri->request_method),
+					   &req.match, &allow);
+	if (bad_path) {
+		gb_respond_error(&req, 400, "invalid_path",
+				 "the path is not valid", NULL);
+	} else if (m == 0) {
 		gb_respond_error(&req, 404, "not_found", "no such resource",
 				 NULL);
 	} else if (m < 0) {
@@ -357,7 +382,7 @@ int gb_server_start(char *err, size_t errlen)
 		"keep_alive_timeout_ms", keepalive_text,
 		"tcp_nodelay", "1",
 		"request_timeout_ms", "10000",
-		"decode_url", "yes",
+		"decode_url", "no",
 		"linger_timeout_ms", "500",
 		NULL,
 	};

@@ -42,6 +42,7 @@ static pthread_cond_t ping_cond = PTHREAD_COND_INITIALIZER;
 static int stopping;
 static long ping_interval;
 static _Atomic int ready_flag;
+static _Atomic uint64_t generation = 1;
 static char ready_detail[256] = "not checked yet";
 
 enum gb_status gb_storage_register(const char *name,
@@ -291,8 +292,11 @@ enum gb_status gb_store_insert(struct gb_request *req, const char *collection,
 	double t0 = gb_now_monotonic();
 	id_out[0] = '\0';
 	st = ops->insert(store, &c, collection, doc, id_out, err);
-	if (st == GB_OK && strcmp(collection, "messages") == 0)
-		gb_counter_add(created_counter, 1);
+	if (st == GB_OK) {
+		atomic_fetch_add(&generation, 1);
+		if (strcmp(collection, "messages") == 0)
+			gb_counter_add(created_counter, 1);
+	}
 	return finish(OP_INSERT, st, t0, err);
 }
 
@@ -342,10 +346,17 @@ enum gb_status gb_store_remove(struct gb_request *req, const char *collection,
 	struct gb_store_ctx c = ctx_of(req);
 	double t0 = gb_now_monotonic();
 	st = ops->remove(store, &c, collection, id ? id : "", err);
+	if (st == GB_OK)
+		atomic_fetch_add(&generation, 1);
 	return finish(OP_REMOVE, st, t0, err);
 }
 
 const char *gb_store_name(void)
 {
 	return store_name;
+}
+
+uint64_t gb_store_generation(void)
+{
+	return atomic_load(&generation);
 }

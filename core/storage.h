@@ -42,4 +42,7 @@ enum gb_status gb_store_remove(struct gb_request *req, const char *collection,
 			       const char *id, struct gb_error *err);
 const char *gb_store_name(void);
 
+/* Changes on every successful insert or remove (gb_host_api). */
+uint64_t gb_store_generation(void);
+
 #endif

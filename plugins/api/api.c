@@ -122,7 +122,7 @@ static int respond_from_cache(struct gb_request *req, int slot)
  * (-1: not cacheable, e.g. a single message or a later page).
  */
 static void respond_list(struct gb_request *req, cJSON *json, int slot,
-			 unsigned long generation)
+			 uint64_t generation)
 {
 	char *text = json ? cJSON_PrintUnformatted(json) : NULL;
 	char etag[GB_ETAG_MAX];
@@ -202,7 +202,6 @@ static int store_posted_message(struct gb_request *req, int field_status,
 		respond_store_error(req, "insert", status, &err);
 		return -1;
 	}
-	gb_list_cache_invalidate();
 	if (!cJSON_AddStringToObject(doc, "id", id)) {
 		cJSON_Delete(doc);
 		respond_out_of_memory(req);
@@ -248,7 +247,7 @@ static long append_legacy(cJSON *out, const cJSON *docs, long room)
 
 static void legacy_list(struct gb_request *req)
 {
-	unsigned long generation = gb_list_cache_generation();
+	uint64_t generation = gb_list_cache_generation();
 	cJSON *out;
 	char *cursor = NULL;
 	long remaining = legacy_list_max;
@@ -411,7 +410,7 @@ static void v1_list(struct gb_request *req)
 	cJSON *docs = NULL, *page;
 	char *next = NULL;
 	enum gb_status status;
-	unsigned long generation;
+	uint64_t generation;
 	int limit, slot;
 
 	if (read_limit(req, &limit) != 0 ||
@@ -570,7 +569,6 @@ static void v1_delete(struct gb_request *req, const char *id)
 		respond_store_error(req, "remove", status, &err);
 		return;
 	}
-	gb_list_cache_invalidate();
 	api->log(plugin, GB_LOG_INFO, "message %s deleted (request %s)", id,
 		 api->req_id(req));
 	api->respond(req, 204, "application/json", NULL, 0);
@@ -706,7 +704,10 @@ static int api_init(struct gb_plugin *self, const struct gb_host_api *host,
 	if (read_legacy_list_max(err) != 0 || read_admin_token(err) != 0)
 		return -1;
 	const char *ttl = api->config_get("list_cache_ms");
-	gb_list_cache_init(ttl ? strtol(ttl, NULL, 10) : 0);
+	gb_list_cache_init(ttl ? strtol(ttl, NULL, 10) : 0,
+			   GB_HOST_HAS(api, store_generation)
+				   ? api->store_generation
+				   : NULL);
 	if (!admin_token)
 		api->log(plugin, GB_LOG_INFO,
 			 "moderation is off: set admin_token or "

@@ -11,7 +11,7 @@ struct entry {
 	size_t len;
 	char etag[GB_ETAG_MAX];
 	double built;
-	unsigned long generation;
+	uint64_t generation;
 	/* When one request started rebuilding this stale entry (ms); others
 	 * keep serving the stale copy meanwhile, so an expiry under load
 	 * costs one rebuild, not one per waiting request. */
@@ -22,12 +22,13 @@ struct entry {
 
 static struct entry entries[GB_LIST_CACHE_SLOTS];
 static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
-static atomic_ulong generation = 1;
+static uint64_t (*generation)(void);
 static double ttl; /* seconds; 0: off */
 
-void gb_list_cache_init(long ttl_ms)
+void gb_list_cache_init(long ttl_ms, uint64_t (*store_generation)(void))
 {
-	ttl = ttl_ms > 0 ? (double)ttl_ms / 1000.0 : 0.0;
+	generation = store_generation;
+	ttl = ttl_ms > 0 && generation ? (double)ttl_ms / 1000.0 : 0.0;
 }
 
 void gb_list_cache_fini(void)
@@ -43,9 +44,9 @@ void gb_list_cache_fini(void)
 	pthread_rwlock_unlock(&lock);
 }
 
-unsigned long gb_list_cache_generation(void)
+uint64_t gb_list_cache_generation(void)
 {
-	return atomic_load(&generation);
+	return generation ? generation() : 0;
 }
 
 int gb_list_cache_get(int slot, double now, struct gb_cached_response *out)
@@ -55,7 +56,7 @@ int gb_list_cache_get(int slot, double now, struct gb_cached_response *out)
 	int hit = 0;
 	pthread_rwlock_rdlock(&lock);
 	struct entry *e = &entries[slot];
-	int usable = e->body && e->generation == atomic_load(&generation);
+	int usable = e->body && e->generation == generation();
 	if (usable && now - e->built >= ttl) {
 		long long now_ms = (long long)(now * 1000.0);
 		long long since = atomic_load(&e->refresh_ms);
@@ -75,11 +76,11 @@ int gb_list_cache_get(int slot, double now, struct gb_cached_response *out)
 	return hit;
 }
 
-void gb_list_cache_put(int slot, unsigned long gen, double now,
+void gb_list_cache_put(int slot, uint64_t gen, double now,
 		       const char *body, size_t len, const char *etag)
 {
 	if (ttl <= 0 || slot < 0 || slot >= GB_LIST_CACHE_SLOTS ||
-	    gen != atomic_load(&generation))
+	    gen != generation())
 		return;
 	char *copy = malloc(len + 1);
 	if (!copy)
@@ -96,9 +97,4 @@ void gb_list_cache_put(int slot, unsigned long gen, double now,
 	e->generation = gen;
 	atomic_store(&e->refresh_ms, 0);
 	pthread_rwlock_unlock(&lock);
-}
-
-void gb_list_cache_invalidate(void)
-{
-	atomic_fetch_add(&generation, 1);
 }

@@ -12,6 +12,7 @@
 #define GB_API_LIST_CACHE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "http_headers.h"
 
@@ -25,14 +26,15 @@ struct gb_cached_response {
 	char etag[GB_ETAG_MAX];
 };
 
-/* Sets the time to live (0 turns the cache off). Call from init. */
-void gb_list_cache_init(long ttl_ms);
+/* Sets the time to live (0 turns the cache off) and the host's store
+ * generation function (api->store_generation). Call from init. */
+void gb_list_cache_init(long ttl_ms, uint64_t (*store_generation)(void));
 
 /* Frees every entry. Call from fini. */
 void gb_list_cache_fini(void);
 
 /* Returns the generation to pass to gb_list_cache_put after rendering. */
-unsigned long gb_list_cache_generation(void);
+uint64_t gb_list_cache_generation(void);
 
 /*
  * Copies a fresh entry of `slot` into out (1) or returns 0 when there is
@@ -44,10 +46,7 @@ int gb_list_cache_get(int slot, double now, struct gb_cached_response *out);
  * Stores a rendered body for `slot`, built from data read at `generation`
  * (an entry built before an invalidation is dropped).
  */
-void gb_list_cache_put(int slot, unsigned long generation, double now,
+void gb_list_cache_put(int slot, uint64_t generation, double now,
 		       const char *body, size_t len, const char *etag);
-
-/* Drops every entry: a message was stored or deleted. */
-void gb_list_cache_invalidate(void);
 
 #endif

@@ -122,6 +122,27 @@ Test(core, garbage_method_is_400_json_and_server_keeps_serving)
 	gbt_response_free(&r);
 }
 
+Test(core, encoded_nul_in_path_is_400)
+{
+	struct gbt_response r;
+	cr_assert_eq(gbt_http(srv.port, "GET", "/health%00.txt", NULL, NULL, 0,
+			      &r), 0);
+	cr_assert_eq(r.status, 400);
+	cJSON *j = json_of(&r);
+	cr_assert_str_eq(error_code(j), "invalid_path");
+	cJSON_Delete(j);
+	gbt_response_free(&r);
+}
+
+Test(core, encoded_path_is_decoded_before_routing)
+{
+	struct gbt_response r;
+	cr_assert_eq(gbt_http(srv.port, "GET", "/heal%74h", NULL, NULL, 0, &r),
+		     0);
+	cr_assert_eq(r.status, 200);
+	gbt_response_free(&r);
+}
+
 Test(core, body_over_16k_is_413)
 {
 	size_t n = 16 * 1024 + 1;

@@ -65,7 +65,7 @@ extern "C" {
 
 /* ABI version this header describes. */
 #define GB_ABI_MAJOR 1
-#define GB_ABI_MINOR 0
+#define GB_ABI_MINOR 1
 
 /* First field of every descriptor: "GBPL" in ASCII. */
 #define GB_PLUGIN_MAGIC 0x4742504cU
@@ -558,7 +558,23 @@ struct gb_host_api {
 	/* Monotonic and wall clock, in seconds. */
 	double (*now_monotonic)(void);
 	double (*now_wall)(void);
+
+	/* --- Added in ABI 1.1 (check api->size before use) ------------ */
+
+	/*
+	 * A number that changes whenever an insert or remove through this
+	 * process's store_* functions succeeds. Plugins that cache rendered
+	 * views of the store compare it to drop stale entries at once;
+	 * writes made by other processes are not seen here.
+	 */
+	uint64_t (*store_generation)(void);
 };
+
+/* True when the host table has `slot` (a plugin built for a newer minor
+ * than the host it runs in must not call slots the host lacks). */
+#define GB_HOST_HAS(api, slot)                                                 \
+	((api)->size >= offsetof(struct gb_host_api, slot) +                   \
+				sizeof(((struct gb_host_api *)0)->slot))
 
 #ifdef __cplusplus
 }
