@@ -43,8 +43,7 @@ static void start_db(void)
 static void start_guestbookd(void)
 {
 	const char *args[] = {"--role", "backend", "--storage", "mongo",
-			      "--mongo-uri", uri, "--rate-limit", "0",
-			      "--ready-cache-ms", "250", NULL};
+			      "--mongo-uri", uri, "--rate-limit", "0", NULL};
 
 	cr_assert_eq(gbt_server_start(&server, args, NULL), 0,
 		     "guestbookd did not start");
