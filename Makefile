@@ -1,5 +1,8 @@
 # guestbookd: GNU make. `make help` lists the targets.
 .DEFAULT_GOAL := all
+# Keep every intermediate file (test plugins, objects): nothing is rebuilt
+# twice and nothing a test needs is deleted behind its back.
+.SECONDARY:
 
 VERSION  := 0.1.0
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -95,7 +98,7 @@ deps:
 unit: all $(UNIT_TESTS)
 	@scripts/run-tests.sh $(UNIT_TESTS)
 
-integration: all $(INTEG_TESTS)
+integration: all $(TEST_PLUGINS) $(INTEG_TESTS)
 	@$(TEST_ENV) scripts/run-tests.sh $(INTEG_TESTS)
 
 e2e: all

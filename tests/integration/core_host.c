@@ -347,6 +347,30 @@ Test(startup, abi_mismatch_is_refused_before_init)
 	expect_exit2(a, NULL, "built for ABI 2.0, this guestbookd speaks 1.");
 }
 
+Test(startup, newer_minor_abi_is_refused)
+{
+	char p[1024];
+	snprintf(p, sizeof p, "%s", gbt_build_path("test-plugins/future_minor.so"));
+	const char *const a[] = {"--plugin-dir", plugin_dir(), "--plugins", p,
+				 NULL};
+	expect_exit2(a, NULL, "future_minor.so: built for ABI 1.");
+}
+
+Test(startup, older_minor_abi_keeps_working, .timeout = 30)
+{
+	char p[1024];
+	snprintf(p, sizeof p, "%s", gbt_build_path("test-plugins/old_minor.so"));
+	const char *const a[] = {"--plugins", p, NULL};
+	struct gbt_server s;
+	cr_assert_eq(gbt_server_start(&s, a, NULL), 0);
+	struct gbt_response r;
+	cr_assert_eq(gbt_http(s.port, "GET", "/old", NULL, NULL, 0, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(r.body, "old");
+	gbt_response_free(&r);
+	gbt_server_stop(&s, SIGTERM);
+}
+
 Test(startup, failing_init_is_reported_with_the_path)
 {
 	char p[1024];
