@@ -15,7 +15,8 @@
 # Or source it and call ferretdb_build / ferretdb_start / ferretdb_stop.
 #
 # Environment: FERRETDB_BIN (use this binary, skip the build), GO (the go
-# command), GB_CACHE_DIR (default ~/.cache/guestbook).
+# command), GB_CACHE_DIR (default ~/.cache/guestbook), FERRETDB_WATCH_PID
+# (start: stop the server when this process is gone).
 
 FERRETDB_VERSION=v1.24.2
 GB_CACHE_DIR=${GB_CACHE_DIR:-$HOME/.cache/guestbook}
@@ -129,6 +130,20 @@ ferretdb_port_open() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# ferretdb_watch PID: when FERRETDB_WATCH_PID names a process (the test
+# that started this server), stops FerretDB PID once that process is gone,
+# so a test that crashes or times out leaves no server behind.
+ferretdb_watch() {
+	local pid=$1 watch=${FERRETDB_WATCH_PID:-}
+	[ -n "$watch" ] || return 0
+	(
+		while kill -0 "$watch" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do
+			sleep 1
+		done
+		kill "$pid" 2>/dev/null
+	) >/dev/null 2>&1 </dev/null &
+}
+
 # ferretdb_start DIR [PORT]: starts FerretDB with SQLite data in DIR/data/
 # and its log in DIR/ferretdb.log, waits until it accepts connections and
 # prints "PORT PID". The pid is also kept in DIR/ferretdb.pid.
@@ -160,6 +175,7 @@ ferretdb_start() {
 				break
 			fi
 			if ferretdb_port_open "$p"; then
+				ferretdb_watch "$pid"
 				printf '%s\n' "$pid" >"$dir/ferretdb.pid"
 				printf '%s %s\n' "$p" "$pid"
 				return 0

@@ -72,14 +72,17 @@ static int run_start_script(struct gbt_mongo_server *s, int port, char *why,
 	int got_port = 0, got_pid = 0, rc;
 
 	snprintf(errpath, sizeof(errpath), "%s/start.err", s->dir);
+	/* the server goes when this process does, even if a test crashes */
 	if (port > 0)
-		snprintf(cmd, sizeof(cmd), "bash '%s' start '%s' %d 2>'%s'",
-			 gbt_src_path("tests/lib/ferretdb.sh"), s->dir, port,
-			 errpath);
+		snprintf(cmd, sizeof(cmd),
+			 "FERRETDB_WATCH_PID=%d bash '%s' start '%s' %d 2>'%s'",
+			 (int)getpid(), gbt_src_path("tests/lib/ferretdb.sh"),
+			 s->dir, port, errpath);
 	else
-		snprintf(cmd, sizeof(cmd), "bash '%s' start '%s' 2>'%s'",
-			 gbt_src_path("tests/lib/ferretdb.sh"), s->dir,
-			 errpath);
+		snprintf(cmd, sizeof(cmd),
+			 "FERRETDB_WATCH_PID=%d bash '%s' start '%s' 2>'%s'",
+			 (int)getpid(), gbt_src_path("tests/lib/ferretdb.sh"),
+			 s->dir, errpath);
 	p = popen(cmd, "r");
 	if (!p) {
 		snprintf(why, whylen, "cannot run %s: %s", cmd, strerror(errno));
