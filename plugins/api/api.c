@@ -10,7 +10,8 @@
  *
  * Settings: legacy_list_max (default 1000), admin_token or
  * admin_token_file (unset: moderation off, DELETE always answers 401),
- * list_cache_ms (how long rendered lists are reused; see list_cache.h).
+ * list_cache_ms (how long rendered lists are reused; see
+ * plugins/common/response_cache.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,8 +20,8 @@
 
 #include "guestbook/plugin.h"
 #include "http_headers.h"
-#include "list_cache.h"
 #include "message.h"
+#include "response_cache.h"
 
 #define V1_LIMIT_DEFAULT	20
 #define V1_LIMIT_MAX		100
@@ -28,6 +29,10 @@
 #define LEGACY_LIST_MAX_DEFAULT 1000
 #define CURSOR_MAX		256
 #define ADMIN_TOKEN_FILE_MAX	4096
+
+/* List cache slots: 0 is the legacy list, 1..100 the v1 first page by
+ * limit. */
+#define LIST_CACHE_SLOTS	(V1_LIMIT_MAX + 1)
 /* Seconds a client should wait after a 503 from the store. */
 #define STORAGE_RETRY_AFTER "2"
 #define V1_PREFIX	    "/api/v1/messages/"
@@ -36,6 +41,7 @@ static const struct gb_host_api *api;
 static struct gb_plugin *plugin;
 static long legacy_list_max = LEGACY_LIST_MAX_DEFAULT;
 static char *admin_token; /* NULL: moderation is off */
+static struct gb_response_cache *list_cache; /* rendered first pages */
 
 /* ---- responses ------------------------------------------------------- */
 
@@ -104,15 +110,17 @@ static void respond_tagged(struct gb_request *req, const char *text,
  */
 static int respond_from_cache(struct gb_request *req, int slot)
 {
-	struct gb_cached_response c;
+	struct gb_cached_response *c;
 
-	if (!gb_list_cache_get(slot, api->now_monotonic(), &c))
+	c = gb_response_cache_get(list_cache, (size_t)slot,
+				  api->now_monotonic());
+	if (!c)
 		return 0;
 	if (slot == 0)
-		api->respond(req, 201, "application/json", c.body, c.len);
+		api->respond(req, 201, "application/json", c->body, c->len);
 	else
-		respond_tagged(req, c.body, c.len, c.etag);
-	free(c.body);
+		respond_tagged(req, c->body, c->len, c->etag);
+	gb_response_cache_release(c);
 	return 1;
 }
 
@@ -136,8 +144,8 @@ static void respond_list(struct gb_request *req, cJSON *json, int slot,
 	len = strlen(text);
 	gb_etag_of(text, len, etag);
 	if (slot >= 0)
-		gb_list_cache_put(slot, generation, api->now_monotonic(), text,
-				  len, etag);
+		gb_response_cache_put(list_cache, (size_t)slot, generation,
+				      api->now_monotonic(), text, len, etag);
 	if (slot == 0)
 		api->respond(req, 201, "application/json", text, len);
 	else
@@ -247,7 +255,7 @@ static long append_legacy(cJSON *out, const cJSON *docs, long room)
 
 static void legacy_list(struct gb_request *req)
 {
-	uint64_t generation = gb_list_cache_generation();
+	uint64_t generation = gb_response_cache_generation(list_cache);
 	cJSON *out;
 	char *cursor = NULL;
 	long remaining = legacy_list_max;
@@ -420,7 +428,7 @@ static void v1_list(struct gb_request *req)
 	slot = cursor[0] ? -1 : limit;
 	if (slot > 0 && respond_from_cache(req, slot))
 		return;
-	generation = gb_list_cache_generation();
+	generation = gb_response_cache_generation(list_cache);
 	status = api->store_list(req, GB_MESSAGES_COLLECTION, limit,
 				 cursor[0] ? cursor : NULL, &docs, &next, &err);
 	if (status == GB_ERR_INVALID) {
@@ -704,10 +712,13 @@ static int api_init(struct gb_plugin *self, const struct gb_host_api *host,
 	if (read_legacy_list_max(err) != 0 || read_admin_token(err) != 0)
 		return -1;
 	const char *ttl = api->config_get("list_cache_ms");
-	gb_list_cache_init(ttl ? strtol(ttl, NULL, 10) : 0,
-			   GB_HOST_HAS(api, store_generation)
-				   ? api->store_generation
-				   : NULL);
+	list_cache = gb_response_cache_new(LIST_CACHE_SLOTS,
+					   ttl ? strtol(ttl, NULL, 10) : 0,
+					   GB_HOST_HAS(api, store_generation)
+						   ? api->store_generation
+						   : NULL);
+	if (!list_cache)
+		return fail(err, "out of memory for the list cache");
 	if (!admin_token)
 		api->log(plugin, GB_LOG_INFO,
 			 "moderation is off: set admin_token or "
@@ -726,7 +737,8 @@ static void api_fini(struct gb_plugin *self)
 	(void)self;
 	free(admin_token);
 	admin_token = NULL;
-	gb_list_cache_fini();
+	gb_response_cache_free(list_cache);
+	list_cache = NULL;
 }
 
 GB_PLUGIN(GB_PLUGIN_ROUTE, "api", "1.0.0",
