@@ -8,6 +8,15 @@
  * or style, nosniff, no referrer, no framing). The page works without
  * JavaScript; static/app.js adds posting without reload and live updates
  * over the v1 API.
+ *
+ * The newest page of GET / (no cursor, no error) is rendered once and
+ * reused while younger than `list_cache_ms` (default 500, 0: off) and no
+ * post or delete went through this process (see response_cache.h): a
+ * visitor sees their own post at once, a post made through another
+ * process within list_cache_ms. The relative times on a reused page ("2
+ * minutes ago") may be up to list_cache_ms old; the exact time is in each
+ * card's datetime attribute. The page holds nothing per request (no token,
+ * no nonce, no request id), so one copy serves every visitor.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +25,7 @@
 #include "guestbook/plugin.h"
 #include "http_headers.h"
 #include "message.h"
+#include "response_cache.h"
 
 #include "form.h"
 #include "relative_time.h"
@@ -58,6 +68,7 @@ static const struct gb_host_api *api;
 static struct gb_plugin *self_plugin;
 static struct web_template *templates[TPL_COUNT];
 static struct static_files assets;
+static struct gb_response_cache *page_cache; /* slot 0: the newest page */
 
 /* What one rendering of the page shows. */
 struct page {
@@ -67,6 +78,7 @@ struct page {
 	const char *alert;                      /* above the form */
 	const char *cursor;                     /* NULL: the newest page */
 	const char *retry_after;                /* for 429 and 503 */
+	int cacheable; /* the plain newest page: kept if it renders 200 */
 };
 
 /* ---- responses ---------------------------------------------------------- */
@@ -79,6 +91,14 @@ static void security_headers(struct gb_request *req)
 	api->res_header(req, "X-Frame-Options", "DENY");
 }
 
+static void respond_html(struct gb_request *req, int status,
+			 const char *body, size_t len)
+{
+	security_headers(req);
+	api->res_header(req, "Cache-Control", "no-store");
+	api->respond(req, status, "text/html; charset=utf-8", body, len);
+}
+
 static void send_html(struct gb_request *req, int status, struct web_buf *b)
 {
 	if (b->failed || !b->data) {
@@ -86,9 +106,20 @@ static void send_html(struct gb_request *req, int status, struct web_buf *b)
 				   NULL);
 		return;
 	}
-	security_headers(req);
-	api->res_header(req, "Cache-Control", "no-store");
-	api->respond(req, status, "text/html; charset=utf-8", b->data, b->len);
+	respond_html(req, status, b->data, b->len);
+}
+
+/* Answers the newest page from the cache if it holds a usable copy. */
+static int respond_cached_page(struct gb_request *req)
+{
+	struct gb_cached_response *c;
+
+	c = gb_response_cache_get(page_cache, 0, api->now_monotonic());
+	if (!c)
+		return 0;
+	respond_html(req, 200, c->body, c->len);
+	gb_response_cache_release(c);
+	return 1;
 }
 
 /* ---- rendering ---------------------------------------------------------- */
@@ -211,6 +242,8 @@ static void send_page(struct gb_request *req, struct page *pg)
 {
 	struct web_buf cards = {0}, pager = {0}, alert = {0};
 	struct web_buf name_err = {0}, msg_err = {0}, out = {0};
+	/* Read before the store: a write racing the rendering drops it. */
+	uint64_t generation = gb_response_cache_generation(page_cache);
 
 	render_messages(req, pg, &cards, &pager);
 	if (pg->alert) {
@@ -239,6 +272,11 @@ static void send_page(struct gb_request *req, struct page *pg)
 		out.failed = 1;
 	if (pg->retry_after)
 		api->res_header(req, "Retry-After", pg->retry_after);
+	if (pg->cacheable && pg->status == 200 && !pg->alert && !out.failed &&
+	    out.data)
+		gb_response_cache_put(page_cache, 0, generation,
+				      api->now_monotonic(), out.data, out.len,
+				      NULL);
 	send_html(req, pg->status, &out);
 	web_buf_free(&cards);
 	web_buf_free(&pager);
@@ -274,6 +312,11 @@ static void handle_index(struct gb_request *req, void *userdata)
 	if (n == -2 || (n > 0 && !cursor_is_wellformed(cursor))) {
 		/* Let the listing report it like any unknown cursor. */
 		pg.cursor = "!";
+	}
+	if (!pg.cursor) {
+		if (respond_cached_page(req))
+			return;
+		pg.cacheable = 1;
 	}
 	send_page(req, &pg);
 }
@@ -457,6 +500,8 @@ static void web_fini(struct gb_plugin *self)
 		templates[i] = NULL;
 	}
 	static_files_free(&assets);
+	gb_response_cache_free(page_cache);
+	page_cache = NULL;
 }
 
 static int init_fail(char **err, const char *msg)
@@ -482,7 +527,7 @@ static const char *www_dir(void)
 static int web_init(struct gb_plugin *self, const struct gb_host_api *host,
 		    char **err, int *err_static)
 {
-	const char *dir;
+	const char *dir, *ttl;
 	char path[4096], msg[600];
 
 	api = host;
@@ -499,6 +544,13 @@ static int web_init(struct gb_plugin *self, const struct gb_host_api *host,
 	snprintf(path, sizeof(path), "%s/static", dir);
 	if (static_files_load(&assets, path, msg, sizeof(msg)) < 0)
 		return init_fail(err, msg);
+	ttl = api->config_get("list_cache_ms");
+	page_cache = gb_response_cache_new(1, ttl ? strtol(ttl, NULL, 10) : 0,
+					   GB_HOST_HAS(api, store_generation)
+						   ? api->store_generation
+						   : NULL);
+	if (!page_cache)
+		return init_fail(err, "out of memory for the page cache");
 	if (api->route_add(self, GB_GET, "/", handle_index, NULL, 0) ||
 	    api->route_add(self, GB_POST, "/post", handle_post, NULL, 0) ||
 	    api->route_add(self, GB_GET, "/static/*", handle_static, NULL,
