@@ -6,12 +6,10 @@
  * answers a healthy backend never gives (500, non-JSON, wrong shape,
  * too slow).
  *
- * The shared conformance suite (tests/lib/conformance.h) cannot be
- * instantiated for this store as it stands: it compares the caller's
- * `date` exactly, while the v1 API stamps the backend's own time, and it
- * inserts into two collections, while a backend serves only "messages".
- * The tests below cover the same behaviours with those two differences
- * made explicit (date_is_the_backend_time, other_collections_are_invalid).
+ * The shared storage conformance suite runs against this store in
+ * storage_http_conformance.c; the tests here add what only a remote store
+ * has: the backend's own date, its limits and error answers, keep-alive,
+ * a backend that goes away or misbehaves, and what is forwarded to it.
  */
 #include <criterion/criterion.h>
 #include <civetweb.h>

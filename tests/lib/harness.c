@@ -3,14 +3,17 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -43,6 +46,96 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- temporary directories, removed at exit ---------------------------- */
+
+/*
+ * Every directory gbt_server_start and gbt_run create, with the process
+ * that uses it. At exit the directories of this process whose server is
+ * no longer running are removed (see harness.h).
+ */
+struct test_dir {
+	char path[256];
+	pid_t owner;  /* the test process that created it */
+	pid_t server; /* the guestbookd using it; 0 once it is known gone */
+};
+
+static pthread_mutex_t dirs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct test_dir *dirs;
+static size_t dirs_n, dirs_cap;
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+			struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* Whether child `pid` of this process still runs (reaps it if not). */
+static int child_running(pid_t pid)
+{
+	int st;
+
+	return pid > 0 && waitpid(pid, &st, WNOHANG) == 0;
+}
+
+static void remove_dirs_at_exit(void)
+{
+	const char *keep = getenv("GB_KEEP_TEST_DIRS");
+
+	if (keep && strcmp(keep, "1") == 0)
+		return;
+	pthread_mutex_lock(&dirs_lock);
+	for (size_t i = 0; i < dirs_n; i++) {
+		struct test_dir *d = &dirs[i];
+
+		/* A forked child inherits the list: not its directories. */
+		if (d->owner != getpid() || child_running(d->server))
+			continue;
+		nftw(d->path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	dirs_n = 0;
+	pthread_mutex_unlock(&dirs_lock);
+}
+
+/* Remembers a directory just created; failures only leave it behind. */
+static void dir_remember(const char *path)
+{
+	static int registered;
+
+	pthread_mutex_lock(&dirs_lock);
+	if (!registered)
+		registered = atexit(remove_dirs_at_exit) == 0;
+	if (dirs_n == dirs_cap) {
+		size_t cap = dirs_cap ? dirs_cap * 2 : 16;
+		struct test_dir *bigger = realloc(dirs, cap * sizeof(*dirs));
+
+		if (!bigger) {
+			pthread_mutex_unlock(&dirs_lock);
+			return;
+		}
+		dirs = bigger;
+		dirs_cap = cap;
+	}
+	dirs[dirs_n] = (struct test_dir){.owner = getpid()};
+	snprintf(dirs[dirs_n].path, sizeof(dirs[dirs_n].path), "%s", path);
+	dirs_n++;
+	pthread_mutex_unlock(&dirs_lock);
+}
+
+/* Records which server uses `path` (0: none any more). */
+static void dir_set_server(const char *path, pid_t server)
+{
+	pthread_mutex_lock(&dirs_lock);
+	for (size_t i = 0; i < dirs_n; i++)
+		if (dirs[i].owner == getpid() &&
+		    strcmp(dirs[i].path, path) == 0)
+			dirs[i].server = server;
+	pthread_mutex_unlock(&dirs_lock);
 }
 
 char *gbt_server_log(const struct gbt_server *s)
@@ -119,9 +212,14 @@ static void free_argv(char **argv)
 
 static pid_t spawn(char **argv, const char *const *env, const char *log_path)
 {
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid;
+	/* Die with the test: a test killed on timeout leaves no server. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
 	int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd >= 0) {
 		dup2(fd, 1);
@@ -141,6 +239,7 @@ static int make_dir(struct gbt_server *s)
 		 env_or("TMPDIR", "/tmp"));
 	if (!mkdtemp(s->dir))
 		return -1;
+	dir_remember(s->dir);
 	snprintf(s->log_path, sizeof s->log_path, "%s/server.log", s->dir);
 	return 0;
 }
@@ -154,8 +253,11 @@ int gbt_server_start(struct gbt_server *s, const char *const *args,
 	char **argv = build_argv(s, args, 1);
 	s->pid = spawn(argv, env, s->log_path);
 	free_argv(argv);
-	if (s->pid < 0)
+	if (s->pid < 0) {
+		s->pid = 0;
 		return -1;
+	}
+	dir_set_server(s->dir, s->pid);
 	double deadline = now() + 10.0;
 	while (now() < deadline) {
 		char *log = gbt_server_log(s);
@@ -175,6 +277,7 @@ int gbt_server_start(struct gbt_server *s, const char *const *args,
 			fprintf(stderr, "guestbookd exited during start-up:\n%s\n",
 				out ? out : "");
 			free(out);
+			dir_set_server(s->dir, 0);
 			s->pid = 0;
 			return -1;
 		}
@@ -185,6 +288,7 @@ int gbt_server_start(struct gbt_server *s, const char *const *args,
 	free(out);
 	kill(s->pid, SIGKILL);
 	waitpid(s->pid, NULL, 0);
+	dir_set_server(s->dir, 0);
 	s->pid = 0;
 	return -1;
 }
@@ -229,6 +333,7 @@ int gbt_server_stop(struct gbt_server *s, int sig)
 		return -1;
 	kill(s->pid, sig);
 	int rc = wait_exit(s->pid, 30.0);
+	dir_set_server(s->dir, 0);
 	s->pid = 0;
 	return rc;
 }

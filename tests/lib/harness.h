@@ -2,6 +2,20 @@
  * harness.h - helpers for integration tests: start the real guestbookd
  * (from $GB_BUILD_DIR) on 127.0.0.1:0 with a temporary data directory, and
  * talk HTTP/1.1 to it.
+ *
+ * Temporary directories: gbt_server_start and gbt_run each create one
+ * ($TMPDIR or /tmp)/gbtest-XXXXXX. The harness remembers them and removes
+ * them recursively when the test process exits (atexit), but only those
+ * whose server no longer runs (stopped with gbt_server_stop, exited, or
+ * reaped by the test); a server still running at exit (usually a test
+ * that failed before stopping it) keeps its directory, log included. Nothing is removed on gbt_server_stop itself: a test may
+ * start a new server on the stopped one's database or read its log. Set
+ * GB_KEEP_TEST_DIRS=1 to keep every directory for inspection.
+ *
+ * Every process the harness spawns gets SIGKILL when the thread that
+ * started it exits (PR_SET_PDEATHSIG), so a test killed on timeout leaves
+ * no server behind. Start servers from the test's main thread (or a
+ * thread that outlives them).
  */
 #ifndef GB_TEST_HARNESS_H
 #define GB_TEST_HARNESS_H
@@ -35,8 +49,9 @@ int gbt_server_start(struct gbt_server *s, const char *const *args,
  */
 int gbt_run(const char *const *args, const char *const *env, char **out);
 
-/* Sends `sig`, waits up to 30 s, returns the exit status (-1 on timeout or
- * signal death). Removes nothing: the directory stays for inspection. */
+/* Sends `sig`, waits up to 30 s (then SIGKILL), returns the exit status
+ * (-1 on timeout or signal death). Removes nothing: the directory stays
+ * until the test process exits (see above). */
 int gbt_server_stop(struct gbt_server *s, int sig);
 
 /* The server's log so far (malloc'd, caller frees). */
