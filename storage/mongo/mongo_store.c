@@ -26,13 +26,14 @@
  * setting fails open() with one line (the host exits 2). An unreachable
  * server does not: the driver connects lazily, the store opens, a warning
  * is logged and /ready answers 503 until the server answers its ping.
- * Requests during an outage fail within about mongo_timeout_ms with
- * GB_ERR_UNAVAILABLE; the pool reconnects by itself when the server is
- * back.
+ * Requests during an outage fail with GB_ERR_UNAVAILABLE: at once while
+ * the outage is known (see outage_check), else within about
+ * mongo_timeout_ms; the pool reconnects by itself when the server is back.
  */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,8 @@
 #define MONGO_DEFAULT_POOL 64
 /* A readiness ping must answer within about a second. */
 #define MONGO_PING_TIMEOUT_MS 1000
+/* During an outage, requests try the database at most this often. */
+#define MONGO_OUTAGE_RETRY_MS 1000
 
 struct mongo_store {
 	mongoc_uri_t *uri;
@@ -135,6 +138,52 @@ static enum gb_status set_err(struct gb_error *err, enum gb_status st,
 	return st;
 }
 
+/*
+ * Outage fast path. A request that waits for server selection holds a
+ * worker thread for mongo_timeout_ms; during an outage every request would,
+ * and /health and /ready would queue behind them. So once the database is
+ * known to be unreachable (a failed ping or request), requests fail at once
+ * with the last error for MONGO_OUTAGE_RETRY_MS; then the next one tries
+ * again. The readiness ping always tries, and any success ends the outage.
+ */
+static _Atomic long long outage_until_ms;
+static pthread_mutex_t outage_lock = PTHREAD_MUTEX_INITIALIZER;
+static char outage_reason[200];
+
+static long long now_ms(void)
+{
+	return (long long)(api->now_monotonic() * 1000.0);
+}
+
+static void outage_note(const char *why)
+{
+	pthread_mutex_lock(&outage_lock);
+	snprintf(outage_reason, sizeof(outage_reason), "%s", why);
+	pthread_mutex_unlock(&outage_lock);
+	atomic_store(&outage_until_ms, now_ms() + MONGO_OUTAGE_RETRY_MS);
+}
+
+static void outage_clear(void)
+{
+	if (atomic_load(&outage_until_ms))
+		atomic_store(&outage_until_ms, 0);
+}
+
+/* GB_ERR_UNAVAILABLE at once while in an outage's retry window, else OK. */
+static enum gb_status outage_check(struct gb_error *err)
+{
+	char why[sizeof(outage_reason)];
+	long long until = atomic_load(&outage_until_ms);
+
+	if (!until || now_ms() >= until)
+		return GB_OK;
+	pthread_mutex_lock(&outage_lock);
+	snprintf(why, sizeof(why), "%s", outage_reason);
+	pthread_mutex_unlock(&outage_lock);
+	return set_err(err, GB_ERR_UNAVAILABLE, "%s (next try within %d ms)",
+		       why, MONGO_OUTAGE_RETRY_MS);
+}
+
 /* Server error codes that mean "not now" rather than "never". */
 static int is_transient_server_code(uint32_t code)
 {
@@ -196,9 +245,11 @@ static enum gb_status driver_err(struct gb_error *err, const char *op,
 {
 	enum gb_status st = driver_status(e, reply);
 
-	if (st == GB_ERR_UNAVAILABLE)
-		return set_err(err, st, "MongoDB unavailable (%s): %s", op,
-			       e->message);
+	if (st == GB_ERR_UNAVAILABLE) {
+		set_err(err, st, "MongoDB unavailable (%s): %s", op, e->message);
+		outage_note(err->message);
+		return st;
+	}
 	return set_err(err, st, "MongoDB %s failed: %s", op, e->message);
 }
 
@@ -402,9 +453,13 @@ static enum gb_status mongo_ping(void *st, struct gb_error *err)
 	}
 	pthread_mutex_unlock(&store.ping_lock);
 	bson_destroy(&cmd);
-	if (!ok)
-		return set_err(err, GB_ERR_UNAVAILABLE, "MongoDB %s: %s",
-			       store.masked_uri, e.message);
+	if (!ok) {
+		set_err(err, GB_ERR_UNAVAILABLE, "MongoDB %s: %s",
+			store.masked_uri, e.message);
+		outage_note(err->message);
+		return GB_ERR_UNAVAILABLE;
+	}
+	outage_clear();
 	return GB_OK;
 }
 
@@ -500,6 +555,21 @@ static mongoc_collection_t *collection_of(mongoc_client_t *client,
 	return mongoc_client_get_collection(client, store.db_name, name);
 }
 
+/*
+ * A pooled connection can be dead without the driver knowing yet (the
+ * server restarted between two uses of it): its first use fails at once
+ * with a stream error and the driver drops it. Such an operation is worth
+ * one more try, on a fresh connection, if the failure was quick.
+ */
+static int worth_retrying(const bson_error_t *e, double started)
+{
+	return e->domain == MONGOC_ERROR_STREAM &&
+	       api->now_monotonic() - started < 0.5;
+}
+
+/* Duplicate key: a retried insert whose first try had landed after all. */
+#define MONGO_DUPLICATE_KEY 11000
+
 static enum gb_status mongo_insert(void *st, const struct gb_store_ctx *ctx,
 				   const char *collection, const cJSON *doc,
 				   char id_out[GB_ID_MAX], struct gb_error *err)
@@ -521,11 +591,28 @@ static enum gb_status mongo_insert(void *st, const struct gb_store_ctx *ctx,
 		bson_destroy(&bdoc);
 		return rc;
 	}
+	rc = outage_check(err);
+	if (rc != GB_OK) {
+		bson_destroy(&bdoc);
+		return rc;
+	}
 	client = mongoc_client_pool_pop(store.pool);
 	coll = collection_of(client, collection);
-	ok = mongoc_collection_insert_one(coll, &bdoc, NULL, &reply, &e);
+	for (int attempt = 0;; attempt++) {
+		double started = api->now_monotonic();
+
+		ok = mongoc_collection_insert_one(coll, &bdoc, NULL, &reply,
+						  &e);
+		/* the _id is ours: a retry cannot insert the message twice */
+		if (!ok && attempt > 0 && e.code == MONGO_DUPLICATE_KEY)
+			ok = true;
+		if (ok || attempt > 0 || !worth_retrying(&e, started))
+			break;
+		bson_destroy(&reply);
+	}
 	if (ok) {
 		bson_oid_to_string(&oid, id_out);
+		outage_clear();
 		rc = GB_OK;
 	} else {
 		rc = driver_err(err, "insert", &e, &reply);
@@ -546,34 +633,51 @@ static enum gb_status find_docs(const char *collection, const bson_t *filter,
 				const bson_t *opts, int limit, cJSON *out,
 				int *more, struct gb_error *err)
 {
-	mongoc_client_t *client = mongoc_client_pool_pop(store.pool);
-	mongoc_collection_t *coll = collection_of(client, collection);
+	mongoc_client_t *client;
+	mongoc_collection_t *coll;
 	mongoc_cursor_t *cur;
 	const bson_t *b;
 	const bson_t *reply = NULL;
 	bson_error_t e;
-	enum gb_status rc = GB_OK;
+	enum gb_status rc;
 	int n = 0;
 
 	*more = 0;
-	cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
-	while (mongoc_cursor_next(cur, &b)) {
-		cJSON *doc;
+	rc = outage_check(err);
+	if (rc != GB_OK)
+		return rc;
+	client = mongoc_client_pool_pop(store.pool);
+	coll = collection_of(client, collection);
+	for (int attempt = 0;; attempt++) {
+		double started = api->now_monotonic();
 
-		if (n == limit) {
-			*more = 1;
+		cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+		while (mongoc_cursor_next(cur, &b)) {
+			cJSON *doc;
+
+			if (n == limit) {
+				*more = 1;
+				break;
+			}
+			doc = mongo_json_from_bson(b);
+			if (!doc) {
+				rc = set_err(err, GB_ERR_NOMEM, "out of memory");
+				break;
+			}
+			cJSON_AddItemToArray(out, doc);
+			n++;
+		}
+		if (rc != GB_OK || !mongoc_cursor_error_document(cur, &e, &reply)) {
+			if (rc == GB_OK)
+				outage_clear();
 			break;
 		}
-		doc = mongo_json_from_bson(b);
-		if (!doc) {
-			rc = set_err(err, GB_ERR_NOMEM, "out of memory");
+		if (attempt > 0 || n > 0 || !worth_retrying(&e, started)) {
+			rc = driver_err(err, "find", &e, reply);
 			break;
 		}
-		cJSON_AddItemToArray(out, doc);
-		n++;
+		mongoc_cursor_destroy(cur);
 	}
-	if (rc == GB_OK && mongoc_cursor_error_document(cur, &e, &reply))
-		rc = driver_err(err, "find", &e, reply);
 	mongoc_cursor_destroy(cur);
 	mongoc_collection_destroy(coll);
 	mongoc_client_pool_push(store.pool, client);
@@ -691,21 +795,38 @@ static enum gb_status mongo_remove(void *st, const struct gb_store_ctx *ctx,
 	mongoc_client_t *client;
 	mongoc_collection_t *coll;
 	enum gb_status rc = GB_OK;
+	bool ok;
 
 	(void)st;
 	(void)ctx;
 	if (!mongo_is_oid_hex(id))
 		return set_err(err, GB_ERR_NOT_FOUND, "no document with id %.64s",
 			       id ? id : "");
+	rc = outage_check(err);
+	if (rc != GB_OK)
+		return rc;
 	bson_oid_init_from_string(&oid, id);
 	BSON_APPEND_OID(&filter, "_id", &oid);
 	client = mongoc_client_pool_pop(store.pool);
 	coll = collection_of(client, collection);
-	if (!mongoc_collection_delete_one(coll, &filter, NULL, &reply, &e))
+	for (int attempt = 0;; attempt++) {
+		double started = api->now_monotonic();
+
+		ok = mongoc_collection_delete_one(coll, &filter, NULL, &reply,
+						  &e);
+		if (ok || attempt > 0 || !worth_retrying(&e, started))
+			break;
+		bson_destroy(&reply);
+	}
+	if (!ok) {
 		rc = driver_err(err, "delete", &e, &reply);
-	else if (!bson_iter_init_find(&it, &reply, "deletedCount") ||
-		 bson_iter_as_int64(&it) < 1)
-		rc = set_err(err, GB_ERR_NOT_FOUND, "no document with id %s", id);
+	} else {
+		outage_clear();
+		if (!bson_iter_init_find(&it, &reply, "deletedCount") ||
+		    bson_iter_as_int64(&it) < 1)
+			rc = set_err(err, GB_ERR_NOT_FOUND,
+				     "no document with id %s", id);
+	}
 	bson_destroy(&reply);
 	mongoc_collection_destroy(coll);
 	mongoc_client_pool_push(store.pool, client);
@@ -732,6 +853,7 @@ static int mongo_init(struct gb_plugin *plugin, const struct gb_host_api *host,
 	api = host;
 	self = plugin;
 	memset(&store, 0, sizeof(store));
+	atomic_store(&outage_until_ms, 0);
 	if (pthread_mutex_init(&store.ping_lock, NULL)) {
 		*err = "cannot create a mutex";
 		*err_static = 1;

@@ -167,8 +167,10 @@ Test(mongo_outage, outage_answers_503_quickly_and_recovers_without_restart,
 		char text[32];
 
 		snprintf(text, sizeof(text), "after %d", i);
-		cr_assert_eq(post(text, ids[n], NULL), 201,
-			     "posts succeed again without restarting");
+		cr_assert_eq(post(text, ids[n], &r), 201,
+			     "posts succeed again without restarting: %s",
+			     r.body);
+		gbt_response_free(&r);
 	}
 
 	/* every acknowledged post, before and after, is in the database */
@@ -262,4 +264,25 @@ Test(mongo_outage, unreachable_server_at_start_is_not_ready_until_it_appears,
 	char *doc = gbt_mongo_find_json(uri, "messages", id);
 	cr_assert_not_null(doc);
 	free(doc);
+}
+
+Test(mongo_outage, an_outage_does_not_hold_worker_threads, .init = setup,
+     .fini = teardown, .timeout = 60)
+{
+	gbt_mongo_server_stop(&db);
+	wait_ready(503, 2.0);
+
+	/* without the fast path each would wait for server selection (2 s) */
+	double t0 = now_s();
+	for (int i = 0; i < 10; i++) {
+		cr_assert_eq(status_of("GET", "/api/v1/messages"), 503);
+		cr_assert_eq(post("fast", NULL, NULL), 503);
+	}
+	double took = now_s() - t0;
+	cr_log_info("20 requests during the outage took %.2f s", took);
+	cr_assert_lt(took, 6.0, "requests queue behind server selection");
+
+	double h0 = now_s();
+	cr_assert_eq(status_of("GET", "/health"), 200);
+	cr_assert_lt(now_s() - h0, 0.5);
 }
