@@ -282,7 +282,7 @@ Test(storage_http, cursor_paging_visits_every_message_once)
 Test(storage_http, lists_longer_than_a_backend_page_are_fetched_in_pages)
 {
 	enum { N = 130 };
-	char ids[N][GB_ID_MAX], *next = NULL;
+	char ids[N][GB_ID_MAX], *next = NULL, *last = NULL;
 	cJSON *docs;
 
 	for (int i = 0; i < N; i++)
@@ -299,10 +299,12 @@ Test(storage_http, lists_longer_than_a_backend_page_are_fetched_in_pages)
 	cr_assert_eq(cJSON_GetArraySize(docs), 120);
 	cr_assert_not_null(next, "10 older messages remain");
 	cJSON_Delete(docs);
-	docs = list(100, next, &next);
+	docs = list(100, next, &last);
 	cr_assert_eq(cJSON_GetArraySize(docs), 10);
 	cr_assert_str_eq(field(cJSON_GetArrayItem(docs, 9), "id"), ids[0]);
+	cr_assert_null(last, "the oldest message ends the list");
 	cJSON_Delete(docs);
+	free(next);
 }
 
 Test(storage_http, garbage_cursor_is_invalid)
