@@ -166,20 +166,5 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
 	# run.sh's functions and settings, without running its main
 	# shellcheck disable=SC1090
 	source <(sed '/^main "\$@"$/d' "$MONGO_BENCH_DIR/run.sh")
-	# Ports below the kernel's ephemeral range, which wrk's and the
-	# driver's client sockets use: a port picked there can be taken by
-	# the time guestbookd binds it.
-	free_port() {
-		local port low
-		read -r low _ </proc/sys/net/ipv4/ip_local_port_range
-		while :; do
-			port=$((10000 + RANDOM % (low - 10000)))
-			if ! { exec 9<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
-				echo "$port"
-				return
-			fi
-			exec 9>&-
-		done
-	}
 	mongo_main "$@"
 fi
