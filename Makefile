@@ -126,7 +126,8 @@ run:
 	@scripts/install-deps.sh build
 	$(MAKE) all
 	mkdir -p data
-	$(BUILD)/guestbookd --plugin-dir $(BUILD)/plugins --www-dir www $(ARGS)
+	$(BUILD)/guestbookd --plugin-dir $(BUILD)/plugins --www-dir www \
+	  --drain-seconds 0 $(ARGS)
 
 deploy-check:
 	deploy/check.sh

@@ -164,7 +164,10 @@ static void emit(char *buf, size_t len)
  * Access lines go through a per-thread buffer: one write(2) per 16 KiB
  * or per FLUSH_MS instead of one per request. A thread appends under its
  * own (uncontended) lock; the flusher thread takes each lock in turn.
- * Lines are never split. A kill -9 loses at most FLUSH_MS of access lines.
+ * Lines are never split, and each carries its own timestamp (Loki and
+ * jq order by it); lines of different threads may reach stdout up to
+ * FLUSH_MS apart from their order in time. A kill -9 loses at most
+ * FLUSH_MS of access lines. Text format (a terminal) is not buffered.
  */
 #define FLUSH_MS 200
 #define ACCESS_BUF 16384
@@ -224,6 +227,11 @@ static void start_flusher(void)
 
 static void emit_buffered(char *line, size_t len)
 {
+	/* People reading a terminal want lines in order and at once. */
+	if (current_format() == GB_LOG_TEXT) {
+		emit(line, len);
+		return;
+	}
 	line[len++] = '\n';
 	if (!my_buf) {
 		pthread_once(&flusher_once, start_flusher);
