@@ -447,7 +447,12 @@ struct gb_host_api {
 
 	/* --- Requests ------------------------------------------------- */
 
-	/* The request method as sent ("GET"), the path without query. */
+	/*
+	 * The request method as sent ("GET"), and the path without the
+	 * query, URL-decoded and with dot segments removed (a path with an
+	 * encoded NUL never reaches a handler: the host answers 400).
+	 * Owned by the request.
+	 */
 	const char *(*req_method)(struct gb_request *req);
 	const char *(*req_path)(struct gb_request *req);
 
