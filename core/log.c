@@ -57,41 +57,93 @@ static enum gb_log_format current_format(void)
 	return (enum gb_log_format)f;
 }
 
-void gb_json_escape_append(char *buf, size_t cap, size_t *len, const char *s)
+/* Length of the valid UTF-8 sequence at p (1 to 4 bytes), 0 if p does not
+ * start one (strict RFC 3629: no overlongs, surrogates or past U+10FFFF). */
+static size_t utf8_sequence(const unsigned char *p)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t need;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 1;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 2;
+		lo = c == 0xe0 ? 0xa0 : 0x80;
+		hi = c == 0xed ? 0x9f : 0xbf;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3;
+		lo = c == 0xf0 ? 0x90 : 0x80;
+		hi = c == 0xf4 ? 0x8f : 0xbf;
+	} else {
+		return 0;
+	}
+	/* Stops at the first bad byte, so never reads past the NUL. */
+	for (size_t k = 1; k <= need; k++) {
+		if (p[k] < (k == 1 ? lo : 0x80) || p[k] > (k == 1 ? hi : 0xbf))
+			return 0;
+	}
+	return need + 1;
+}
+
+/*
+ * Appends s as JSON string content, whole characters and escapes only:
+ * bytes that are not UTF-8 become U+FFFD, so a line stays valid JSON
+ * whatever a client sent. Returns 1 if all of s fit, 0 if it was cut.
+ */
+static int escape_into(char *buf, size_t cap, size_t *len, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
 	size_t n = *len;
+	int whole = 1;
 
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		char esc = 0;
+	if (n >= cap)
+		return *p == '\0';
+	while (*p) {
+		char esc[8];
+		const char *out = esc;
+		size_t out_len = 2, seq = 1;
+
+		esc[0] = '\\';
 		switch (*p) {
-		case '"': esc = '"'; break;
-		case '\\': esc = '\\'; break;
-		case '\n': esc = 'n'; break;
-		case '\r': esc = 'r'; break;
-		case '\t': esc = 't'; break;
-		default: break;
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			if (*p < 0x20 || *p == 0x7f) {
+				memcpy(esc, "\\u00", 4);
+				esc[4] = hex[*p >> 4];
+				esc[5] = hex[*p & 15];
+				out_len = 6;
+			} else if ((seq = utf8_sequence(p)) == 0) {
+				out = "\\ufffd";
+				out_len = 6;
+				seq = 1;
+			} else {
+				out = (const char *)p;
+				out_len = seq;
+			}
 		}
-		if (esc) {
-			if (n + 2 >= cap)
-				break;
-			buf[n++] = '\\';
-			buf[n++] = esc;
-		} else if (*p < 0x20 || *p == 0x7f) {
-			if (n + 6 >= cap)
-				break;
-			memcpy(buf + n, "\\u00", 4);
-			buf[n + 4] = hex[*p >> 4];
-			buf[n + 5] = hex[*p & 15];
-			n += 6;
-		} else {
-			if (n + 1 >= cap)
-				break;
-			buf[n++] = (char)*p;
+		if (n + out_len >= cap) {
+			whole = 0;
+			break;
 		}
+		memcpy(buf + n, out, out_len);
+		n += out_len;
+		p += seq;
 	}
 	buf[n] = '\0';
 	*len = n;
+	return whole;
+}
+
+void gb_json_escape_append(char *buf, size_t cap, size_t *len, const char *s)
+{
+	escape_into(buf, cap, len, s);
 }
 
 static void append_raw(char *buf, size_t cap, size_t *len, const char *s)
@@ -271,7 +323,9 @@ static void begin_line(char *buf, size_t cap, size_t *len,
 		   ts, level_names[level]);
 	gb_json_escape_append(buf, cap - 2, len, logger);
 	append_raw(buf, cap, len, "\",\"msg\":\"");
-	gb_json_escape_append(buf, cap - 2, len, msg);
+	/* Room for the mark of a cut message and the closing quote. */
+	if (!escape_into(buf, cap - 5, len, msg))
+		append_raw(buf, cap, len, "...");
 	append_raw(buf, cap, len, "\"");
 }
 
@@ -282,7 +336,8 @@ void gb_logv(enum gb_log_level level, const char *logger, const char *fmt,
 		return;
 	char msg[4096], line[LINE_MAX_BYTES];
 	size_t len = 0;
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (vsnprintf(msg, sizeof msg, fmt, ap) >= (int)sizeof msg)
+		memcpy(msg + sizeof msg - 4, "...", 4);
 	begin_line(line, sizeof line - 2, &len, level, logger, msg);
 	if (current_format() == GB_LOG_JSON)
 		append_raw(line, sizeof line - 1, &len, "}");
@@ -297,11 +352,21 @@ void gb_log(enum gb_log_level level, const char *logger, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Appends "key":"val" with val cut to at most `max` bytes of JSON (then
+ * marked "..."). The limits of an access line's fields add up to well
+ * under LINE_MAX_BYTES, so a huge path or User-Agent can never cut the
+ * fields after it and break the line's JSON.
+ */
 static void field_str(char *buf, size_t cap, size_t *len, const char *key,
-		      const char *val)
+		      const char *val, size_t max)
 {
 	append_fmt(buf, cap, len, ",\"%s\":\"", key);
-	gb_json_escape_append(buf, cap - 3, len, val ? val : "");
+	size_t limit = *len + max + 1;
+	if (limit > cap - 5)
+		limit = cap - 5;
+	if (!escape_into(buf, limit, len, val ? val : ""))
+		append_raw(buf, cap, len, "...");
 	append_raw(buf, cap, len, "\"");
 }
 
@@ -325,14 +390,14 @@ void gb_log_access(const struct gb_access_entry *e)
 		return;
 	}
 	begin_line(line, cap, &len, GB_LOG_INFO, "access", "request");
-	field_str(line, cap, &len, "method", e->method);
-	field_str(line, cap, &len, "route", e->route);
-	field_str(line, cap, &len, "path", e->path);
+	field_str(line, cap, &len, "method", e->method, 64);
+	field_str(line, cap, &len, "route", e->route, 512);
+	field_str(line, cap, &len, "path", e->path, 2048);
 	append_fmt(line, cap, &len, ",\"status\":%d,\"duration_ms\":%.3f,"
 		   "\"bytes\":%zu", e->status, e->duration_ms, e->bytes);
-	field_str(line, cap, &len, "remote", e->remote);
-	field_str(line, cap, &len, "request_id", e->request_id);
-	field_str(line, cap, &len, "user_agent", e->user_agent);
+	field_str(line, cap, &len, "remote", e->remote, 256);
+	field_str(line, cap, &len, "request_id", e->request_id, 256);
+	field_str(line, cap, &len, "user_agent", e->user_agent, 1024);
 	append_raw(line, sizeof line - 1, &len, "}");
 	emit_buffered(line, len);
 }

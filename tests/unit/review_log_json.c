@@ -1,0 +1,205 @@
+/*
+ * The JSON log stays one valid JSON object of valid UTF-8 per line,
+ * whatever clients put in the path, the headers or a message.
+ */
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Strict RFC 3629: no overlongs, surrogates or code points past U+10FFFF. */
+static int valid_utf8(const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t need;
+		unsigned char lo = 0x80, hi = 0xbf;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2;
+			lo = c == 0xe0 ? 0xa0 : 0x80;
+			hi = c == 0xed ? 0x9f : 0xbf;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3;
+			lo = c == 0xf0 ? 0x90 : 0x80;
+			hi = c == 0xf4 ? 0x8f : 0xbf;
+		} else {
+			return 0;
+		}
+		if (len - i - 1 < need)
+			return 0;
+		for (size_t k = 1; k <= need; k++) {
+			unsigned char b = s[i + k];
+
+			if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xbf))
+				return 0;
+		}
+		i += need + 1;
+	}
+	return 1;
+}
+
+/* Points stdout at a temporary file; returns it for capture_read. */
+static FILE *capture_start(void)
+{
+	FILE *f = tmpfile();
+
+	cr_assert_not_null(f);
+	fflush(stdout);
+	cr_assert_geq(dup2(fileno(f), STDOUT_FILENO), 0);
+	gb_log_configure(GB_LOG_INFO, GB_LOG_JSON);
+	return f;
+}
+
+static char *capture_read(FILE *f, size_t *len)
+{
+	gb_log_flush();
+	long size = lseek(fileno(f), 0, SEEK_END);
+	cr_assert_gt(size, 0, "nothing was logged");
+	char *text = malloc((size_t)size + 1);
+	cr_assert_eq(pread(fileno(f), text, (size_t)size, 0), size);
+	text[size] = '\0';
+	*len = (size_t)size;
+	return text;
+}
+
+/* Asserts the capture is exactly one line of valid UTF-8 JSON. */
+static cJSON *one_json_line(FILE *f)
+{
+	size_t len;
+	char *text = capture_read(f, &len);
+
+	cr_assert_eq(text[len - 1], '\n');
+	cr_assert_null(memchr(text, '\n', len - 1), "more than one line");
+	cr_assert(valid_utf8(text, len), "the line is not valid UTF-8");
+	cJSON *root = cJSON_ParseWithLength(text, len);
+	cr_assert_not_null(root, "the line is not JSON: %.300s", text);
+	free(text);
+	return root;
+}
+
+static const char *str_field(const cJSON *root, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+
+	cr_assert(cJSON_IsString(v), "field %s missing", key);
+	return v->valuestring;
+}
+
+Test(log_json, escape_replaces_invalid_utf8)
+{
+	char buf[256];
+	size_t len = 0;
+
+	buf[0] = '\0';
+	/* a lone continuation byte, an overlong '/', a cut 3-byte sequence,
+	 * a surrogate, 0xff and a valid "é" */
+	gb_json_escape_append(buf, sizeof buf, &len,
+			      "a\x80" "b\xc0\xaf" "c\xe2\x82" "d\xed\xa0\x80"
+			      "e\xff" "f\xc3\xa9");
+	cr_assert(valid_utf8(buf, len), "escaped text: %s", buf);
+	cr_assert_not_null(strstr(buf, "\\ufffd"));
+	cr_assert_not_null(strstr(buf, "f\xc3\xa9"), "valid text was changed");
+}
+
+Test(log_json, escape_never_cuts_a_character_in_half)
+{
+	/* "éééé": 2 bytes each; every capacity must end on a boundary. */
+	for (size_t cap = 1; cap < 12; cap++) {
+		char buf[16];
+		size_t len = 0;
+
+		buf[0] = '\0';
+		gb_json_escape_append(buf, cap, &len,
+				      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
+		cr_assert_lt(len, cap);
+		cr_assert(valid_utf8(buf, len), "cap %zu cut a character", cap);
+	}
+}
+
+Test(log_json, access_line_with_invalid_utf8_is_valid_json)
+{
+	FILE *f = capture_start();
+	struct gb_access_entry e = {
+		.method = "GET",
+		.route = "other",
+		.path = "/caf\xe9/\xff\xfe",
+		.status = 404,
+		.remote = "127.0.0.1",
+		.request_id = "abc",
+		.user_agent = "agent \xc0\x80 \"quoted\"",
+	};
+
+	gb_log_access(&e);
+	cJSON *root = one_json_line(f);
+	cr_assert_str_eq(str_field(root, "method"), "GET");
+	cr_assert_not_null(strstr(str_field(root, "path"), "/caf"));
+	cJSON_Delete(root);
+}
+
+Test(log_json, access_line_with_huge_fields_keeps_every_field)
+{
+	FILE *f = capture_start();
+	size_t n = 12000;
+	char *agent = malloc(n + 1), *path = malloc(n + 1);
+
+	memset(agent, 'a', n);
+	agent[n] = '\0';
+	/* control characters escape to six bytes each */
+	path[0] = '/';
+	memset(path + 1, '\x01', n - 1);
+	path[n] = '\0';
+	struct gb_access_entry e = {
+		.method = "GET",
+		.route = "other",
+		.path = path,
+		.status = 400,
+		.duration_ms = 1.5,
+		.bytes = 42,
+		.remote = "10.0.0.1",
+		.request_id = "rid-1",
+		.user_agent = agent,
+	};
+
+	gb_log_access(&e);
+	cJSON *root = one_json_line(f);
+	cr_assert_eq(cJSON_GetObjectItem(root, "status")->valueint, 400);
+	cr_assert_eq(cJSON_GetObjectItem(root, "bytes")->valueint, 42);
+	cr_assert_str_eq(str_field(root, "remote"), "10.0.0.1");
+	cr_assert_str_eq(str_field(root, "request_id"), "rid-1");
+	/* shortened, and visibly so */
+	const char *ua = str_field(root, "user_agent");
+	cr_assert_lt(strlen(ua), n);
+	cr_assert_not_null(strstr(ua, "..."), "truncation is not marked");
+	cJSON_Delete(root);
+	free(agent);
+	free(path);
+}
+
+Test(log_json, event_line_with_invalid_utf8_is_valid_json)
+{
+	FILE *f = capture_start();
+	char big[5000];
+
+	/* a message cut by the formatter inside a 3-byte character */
+	for (size_t i = 0; i + 3 < sizeof big; i += 3)
+		memcpy(big + i, "\xe2\x82\xac", 3);
+	big[sizeof big - 2] = '\0';
+	gb_log(GB_LOG_WARN, "api", "id %s %s", "\xff\xfe", big);
+	cJSON *root = one_json_line(f);
+	cr_assert_str_eq(str_field(root, "logger"), "api");
+	cJSON_Delete(root);
+}
