@@ -189,11 +189,18 @@ size_t gb_response_send(struct gb_request *req, int keep_alive)
 	int no_body = req->head || req->status == 204 || req->status == 304 ||
 		      req->status < 200;
 	size_t body_len = no_body ? 0 : req->resp_len;
+	/* RFC 9110 8.6: never in a 1xx or 204; in a 304 only the length of
+	 * the 200 it stands for, which the handler did not give. HEAD gets
+	 * the length of the body it leaves out. */
+	char length[48] = "";
+	if (req->status >= 200 && req->status != 204 && req->status != 304)
+		snprintf(length, sizeof length, "Content-Length: %zu\r\n",
+			 req->resp_len);
 	char head[GB_RESPONSE_HEADERS_MAX + 512];
 	int n = snprintf(head, sizeof head,
 			 "HTTP/1.1 %d %s\r\n"
 			 "%s%s%s"
-			 "Content-Length: %zu\r\n"
+			 "%s"
 			 "X-Request-Id: %s\r\n"
 			 "Connection: %s\r\n"
 			 "%s\r\n",
@@ -201,11 +208,8 @@ size_t gb_response_send(struct gb_request *req, int keep_alive)
 			 req->content_type[0] ? "Content-Type: " : "",
 			 req->content_type,
 			 req->content_type[0] ? "\r\n" : "",
-			 (req->status == 204 || req->status == 304)
-				 ? (size_t)0
-				 : req->resp_len,
-			 req->request_id, keep_alive ? "keep-alive" : "close",
-			 req->headers);
+			 length, req->request_id,
+			 keep_alive ? "keep-alive" : "close", req->headers);
 	if (n < 0 || (size_t)n >= sizeof head)
 		return 0;
 	size_t hl = (size_t)n;
