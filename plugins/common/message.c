@@ -273,6 +273,32 @@ static void neutralise_nul_escapes(char *buf, size_t len)
 	}
 }
 
+/* Whether arrays and objects in the JSON text nest deeper than `max`
+ * (brackets inside strings do not count). */
+static int nests_deeper_than(const char *text, size_t len, int max)
+{
+	int depth = 0, in_string = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = 0;
+		} else if (c == '"') {
+			in_string = 1;
+		} else if (c == '[' || c == '{') {
+			if (++depth > max)
+				return 1;
+		} else if (c == ']' || c == '}') {
+			depth--;
+		}
+	}
+	return 0;
+}
+
 static int take_member(const cJSON *root, const struct field_texts *t,
 		       char **out, struct gb_input_error *err)
 {
@@ -304,6 +330,11 @@ int gb_message_from_json(const char *body, size_t len,
 	if (len == 0 || memchr(body, '\0', len)) {
 		set_error(err, GB_INPUT_INVALID_JSON, NULL,
 			  "request body is not valid JSON");
+		return -1;
+	}
+	if (nests_deeper_than(body, len, GB_JSON_MAX_DEPTH)) {
+		set_error(err, GB_INPUT_INVALID_JSON, NULL,
+			  "request body nests arrays or objects too deeply");
 		return -1;
 	}
 	copy = malloc(len + 1);

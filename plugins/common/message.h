@@ -83,16 +83,21 @@ int gb_message_validate(const char *author, size_t author_len,
 			struct gb_message_input *out,
 			struct gb_input_error *err);
 
+/* Deepest nesting of arrays and objects a request body may have. */
+#define GB_JSON_MAX_DEPTH 32
+
 /*
  * Reads a request body of `len` bytes that should be the JSON object
  * {"author": string, "message": string} (other members are ignored) and
  * validates it. Trailing garbage or a NUL byte in the body is invalid JSON.
  * An escaped NUL (\u0000) would silently cut a C string short, so it is
  * read as U+0001, a control character that validation refuses where it
- * matters. Returns 0 and fills *out, or -1 with *err (status
- * GB_INPUT_INVALID_JSON, or GB_INPUT_INVALID_FIELD with field NULL for a
- * non-object, "author"/"message" for a missing, non-string or invalid
- * member, or GB_INPUT_NO_MEMORY).
+ * matters. Arrays and objects nested deeper than GB_JSON_MAX_DEPTH are
+ * invalid JSON here: cJSON parses recursively, and civetweb's worker
+ * threads have small stacks. Returns 0 and fills *out, or -1 with *err
+ * (status GB_INPUT_INVALID_JSON, or GB_INPUT_INVALID_FIELD with field
+ * NULL for a non-object, "author"/"message" for a missing, non-string or
+ * invalid member, or GB_INPUT_NO_MEMORY).
  */
 int gb_message_from_json(const char *body, size_t len,
 			 struct gb_message_input *out,

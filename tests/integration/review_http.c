@@ -134,3 +134,31 @@ Test(review_http, access_line_of_a_non_utf8_request_is_valid_json)
 	cJSON_Delete(root);
 	free(log);
 }
+
+/* civetweb's worker threads have small stacks (100 KiB in the Debian
+ * build); a body of nested arrays well inside cJSON's own nesting limit
+ * of 1000 used to overflow it while parsing and kill the server. */
+Test(review_http, deeply_nested_json_body_is_400_not_a_crash)
+{
+	static const char *const json[] = {"Content-Type: application/json",
+					   NULL};
+	static const char *const paths[] = {"/api/v1/messages", "/messages"};
+	size_t depth = 900;
+	char *body = malloc(2 * depth + 1);
+
+	memset(body, '[', depth);
+	memset(body + depth, ']', depth);
+	body[2 * depth] = '\0';
+	for (size_t i = 0; i < 2; i++) {
+		struct gbt_response r = request("POST", paths[i], json, body);
+
+		cr_assert_eq(r.status, 400, "POST %s: %d", paths[i], r.status);
+		cr_assert_not_null(strstr(r.body, "\"invalid_json\""), "%s",
+				   r.body);
+		gbt_response_free(&r);
+	}
+	struct gbt_response r = request("GET", "/health", NULL, NULL);
+	cr_assert_eq(r.status, 200);
+	gbt_response_free(&r);
+	free(body);
+}
