@@ -88,11 +88,14 @@ static size_t utf8_sequence(const unsigned char *p)
 }
 
 /*
- * Appends s as JSON string content, whole characters and escapes only:
- * bytes that are not UTF-8 become U+FFFD, so a line stays valid JSON
+ * Appends s, whole characters and escapes only, as JSON string content
+ * (`json`) or as text for a terminal: control characters are escaped in
+ * both (no forged lines, no terminal escape sequences), bytes that are
+ * not UTF-8 become U+FFFD (JSON) or \xNN (text), so a line stays valid
  * whatever a client sent. Returns 1 if all of s fit, 0 if it was cut.
  */
-static int escape_into(char *buf, size_t cap, size_t *len, const char *s)
+static int escape_into(char *buf, size_t cap, size_t *len, const char *s,
+		       int json)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
@@ -104,29 +107,27 @@ static int escape_into(char *buf, size_t cap, size_t *len, const char *s)
 	while (*p) {
 		char esc[8];
 		const char *out = esc;
-		size_t out_len = 2, seq = 1;
+		size_t out_len = 2, seq = utf8_sequence(p);
 
 		esc[0] = '\\';
-		switch (*p) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			if (*p < 0x20 || *p == 0x7f) {
-				memcpy(esc, "\\u00", 4);
-				esc[4] = hex[*p >> 4];
-				esc[5] = hex[*p & 15];
-				out_len = 6;
-			} else if ((seq = utf8_sequence(p)) == 0) {
+		if ((*p == '"' || *p == '\\') && json) {
+			esc[1] = (char)*p;
+		} else if (*p == '\n' || *p == '\r' || *p == '\t') {
+			esc[1] = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+		} else if (*p < 0x20 || *p == 0x7f || seq == 0) {
+			if (json && seq == 0) {
 				out = "\\ufffd";
-				out_len = 6;
-				seq = 1;
 			} else {
-				out = (const char *)p;
-				out_len = seq;
+				memcpy(esc, json ? "\\u00" : "\\x",
+				       json ? 4 : 2);
+				esc[json ? 4 : 2] = hex[*p >> 4];
+				esc[json ? 5 : 3] = hex[*p & 15];
 			}
+			out_len = json ? 6 : 4;
+			seq = 1;
+		} else {
+			out = (const char *)p;
+			out_len = seq;
 		}
 		if (n + out_len >= cap) {
 			whole = 0;
@@ -143,7 +144,7 @@ static int escape_into(char *buf, size_t cap, size_t *len, const char *s)
 
 void gb_json_escape_append(char *buf, size_t cap, size_t *len, const char *s)
 {
-	escape_into(buf, cap, len, s);
+	escape_into(buf, cap, len, s, 1);
 }
 
 static void append_raw(char *buf, size_t cap, size_t *len, const char *s)
@@ -315,8 +316,10 @@ static void begin_line(char *buf, size_t cap, size_t *len,
 	char ts[32];
 	timestamp(ts);
 	if (current_format() == GB_LOG_TEXT) {
-		append_fmt(buf, cap, len, "%s %-5s [%s] %s", ts,
-			   level_names[level], logger, msg);
+		append_fmt(buf, cap, len, "%s %-5s [%s] ", ts,
+			   level_names[level], logger);
+		if (!escape_into(buf, cap - 3, len, msg, 0))
+			append_raw(buf, cap, len, "...");
 		return;
 	}
 	append_fmt(buf, cap, len, "{\"ts\":\"%s\",\"level\":\"%s\",\"logger\":\"",
@@ -324,7 +327,7 @@ static void begin_line(char *buf, size_t cap, size_t *len,
 	gb_json_escape_append(buf, cap - 2, len, logger);
 	append_raw(buf, cap, len, "\",\"msg\":\"");
 	/* Room for the mark of a cut message and the closing quote. */
-	if (!escape_into(buf, cap - 5, len, msg))
+	if (!escape_into(buf, cap - 5, len, msg, 1))
 		append_raw(buf, cap, len, "...");
 	append_raw(buf, cap, len, "\"");
 }
@@ -365,9 +368,22 @@ static void field_str(char *buf, size_t cap, size_t *len, const char *key,
 	size_t limit = *len + max + 1;
 	if (limit > cap - 5)
 		limit = cap - 5;
-	if (!escape_into(buf, limit, len, val ? val : ""))
+	if (!escape_into(buf, limit, len, val ? val : "", 1))
 		append_raw(buf, cap, len, "...");
 	append_raw(buf, cap, len, "\"");
+}
+
+/* Appends val (or "-") for a text line, escaped and cut like field_str,
+ * then a space. */
+static void text_field(char *buf, size_t cap, size_t *len, const char *val,
+		       size_t max)
+{
+	size_t limit = *len + max + 1;
+	if (limit > cap - 5)
+		limit = cap - 5;
+	if (!escape_into(buf, limit, len, val && *val ? val : "-", 0))
+		append_raw(buf, cap, len, "...");
+	append_raw(buf, cap, len, " ");
 }
 
 void gb_log_access(const struct gb_access_entry *e)
@@ -380,12 +396,15 @@ void gb_log_access(const struct gb_access_entry *e)
 	if (current_format() == GB_LOG_TEXT) {
 		char ts[32];
 		timestamp(ts);
-		append_fmt(line, cap, &len,
-			   "%s info  [access] %s %s %d %.3fms %zuB %s id=%s",
-			   ts, e->method ? e->method : "-",
-			   e->path ? e->path : "-", e->status, e->duration_ms,
-			   e->bytes, e->remote ? e->remote : "-",
-			   e->request_id ? e->request_id : "-");
+		append_fmt(line, cap, &len, "%s info  [access] ", ts);
+		text_field(line, cap, &len, e->method, 64);
+		text_field(line, cap, &len, e->path, 2048);
+		append_fmt(line, cap, &len, "%d %.3fms %zuB ", e->status,
+			   e->duration_ms, e->bytes);
+		text_field(line, cap, &len, e->remote, 256);
+		append_raw(line, cap, &len, "id=");
+		text_field(line, cap, &len, e->request_id, 256);
+		len--; /* the last field's space */
 		emit_buffered(line, len);
 		return;
 	}

@@ -203,3 +203,52 @@ Test(log_json, event_line_with_invalid_utf8_is_valid_json)
 	cr_assert_str_eq(str_field(root, "logger"), "api");
 	cJSON_Delete(root);
 }
+
+/* Asserts the capture is one line without escape sequences. */
+static char *one_text_line(FILE *f)
+{
+	size_t len;
+	char *text = capture_read(f, &len);
+
+	cr_assert_eq(text[len - 1], '\n');
+	cr_assert_null(memchr(text, '\n', len - 1), "forged line: %s", text);
+	cr_assert_null(memchr(text, '\r', len), "carriage return: %s", text);
+	cr_assert_null(memchr(text, '\x1b', len), "terminal escape: %s", text);
+	cr_assert(valid_utf8(text, len), "not UTF-8: %s", text);
+	return text;
+}
+
+/* Text format is for a terminal: a client must not be able to forge a
+ * log line or send escape sequences to the operator's terminal. */
+Test(log_json, text_access_line_cannot_forge_lines_or_escapes)
+{
+	FILE *f = capture_start();
+	struct gb_access_entry e = {
+		.method = "GET",
+		.route = "other",
+		.path = "/x\n2026-11-26T00:00:00.000Z info  [access] forged\r"
+			"\x1b]0;owned\x07\x1b[2J\xff",
+		.status = 404,
+		.remote = "127.0.0.1",
+		.request_id = "abc",
+	};
+
+	gb_log_configure(GB_LOG_INFO, GB_LOG_TEXT);
+	gb_log_access(&e);
+	char *line = one_text_line(f);
+	cr_assert_not_null(strstr(line, "forged"), "%s", line);
+	free(line);
+}
+
+Test(log_json, text_event_line_cannot_forge_lines)
+{
+	FILE *f = capture_start();
+
+	gb_log_configure(GB_LOG_INFO, GB_LOG_TEXT);
+	gb_log(GB_LOG_WARN, "api", "message %s deleted \"quoted\"",
+	       "1\nforged\x1b[0m");
+	char *line = one_text_line(f);
+	cr_assert_not_null(strstr(line, "\"quoted\""), "quotes changed: %s",
+			   line);
+	free(line);
+}
