@@ -751,6 +751,15 @@ static enum gb_status http_get(void *store, const struct gb_store_ctx *ctx,
 	return GB_OK;
 }
 
+/* A cursor as the storage API promises them: 1 to 200 of [A-Za-z0-9_-]. */
+static int cursor_valid(const char *c)
+{
+	size_t n = strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			     "0123456789_-");
+
+	return n > 0 && n <= 200 && c[n] == '\0';
+}
+
 /*
  * One page of at most 100: appends the documents to `docs` and replaces
  * *next with the backend's next cursor (NULL at the end).
@@ -794,6 +803,21 @@ static enum gb_status list_page(struct http_store *st,
 		cJSON_Delete(root);
 		return garbage(st, "GET /api/v1/messages",
 			       "{\"messages\":[...],\"next_cursor\":...}", err);
+	}
+	/* http_list pages on from here: a page must make progress. */
+	if (cJSON_GetArraySize(msgs) > limit) {
+		cJSON_Delete(root);
+		return garbage(st, "GET /api/v1/messages",
+			       "at most \"limit\" messages", err);
+	}
+	if (cJSON_IsString(nc) && *nc->valuestring &&
+	    (!cursor_valid(nc->valuestring) ||
+	     cJSON_GetArraySize(msgs) == 0)) {
+		cJSON_Delete(root);
+		return garbage(st, "GET /api/v1/messages",
+			       "a next_cursor of 1 to 200 [A-Za-z0-9_-] after "
+			       "at least one message",
+			       err);
 	}
 	cJSON_ArrayForEach(m, msgs) {
 		cJSON *doc = message_to_doc(m, &missing);

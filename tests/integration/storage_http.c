@@ -524,7 +524,13 @@ Test(storage_http, stopped_backend_is_unavailable_quickly)
 /* ---- a misbehaving backend ---------------------------------------------- */
 
 enum fake_mode { FAKE_500, FAKE_NOT_JSON, FAKE_WRONG_SHAPE, FAKE_BAD_DATE,
-		 FAKE_SLOW, FAKE_EMPTY_LIST };
+		 FAKE_SLOW, FAKE_EMPTY_LIST, FAKE_EMPTY_PAGE_WITH_CURSOR,
+		 FAKE_BAD_CURSOR, FAKE_OVERFULL_PAGE };
+
+#define FAKE_MESSAGE                                                           \
+	"{\"id\":\"1\",\"author\":\"a\",\"message\":\"m\","                      \
+	"\"created_at\":\"2026-11-26T06:00:00.123Z\"}"
+
 
 static struct mg_context *fake;
 static int fake_port;
@@ -578,6 +584,21 @@ static int fake_handler(struct mg_connection *c, void *ud)
 		break;
 	case FAKE_EMPTY_LIST:
 		fake_reply(c, 200, "{\"messages\":[],\"next_cursor\":null}");
+		break;
+	case FAKE_EMPTY_PAGE_WITH_CURSOR:
+		/* a page that never ends: no messages, always "older" */
+		fake_reply(c, 200, "{\"messages\":[],\"next_cursor\":\"abc\"}");
+		break;
+	case FAKE_BAD_CURSOR:
+		fake_reply(c, 200,
+			   "{\"messages\":[" FAKE_MESSAGE "],"
+			   "\"next_cursor\":\"x\\\"><script>alert(1)</script>\"}");
+		break;
+	case FAKE_OVERFULL_PAGE:
+		/* three messages whatever the limit asked */
+		fake_reply(c, 200,
+			   "{\"messages\":[" FAKE_MESSAGE "," FAKE_MESSAGE
+			   "," FAKE_MESSAGE "],\"next_cursor\":null}");
 		break;
 	}
 	return 200;
@@ -635,6 +656,12 @@ static void fake_shape(void) { fake_start(FAKE_WRONG_SHAPE, "3000"); }
 static void fake_date(void) { fake_start(FAKE_BAD_DATE, "3000"); }
 static void fake_slow(void) { fake_start(FAKE_SLOW, "300"); }
 static void fake_ok(void) { fake_start(FAKE_EMPTY_LIST, "3000"); }
+static void fake_endless(void)
+{
+	fake_start(FAKE_EMPTY_PAGE_WITH_CURSOR, "3000");
+}
+static void fake_bad_cursor(void) { fake_start(FAKE_BAD_CURSOR, "3000"); }
+static void fake_overfull(void) { fake_start(FAKE_OVERFULL_PAGE, "3000"); }
 
 TestSuite(storage_http_fake, .fini = fake_stop, .timeout = 60);
 
@@ -743,3 +770,57 @@ Test(storage_http_fake, request_id_and_client_address_are_propagated,
 	cr_assert_str_eq(fake_forwarded, "127.0.0.1");
 	pthread_mutex_unlock(&fake_lock);
 }
+
+/* ---- a backend whose pages break the v1 contract ------------------------ */
+
+/*
+ * An empty page that still names an older one would make the front end
+ * fetch pages for ever (a worker thread lost, the backend hammered).
+ */
+Test(storage_http_fake, empty_page_with_a_cursor_is_unavailable_not_a_loop,
+     .init = fake_endless, .timeout = 20)
+{
+	struct gb_error err = {0};
+	cJSON *out = NULL;
+	char *next = NULL;
+	double t0 = mono_s();
+
+	cr_assert_eq(host()->store_list(NULL, MSGS, 1000, NULL, &out, &next,
+					&err),
+		     GB_ERR_UNAVAILABLE, "%s", err.message);
+	cr_assert_null(out);
+	cr_assert_null(next);
+	cr_assert_lt(mono_s() - t0, 2.0, "took %.2f s", mono_s() - t0);
+	cr_assert(err.message[0]);
+}
+
+/* Cursors are [A-Za-z0-9_-] by contract; the page and API embed them. */
+Test(storage_http_fake, cursor_outside_the_contract_is_unavailable,
+     .init = fake_bad_cursor)
+{
+	struct gb_error err = {0};
+	cJSON *out = NULL;
+	char *next = NULL;
+
+	cr_assert_eq(host()->store_list(NULL, MSGS, 20, NULL, &out, &next,
+					&err),
+		     GB_ERR_UNAVAILABLE, "%s", err.message);
+	cr_assert_null(out);
+	cr_assert_null(next);
+	cr_assert_not_null(strstr(err.message, "cursor"), "%s", err.message);
+}
+
+Test(storage_http_fake, page_longer_than_asked_is_unavailable,
+     .init = fake_overfull)
+{
+	struct gb_error err = {0};
+	cJSON *out = NULL;
+	char *next = NULL;
+
+	cr_assert_eq(host()->store_list(NULL, MSGS, 2, NULL, &out, &next,
+					&err),
+		     GB_ERR_UNAVAILABLE, "%s", err.message);
+	cr_assert_null(out);
+	cr_assert_null(next);
+}
+
