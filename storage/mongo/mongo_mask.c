@@ -3,6 +3,8 @@
  */
 #include "mongo_mask.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct outbuf {
@@ -50,16 +52,14 @@ static size_t put_authority(struct outbuf *o, const char *s)
 	return end;
 }
 
-void mongo_mask(const char *in, const char *secret, char *out, size_t len)
+/* Copies `in` with the password of every URI in it masked. */
+static void mask_uris(const char *in, char *out, size_t len)
 {
 	struct outbuf o = {out, len};
-	size_t secret_len = secret ? strlen(secret) : 0;
 
 	if (!len)
 		return;
 	out[0] = '\0';
-	if (!in)
-		return;
 	while (*in) {
 		if (!strncmp(in, "mongodb://", 10) ||
 		    !strncmp(in, "mongodb+srv://", 14)) {
@@ -70,7 +70,41 @@ void mongo_mask(const char *in, const char *secret, char *out, size_t len)
 			in += put_authority(&o, in);
 			continue;
 		}
-		if (secret_len >= 3 && !strncmp(in, secret, secret_len)) {
+		put(&o, in, 1);
+		in++;
+	}
+}
+
+void mongo_mask(const char *in, const char *secret, char *out, size_t len)
+{
+	size_t secret_len = secret ? strlen(secret) : 0;
+	struct outbuf o;
+	char *tmp;
+
+	if (!len)
+		return;
+	out[0] = '\0';
+	if (!in)
+		return;
+	if (secret_len < 3) {
+		mask_uris(in, out, len);
+		return;
+	}
+	/*
+	 * The secret first: a password with a character that ends a URI's
+	 * authority ("pa?ss") would otherwise be cut in two by mask_uris.
+	 * "****" grows a 3-byte secret by one byte per occurrence.
+	 */
+	tmp = malloc(strlen(in) + strlen(in) / 3 + 2);
+	if (!tmp) {
+		snprintf(out, len, "(message hidden: out of memory)");
+		return;
+	}
+	o.p = tmp;
+	o.left = strlen(in) + strlen(in) / 3 + 2;
+	*o.p = '\0';
+	while (*in) {
+		if (!strncmp(in, secret, secret_len)) {
 			put(&o, "****", 4);
 			in += secret_len;
 			continue;
@@ -78,24 +112,54 @@ void mongo_mask(const char *in, const char *secret, char *out, size_t len)
 		put(&o, in, 1);
 		in++;
 	}
+	mask_uris(tmp, out, len);
+	free(tmp);
 }
 
 void mongo_mask_uri(const char *uri, char *out, size_t len)
 {
 	const char *at = strrchr(uri, '@');
 	const char *sep = strstr(uri, "://");
+	const char *colon;
 	struct outbuf o = {out, len};
 
 	if (!len)
 		return;
-	if (!at || !strncmp(uri, "mongodb://", 10) ||
-	    !strncmp(uri, "mongodb+srv://", 14)) {
+	if (!at) {
 		mongo_mask(uri, NULL, out, len);
 		return;
 	}
 	out[0] = '\0';
-	if (sep && sep < at)
-		put(&o, uri, (size_t)(sep + 3 - uri));
-	put(&o, "****", 4);
+	if (!sep || sep > at) {
+		put(&o, "****", 4);
+		put(&o, at, strlen(at));
+		return;
+	}
+	/*
+	 * The password runs from the first ':' after "scheme://" to the last
+	 * '@', whatever it holds: the driver takes "pa?ss" or "pa ss" as they
+	 * are, and quotes others ("pa:ss", "pa/ss") in its refusal.
+	 */
+	colon = memchr(sep + 3, ':', (size_t)(at - (sep + 3)));
+	if (!colon) {
+		put(&o, uri, (size_t)(at - uri));
+	} else {
+		put(&o, uri, (size_t)(colon - uri));
+		put(&o, ":****", 5);
+	}
 	put(&o, at, strlen(at));
+}
+
+char *mongo_uri_password(const char *uri)
+{
+	const char *at = strrchr(uri, '@');
+	const char *sep = strstr(uri, "://");
+	const char *colon;
+
+	if (!at || !sep || sep > at)
+		return NULL;
+	colon = memchr(sep + 3, ':', (size_t)(at - (sep + 3)));
+	if (!colon)
+		return NULL;
+	return strndup(colon + 1, (size_t)(at - colon - 1));
 }

@@ -15,11 +15,20 @@
 void mongo_mask(const char *in, const char *secret, char *out, size_t len);
 
 /*
- * Like mongo_mask for a text that should be one MongoDB URI but may be
- * malformed ("mongodb:/user:pw@host"): when it is not a well-formed
- * "mongodb[+srv]://" URI but has an '@', everything before the last '@'
- * (after an optional "scheme://") becomes "****".
+ * Masks a text that should be one MongoDB URI (the configured setting),
+ * well-formed or not: with "scheme://", everything from the first ':'
+ * after it to the last '@' becomes "****" (the password may hold any
+ * character, "pa?ss" and "pa/ss" included); without "scheme://" but with
+ * an '@', everything before the last '@' does. A text without '@' is
+ * copied as mongo_mask copies it.
  */
 void mongo_mask_uri(const char *uri, char *out, size_t len);
+
+/*
+ * The password of a URI text as written (not percent-decoded), by the
+ * same rule as mongo_mask_uri, to mask it in the driver's messages before
+ * the driver has parsed the URI; NULL when there is none. Caller frees.
+ */
+char *mongo_uri_password(const char *uri);
 
 #endif

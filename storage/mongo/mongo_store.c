@@ -488,7 +488,7 @@ static enum gb_status open_store(struct gb_error *err)
 	struct gb_error ping_err;
 	enum gb_status st;
 	long pool_size = MONGO_DEFAULT_POOL;
-	char *text;
+	char *text, *raw_password;
 
 	st = read_settings(&pool_size, err);
 	if (st != GB_OK)
@@ -498,12 +498,19 @@ static enum gb_status open_store(struct gb_error *err)
 		return err->status ? err->status :
 				     set_err(err, GB_ERR_NOMEM, "out of memory");
 	mongo_mask_uri(text, store.masked_uri, sizeof(store.masked_uri));
+	/* the driver quotes a password it refuses: mask it as written */
+	raw_password = mongo_uri_password(text);
+	if (raw_password)
+		store.password = bson_strdup(raw_password);
+	free(raw_password);
 	st = parse_uri(text, key, err);
 	free(text);
 	if (st != GB_OK)
 		return st;
-	if (mongoc_uri_get_password(store.uri))
+	if (mongoc_uri_get_password(store.uri)) {
+		bson_free(store.password);
 		store.password = bson_strdup(mongoc_uri_get_password(store.uri));
+	}
 	db = mongoc_uri_get_database(store.uri);
 	store.db_name = strdup(db && *db ? db : MONGO_DEFAULT_DB);
 	if (!store.db_name)

@@ -207,6 +207,53 @@ Test(mongo_config, unreachable_database_starts_not_ready_with_masked_uri,
 	free(log);
 }
 
+/*
+ * Passwords with characters RFC 3986 wants percent-encoded: the driver
+ * refuses some of them with a message that quotes the password, and takes
+ * others as they are. Neither may reach the output.
+ */
+Test(mongo_config, password_with_an_unescaped_slash_is_masked, .timeout = 30)
+{
+	const char *args[] = {"--mongo-uri",
+			      "mongodb://admin:hunter2/secret@127.0.0.1:1/x",
+			      NULL};
+	char *out = run_failing(args);
+
+	cr_assert_null(strstr(out, "hunter2"), "the password leaked:\n%s", out);
+	cr_assert_not_null(strstr(last_line(out), "mongo_uri"), "%s", out);
+	free(out);
+}
+
+Test(mongo_config, password_with_an_unescaped_colon_is_masked, .timeout = 30)
+{
+	const char *args[] = {"--mongo-uri",
+			      "mongodb://admin:hunter2:secret@127.0.0.1:1/x",
+			      NULL};
+	char *out = run_failing(args);
+
+	cr_assert_null(strstr(out, "hunter2"), "the password leaked:\n%s", out);
+	cr_assert_null(strstr(out, "secret"), "the password leaked:\n%s", out);
+	free(out);
+}
+
+Test(mongo_config, password_with_a_question_mark_is_masked_in_the_log,
+     .fini = stop_server, .timeout = 30)
+{
+	/* the driver accepts it; nothing listens on port 1 */
+	const char *args[] = {
+		"--role", "backend", "--mongo-uri",
+		"mongodb://bob:hunter2?secret@127.0.0.1:1/guestbook", NULL};
+
+	cr_assert_eq(gbt_server_start(&server, args, NULL), 0);
+	cr_assert_eq(http_status("GET", "/api/v1/messages", NULL), 503);
+
+	char *log = gbt_server_log(&server);
+	cr_assert_null(strstr(log, "hunter2"), "the password leaked:\n%s", log);
+	cr_assert_not_null(strstr(log, "mongodb://bob:****@127.0.0.1:1"),
+			   "the log names the masked URI:\n%s", log);
+	free(log);
+}
+
 Test(mongo_config, legacy_db_addr_alone_makes_the_legacy_backend,
      .fini = stop_server, .timeout = 60)
 {
