@@ -556,6 +556,21 @@ static enum gb_status mongo_open(void *st, struct gb_error *err)
 
 /* --- operations ------------------------------------------------------------- */
 
+/*
+ * A pooled client, or NULL with GB_ERR_UNAVAILABLE in err when the URI's
+ * waitQueueTimeoutMS ran out with every client of the pool in use.
+ */
+static mongoc_client_t *client_pop(struct gb_error *err)
+{
+	mongoc_client_t *client = mongoc_client_pool_pop(store.pool);
+
+	if (!client)
+		set_err(err, GB_ERR_UNAVAILABLE,
+			"MongoDB: no free connection in the pool within "
+			"waitQueueTimeoutMS (maxPoolSize too small?)");
+	return client;
+}
+
 static mongoc_collection_t *collection_of(mongoc_client_t *client,
 					  const char *name)
 {
@@ -603,7 +618,11 @@ static enum gb_status mongo_insert(void *st, const struct gb_store_ctx *ctx,
 		bson_destroy(&bdoc);
 		return rc;
 	}
-	client = mongoc_client_pool_pop(store.pool);
+	client = client_pop(err);
+	if (!client) {
+		bson_destroy(&bdoc);
+		return GB_ERR_UNAVAILABLE;
+	}
 	coll = collection_of(client, collection);
 	for (int attempt = 0;; attempt++) {
 		double started = api->now_monotonic();
@@ -653,7 +672,9 @@ static enum gb_status find_docs(const char *collection, const bson_t *filter,
 	rc = outage_check(err);
 	if (rc != GB_OK)
 		return rc;
-	client = mongoc_client_pool_pop(store.pool);
+	client = client_pop(err);
+	if (!client)
+		return GB_ERR_UNAVAILABLE;
 	coll = collection_of(client, collection);
 	for (int attempt = 0;; attempt++) {
 		double started = api->now_monotonic();
@@ -812,9 +833,11 @@ static enum gb_status mongo_remove(void *st, const struct gb_store_ctx *ctx,
 	rc = outage_check(err);
 	if (rc != GB_OK)
 		return rc;
+	client = client_pop(err);
+	if (!client)
+		return GB_ERR_UNAVAILABLE;
 	bson_oid_init_from_string(&oid, id);
 	BSON_APPEND_OID(&filter, "_id", &oid);
-	client = mongoc_client_pool_pop(store.pool);
 	coll = collection_of(client, collection);
 	for (int attempt = 0;; attempt++) {
 		double started = api->now_monotonic();
