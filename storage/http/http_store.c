@@ -108,6 +108,15 @@ static int parse_backend_url(struct http_store *st, const char *url,
 		return -1;
 	}
 	snprintf(st->url, sizeof(st->url), "%s", url);
+	/* before any message that echoes the URL, whatever its scheme */
+	p = strstr(url, "://");
+	p = p ? p + 3 : url;
+	if (memchr(p, '@', strcspn(p, "/?#"))) {
+		/* never echo it: it would print a password into the log */
+		set_err(err, GB_ERR_INVALID,
+			"backend_url must not contain user:password@");
+		return -1;
+	}
 	if (strncmp(url, "http://", 7) != 0) {
 		set_err(err, GB_ERR_INVALID,
 			"backend_url \"%s\" must start with http:// "
@@ -117,12 +126,6 @@ static int parse_backend_url(struct http_store *st, const char *url,
 	}
 	p = url + 7;
 	path = p + strcspn(p, "/?#");
-	if (memchr(p, '@', (size_t)(path - p))) {
-		/* never echo it: it would print a password into the log */
-		set_err(err, GB_ERR_INVALID,
-			"backend_url must not contain user:password@");
-		return -1;
-	}
 	if (*p == '[') {
 		host_end = memchr(p, ']', (size_t)(path - p));
 		if (!host_end)
