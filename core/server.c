@@ -384,6 +384,11 @@ int gb_server_start(char *err, size_t errlen)
 		"request_timeout_ms", "10000",
 		"decode_url", "no",
 		"linger_timeout_ms", "500",
+		/* civetweb would answer CORS preflights itself, granting any
+		 * origin any method and header; the page uses the API on its
+		 * own origin, so OPTIONS goes to dispatch (405 with Allow). */
+		"access_control_allow_origin", "",
+		"access_control_allow_methods", "",
 		NULL,
 	};
 	struct mg_callbacks cb;

@@ -162,3 +162,34 @@ Test(review_http, deeply_nested_json_body_is_400_not_a_crash)
 	gbt_response_free(&r);
 	free(body);
 }
+
+/* civetweb answers CORS preflights itself by default, with
+ * "Access-Control-Allow-Origin: *" and whatever method and headers were
+ * asked for: any web site could then send JSON posts (and Authorization
+ * headers) cross-origin, and those answers skip the host (no request id,
+ * no log line, no metrics). The page talks to the API on its own origin,
+ * so the host answers OPTIONS like any other method: 405 with Allow. */
+Test(review_http, cors_preflight_is_not_granted)
+{
+	static const char *const preflight[] = {
+		"Origin: https://elsewhere.example",
+		"Access-Control-Request-Method: DELETE",
+		"Access-Control-Request-Headers: authorization", NULL};
+	static const char *const paths[] = {"/api/v1/messages/1",
+					    "/api/v1/messages", "/post"};
+
+	for (size_t i = 0; i < 3; i++) {
+		struct gbt_response r =
+			request("OPTIONS", paths[i], preflight, NULL);
+
+		cr_assert_eq(r.status, 405, "OPTIONS %s: %d", paths[i],
+			     r.status);
+		cr_assert_null(gbt_header(&r, "Access-Control-Allow-Origin"),
+			       "OPTIONS %s granted CORS", paths[i]);
+		cr_assert_null(gbt_header(&r, "Access-Control-Allow-Methods"));
+		cr_assert_not_null(gbt_header(&r, "X-Request-Id"));
+		cr_assert_not_null(gbt_header(&r, "Allow"));
+		cr_assert_not_null(strstr(r.body, "method_not_allowed"));
+		gbt_response_free(&r);
+	}
+}
