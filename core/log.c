@@ -125,6 +125,12 @@ static int escape_into(char *buf, size_t cap, size_t *len, const char *s,
 			}
 			out_len = json ? 6 : 4;
 			seq = 1;
+		} else if (!json && p[0] == 0xc2 && p[1] < 0xa0) {
+			/* C1 controls: some terminals take U+009B as CSI */
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[p[1] >> 4];
+			esc[5] = hex[p[1] & 15];
+			out_len = 6;
 		} else {
 			out = (const char *)p;
 			out_len = seq;

@@ -214,6 +214,7 @@ static char *one_text_line(FILE *f)
 	cr_assert_null(memchr(text, '\n', len - 1), "forged line: %s", text);
 	cr_assert_null(memchr(text, '\r', len), "carriage return: %s", text);
 	cr_assert_null(memchr(text, '\x1b', len), "terminal escape: %s", text);
+	cr_assert_null(strstr(text, "\xc2\x9b"), "C1 CSI: %s", text);
 	cr_assert(valid_utf8(text, len), "not UTF-8: %s", text);
 	return text;
 }
@@ -227,7 +228,7 @@ Test(log_json, text_access_line_cannot_forge_lines_or_escapes)
 		.method = "GET",
 		.route = "other",
 		.path = "/x\n2026-11-26T00:00:00.000Z info  [access] forged\r"
-			"\x1b]0;owned\x07\x1b[2J\xff",
+			"\x1b]0;owned\x07\x1b[2J\xff\xc2\x9b" "31m",
 		.status = 404,
 		.remote = "127.0.0.1",
 		.request_id = "abc",
