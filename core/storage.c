@@ -268,8 +268,13 @@ static enum gb_status finish(enum op o, enum gb_status st, double t0,
 	account(o, st, t0);
 	err->status = st;
 	if (st == GB_ERR_UNAVAILABLE) {
-		/* Reflect an outage in readiness at once, not at next ping. */
+		/* Reflect an outage in readiness at once, not at next ping,
+		 * and say why: /ready shows this detail. */
+		pthread_mutex_lock(&ping_lock);
+		snprintf(ready_detail, sizeof ready_detail, "%s",
+			 err->message[0] ? err->message : "storage unavailable");
 		atomic_store(&ready_flag, 0);
+		pthread_mutex_unlock(&ping_lock);
 		gb_gauge_set(up_gauge, 0.0);
 	}
 	return st;

@@ -193,3 +193,44 @@ Test(review_http, cors_preflight_is_not_granted)
 		gbt_response_free(&r);
 	}
 }
+
+/* A store call that finds the store down turns /ready to 503 at once;
+ * its body must then name the failure, not the "ok" of the last ping. */
+Test(review_ready, ready_names_the_failure_a_request_found)
+{
+	static const char *const back_args[] = {
+		"--role", "backend", "--storage", "sqlite", NULL};
+	struct gbt_server back, front;
+	char url[64];
+	const char *front_args[] = {"--role", "frontend", "--backend-url",
+				    url, "--ready-cache-ms", "60000",
+				    "--list-cache-ms", "0", NULL};
+	struct gbt_response r;
+
+	cr_assert_eq(gbt_server_start(&back, back_args, NULL), 0);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", back.port);
+	cr_assert_eq(gbt_server_start(&front, front_args, NULL), 0);
+	cr_assert_eq(gbt_http(front.port, "GET", "/ready", NULL, NULL, 0, &r),
+		     0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	gbt_response_free(&r);
+
+	gbt_server_stop(&back, SIGKILL);
+	cr_assert_eq(gbt_http(front.port, "GET", "/api/v1/messages", NULL,
+			      NULL, 0, &r), 0);
+	cr_assert_eq(r.status, 503, "%s", r.body);
+	gbt_response_free(&r);
+	cr_assert_eq(gbt_http(front.port, "GET", "/ready", NULL, NULL, 0, &r),
+		     0);
+	cr_assert_eq(r.status, 503, "%s", r.body);
+	cJSON *root = cJSON_Parse(r.body);
+	cJSON *st = cJSON_GetObjectItem(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(root, "checks"),
+				    "storage"),
+		"error");
+	cr_assert(cJSON_IsString(st), "%s", r.body);
+	cr_assert_str_neq(st->valuestring, "ok", "%s", r.body);
+	cJSON_Delete(root);
+	gbt_response_free(&r);
+	gbt_server_stop(&front, SIGKILL);
+}
