@@ -162,6 +162,8 @@ enum gb_status gb_respond_error(struct gb_request *req, int status,
 				const char *code, const char *message,
 				const char *field)
 {
+	if (req->responded)
+		return GB_ERR_STATE;
 	if ((status == 429 || status == 503) && !req->has_retry_after)
 		gb_res_header(req, "Retry-After", status == 429 ? "60" : "5");
 	cJSON *root = cJSON_CreateObject(), *err = cJSON_CreateObject();

@@ -1,6 +1,7 @@
 /* Reason phrases of the statuses civetweb itself may answer with
  * (through the host's http_error callback). */
 #include <criterion/criterion.h>
+#include <string.h>
 
 #include "request.h"
 
@@ -15,4 +16,21 @@ Test(review_request, statuses_civetweb_answers_have_their_reason_phrase)
 			 "Request Header Fields Too Large");
 	cr_assert_str_eq(gb_status_text(501), "Not Implemented");
 	cr_assert_str_eq(gb_status_text(505), "HTTP Version Not Supported");
+}
+
+/* A handler that answers twice keeps its first answer untouched: the
+ * second error must not slip a Retry-After into the first response. */
+Test(review_request, error_after_an_answer_changes_nothing)
+{
+	static struct gb_request req; /* large: not on the stack */
+
+	memset(&req, 0, sizeof req);
+	cr_assert_eq(gb_respond(&req, 200, "text/plain", "hi", 2), GB_OK);
+	cr_assert_eq(gb_respond_error(&req, 503, "storage_unavailable",
+				      "down", NULL),
+		     GB_ERR_STATE);
+	cr_assert_eq(req.status, 200);
+	cr_assert_null(strstr(req.headers, "Retry-After"), "%s",
+		       req.headers);
+	gb_request_release(&req);
 }
