@@ -185,6 +185,8 @@ enum gb_status gb_respond_error(struct gb_request *req, int status,
 enum gb_status gb_redirect(struct gb_request *req, int status,
 			   const char *location)
 {
+	if (req->responded)
+		return GB_ERR_STATE;
 	if (status != 301 && status != 302 && status != 303 && status != 307 &&
 	    status != 308)
 		return GB_ERR_INVALID;

@@ -34,3 +34,15 @@ Test(review_request, error_after_an_answer_changes_nothing)
 		       req.headers);
 	gb_request_release(&req);
 }
+
+Test(review_request, redirect_after_an_answer_changes_nothing)
+{
+	static struct gb_request req;
+
+	memset(&req, 0, sizeof req);
+	cr_assert_eq(gb_respond(&req, 200, "text/plain", "hi", 2), GB_OK);
+	cr_assert_eq(gb_redirect(&req, 303, "/"), GB_ERR_STATE);
+	cr_assert_eq(req.status, 200);
+	cr_assert_null(strstr(req.headers, "Location"), "%s", req.headers);
+	gb_request_release(&req);
+}
