@@ -507,10 +507,11 @@ static enum gb_status open_store(struct gb_error *err)
 	free(text);
 	if (st != GB_OK)
 		return st;
-	if (mongoc_uri_get_password(store.uri)) {
-		bson_free(store.password);
+	/* from here on, the password as the driver understood it */
+	bson_free(store.password);
+	store.password = NULL;
+	if (mongoc_uri_get_password(store.uri))
 		store.password = bson_strdup(mongoc_uri_get_password(store.uri));
-	}
 	db = mongoc_uri_get_database(store.uri);
 	store.db_name = strdup(db && *db ? db : MONGO_DEFAULT_DB);
 	if (!store.db_name)
