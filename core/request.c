@@ -128,7 +128,7 @@ enum gb_status gb_respond(struct gb_request *req, int status,
 {
 	if (req->responded)
 		return GB_ERR_STATE;
-	if (status < 100 || status > 599)
+	if (status < 200 || status > 599) /* 1xx: never a final answer */
 		return GB_ERR_INVALID;
 	char *copy = NULL;
 	if (len > 0) {

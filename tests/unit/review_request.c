@@ -46,3 +46,19 @@ Test(review_request, redirect_after_an_answer_changes_nothing)
 	cr_assert_null(strstr(req.headers, "Location"), "%s", req.headers);
 	gb_request_release(&req);
 }
+
+/* A 1xx is not a final answer: the client would wait for the real one
+ * until it times out. The handler's mistake becomes the host's 500. */
+Test(review_request, informational_status_is_not_a_final_answer)
+{
+	static struct gb_request req;
+
+	memset(&req, 0, sizeof req);
+	cr_assert_eq(gb_respond(&req, 100, "text/plain", "", 0),
+		     GB_ERR_INVALID);
+	cr_assert_eq(gb_respond(&req, 199, "text/plain", "", 0),
+		     GB_ERR_INVALID);
+	cr_assert_eq(req.responded, 0);
+	cr_assert_eq(gb_respond(&req, 200, "text/plain", "", 0), GB_OK);
+	gb_request_release(&req);
+}

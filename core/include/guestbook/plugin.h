@@ -498,9 +498,9 @@ struct gb_host_api {
 				     const char *value);
 
 	/*
-	 * Answers with `status`, `content_type` and `len` bytes of `body`
-	 * (copied). The body is omitted automatically for HEAD and for 204
-	 * and 304 responses.
+	 * Answers with `status` (200 to 599), `content_type` and `len`
+	 * bytes of `body` (copied). The body is omitted automatically for
+	 * HEAD and for 204 and 304 responses.
 	 */
 	enum gb_status (*respond)(struct gb_request *req, int status,
 				  const char *content_type, const void *body,
