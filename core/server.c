@@ -132,15 +132,24 @@ static void new_request_id(char out[GB_REQUEST_ID_MAX])
 	out[32] = '\0';
 }
 
+/*
+ * With trust_proxy, the client is the LAST X-Forwarded-For entry: the one
+ * the proxy in front of us appended. Earlier entries come from the client
+ * itself and could be anything (a forged one must not pick a fresh rate
+ * limit bucket).
+ */
 static void client_address(struct gb_request *req)
 {
 	const char *xff = trust_proxy ? mg_get_header(req->conn,
 						      "X-Forwarded-For")
 				      : NULL;
 	if (xff) {
-		size_t n = strcspn(xff, ", ");
+		const char *last = strrchr(xff, ',');
+		last = last ? last + 1 : xff;
+		last += strspn(last, " \t");
+		size_t n = strcspn(last, " \t");
 		if (n > 0 && n < sizeof req->client) {
-			memcpy(req->client, xff, n);
+			memcpy(req->client, last, n);
 			req->client[n] = '\0';
 			return;
 		}

@@ -481,7 +481,7 @@ struct gb_host_api {
 	const char *(*req_body)(struct gb_request *req, size_t *len);
 
 	/*
-	 * The client address: the peer IP, or the first X-Forwarded-For
+	 * The client address: the peer IP, or the last X-Forwarded-For
 	 * entry when the `trust_proxy` setting is on.
 	 */
 	const char *(*req_client)(struct gb_request *req);
