@@ -1,5 +1,7 @@
 #include "log.h"
 
+#include "guestbook/utf8.h"
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -57,34 +59,12 @@ static enum gb_log_format current_format(void)
 	return (enum gb_log_format)f;
 }
 
-/* Length of the valid UTF-8 sequence at p (1 to 4 bytes), 0 if p does not
- * start one (strict RFC 3629: no overlongs, surrogates or past U+10FFFF). */
+/* Length of the valid UTF-8 sequence at p (1 to 4), 0 if p does not
+ * start one. p is NUL-terminated: decoding stops at the first bad byte. */
 static size_t utf8_sequence(const unsigned char *p)
 {
-	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-	size_t need;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 1;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2;
-		lo = c == 0xe0 ? 0xa0 : 0x80;
-		hi = c == 0xed ? 0x9f : 0xbf;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3;
-		lo = c == 0xf0 ? 0x90 : 0x80;
-		hi = c == 0xf4 ? 0x8f : 0xbf;
-	} else {
-		return 0;
-	}
-	/* Stops at the first bad byte, so never reads past the NUL. */
-	for (size_t k = 1; k <= need; k++) {
-		if (p[k] < (k == 1 ? lo : 0x80) || p[k] > (k == 1 ? hi : 0xbf))
-			return 0;
-	}
-	return need + 1;
+	uint32_t cp;
+	return gb_utf8_decode(p, 4, &cp);
 }
 
 /*

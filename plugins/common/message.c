@@ -4,6 +4,8 @@
  */
 #include "message.h"
 
+#include "guestbook/utf8.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -63,50 +65,11 @@ static void set_error(struct gb_input_error *err, enum gb_input_status status,
 static int utf8_next(const unsigned char *s, size_t len, size_t *i,
 		     uint32_t *cp)
 {
-	size_t at = *i;
-	unsigned char c = s[at];
-	size_t need;
-	unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
-	uint32_t v;
+	size_t n = gb_utf8_decode(s + *i, len - *i, cp);
 
-	if (c < 0x80) {
-		*cp = c;
-		*i = at + 1;
-		return 0;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 1;
-		v = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2;
-		v = c & 0x0f;
-		if (c == 0xe0)
-			lo = 0xa0; /* overlong */
-		if (c == 0xed)
-			hi = 0x9f; /* surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3;
-		v = c & 0x07;
-		if (c == 0xf0)
-			lo = 0x90; /* overlong */
-		if (c == 0xf4)
-			hi = 0x8f; /* above U+10FFFF */
-	} else {
-		return -1; /* continuation byte, C0, C1 or F5..FF */
-	}
-	if (len - at - 1 < need)
+	if (n == 0)
 		return -1;
-	for (size_t k = 1; k <= need; k++) {
-		unsigned char b = s[at + k];
-		unsigned char min = k == 1 ? lo : 0x80;
-		unsigned char max = k == 1 ? hi : 0xbf;
-
-		if (b < min || b > max)
-			return -1;
-		v = (v << 6) | (b & 0x3f);
-	}
-	*cp = v;
-	*i = at + 1 + need;
+	*i += n;
 	return 0;
 }
 
@@ -174,7 +137,11 @@ static int validate_with(const struct field_texts *t, const char *text,
 	for (i = start; i < end;) {
 		uint32_t cp;
 
-		utf8_next(s, end, &i, &cp);
+		if (utf8_next(s, end, &i, &cp) != 0) {
+			set_error(err, GB_INPUT_INVALID_FIELD, t->name,
+				  t->bad_utf8);
+			return -1;
+		}
 		if (cp == '\r' && t->allows_newline_and_tab && i < end &&
 		    s[i] == '\n')
 			continue; /* CR LF counts once, as the LF */
