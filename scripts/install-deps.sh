@@ -1,37 +1,93 @@
 #!/usr/bin/env bash
 # Installs what the given groups need on Debian (apt-get; sudo when not root).
-# Groups: build, test, bench. Fast no-op when everything is there.
+# Groups: build, test, bench, edge. Fast no-op when everything is there.
+#
+# A package counts as present only when dpkg has it installed, and each
+# program the tests run is then checked to be the one the package ships
+# (a machine image may carry its own `docker`, `node` or `chromium`; a green
+# run on such a machine must not hide a missing install). Node.js is the one
+# program taken from wherever it is installed, provided its major version
+# is at least NODE_MIN_MAJOR: the machine image ships a newer one than
+# Debian's and either works.
 set -euo pipefail
 
 declare -A PKGS=(
   [build]="gcc make pkg-config libcivetweb-dev libsqlite3-dev libmongoc-dev libbson-dev libcjson-dev"
-  [test]="libcriterion-dev curl prometheus chromium nodejs npm"
-  [bench]="wrk"
+  [test]="libcriterion-dev curl prometheus chromium nodejs python3 nginx gettext-base"
+  [bench]="wrk nginx gettext-base"
+  [edge]="nginx gettext-base"
 )
-# Commands whose presence proves a group-only package is there.
-declare -A PROBE=([prometheus]=promtool [chromium]=chromium [nodejs]=node [npm]=npm [curl]=curl [wrk]=wrk [gcc]=gcc [make]=make [pkg-config]=pkg-config)
+# The programs the tests run, by the package that must provide them.
+declare -A PROGRAMS=(
+  [gcc]=gcc [make]=make [pkg-config]=pkg-config [curl]=curl
+  [prometheus]="prometheus promtool" [chromium]=/usr/bin/chromium
+  [wrk]=wrk [python3]=/usr/bin/python3 [nginx]=/usr/sbin/nginx [gettext-base]=envsubst
+)
+NODE_MIN_MAJOR=18
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+
+node_ok() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || return 1
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) || return 1
+  [[ $major -ge $NODE_MIN_MAJOR ]]
+}
 
 missing=()
 for group in "$@"; do
   for p in ${PKGS[$group]:?unknown group $group}; do
-    if [[ -n "${PROBE[$p]:-}" ]]; then
-      command -v "${PROBE[$p]}" >/dev/null 2>&1 && continue
-    elif dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    if [[ $p == nodejs ]]; then
+      node_ok || missing+=(nodejs npm)
       continue
     fi
-    missing+=("$p")
+    installed "$p" || missing+=("$p")
   done
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
 
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-deps: missing ${missing[*]}; this script knows only Debian/Ubuntu (apt-get)." >&2
-  echo "install-deps: install the equivalents with your package manager and rerun." >&2
-  exit 1
+if [[ ${#missing[@]} -gt 0 ]]; then
+  # A name can come from two groups (nginx).
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-deps: missing ${missing[*]}; this script knows only Debian/Ubuntu (apt-get)." >&2
+    echo "install-deps: install the equivalents with your package manager and rerun." >&2
+    exit 1
+  fi
+  SUDO=()
+  [[ $(id -u) -ne 0 ]] && SUDO=(sudo)
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  "${SUDO[@]}" apt-get update -qq
+  "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  for p in "${missing[@]}"; do
+    echo "install-deps: installed $p $(dpkg-query -W -f='${Version}' "$p")" >&2
+  done
+  # nginx's package starts a server on port 80; the tests start their own.
+  if [[ " ${missing[*]} " == *" nginx "* ]] && command -v systemctl >/dev/null 2>&1; then
+    "${SUDO[@]}" systemctl disable --now nginx >/dev/null 2>&1 || true
+  fi
+  if [[ " ${missing[*]} " == *" nginx "* ]] && [[ -f /run/nginx.pid ]]; then
+    "${SUDO[@]}" nginx -s quit >/dev/null 2>&1 || true
+  fi
 fi
-SUDO=()
-[[ $(id -u) -ne 0 ]] && SUDO=(sudo)
-echo "install-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" apt-get update -qq
-"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# Every program the tests run: shipped by its package, and on PATH.
+bad=0
+for group in "$@"; do
+  for p in ${PKGS[$group]}; do
+    if [[ $p == nodejs ]]; then
+      node_ok || { echo "install-deps: node >= $NODE_MIN_MAJOR with npm is required (have: $(node --version 2>/dev/null || echo none))" >&2; bad=1; }
+      continue
+    fi
+    for prog in ${PROGRAMS[$p]:-}; do
+      if ! dpkg -L "$p" 2>/dev/null | grep -qE "/s?bin/${prog##*/}\$"; then
+        echo "install-deps: package $p does not provide $prog" >&2
+        bad=1
+      elif ! command -v "$prog" >/dev/null 2>&1; then
+        echo "install-deps: $p is installed but $prog is not on PATH" >&2
+        bad=1
+      fi
+    done
+  done
+done
+exit "$bad"

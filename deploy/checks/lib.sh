@@ -62,21 +62,38 @@ need_cmd() {
 	done
 }
 
-# need_apt CMD PACKAGE: installs the Debian package when CMD is missing.
+# need_apt CMD PACKAGE: makes sure CMD is the program Debian's PACKAGE
+# installs. CMD must name the program the check runs (dockerd for the
+# daemon, not the docker client, which a machine may carry on its own).
+# When PACKAGE is not installed it is installed, whatever else answers to
+# CMD on PATH; afterwards PACKAGE must own a file called CMD (dpkg -L), so a
+# wrong pairing fails here rather than passing on a machine that happened
+# to have the command.
 need_apt() {
 	local cmd=$1 pkg=$2
-	command -v "$cmd" >/dev/null 2>&1 && return 0
-	command -v apt-get >/dev/null 2>&1 ||
-		die "'$cmd' is missing and apt-get is not available: install $pkg"
-	local sudo=()
-	[[ $(id -u) -eq 0 ]] || sudo=(sudo)
-	log "installing $pkg (for $cmd)"
-	export DEBIAN_FRONTEND=noninteractive
-	"${sudo[@]}" apt-get update -qq >/dev/null ||
-		die "apt-get update failed; cannot install $pkg"
-	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null ||
-		die "apt-get install $pkg failed"
-	command -v "$cmd" >/dev/null 2>&1 || die "$pkg installed but '$cmd' is still missing"
+	if ! apt_installed "$pkg"; then
+		command -v apt-get >/dev/null 2>&1 ||
+			die "'$cmd' is needed and apt-get is not available: install $pkg"
+		local sudo=()
+		[[ $(id -u) -eq 0 ]] || sudo=(sudo)
+		log "installing $pkg (for $cmd)"
+		export DEBIAN_FRONTEND=noninteractive
+		"${sudo[@]}" apt-get update -qq >/dev/null ||
+			die "apt-get update failed; cannot install $pkg"
+		"${sudo[@]}" apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null ||
+			die "apt-get install $pkg failed"
+		log "installed $pkg $(dpkg-query -W -f='${Version}' "$pkg")"
+	fi
+	local own
+	own=$(dpkg -L "$pkg" 2>/dev/null | grep -E "/(s?bin)/${cmd##*/}\$" | head -n1)
+	[[ -n $own ]] || die "package $pkg provides no program '$cmd'"
+	[[ $cmd == /* ]] && own=$cmd
+	command -v "$cmd" >/dev/null 2>&1 || die "$pkg is installed but '$cmd' is not on PATH ($own)"
+}
+
+# apt_installed PACKAGE: true when dpkg has PACKAGE installed.
+apt_installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"
 }
 
 # need_python_yaml: sets PY to a python3 that can import yaml.
