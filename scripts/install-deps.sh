@@ -71,7 +71,8 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   fi
 fi
 
-# Every program the tests run: shipped by its package, and on PATH.
+# Every program the tests run: on PATH, and a file of a Debian package
+# (not a binary the machine image put in /usr/local).
 bad=0
 for group in "$@"; do
   for p in ${PKGS[$group]}; do
@@ -80,11 +81,12 @@ for group in "$@"; do
       continue
     fi
     for prog in ${PROGRAMS[$p]:-}; do
-      if ! dpkg -L "$p" 2>/dev/null | grep -qE "/s?bin/${prog##*/}\$"; then
-        echo "install-deps: package $p does not provide $prog" >&2
-        bad=1
-      elif ! command -v "$prog" >/dev/null 2>&1; then
+      path=$(command -v "$prog" 2>/dev/null || true)
+      if [[ -z $path ]]; then
         echo "install-deps: $p is installed but $prog is not on PATH" >&2
+        bad=1
+      elif ! dpkg -S "$(readlink -f "$path")" >/dev/null 2>&1 && ! dpkg -S "$path" >/dev/null 2>&1; then
+        echo "install-deps: $prog on PATH is $path, which no Debian package ships (want the one from $p)" >&2
         bad=1
       fi
     done

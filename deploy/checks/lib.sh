@@ -66,7 +66,7 @@ need_cmd() {
 # installs. CMD must name the program the check runs (dockerd for the
 # daemon, not the docker client, which a machine may carry on its own).
 # When PACKAGE is not installed it is installed, whatever else answers to
-# CMD on PATH; afterwards PACKAGE must own a file called CMD (dpkg -L), so a
+# CMD on PATH; afterwards CMD on PATH must be a file of a Debian package, so a
 # wrong pairing fails here rather than passing on a machine that happened
 # to have the command.
 need_apt() {
@@ -84,11 +84,10 @@ need_apt() {
 			die "apt-get install $pkg failed"
 		log "installed $pkg $(dpkg-query -W -f='${Version}' "$pkg")"
 	fi
-	local own
-	own=$(dpkg -L "$pkg" 2>/dev/null | grep -E "/(s?bin)/${cmd##*/}\$" | head -n1)
-	[[ -n $own ]] || die "package $pkg provides no program '$cmd'"
-	[[ $cmd == /* ]] && own=$cmd
-	command -v "$cmd" >/dev/null 2>&1 || die "$pkg is installed but '$cmd' is not on PATH ($own)"
+	local path
+	path=$(command -v "$cmd" 2>/dev/null) || die "$pkg is installed but '$cmd' is not on PATH"
+	dpkg -S "$(readlink -f "$path")" >/dev/null 2>&1 || dpkg -S "$path" >/dev/null 2>&1 ||
+		die "'$cmd' on PATH is $path, which no Debian package ships (want the one from $pkg)"
 }
 
 # apt_installed PACKAGE: true when dpkg has PACKAGE installed.
