@@ -91,7 +91,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TESTLIB_OBJS) $(COMMON_OBJS) $(BUILD)
 
 TEST_ENV = GB_BUILD_DIR=$(abspath $(BUILD)) GB_SRC_DIR=$(CURDIR)
 TEST_JOBS ?= 1
-.PHONY: deps test unit integration e2e check bench run install clean help deploy-check format
+.PHONY: deps test unit integration hostile e2e check bench run install clean help deploy-check format
 deps:
 	@scripts/install-deps.sh $(DEPS)
 
@@ -104,10 +104,15 @@ integration: all $(TEST_PLUGINS) $(INTEG_TESTS)
 e2e: all
 	@$(TEST_ENV) scripts/run-e2e.sh
 
+# Hostile clients at the HTTP edge, direct and through the nginx edge.
+hostile: all
+	@$(TEST_ENV) scripts/run-hostile.sh
+
 test: DEPS = build test
 test:
 	@scripts/install-deps.sh build test
 	$(MAKE) unit integration
+	$(MAKE) hostile
 	$(MAKE) e2e
 	$(MAKE) check
 

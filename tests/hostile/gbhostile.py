@@ -1,0 +1,302 @@
+"""Helpers for the hostile-client suite: the real guestbookd, the real nginx
+edge rendered from deploy/edge/nginx.conf.template, raw sockets, and the
+legitimate-client probe loop.
+
+Everything binds 127.0.0.1 on free ports; every wait is bounded.
+"""
+
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+BUILD = os.environ.get("GB_BUILD_DIR") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build")
+SRC = os.environ.get("GB_SRC_DIR") or os.path.join(
+    os.path.dirname(__file__), "..", "..")
+BUILD = os.path.abspath(BUILD)
+SRC = os.path.abspath(SRC)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    """guestbookd role all on SQLite in a temporary directory."""
+
+    def __init__(self, *args, env=None, threads=None):
+        self.dir = tempfile.mkdtemp(prefix="gb-hostile.")
+        self.db = os.path.join(self.dir, "guestbook.db")
+        self.log_path = os.path.join(self.dir, "server.log")
+        cmd = [os.path.join(BUILD, "guestbookd"), "--role", "all",
+               "--listen", "127.0.0.1:0",
+               "--plugin-dir", os.path.join(BUILD, "plugins"),
+               "--www-dir", os.path.join(SRC, "www"),
+               "--sqlite-path", self.db, "--drain-seconds", "0",
+               "--log-format", "json"]
+        if threads is not None:
+            cmd += ["--threads", str(threads)]
+        cmd += list(args)
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(cmd, stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=full_env)
+        self.port = self._wait_ready()
+
+    def _wait_ready(self, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        pat = re.compile(rb'"msg":"ready: .* listen=[^ ]*:([0-9]+)')
+        while time.monotonic() < deadline:
+            with open(self.log_path, "rb") as f:
+                m = pat.search(f.read())
+            if m:
+                return int(m.group(1))
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        self.stop()
+        raise AssertionError("guestbookd did not get ready:\n" +
+                             self.log_text())
+
+    @property
+    def addr(self):
+        return ("127.0.0.1", self.port)
+
+    def log_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def log_lines(self):
+        out = []
+        for line in self.log_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=20.0):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()
+        return self.proc.returncode
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Edge:
+    """Debian's nginx with deploy/edge/nginx.conf.template rendered by
+    envsubst, in front of `upstream` ("host:port")."""
+
+    def __init__(self, upstream):
+        self.dir = tempfile.mkdtemp(prefix="gb-edge.")
+        self.port = free_port()
+        env = dict(os.environ, LISTEN="127.0.0.1:%d" % self.port,
+                   UPSTREAM=upstream, EDGE_DIR=self.dir)
+        tmpl = os.path.join(SRC, "deploy", "edge", "nginx.conf.template")
+        with open(tmpl, "rb") as f:
+            rendered = subprocess.run(
+                ["envsubst", "${LISTEN} ${UPSTREAM} ${EDGE_DIR}"], input=f.read(),
+                stdout=subprocess.PIPE, check=True, env=env).stdout
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        with open(self.conf, "wb") as f:
+            f.write(rendered)
+        self.proc = subprocess.Popen(
+            ["nginx", "-p", self.dir, "-c", self.conf, "-g",
+             "daemon off; pid %s/nginx.pid; error_log %s/error.log;" %
+             (self.dir, self.dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise AssertionError("nginx did not start: " +
+                                         self.proc.stderr.read().decode())
+                time.sleep(0.05)
+        raise AssertionError("nginx did not listen on %d" % self.port)
+
+    @property
+    def addr(self):
+        return ("127.0.0.1", self.port)
+
+    def cleanup(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def connect(addr, timeout=5.0):
+    s = socket.create_connection(addr, timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def read_until_close(sock, timeout=5.0, limit=1 << 22):
+    """Everything the peer sends until it closes or `timeout` passes.
+    Returns (bytes, closed)."""
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while len(buf) < limit:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return buf, False
+        r, _, _ = select.select([sock], [], [], left)
+        if not r:
+            return buf, False
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            return buf, True
+        if not chunk:
+            return buf, True
+        buf += chunk
+    return buf, False
+
+
+def parse_responses(data):
+    """Splits bytes into HTTP/1.1 responses framed by Content-Length.
+    Returns a list of (status, headers dict lower-cased, body) and the
+    unparsed rest."""
+    out = []
+    while True:
+        end = data.find(b"\r\n\r\n")
+        if end < 0 or not data.startswith(b"HTTP/1."):
+            return out, data
+        head = data[:end].decode("latin-1").split("\r\n")
+        status = int(head[0].split(" ")[1])
+        headers = {}
+        for line in head[1:]:
+            k, _, v = line.partition(":")
+            headers.setdefault(k.strip().lower(), v.strip())
+        n = int(headers.get("content-length", "0"))
+        body = data[end + 4:end + 4 + n]
+        if len(body) < n:
+            return out, data
+        out.append((status, headers, body))
+        data = data[end + 4 + n:]
+
+
+def exchange(addr, raw, timeout=5.0):
+    """Sends raw bytes on a new connection, reads until the server closes
+    (or timeout). Returns (responses, rest, closed)."""
+    s = connect(addr, timeout)
+    try:
+        s.sendall(raw)
+        data, closed = read_until_close(s, timeout)
+    finally:
+        s.close()
+    resp, rest = parse_responses(data)
+    return resp, rest, closed
+
+
+def request(addr, method, path, body=None, headers=None, timeout=5.0):
+    """One request on its own connection (Connection: close). Returns
+    (status, headers, body) or raises on no answer."""
+    h = {"Host": "localhost", "Connection": "close"}
+    h.update(headers or {})
+    if body is not None:
+        if isinstance(body, str):
+            body = body.encode()
+        h.setdefault("Content-Length", str(len(body)))
+    raw = "%s %s HTTP/1.1\r\n" % (method, path)
+    raw += "".join("%s: %s\r\n" % kv for kv in h.items()) + "\r\n"
+    resp, rest, _ = exchange(addr, raw.encode("latin-1") + (body or b""),
+                             timeout)
+    if not resp:
+        raise AssertionError("no answer to %s %s (got %r)" %
+                             (method, path, rest[:200]))
+    return resp[0]
+
+
+def post_message(addr, author, message, headers=None):
+    body = json.dumps({"author": author, "message": message})
+    h = {"Content-Type": "application/json"}
+    h.update(headers or {})
+    return request(addr, "POST", "/api/v1/messages", body, h)
+
+
+def stored_messages(addr):
+    """Every message the server holds, through the v1 API."""
+    out, cursor = [], None
+    for _ in range(1000):
+        path = "/api/v1/messages?limit=100"
+        if cursor:
+            path += "&cursor=" + cursor
+        st, _, body = request(addr, "GET", path)
+        assert st == 200, (st, body)
+        page = json.loads(body)
+        out += page["messages"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return out
+    raise AssertionError("more than 1000 pages")
+
+
+class Prober(threading.Thread):
+    """The legitimate client: GET /health and GET / every `interval`
+    seconds, each on a new connection, recording the latency of each (or
+    None when no answer came within `timeout`)."""
+
+    def __init__(self, addr, interval=0.5, timeout=5.0):
+        super().__init__(daemon=True)
+        self.addr, self.interval, self.timeout = addr, interval, timeout
+        self.samples = []
+        self._halt = threading.Event()
+
+    def run(self):
+        while not self._halt.is_set():
+            for path in ("/health", "/"):
+                t0 = time.monotonic()
+                try:
+                    st, _, _ = request(self.addr, "GET", path,
+                                       timeout=self.timeout)
+                    ok = st == 200
+                except (OSError, AssertionError):
+                    ok = False
+                self.samples.append((path, ok, time.monotonic() - t0))
+            self._halt.wait(self.interval)
+
+    def finish(self):
+        self._halt.set()
+        self.join(self.timeout * 2 + 1)
+        return self.samples
+
+    def assert_served(self, testcase, limit=1.0, min_samples=4):
+        samples = self.finish()
+        testcase.assertGreaterEqual(len(samples), min_samples,
+                                    "the probe ran too few times")
+        bad = [s for s in samples if not s[1] or s[2] >= limit]
+        testcase.assertEqual(bad, [], "probes failed or took >= %.1f s "
+                             "(%d of %d)" % (limit, len(bad), len(samples)))
+        return max(s[2] for s in samples)
