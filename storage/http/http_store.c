@@ -1075,6 +1075,16 @@ static enum gb_status mode_unknown(struct gb_error *err)
 	return GB_ERR_UNAVAILABLE;
 }
 
+/* Checks the collection and finds the contract for one operation. */
+static enum gb_status op_mode(struct http_store *st, const char *collection,
+			      enum http_api *m, struct gb_error *err)
+{
+	if (check_collection(collection, err) < 0)
+		return GB_ERR_INVALID;
+	*m = mode_of(st, err);
+	return *m == HTTP_API_AUTO ? mode_unknown(err) : GB_OK;
+}
+
 /*
  * A 404 from the v1 collection: under auto the backend was replaced by
  * one without /api/v1, so the contract is detected again.
@@ -1128,6 +1138,7 @@ static enum gb_status http_insert_once(void *store,
 	const char *text = http_string_member(doc, "message");
 	char fresh[33];
 	enum http_api m;
+	enum gb_status rc;
 
 	*repeated = 0;
 	id_out[0] = '\0';
@@ -1141,9 +1152,8 @@ static enum gb_status http_insert_once(void *store,
 		new_idempotency_key(fresh);
 		key = fresh;
 	}
-	m = mode_of(st, err);
-	if (m == HTTP_API_AUTO)
-		return mode_unknown(err);
+	if ((rc = op_mode(st, collection, &m, err)) != GB_OK)
+		return rc;
 	if (m == HTTP_API_LEGACY)
 		return http_legacy_insert(st, ctx, author, text, key, err);
 	return v1_route_gone(st,
@@ -1168,13 +1178,11 @@ static enum gb_status http_get(void *store, const struct gb_store_ctx *ctx,
 {
 	struct http_store *st = store;
 	enum http_api m;
+	enum gb_status rc;
 
 	*doc_out = NULL;
-	if (check_collection(collection, err) < 0)
-		return GB_ERR_INVALID;
-	m = mode_of(st, err);
-	if (m == HTTP_API_AUTO)
-		return mode_unknown(err);
+	if ((rc = op_mode(st, collection, &m, err)) != GB_OK)
+		return rc;
 	if (m == HTTP_API_LEGACY)
 		return fail(err, GB_ERR_NOT_FOUND, "get",
 			    "the backend speaks the legacy contract, whose "
@@ -1189,16 +1197,14 @@ static enum gb_status http_list(void *store, const struct gb_store_ctx *ctx,
 {
 	struct http_store *st = store;
 	enum http_api m;
+	enum gb_status rc;
 
 	*docs_out = NULL;
 	*next_cursor = NULL;
-	if (check_collection(collection, err) < 0)
-		return GB_ERR_INVALID;
 	if (limit < 1)
 		return fail(err, GB_ERR_INVALID, "list", "limit must be >= 1");
-	m = mode_of(st, err);
-	if (m == HTTP_API_AUTO)
-		return mode_unknown(err);
+	if ((rc = op_mode(st, collection, &m, err)) != GB_OK)
+		return rc;
 	if (m == HTTP_API_LEGACY)
 		return http_legacy_list(st, ctx, limit, cursor, docs_out,
 					next_cursor, err);
@@ -1214,12 +1220,10 @@ static enum gb_status http_remove(void *store, const struct gb_store_ctx *ctx,
 {
 	struct http_store *st = store;
 	enum http_api m;
+	enum gb_status rc;
 
-	if (check_collection(collection, err) < 0)
-		return GB_ERR_INVALID;
-	m = mode_of(st, err);
-	if (m == HTTP_API_AUTO)
-		return mode_unknown(err);
+	if ((rc = op_mode(st, collection, &m, err)) != GB_OK)
+		return rc;
 	if (m == HTTP_API_LEGACY) {
 		set_err(err, GB_ERR_UNSUPPORTED,
 			"the backend speaks the legacy contract (GET/POST "
