@@ -386,7 +386,7 @@ too_large:
  * open connection a worker thread of the backend, and the backend closes
  * idle ones after keepalive_ms (1 s by default).
  */
-#define POOL_MAX 8
+#define POOL_MAX 32
 #define POOL_IDLE_MAX_S 0.5
 
 struct pooled {
