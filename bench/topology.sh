@@ -56,7 +56,8 @@ bench_topology() {
 
 	start_guestbookd topo_all --role all --plugins "$PLUGINS_BASE,metrics" \
 		--sqlite-path "$TMP/topo/all.db"
-	measure "$TOPO_ALL" "$GB_PID" "$GB_PORT" /post "$BENCH_DIR/wrk_form_post.lua"
+	measure "$TOPO_ALL" "$GB_PID" "$GB_PORT" /post "$BENCH_DIR/wrk_post.lua" \
+		0 form
 	stop_guestbookd
 
 	start_guestbookd topo_backend --role backend --storage sqlite \
@@ -64,7 +65,8 @@ bench_topology() {
 	BACK_PID=$GB_PID
 	start_guestbookd topo_front --role frontend \
 		--backend-url "http://127.0.0.1:$GB_PORT"
-	measure "$TOPO_FRONT" "$GB_PID" "$GB_PORT" /post "$BENCH_DIR/wrk_form_post.lua"
+	measure "$TOPO_FRONT" "$GB_PID" "$GB_PORT" /post "$BENCH_DIR/wrk_post.lua" \
+		0 form
 	measure "$TOPO_PAGE" "$GB_PID" "$GB_PORT" /
 	stop_guestbookd
 	kill -TERM "$BACK_PID" 2>/dev/null || true
@@ -79,8 +81,8 @@ bench_topology() {
 		--backend-url "http://127.0.0.1:$back_port"
 	front_port=$GB_PORT
 	wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s \
-		-s "$BENCH_DIR/wrk_form_post.lua" "http://127.0.0.1:$front_port" \
-		>"$wrk_out" 2>&1 &
+		-s "$BENCH_DIR/wrk_post.lua" "http://127.0.0.1:$front_port" \
+		-- 0 form >"$wrk_out" 2>&1 &
 	wrk_pid=$!
 	PIDS+=("$wrk_pid")
 	sleep "$(awk -v d="$DURATION" 'BEGIN { print d / 3 }')"

@@ -27,6 +27,7 @@ struct http_legacy_snapshot {
 	cJSON *docs;   /* array of documents, newest first; NULL: none */
 	double at;     /* monotonic time of the fetch */
 	double ttl_s;  /* list_cache_ms; 0: every list fetches */
+	unsigned long generation; /* grows when a post drops the snapshot */
 };
 
 struct http_store {

@@ -6,10 +6,11 @@
  *   POST /messages   {"author","message"} -> 201 {}
  *
  * Paging happens here: a list fetches the whole array (at most
- * backend_max_body bytes) and cuts the page out of it. The fetched list is
- * kept for list_cache_ms, so the older pages of one visit and the
- * concurrent requests of many visitors share one fetch; a post through
- * this process drops it at once.
+ * backend_max_body bytes) and cuts the page out of it. The fetched list
+ * (the readiness ping's included) is kept for list_cache_ms, so the older
+ * pages of one visit and the concurrent requests of many visitors share
+ * one fetch; a post through this process drops it at once, and a fetch
+ * that began before that post is not kept.
  *
  * Cursors are "lg<date in microseconds>_<n>": the last message shown, as
  * the n-th (from 0) message of the list with that exact date. The next
@@ -39,8 +40,20 @@ static void snapshot_drop(struct http_store *st)
 	pthread_mutex_lock(&st->legacy.lock);
 	old = st->legacy.docs;
 	st->legacy.docs = NULL;
+	st->legacy.generation++;
 	pthread_mutex_unlock(&st->legacy.lock);
 	cJSON_Delete(old);
+}
+
+/* The snapshot's generation: a fetch started now may replace it. */
+static unsigned long snapshot_generation(struct http_store *st)
+{
+	unsigned long g;
+
+	pthread_mutex_lock(&st->legacy.lock);
+	g = st->legacy.generation;
+	pthread_mutex_unlock(&st->legacy.lock);
+	return g;
 }
 
 int http_legacy_open(struct http_store *st)
@@ -50,6 +63,7 @@ int http_legacy_open(struct http_store *st)
 	if (pthread_mutex_init(&st->legacy.lock, NULL) != 0)
 		return -1;
 	st->legacy.docs = NULL;
+	st->legacy.generation = 0;
 	st->legacy.ttl_s = ttl ? strtol(ttl, NULL, 10) / 1000.0 : 0.0;
 	return 0;
 }
@@ -250,12 +264,41 @@ static int fetch(struct http_store *st, const struct gb_store_ctx *ctx,
 	return 1;
 }
 
+/*
+ * Keeps a copy of docs, fetched at `at` in snapshot generation `gen`, as
+ * the snapshot (when list_cache_ms is on), unless a post dropped the
+ * snapshot since the fetch began: the list may predate that post.
+ */
+static void snapshot_store(struct http_store *st, const cJSON *docs,
+			   double at, unsigned long gen)
+{
+	cJSON *copy, *old = NULL;
+
+	if (st->legacy.ttl_s <= 0 || !(copy = cJSON_Duplicate(docs, 1)))
+		return;
+	pthread_mutex_lock(&st->legacy.lock);
+	if (st->legacy.generation == gen) {
+		old = st->legacy.docs;
+		st->legacy.docs = copy;
+		st->legacy.at = at;
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&st->legacy.lock);
+	cJSON_Delete(old);
+	cJSON_Delete(copy);
+}
+
+/* The readiness probe's list serves the pages too: one fetch, not two. */
 int http_legacy_probe(struct http_store *st, int timeout_ms,
 		      struct gb_error *err)
 {
+	double at = http_host()->now_monotonic();
+	unsigned long gen = snapshot_generation(st);
 	cJSON *docs;
 	int rc = fetch(st, NULL, timeout_ms, &docs, err);
 
+	if (rc == 1)
+		snapshot_store(st, docs, at, gen);
 	cJSON_Delete(docs);
 	return rc;
 }
@@ -356,9 +399,8 @@ static enum gb_status current_list(struct http_store *st,
 				   const struct gb_store_ctx *ctx,
 				   cJSON **docs, struct gb_error *err)
 {
-	const struct gb_host_api *api = http_host();
-	double now = api->now_monotonic();
-	cJSON *old = NULL;
+	double now = http_host()->now_monotonic();
+	unsigned long gen = 0;
 	int rc;
 
 	if (st->legacy.ttl_s > 0) {
@@ -367,6 +409,7 @@ static enum gb_status current_list(struct http_store *st,
 			*docs = cJSON_Duplicate(st->legacy.docs, 1);
 		else
 			*docs = NULL;
+		gen = st->legacy.generation;
 		pthread_mutex_unlock(&st->legacy.lock);
 		if (*docs)
 			return GB_OK;
@@ -375,18 +418,7 @@ static enum gb_status current_list(struct http_store *st,
 	if (rc != 1)
 		return err && err->status != GB_OK ? err->status :
 						      GB_ERR_UNAVAILABLE;
-	if (st->legacy.ttl_s > 0) {
-		cJSON *copy = cJSON_Duplicate(*docs, 1);
-
-		if (copy) {
-			pthread_mutex_lock(&st->legacy.lock);
-			old = st->legacy.docs;
-			st->legacy.docs = copy;
-			st->legacy.at = now;
-			pthread_mutex_unlock(&st->legacy.lock);
-			cJSON_Delete(old);
-		}
-	}
+	snapshot_store(st, *docs, now, gen);
 	return GB_OK;
 }
 
