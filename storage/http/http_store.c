@@ -565,6 +565,7 @@ enum gb_status http_call(struct http_store *st, const struct gb_store_ctx *ctx,
 				    "no response information");
 		}
 		out->status = ri->status_code;
+		out->retried = attempt > 0;
 		out->replayed = response_has(ri, "Idempotent-Replayed", "true");
 		rc = read_body(st, conn, ri, out, err);
 		if (rc == GB_OK && ri->content_length >= 0 &&
@@ -764,7 +765,9 @@ static enum gb_status v1_insert(struct http_store *st,
 		http_reply_free(&r);
 		return rc;
 	}
-	*repeated = r.replayed;
+	/* A replay of our own first try (lost with its connection) is this
+	 * call's message, not an earlier one. */
+	*repeated = r.replayed && !r.retried;
 	root = cJSON_ParseWithLength(r.body, r.len);
 	http_reply_free(&r);
 	id = http_string_member(root, "id");

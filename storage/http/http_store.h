@@ -48,6 +48,7 @@ struct http_store {
 struct http_reply {
 	int status;
 	int replayed; /* Idempotent-Replayed: true */
+	int retried;  /* the answer came on the second try */
 	char *body;   /* NUL-terminated, malloc'd */
 	size_t len;
 };
