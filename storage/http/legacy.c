@@ -265,27 +265,25 @@ static int fetch(struct http_store *st, const struct gb_store_ctx *ctx,
 }
 
 /*
- * Keeps a copy of docs, fetched at `at` in snapshot generation `gen`, as
- * the snapshot (when list_cache_ms is on), unless a post dropped the
- * snapshot since the fetch began: the list may predate that post.
+ * Keeps docs (taken), fetched at `at` in snapshot generation `gen`, as the
+ * snapshot (when list_cache_ms is on), unless a post dropped the snapshot
+ * since the fetch began: the list may predate that post.
  */
-static void snapshot_store(struct http_store *st, const cJSON *docs,
-			   double at, unsigned long gen)
+static void snapshot_keep(struct http_store *st, cJSON *docs, double at,
+			  unsigned long gen)
 {
-	cJSON *copy, *old = NULL;
+	cJSON *old = docs;
 
-	if (st->legacy.ttl_s <= 0 || !(copy = cJSON_Duplicate(docs, 1)))
-		return;
-	pthread_mutex_lock(&st->legacy.lock);
-	if (st->legacy.generation == gen) {
-		old = st->legacy.docs;
-		st->legacy.docs = copy;
-		st->legacy.at = at;
-		copy = NULL;
+	if (st->legacy.ttl_s > 0) {
+		pthread_mutex_lock(&st->legacy.lock);
+		if (st->legacy.generation == gen) {
+			old = st->legacy.docs;
+			st->legacy.docs = docs;
+			st->legacy.at = at;
+		}
+		pthread_mutex_unlock(&st->legacy.lock);
 	}
-	pthread_mutex_unlock(&st->legacy.lock);
 	cJSON_Delete(old);
-	cJSON_Delete(copy);
 }
 
 /* The readiness probe's list serves the pages too: one fetch, not two. */
@@ -298,8 +296,9 @@ int http_legacy_probe(struct http_store *st, int timeout_ms,
 	int rc = fetch(st, NULL, timeout_ms, &docs, err);
 
 	if (rc == 1)
-		snapshot_store(st, docs, at, gen);
-	cJSON_Delete(docs);
+		snapshot_keep(st, docs, at, gen);
+	else
+		cJSON_Delete(docs);
 	return rc;
 }
 
@@ -394,32 +393,46 @@ static int page_start(const cJSON *docs, long long us, int nth)
 	return first_older < 0 ? i : first_older;
 }
 
-/* The list, from the snapshot when it is fresh, else fetched. */
-static enum gb_status current_list(struct http_store *st,
-				   const struct gb_store_ctx *ctx,
-				   cJSON **docs, struct gb_error *err)
+/*
+ * Copies the page of `all` after the cursor (us, nth; `from_cursor` 0:
+ * the newest) into *page, at most `limit` documents, and sets *next to
+ * the cursor of its last one when older ones follow. One pass.
+ */
+static enum gb_status cut_page(const cJSON *all, int limit, int from_cursor,
+			       long long us, int nth, cJSON **page,
+			       char **next, struct gb_error *err)
 {
-	double now = http_host()->now_monotonic();
-	unsigned long gen = 0;
-	int rc;
+	int start = from_cursor ? page_start(all, us, nth) : 0, i = 0;
+	int last = -1;
+	const cJSON *d;
 
-	if (st->legacy.ttl_s > 0) {
-		pthread_mutex_lock(&st->legacy.lock);
-		if (st->legacy.docs && now - st->legacy.at < st->legacy.ttl_s)
-			*docs = cJSON_Duplicate(st->legacy.docs, 1);
-		else
-			*docs = NULL;
-		gen = st->legacy.generation;
-		pthread_mutex_unlock(&st->legacy.lock);
-		if (*docs)
-			return GB_OK;
+	*next = NULL;
+	*page = cJSON_CreateArray();
+	if (!*page)
+		goto nomem;
+	cJSON_ArrayForEach(d, all) {
+		if (i >= start + limit) {
+			*next = make_cursor(all, last);
+			if (!*next)
+				goto nomem;
+			break;
+		}
+		if (i >= start) {
+			cJSON *copy = cJSON_Duplicate(d, 1);
+
+			if (!copy)
+				goto nomem;
+			cJSON_AddItemToArray(*page, copy);
+			last = i;
+		}
+		i++;
 	}
-	rc = fetch(st, ctx, st->timeout_ms, docs, err);
-	if (rc != 1)
-		return err && err->status != GB_OK ? err->status :
-						      GB_ERR_UNAVAILABLE;
-	snapshot_store(st, *docs, now, gen);
 	return GB_OK;
+nomem:
+	cJSON_Delete(*page);
+	*page = NULL;
+	http_set_err(err, GB_ERR_NOMEM, "out of memory");
+	return GB_ERR_NOMEM;
 }
 
 enum gb_status http_legacy_list(struct http_store *st,
@@ -427,41 +440,37 @@ enum gb_status http_legacy_list(struct http_store *st,
 				const char *cursor, cJSON **docs_out,
 				char **next_cursor, struct gb_error *err)
 {
-	cJSON *all = NULL, *page;
+	int from_cursor = cursor && *cursor, nth = 0, served = 0;
+	double now = http_host()->now_monotonic();
+	unsigned long gen = 0;
+	enum gb_status rc = GB_OK;
 	long long us = 0;
-	int nth = 0, start = 0, n;
-	enum gb_status rc;
+	cJSON *all;
 
-	if (cursor && *cursor && parse_cursor(cursor, &us, &nth) < 0) {
+	if (from_cursor && parse_cursor(cursor, &us, &nth) < 0) {
 		http_set_err(err, GB_ERR_INVALID, "cursor is not valid");
 		return GB_ERR_INVALID;
 	}
-	rc = current_list(st, ctx, &all, err);
-	if (rc != GB_OK)
-		return rc == GB_ERR_NOMEM ? rc : GB_ERR_UNAVAILABLE;
-	n = cJSON_GetArraySize(all);
-	if (cursor && *cursor)
-		start = page_start(all, us, nth);
-	*next_cursor = NULL;
-	if (start + limit < n && !(*next_cursor = make_cursor(all, start + limit - 1))) {
-		cJSON_Delete(all);
-		http_set_err(err, GB_ERR_NOMEM, "out of memory");
-		return GB_ERR_NOMEM;
+	/* a fresh snapshot: only the page is copied, under the lock */
+	if (st->legacy.ttl_s > 0) {
+		pthread_mutex_lock(&st->legacy.lock);
+		if (st->legacy.docs && now - st->legacy.at < st->legacy.ttl_s) {
+			rc = cut_page(st->legacy.docs, limit, from_cursor, us,
+				      nth, docs_out, next_cursor, err);
+			served = 1;
+		}
+		gen = st->legacy.generation;
+		pthread_mutex_unlock(&st->legacy.lock);
+		if (served)
+			return rc;
 	}
-	page = cJSON_CreateArray();
-	if (!page) {
-		cJSON_Delete(all);
-		free(*next_cursor);
-		*next_cursor = NULL;
-		http_set_err(err, GB_ERR_NOMEM, "out of memory");
-		return GB_ERR_NOMEM;
-	}
-	for (int i = start; i < n && i < start + limit; i++)
-		cJSON_AddItemToArray(page,
-				     cJSON_DetachItemFromArray(all, start));
-	*docs_out = page;
-	cJSON_Delete(all);
-	return GB_OK;
+	if (fetch(st, ctx, st->timeout_ms, &all, err) != 1)
+		return err && err->status == GB_ERR_NOMEM ? GB_ERR_NOMEM :
+							    GB_ERR_UNAVAILABLE;
+	rc = cut_page(all, limit, from_cursor, us, nth, docs_out, next_cursor,
+		      err);
+	snapshot_keep(st, all, now, gen);
+	return rc;
 }
 
 enum gb_status http_legacy_insert(struct http_store *st,
