@@ -382,9 +382,11 @@ too_large:
  * Idle connections to the backend, reused by every request. A request that
  * is safe to repeat (GET, DELETE, a v1 POST with its Idempotency-Key) and
  * fails at once on a pooled connection the backend closed meanwhile is
- * retried once on a new one. Few and short-lived on purpose: civetweb gives every
- * open connection a worker thread of the backend, and the backend closes
- * idle ones after keepalive_ms (1 s by default).
+ * retried once on a new one. At most 32 (as many as 32 concurrent posts
+ * need without a new connection each) and short-lived on purpose:
+ * civetweb gives every open connection a worker thread of the backend (64
+ * by default), and the backend closes idle ones after keepalive_ms (1 s by
+ * default).
  */
 #define POOL_MAX 32
 #define POOL_IDLE_MAX_S 0.5

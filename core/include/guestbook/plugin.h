@@ -233,11 +233,14 @@ typedef void (*gb_route_handler)(struct gb_request *req, void *userdata);
  * A document is a cJSON object of the caller's fields. The back end assigns
  * an id on insert, orders a collection by insertion (newest first for list)
  * and adds the id to documents it returns as the string member "id"
- * (replacing any "id" the caller stored). One exception: a back end over a
- * remote that has no ids (the http store speaking the legacy contract)
- * returns documents whose "id" is JSON null, writes "" as the id of an
- * insert, finds nothing by id and answers remove with GB_ERR_UNSUPPORTED. Collection names match
+ * (replacing any "id" the caller stored). Collection names match
  * [a-z][a-z0-9_]{0,31}; the host checks them before calling the back end.
+ *
+ * One exception: a back end over a remote that has no ids (the http store
+ * speaking the original backend's legacy contract) returns documents whose
+ * "id" is JSON null, writes "" as the id of an insert, finds nothing by id,
+ * answers remove with GB_ERR_UNSUPPORTED, and cannot keep insert_once's
+ * promise (it passes the key on; the original backend ignores it).
  *
  * Every function receives the back end's state (`store`, as registered),
  * a context and an error to fill on failure, and returns enum gb_status.
