@@ -140,6 +140,64 @@ Test(api_idempotency, concurrent_repeats_store_one_message)
 	cr_assert_eq(stored_count(), 1);
 }
 
+/* A front end (http store) in front of a backend with these extra args. */
+static void start_pair(struct gbt_server *back, struct gbt_server *front,
+		       const char *keepalive_ms)
+{
+	const char *back_args[] = {"--role", "backend", "--storage",
+				   "sqlite", "--rate-limit", "0",
+				   "--keepalive-ms", keepalive_ms, NULL};
+	char url[64];
+	const char *front_args[] = {"--role", "frontend", "--backend-url",
+				    url, "--rate-limit", "0", NULL};
+
+	cr_assert_eq(gbt_server_start(back, back_args, NULL), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", back->port);
+	cr_assert_eq(gbt_server_start(front, front_args, NULL), 0);
+}
+
+/* The messages the backend at `port` holds. */
+static int backend_count(int port)
+{
+	struct gbt_response r;
+	cJSON *j;
+	int n;
+
+	cr_assert_eq(gbt_http(port, "GET", "/messages", NULL, NULL, 0, &r), 0);
+	j = cJSON_Parse(r.body);
+	n = cJSON_GetArraySize(j);
+	cJSON_Delete(j);
+	gbt_response_free(&r);
+	return n;
+}
+
+/* The browser's key reaches the backend through the front end. */
+Test(api_idempotency, a_repeat_through_the_front_end_is_replayed)
+{
+	struct gbt_server back, front;
+	const char *body = "{\"author\":\"Ann\",\"message\":\"via front\"}";
+	char h[] = "Idempotency-Key: front-1";
+	const char *headers[] = {"Content-Type: application/json", h, NULL};
+	struct gbt_response a, b;
+
+	start_pair(&back, &front, "1000");
+	cr_assert_eq(gbt_http(front.port, "POST", "/api/v1/messages", headers,
+			      body, strlen(body), &a),
+		     0);
+	cr_assert_eq(a.status, 201, "%d %s", a.status, a.body);
+	cr_assert_eq(gbt_http(front.port, "POST", "/api/v1/messages", headers,
+			      body, strlen(body), &b),
+		     0);
+	cr_assert_eq(b.status, 201, "%d %s", b.status, b.body);
+	cr_assert_str_eq(b.body, a.body);
+	cr_assert_str_eq(gbt_header(&b, "Idempotent-Replayed"), "true");
+	cr_assert_eq(backend_count(back.port), 1);
+	gbt_response_free(&a);
+	gbt_response_free(&b);
+	gbt_server_stop(&front, SIGKILL);
+	gbt_server_stop(&back, SIGKILL);
+}
+
 /*
  * The backend closes idle keep-alive connections after 100 ms; the front
  * end keeps them pooled up to 500 ms. A post 300 ms after the last one
@@ -148,19 +206,11 @@ Test(api_idempotency, concurrent_repeats_store_one_message)
  */
 Test(api_idempotency, front_end_retries_posts_on_closed_connections_once)
 {
-	static const char *const back_args[] = {
-		"--role", "backend", "--storage", "sqlite", "--rate-limit",
-		"0", "--keepalive-ms", "100", NULL};
 	struct gbt_server back, front;
-	char url[64], body[80];
-	const char *front_args[] = {"--role", "frontend", "--backend-url",
-				    url, "--rate-limit", "0", NULL};
+	char body[80];
 	struct gbt_response r;
-	cJSON *j;
 
-	cr_assert_eq(gbt_server_start(&back, back_args, NULL), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", back.port);
-	cr_assert_eq(gbt_server_start(&front, front_args, NULL), 0);
+	start_pair(&back, &front, "100");
 	for (int i = 0; i < 6; i++) {
 		const char *h[] = {"Content-Type: "
 				   "application/x-www-form-urlencoded",
@@ -175,13 +225,7 @@ Test(api_idempotency, front_end_retries_posts_on_closed_connections_once)
 		gbt_response_free(&r);
 		usleep(300000);
 	}
-	cr_assert_eq(gbt_http(back.port, "GET", "/messages", NULL, NULL, 0,
-			      &r),
-		     0);
-	j = cJSON_Parse(r.body);
-	cr_assert_eq(cJSON_GetArraySize(j), 6, "%s", r.body);
-	cJSON_Delete(j);
-	gbt_response_free(&r);
+	cr_assert_eq(backend_count(back.port), 6);
 	gbt_server_stop(&front, SIGKILL);
 	gbt_server_stop(&back, SIGKILL);
 }
