@@ -32,6 +32,7 @@
 #include "http_store.h"
 
 #define LEGACY_LIST "/messages"
+#define LEGACY_DATE_MAX 253402300800.0 /* 10000-01-01T00:00:00Z */
 
 static void snapshot_drop(struct http_store *st)
 {
@@ -146,8 +147,9 @@ static size_t decode_ref(const char *s, char out[4], size_t *outlen)
 	}
 	if (digits == 0 || *p != ';')
 		return 0;
-	/* control characters stay encoded: the page must not get them */
-	if (c < 0x20 && c != '\n' && c != '\t')
+	/* control characters (C0 but newline and tab, DEL, C1) stay
+	 * encoded: the message rules never let them into a page */
+	if ((c < 0x20 && c != '\n' && c != '\t') || (c >= 0x7f && c <= 0x9f))
 		return 0;
 	*outlen = put_utf8(c, out);
 	return *outlen ? (size_t)(p + 1 - s) : 0;
@@ -184,8 +186,9 @@ static cJSON *legacy_to_doc(const cJSON *m)
 	const cJSON *date = cJSON_GetObjectItemCaseSensitive(m, "date");
 	cJSON *doc, *a, *t;
 
+	/* |date| before year 10000: microseconds stay exact in a cursor */
 	if (!author || !text || !cJSON_IsNumber(date) ||
-	    !isfinite(date->valuedouble))
+	    !(fabs(date->valuedouble) < LEGACY_DATE_MAX))
 		return NULL;
 	doc = cJSON_CreateObject();
 	a = cJSON_AddStringToObject(doc, "author", author);

@@ -424,3 +424,26 @@ Test(storage_http_legacy_garbage, malformed_elements_are_skipped,
 			 "ok");
 	cJSON_Delete(docs);
 }
+
+/* References decode once; control characters stay encoded. */
+static void fake_refs(void)
+{
+	fake_start("[{\"author\":\"&amp;lt;\",\"date\":1732600000.5,"
+		   "\"message\":\"a&#1;b&#x85;c&#10;d&#128512;e&#xD800;f&bogus;"
+		   "g&#;\"}]");
+}
+
+Test(storage_http_legacy_garbage, character_references_decode_once,
+     .init = fake_refs)
+{
+	char *next;
+	cJSON *docs = list(20, NULL, &next);
+
+	cr_assert_eq(cJSON_GetArraySize(docs), 1);
+	cr_assert_str_eq(text_of(cJSON_GetArrayItem(docs, 0), "author"),
+			 "&lt;");
+	cr_assert_str_eq(text_of(cJSON_GetArrayItem(docs, 0), "message"),
+			 "a&#1;b&#x85;c\nd\xf0\x9f\x98\x80"
+			 "e&#xD800;f&bogus;g&#;");
+	cJSON_Delete(docs);
+}
