@@ -65,7 +65,8 @@ PLUGINS += $(BUILD)/plugins/$$($(1)_NAME).so
 endef
 $(foreach d,$(PLUGIN_DIRS),$(eval $(call plugin_rule,$(d))))
 
-# Deliberately broken plugins for the loader's tests.
+# Test-only plugins: deliberately broken ones for the loader's tests, and
+# legacy_backend (the original backend's contract) for the front end's.
 TEST_PLUGINS := $(patsubst tests/plugins/%.c,$(BUILD)/test-plugins/%.so,$(wildcard tests/plugins/*.c))
 $(BUILD)/test-plugins/%.so: $(BUILD)/pic/tests/plugins/%.o
 	@mkdir -p $(@D)

@@ -5,8 +5,10 @@
 # GB_SRC_DIR). Starts guestbookd (role all, SQLite in a temporary
 # directory, access log on, rate limit off), seeds 10,000 messages, and
 # measures each scenario with wrk (2 threads, 32 connections); then the
-# ceiling server with a body the size of the real list response, and the
-# cost of the access log and of the metrics exporter. Prints a table, the
+# ceiling server with a body the size of the real list response, the
+# cost of the access log and of the metrics exporter, and the front end
+# topology (bench/topology.sh: POST /post through a front end against role
+# all, and duplicates when the backend restarts under load). Prints a table, the
 # goals, and one machine-readable JSON line starting with BENCH_JSON.
 #
 # Knobs (environment): BENCH_DURATION (seconds per scenario, 10),
@@ -383,6 +385,7 @@ report() {
 		"$(awk -v a="$log_cost" -v b=10 "$lt" && echo 1)"
 	goal "metrics exporter cost < 10% ($metrics_cost)" \
 		"$(awk -v a="$metrics_cost" -v b=10 "$lt" && echo 1)"
+	topology_goals
 
 	# One JSON line for machines.
 	local json="" sep=""
@@ -394,7 +397,10 @@ report() {
 			"${NOTE[$name]}")
 		sep=,
 	done
-	printf '\nBENCH_JSON {"connections":%s,"wrk_threads":%s,"server_threads":%s,"duration_s":%s,"seeded":%s,"list_bytes":%s,"ready_ms":%s,"health_ms":%s,"ready_restart_ms":%s,"access_log_cost_pct":%s,"metrics_cost_pct":%s,"scenarios":[%s]}\n' \
+	printf '\nBENCH_JSON {"topology_post_ratio":%s,"restart_duplicates":%s,"restart_lost":%s,"connections":%s,"wrk_threads":%s,"server_threads":%s,"duration_s":%s,"seeded":%s,"list_bytes":%s,"ready_ms":%s,"health_ms":%s,"ready_restart_ms":%s,"access_log_cost_pct":%s,"metrics_cost_pct":%s,"scenarios":[%s]}\n' \
+		"$(sed 's/n\/a/null/' <<<"$TOPO_RATIO")" \
+		"$(sed 's/n\/a/null/' <<<"$TOPO_DUPLICATES")" \
+		"$(sed 's/n\/a/null/' <<<"$TOPO_LOST")" \
 		"$CONNECTIONS" "$WRK_THREADS" "$THREADS" "$DURATION" "$SEED" \
 		"$LIST_BYTES" "$READY_MS" "$HEALTH_MS" "$READY_RESTART_MS" \
 		"$(sed 's/n\/a/null/' <<<"$log_cost")" \
@@ -419,6 +425,10 @@ main() {
 	bench_page
 	bench_post
 	stop_guestbookd
+
+	# shellcheck source=bench/topology.sh
+	source "$BENCH_DIR/topology.sh"
+	bench_topology
 
 	bench_observability
 

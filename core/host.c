@@ -163,6 +163,7 @@ static const struct gb_host_api host_api = {
 	.now_monotonic = api_now_monotonic,
 	.now_wall = api_now_wall,
 	.store_generation = gb_store_generation,
+	.store_insert_once = gb_store_insert_once,
 };
 
 const struct gb_host_api *gb_host_api_table(void)

@@ -16,9 +16,17 @@
 enum op { OP_INSERT, OP_GET, OP_LIST, OP_REMOVE, OP_PING, NOPS };
 static const char *const op_names[NOPS] = {"insert", "get", "list", "delete",
 					   "ping"};
-enum result { R_OK, R_NOT_FOUND, R_INVALID, R_UNAVAILABLE, R_ERROR, NRESULTS };
+enum result {
+	R_OK,
+	R_NOT_FOUND,
+	R_INVALID,
+	R_UNAVAILABLE,
+	R_UNSUPPORTED,
+	R_ERROR,
+	NRESULTS
+};
 static const char *const result_names[NRESULTS] = {
-	"ok", "not_found", "invalid", "unavailable", "error"};
+	"ok", "not_found", "invalid", "unavailable", "unsupported", "error"};
 
 static struct {
 	char name[32];
@@ -111,6 +119,7 @@ static enum result classify(enum gb_status st)
 	case GB_ERR_NOT_FOUND: return R_NOT_FOUND;
 	case GB_ERR_INVALID: return R_INVALID;
 	case GB_ERR_UNAVAILABLE: return R_UNAVAILABLE;
+	case GB_ERR_UNSUPPORTED: return R_UNSUPPORTED;
 	default: return R_ERROR;
 	}
 }
@@ -215,7 +224,10 @@ void gb_storage_close(void)
 		pthread_join(pinger, NULL);
 		pinger_running = 0;
 	}
-	if (ops && ops->size >= sizeof *ops && ops->close)
+	if (ops &&
+	    ops->size >= offsetof(struct gb_storage_ops, close) +
+				 sizeof ops->close &&
+	    ops->close)
 		ops->close(store);
 	ops = NULL;
 	store = NULL;
@@ -280,9 +292,29 @@ static enum gb_status finish(enum op o, enum gb_status st, double t0,
 	return st;
 }
 
-enum gb_status gb_store_insert(struct gb_request *req, const char *collection,
-			       const cJSON *doc, char id_out[GB_ID_MAX],
-			       struct gb_error *err)
+/* Whether the store was built with the insert_once slot and fills it. */
+static int store_has_insert_once(void)
+{
+	return ops->size >= offsetof(struct gb_storage_ops, insert_once) +
+				    sizeof ops->insert_once &&
+	       ops->insert_once;
+}
+
+int gb_idempotency_key_valid(const char *key)
+{
+	size_t n = key ? strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				     "abcdefghijklmnopqrstuvwxyz"
+				     "0123456789_.:-") :
+			 0;
+
+	return n > 0 && n <= GB_IDEMPOTENCY_KEY_MAX && key[n] == '\0';
+}
+
+/* insert and insert_once: `key` NULL for a plain insert. */
+static enum gb_status insert_doc(struct gb_request *req, const char *collection,
+				 const cJSON *doc, const char *key,
+				 char id_out[GB_ID_MAX], int *repeated,
+				 struct gb_error *err)
 {
 	enum gb_status st = precheck(collection, err);
 	if (st != GB_OK)
@@ -293,16 +325,47 @@ enum gb_status gb_store_insert(struct gb_request *req, const char *collection,
 			 "a document must be a JSON object");
 		return GB_ERR_INVALID;
 	}
+	if (key && !gb_idempotency_key_valid(key)) {
+		err->status = GB_ERR_INVALID;
+		snprintf(err->message, sizeof err->message,
+			 "an idempotency key must be 1 to %d characters of "
+			 "A-Z a-z 0-9 _ . : -",
+			 GB_IDEMPOTENCY_KEY_MAX);
+		return GB_ERR_INVALID;
+	}
 	struct gb_store_ctx c = ctx_of(req);
 	double t0 = gb_now_monotonic();
 	id_out[0] = '\0';
-	st = ops->insert(store, &c, collection, doc, id_out, err);
-	if (st == GB_OK) {
+	*repeated = 0;
+	if (key && store_has_insert_once())
+		st = ops->insert_once(store, &c, collection, doc, key, id_out,
+				      repeated, err);
+	else
+		st = ops->insert(store, &c, collection, doc, id_out, err);
+	if (st == GB_OK && !*repeated) {
 		atomic_fetch_add(&generation, 1);
 		if (strcmp(collection, "messages") == 0)
 			gb_counter_add(created_counter, 1);
 	}
 	return finish(OP_INSERT, st, t0, err);
+}
+
+enum gb_status gb_store_insert(struct gb_request *req, const char *collection,
+			       const cJSON *doc, char id_out[GB_ID_MAX],
+			       struct gb_error *err)
+{
+	int repeated;
+
+	return insert_doc(req, collection, doc, NULL, id_out, &repeated, err);
+}
+
+enum gb_status gb_store_insert_once(struct gb_request *req,
+				    const char *collection, const cJSON *doc,
+				    const char *key, char id_out[GB_ID_MAX],
+				    int *repeated, struct gb_error *err)
+{
+	return insert_doc(req, collection, doc, key ? key : "", id_out,
+			  repeated, err);
 }
 
 enum gb_status gb_store_get(struct gb_request *req, const char *collection,

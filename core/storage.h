@@ -40,7 +40,14 @@ enum gb_status gb_store_list(struct gb_request *req, const char *collection,
 			     char **next_cursor, struct gb_error *err);
 enum gb_status gb_store_remove(struct gb_request *req, const char *collection,
 			       const char *id, struct gb_error *err);
+enum gb_status gb_store_insert_once(struct gb_request *req,
+				    const char *collection, const cJSON *doc,
+				    const char *key, char id_out[GB_ID_MAX],
+				    int *repeated, struct gb_error *err);
 const char *gb_store_name(void);
+
+/* 1 when `key` is a well-formed idempotency key (plugin.h's rule). */
+int gb_idempotency_key_valid(const char *key);
 
 /* Changes on every successful insert or remove (gb_host_api). */
 uint64_t gb_store_generation(void);

@@ -8,6 +8,11 @@
  *   GET    /api/v1/messages/{id}     v1 message
  *   DELETE /api/v1/messages/{id}     moderation, with the admin token
  *
+ * Both POSTs honour an Idempotency-Key header: a repeat of a key within
+ * GB_IDEMPOTENCY_WINDOW_S (10 minutes) answers the first post's 201 (with
+ * Idempotent-Replayed: true) and stores nothing; the same key with another
+ * message is 422 idempotency_key_reused.
+ *
  * Settings: legacy_list_max (default 1000), admin_token or
  * admin_token_file (unset: moderation off, DELETE always answers 401),
  * list_cache_ms (how long rendered lists are reused; see
@@ -169,9 +174,80 @@ static int refuse_if_rate_limited(struct gb_request *req)
 }
 
 /*
- * Reads and validates the JSON body and stores the message. On success
- * returns 0 with the stored document (with "id") in *stored; otherwise it
- * has answered: `field_status` for bad fields (422, or 400 for legacy).
+ * The Idempotency-Key of the request into *key (NULL when absent). Returns
+ * 0, or -1 after answering 400 for a malformed key.
+ */
+static int read_idempotency_key(struct gb_request *req, const char **key)
+{
+	const char *k = api->req_header(req, "Idempotency-Key");
+	size_t n;
+
+	*key = NULL;
+	if (!k)
+		return 0;
+	n = strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789_.:-");
+	if (n == 0 || n > GB_IDEMPOTENCY_KEY_MAX || k[n] != '\0') {
+		api->respond_error(req, 400, "invalid_parameter",
+				   "Idempotency-Key must be 1 to 128 "
+				   "characters of A-Z a-z 0-9 _ . : -",
+				   "Idempotency-Key");
+		return -1;
+	}
+	*key = k;
+	return 0;
+}
+
+static int same_text(const cJSON *doc, const char *name, const char *text)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, name);
+
+	return cJSON_IsString(v) && strcmp(v->valuestring, text) == 0;
+}
+
+/*
+ * A repeated key: the document the first post stored, into *stored.
+ * Returns 0, or -1 after answering (another message under this key, the
+ * first one deleted meanwhile, or the store failing).
+ */
+static int replay_posted_message(struct gb_request *req, const char *id,
+				 const struct gb_message_input *input,
+				 cJSON **stored)
+{
+	struct gb_error err = {0};
+	enum gb_status status;
+
+	status = api->store_get(req, GB_MESSAGES_COLLECTION, id, stored, &err);
+	if (status == GB_ERR_NOT_FOUND) {
+		api->respond_error(req, 409, "idempotency_conflict",
+				   "the message first posted with this "
+				   "Idempotency-Key has been deleted",
+				   NULL);
+		return -1;
+	}
+	if (status != GB_OK) {
+		respond_store_error(req, "get", status, &err);
+		return -1;
+	}
+	if (!same_text(*stored, "author", input->author) ||
+	    !same_text(*stored, "message", input->message)) {
+		cJSON_Delete(*stored);
+		*stored = NULL;
+		api->respond_error(req, 422, "idempotency_key_reused",
+				   "this Idempotency-Key was used for another "
+				   "message within the last 10 minutes",
+				   "Idempotency-Key");
+		return -1;
+	}
+	api->res_header(req, "Idempotent-Replayed", "true");
+	return 0;
+}
+
+/*
+ * Reads and validates the JSON body and stores the message (once per
+ * Idempotency-Key). On success returns 0 with the stored document (with
+ * "id") in *stored; otherwise it has answered: `field_status` for bad
+ * fields (422, or 400 for legacy).
  */
 static int store_posted_message(struct gb_request *req, int field_status,
 				cJSON **stored)
@@ -180,12 +256,15 @@ static int store_posted_message(struct gb_request *req, int field_status,
 	struct gb_input_error ierr;
 	struct gb_error err = {0};
 	char id[GB_ID_MAX];
-	const char *body;
+	const char *body, *key;
 	size_t len;
 	enum gb_status status;
+	int repeated = 0, rc;
 	cJSON *doc;
 
 	*stored = NULL;
+	if (read_idempotency_key(req, &key) != 0)
+		return -1;
 	body = api->req_body(req, &len);
 	if (gb_message_from_json(body, len, &input, &ierr) != 0) {
 		if (ierr.status == GB_INPUT_NO_MEMORY)
@@ -199,16 +278,34 @@ static int store_posted_message(struct gb_request *req, int field_status,
 		return -1;
 	}
 	doc = gb_message_document(&input, api->now_wall());
-	gb_message_input_free(&input);
 	if (!doc) {
+		gb_message_input_free(&input);
 		respond_out_of_memory(req);
 		return -1;
 	}
-	status = api->store_insert(req, GB_MESSAGES_COLLECTION, doc, id, &err);
+	if (key && GB_HOST_HAS(api, store_insert_once))
+		status = api->store_insert_once(req, GB_MESSAGES_COLLECTION,
+						doc, key, id, &repeated, &err);
+	else
+		status = api->store_insert(req, GB_MESSAGES_COLLECTION, doc,
+					   id, &err);
 	if (status != GB_OK) {
+		gb_message_input_free(&input);
 		cJSON_Delete(doc);
 		respond_store_error(req, "insert", status, &err);
 		return -1;
+	}
+	if (repeated) {
+		cJSON_Delete(doc);
+		rc = replay_posted_message(req, id, &input, stored);
+		gb_message_input_free(&input);
+		return rc;
+	}
+	gb_message_input_free(&input);
+	/* A store without ids (http over a legacy backend) answers "". */
+	if (!*id) {
+		*stored = doc;
+		return 0;
 	}
 	if (!cJSON_AddStringToObject(doc, "id", id)) {
 		cJSON_Delete(doc);
@@ -492,15 +589,18 @@ static void v1_post(struct gb_request *req)
 	}
 	if (store_posted_message(req, 422, &stored) != 0)
 		return;
-	id = cJSON_GetObjectItemCaseSensitive(stored, "id")->valuestring;
-	message_location(id, location, sizeof(location));
+	id = cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(stored, "id"));
+	if (id) {
+		message_location(id, location, sizeof(location));
+		api->res_header(req, "Location", location);
+	}
 	message = gb_message_to_v1(stored);
 	cJSON_Delete(stored);
 	if (!message) {
 		respond_out_of_memory(req);
 		return;
 	}
-	api->res_header(req, "Location", location);
 	respond_owned_json(req, 201, message);
 }
 
@@ -571,6 +671,11 @@ static void v1_delete(struct gb_request *req, const char *id)
 	status = api->store_remove(req, GB_MESSAGES_COLLECTION, id, &err);
 	if (status == GB_ERR_NOT_FOUND || status == GB_ERR_INVALID) {
 		respond_not_found(req);
+		return;
+	}
+	if (status == GB_ERR_UNSUPPORTED) {
+		api->respond_error(req, 501, "not_supported", err.message,
+				   NULL);
 		return;
 	}
 	if (status != GB_OK) {

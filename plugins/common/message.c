@@ -378,19 +378,23 @@ static int date_member(const cJSON *doc, double *date)
 cJSON *gb_message_to_v1(const cJSON *doc)
 {
 	const char *id = string_member(doc, "id");
+	/* "id": null: a message of a store without ids (legacy backend) */
+	int no_id = cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(doc, "id"));
 	const char *author = string_member(doc, "author");
 	const char *message = string_member(doc, "message");
 	char created_at[GB_RFC3339_MAX];
 	double date;
 	cJSON *out;
 
-	if (!id || !author || !message || date_member(doc, &date) != 0 ||
+	if ((!id && !no_id) || !author || !message ||
+	    date_member(doc, &date) != 0 ||
 	    gb_format_rfc3339_ms(date, created_at) != 0)
 		return NULL;
 	out = cJSON_CreateObject();
 	if (!out)
 		return NULL;
-	if (!cJSON_AddStringToObject(out, "id", id) ||
+	if (!(id ? cJSON_AddStringToObject(out, "id", id) :
+		   cJSON_AddNullToObject(out, "id")) ||
 	    !cJSON_AddStringToObject(out, "author", author) ||
 	    !cJSON_AddStringToObject(out, "message", message) ||
 	    !cJSON_AddStringToObject(out, "created_at", created_at)) {

@@ -118,7 +118,9 @@ cJSON *gb_message_document(const struct gb_message_input *in, double date);
 
 /*
  * Converts a stored document (with "id", as a store returns it) to the v1
- * JSON {"id","author","message","created_at"}. Accepts documents written
+ * JSON {"id","author","message","created_at"}. A document whose "id" is
+ * JSON null (a store without ids: the http store over a legacy backend)
+ * gets "id": null. Accepts documents written
  * by the original Flask backend: `date` a float or an integer, text that is
  * already HTML-escaped (kept as is). Returns NULL when the document lacks a
  * string id, author or message or a numeric date within years 0..9999

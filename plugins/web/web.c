@@ -44,6 +44,8 @@
 enum tpl_id {
 	TPL_PAGE,
 	TPL_CARD,
+	TPL_CARD_NOID,
+	TPL_CARD_BODY,
 	TPL_EMPTY,
 	TPL_NOTICE,
 	TPL_OLDER,
@@ -56,6 +58,8 @@ enum tpl_id {
 static const char *const tpl_files[TPL_COUNT] = {
 	[TPL_PAGE] = "page.html",
 	[TPL_CARD] = "card.html",
+	[TPL_CARD_NOID] = "card_noid.html",
+	[TPL_CARD_BODY] = "card_body.html",
 	[TPL_EMPTY] = "empty.html",
 	[TPL_NOTICE] = "notice.html",
 	[TPL_OLDER] = "older.html",
@@ -151,7 +155,8 @@ static void render_card(const cJSON *doc, double now, struct web_buf *out)
 	const cJSON *author = cJSON_GetObjectItemCaseSensitive(doc, "author");
 	const cJSON *text = cJSON_GetObjectItemCaseSensitive(doc, "message");
 	const cJSON *date = cJSON_GetObjectItemCaseSensitive(doc, "date");
-	char when[GB_RFC3339_MAX], ago[64], initial[8];
+	char when[GB_RFC3339_MAX], ago[64], initial[8], *key;
+	struct web_buf body = {0};
 
 	/* A stored document the original services could not have written
 	 * is skipped rather than shown half. */
@@ -161,15 +166,33 @@ static void render_card(const cJSON *doc, double now, struct web_buf *out)
 		return;
 	web_relative_time(now, date->valuedouble, ago, sizeof(ago));
 	initial_of(author->valuestring, initial);
-	const struct web_var vars[] = {
+	/* Without an id (a legacy backend) a card has no anchor; the
+	 * script tells cards apart by time and author instead. */
+	key = malloc(strlen(when) + strlen(author->valuestring) + 2);
+	if (!key) {
+		out->failed = 1;
+		return;
+	}
+	sprintf(key, "%s|%s", when, author->valuestring);
+	const struct web_var inner[] = {
 		{"initial", initial},
-		{"id", cJSON_IsString(id) ? id->valuestring : ""},
 		{"author", author->valuestring},
 		{"message", text->valuestring},
 		{"datetime", when},
 		{"ago", ago},
 	};
-	render(TPL_CARD, vars, sizeof(vars) / sizeof(vars[0]), out);
+	render(TPL_CARD_BODY, inner, sizeof(inner) / sizeof(inner[0]), &body);
+	const struct web_var outer[] = {
+		{"id", cJSON_IsString(id) ? id->valuestring : ""},
+		{"key", key},
+		{"body", body.data},
+	};
+	render(cJSON_IsString(id) ? TPL_CARD : TPL_CARD_NOID, outer,
+	       sizeof(outer) / sizeof(outer[0]), out);
+	if (body.failed)
+		out->failed = 1;
+	web_buf_free(&body);
+	free(key);
 }
 
 static void render_field_error(const char *field, const char *text,

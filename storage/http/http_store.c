@@ -1,14 +1,28 @@
 /*
  * http_store.c - storage back end "http": the front end's view of a remote
- * guestbookd backend, spoken to over its v1 API with civetweb's HTTP
- * client. Only the "messages" collection exists there.
+ * backend, spoken to with civetweb's HTTP client. Only the "messages"
+ * collection exists there. Two contracts (setting backend_api):
  *
- * Every call opens one connection (Connection: close), sends the request
- * with the caller's request id and client address, waits at most
- * backend_timeout_ms for the response head and reads the body. Anything
- * but a well-formed answer (no connection, timeout, 5xx, a body that is
- * not the JSON the v1 API promises) is GB_ERR_UNAVAILABLE, so the front
- * end shows its "try again" page instead of wrong data.
+ *   v1      a guestbookd backend's /api/v1/messages: ids, cursors, delete;
+ *   legacy  the original Flask backend's GET/POST /messages: the whole
+ *           list in one array, no ids (see legacy.c);
+ *   auto    (default) whichever the backend speaks, detected at start and
+ *           again on every readiness ping, so a backend upgraded in place
+ *           is followed within ready_cache_ms.
+ *
+ * Every call sends the request with the caller's request id and client
+ * address on a pooled keep-alive connection (or a new one), waits at most
+ * backend_timeout_ms for the response head and reads at most
+ * backend_max_body bytes of body. Anything but a well-formed answer (no
+ * connection, timeout, 5xx, a body too large or not the JSON the contract
+ * promises) is GB_ERR_UNAVAILABLE, so the front end shows its "try again"
+ * page instead of wrong data.
+ *
+ * Posts carry an Idempotency-Key (the caller's, or a random one per
+ * insert), so a post on a pooled connection the backend had closed is
+ * retried once on a new connection without storing the message twice: a
+ * v1 backend answers the repeat with the first 201. Legacy posts are not
+ * retried (the original backend ignores the key).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -19,34 +33,19 @@
 #include <pthread.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <civetweb.h>
 
 #include "guestbook/plugin.h"
+#include "http_store.h"
 
-#define HTTP_STORE_COLLECTION "messages"
 #define HTTP_STORE_DEFAULT_TIMEOUT_MS 3000
 #define HTTP_STORE_PING_TIMEOUT_MS 1000
-#define HTTP_STORE_MAX_BODY (8u << 20) /* far above 100 full messages */
+#define HTTP_STORE_DEFAULT_MAX_BODY (8L << 20) /* 8 MiB */
 #define HTTP_STORE_PAGE_MAX 100        /* the v1 API's largest limit */
-
-struct http_store {
-	char url[512];        /* base URL as configured, for messages */
-	char host[256];       /* without brackets for IPv6 */
-	int port;
-	char prefix[256];     /* path before /api/v1, no trailing slash */
-	int timeout_ms;
-	char auth_header[600]; /* "Authorization: Bearer ...\r\n" or "" */
-	int library_ready;
-};
-
-/* A response read in full. */
-struct http_reply {
-	int status;
-	char *body; /* NUL-terminated, malloc'd */
-	size_t len;
-};
 
 static const struct gb_host_api *api;
 static struct gb_plugin *self_plugin;
@@ -54,11 +53,8 @@ static struct http_store the_store;
 
 static void pool_drain(void);
 
-static void set_err(struct gb_error *err, enum gb_status status,
-		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(struct gb_error *err, enum gb_status status,
-		    const char *fmt, ...)
+void http_set_err(struct gb_error *err, enum gb_status status,
+		  const char *fmt, ...)
 {
 	va_list ap;
 
@@ -70,11 +66,29 @@ static void set_err(struct gb_error *err, enum gb_status status,
 	va_end(ap);
 }
 
+#define set_err http_set_err
+
 static enum gb_status fail(struct gb_error *err, enum gb_status status,
 			   const char *what, const char *detail)
 {
 	set_err(err, status, "%s: %s", what, detail);
 	return status;
+}
+
+const struct gb_host_api *http_host(void)
+{
+	return api;
+}
+
+void http_log(enum gb_log_level level, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	api->log(self_plugin, level, "%s", buf);
 }
 
 /* ---- configuration ---------------------------------------------------- */
@@ -165,29 +179,52 @@ bad:
 	return -1;
 }
 
-static int parse_timeout(const char *s, int *out, struct gb_error *err)
+/*
+ * The integer setting `key` (unset: `def`) into *out, checked against
+ * lo..hi. Returns 0, or -1 with a reason in err.
+ */
+static int read_long_setting(const char *key, long def, long lo, long hi,
+			     long *out, struct gb_error *err)
 {
+	const char *s = api->config_get(key);
 	char *end;
 	long v;
 
 	if (!s || !*s) {
-		*out = HTTP_STORE_DEFAULT_TIMEOUT_MS;
+		*out = def;
 		return 0;
 	}
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno || *end || v < 1 || v > 600000) {
-		set_err(err, GB_ERR_INVALID,
-			"backend_timeout_ms \"%s\" must be 1 to 600000", s);
+	if (errno || *end || v < lo || v > hi) {
+		set_err(err, GB_ERR_INVALID, "%s \"%s\" must be %ld to %ld",
+			key, s, lo, hi);
 		return -1;
 	}
-	*out = (int)v;
+	*out = v;
 	return 0;
 }
 
 static int header_safe(const char *s)
 {
 	return s && !strpbrk(s, "\r\n");
+}
+
+static int parse_backend_api(const char *s, enum http_api *out,
+			     struct gb_error *err)
+{
+	if (!s || !*s || strcmp(s, "auto") == 0)
+		*out = HTTP_API_AUTO;
+	else if (strcmp(s, "v1") == 0)
+		*out = HTTP_API_V1;
+	else if (strcmp(s, "legacy") == 0)
+		*out = HTTP_API_LEGACY;
+	else {
+		set_err(err, GB_ERR_INVALID,
+			"backend_api \"%s\" must be auto, v1 or legacy", s);
+		return -1;
+	}
+	return 0;
 }
 
 static enum gb_status http_open(void *store, struct gb_error *err)
@@ -197,6 +234,7 @@ static enum gb_status http_open(void *store, struct gb_error *err)
 	const char *addr = api->config_get("api_addr");
 	const char *token = api->config_get("admin_token");
 	char legacy[300];
+	long timeout_ms, max_body;
 
 	if ((!url || !*url) && addr && *addr) {
 		if (strlen(addr) > 250) {
@@ -215,9 +253,19 @@ static enum gb_status http_open(void *store, struct gb_error *err)
 	}
 	if (parse_backend_url(st, url, err) < 0)
 		return GB_ERR_INVALID;
-	if (parse_timeout(api->config_get("backend_timeout_ms"),
-			  &st->timeout_ms, err) < 0)
+	if (read_long_setting("backend_timeout_ms",
+			      HTTP_STORE_DEFAULT_TIMEOUT_MS, 1, 600000,
+			      &timeout_ms, err) < 0 ||
+	    read_long_setting("backend_max_body", HTTP_STORE_DEFAULT_MAX_BODY,
+			      1024, 1L << 30, &max_body, err) < 0 ||
+	    parse_backend_api(api->config_get("backend_api"), &st->api_setting,
+			      err) < 0)
 		return GB_ERR_INVALID;
+	st->timeout_ms = (int)timeout_ms;
+	st->max_body = (size_t)max_body;
+	atomic_store(&st->mode, st->api_setting == HTTP_API_AUTO ?
+					HTTP_API_AUTO :
+					st->api_setting);
 	st->auth_header[0] = '\0';
 	if (token && *token) {
 		if (!header_safe(token) ||
@@ -231,8 +279,15 @@ static enum gb_status http_open(void *store, struct gb_error *err)
 	}
 	mg_init_library(0);
 	st->library_ready = 1;
+	if (http_legacy_open(st) < 0) {
+		set_err(err, GB_ERR_NOMEM, "out of memory");
+		return GB_ERR_NOMEM;
+	}
 	api->log(self_plugin, GB_LOG_INFO,
-		 "backend %s (timeout %d ms)", st->url, st->timeout_ms);
+		 "backend %s (contract %s, timeout %d ms, bodies up to %zu "
+		 "bytes)",
+		 st->url, http_api_name(st->api_setting), st->timeout_ms,
+		 st->max_body);
 	return GB_OK;
 }
 
@@ -242,6 +297,7 @@ static void http_close(void *store)
 
 	if (st->library_ready) {
 		pool_drain();
+		http_legacy_close(st);
 		mg_exit_library();
 		st->library_ready = 0;
 	}
@@ -249,7 +305,7 @@ static void http_close(void *store)
 
 /* ---- reading responses -------------------------------------------------- */
 
-static void reply_free(struct http_reply *r)
+void http_reply_free(struct http_reply *r)
 {
 	free(r->body);
 	r->body = NULL;
@@ -265,7 +321,7 @@ static enum gb_status read_body(struct http_store *st,
 	char *buf;
 	int n;
 
-	if (ri->content_length > (long long)HTTP_STORE_MAX_BODY)
+	if (ri->content_length > (long long)st->max_body)
 		goto too_large;
 	if (ri->content_length >= 0)
 		cap = (size_t)ri->content_length + 1;
@@ -273,26 +329,33 @@ static enum gb_status read_body(struct http_store *st,
 	if (!buf)
 		return fail(err, GB_ERR_NOMEM, "backend", "out of memory");
 	for (;;) {
+		if (len > st->max_body) {
+			free(buf);
+			goto too_large;
+		}
 		if (len + 1 >= cap) {
-			char *bigger;
+			/* room for one byte past the limit, to see it */
+			size_t want = cap * 2 < st->max_body + 2 ?
+					      cap * 2 :
+					      st->max_body + 2;
+			char *bigger = realloc(buf, want);
 
-			if (cap > HTTP_STORE_MAX_BODY) {
-				free(buf);
-				goto too_large;
-			}
-			bigger = realloc(buf, cap * 2);
 			if (!bigger) {
 				free(buf);
 				return fail(err, GB_ERR_NOMEM, "backend",
 					    "out of memory");
 			}
 			buf = bigger;
-			cap *= 2;
+			cap = want;
 		}
 		n = mg_read(conn, buf + len, cap - len - 1);
 		if (n <= 0)
 			break;
 		len += (size_t)n;
+	}
+	if (len > st->max_body) {
+		free(buf);
+		goto too_large;
 	}
 	if (ri->content_length >= 0 && len != (size_t)ri->content_length) {
 		free(buf);
@@ -307,21 +370,25 @@ static enum gb_status read_body(struct http_store *st,
 	return GB_OK;
 too_large:
 	set_err(err, GB_ERR_UNAVAILABLE,
-		"backend %s: response larger than %u bytes", st->url,
-		HTTP_STORE_MAX_BODY);
+		"backend %s: response larger than backend_max_body (%zu "
+		"bytes); raise backend_max_body",
+		st->url, st->max_body);
 	return GB_ERR_UNAVAILABLE;
 }
 
 /* ---- keep-alive pool ----------------------------------------------------- */
 
 /*
- * Idle connections to the backend, reused by GET and DELETE (idempotent,
- * so a request on a connection the backend closed meanwhile is retried
- * once on a new one). Few and short-lived on purpose: civetweb gives every
- * open connection a worker thread of the backend, and the backend closes
- * idle ones after keepalive_ms (1 s by default).
+ * Idle connections to the backend, reused by every request. A request that
+ * is safe to repeat (GET, DELETE, a v1 POST with its Idempotency-Key) and
+ * fails at once on a pooled connection the backend closed meanwhile is
+ * retried once on a new one. At most 32 (as many as 32 concurrent posts
+ * need without a new connection each) and short-lived on purpose:
+ * civetweb gives every open connection a worker thread of the backend (64
+ * by default), and the backend closes idle ones after keepalive_ms (1 s by
+ * default).
  */
-#define POOL_MAX 8
+#define POOL_MAX 32
 #define POOL_IDLE_MAX_S 0.5
 
 struct pooled {
@@ -396,7 +463,8 @@ static int response_keeps_alive(const struct mg_response_info *ri)
  */
 static int send_request(struct http_store *st, struct mg_connection *conn,
 			const struct gb_store_ctx *ctx, const char *method,
-			const char *target, const char *json)
+			const char *target, const char *json,
+			const char *extra_headers)
 {
 	size_t len = json ? strlen(json) : 0;
 	char head[2048], *buf;
@@ -407,8 +475,9 @@ static int send_request(struct http_store *st, struct mg_connection *conn,
 		     "Host: %s:%d\r\n"
 		     "Accept: application/json\r\n"
 		     "User-Agent: guestbookd-http-store\r\n"
-		     "%s%s%s%s%s%s%s",
+		     "%s%s%s%s%s%s%s%s",
 		     method, st->prefix, target, st->host, st->port,
+		     extra_headers ? extra_headers : "",
 		     strcmp(method, "DELETE") == 0 ? st->auth_header : "",
 		     ctx && header_safe(ctx->request_id) ? "X-Request-Id: " : "",
 		     ctx && header_safe(ctx->request_id) ? ctx->request_id : "",
@@ -436,24 +505,30 @@ static int send_request(struct http_store *st, struct mg_connection *conn,
 	return ok;
 }
 
-/*
- * Sends `method target` (target starts with "/") with an optional JSON
- * body and reads the whole response into out (caller frees with
- * reply_free). Any transport problem is GB_ERR_UNAVAILABLE.
- */
-static enum gb_status http_call(struct http_store *st,
-				const struct gb_store_ctx *ctx,
-				const char *method, const char *target,
-				const char *json, int timeout_ms,
-				struct http_reply *out, struct gb_error *err)
+/* Whether the response has `name: value` (value case-insensitive). */
+static int response_has(const struct mg_response_info *ri, const char *name,
+			const char *value)
 {
-	int idempotent = strcmp(method, "POST") != 0;
+	for (int i = 0; i < ri->num_headers; i++)
+		if (strcasecmp(ri->http_headers[i].name, name) == 0)
+			return strcasecmp(ri->http_headers[i].value, value) ==
+			       0;
+	return 0;
+}
 
+enum gb_status http_call(struct http_store *st, const struct gb_store_ctx *ctx,
+			 const char *method, const char *target,
+			 const char *json, const char *extra_headers,
+			 int retry_safe, int timeout_ms, struct http_reply *out,
+			 struct gb_error *err)
+{
 	memset(out, 0, sizeof(*out));
 	for (int attempt = 0; attempt < 2; attempt++) {
-		/* The retry always opens a new connection. */
+		/* An unsafe request goes on a new connection, which fails
+		 * only if the backend really is away; the retry always
+		 * opens a new one. */
 		struct mg_connection *conn =
-			idempotent && attempt == 0 ? pool_take() : NULL;
+			retry_safe && attempt == 0 ? pool_take() : NULL;
 		const struct mg_response_info *ri;
 		int reused = conn != NULL;
 		double t0 = api->now_monotonic();
@@ -469,7 +544,8 @@ static enum gb_status http_call(struct http_store *st,
 				*ebuf ? ebuf : "connection failed");
 			return GB_ERR_UNAVAILABLE;
 		}
-		if (!send_request(st, conn, ctx, method, target, json) ||
+		if (!send_request(st, conn, ctx, method, target, json,
+				  extra_headers) ||
 		    mg_get_response(conn, ebuf, sizeof(ebuf), timeout_ms) < 0) {
 			mg_close_connection(conn);
 			/* A pooled connection the backend had closed fails
@@ -491,6 +567,8 @@ static enum gb_status http_call(struct http_store *st,
 				    "no response information");
 		}
 		out->status = ri->status_code;
+		out->retried = attempt > 0;
+		out->replayed = response_has(ri, "Idempotent-Replayed", "true");
 		rc = read_body(st, conn, ri, out, err);
 		if (rc == GB_OK && ri->content_length >= 0 &&
 		    response_keeps_alive(ri))
@@ -548,7 +626,7 @@ static int parse_rfc3339(const char *s, double *out)
 	return 0;
 }
 
-static const char *string_member(const cJSON *obj, const char *name)
+const char *http_string_member(const cJSON *obj, const char *name)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
 
@@ -561,10 +639,10 @@ static const char *string_member(const cJSON *obj, const char *name)
  */
 static cJSON *message_to_doc(const cJSON *m, const char **missing)
 {
-	const char *id = string_member(m, "id");
-	const char *author = string_member(m, "author");
-	const char *text = string_member(m, "message");
-	const char *created = string_member(m, "created_at");
+	const char *id = http_string_member(m, "id");
+	const char *author = http_string_member(m, "author");
+	const char *text = http_string_member(m, "message");
+	const char *created = http_string_member(m, "created_at");
 	double date;
 	cJSON *doc;
 
@@ -596,20 +674,15 @@ static void backend_error(const struct http_reply *r, char *buf, size_t len)
 {
 	cJSON *root = cJSON_ParseWithLength(r->body, r->len);
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
-	const char *msg = string_member(e, "message");
+	const char *msg = http_string_member(e, "message");
 
 	snprintf(buf, len, "%s", msg ? msg : "no error message");
 	cJSON_Delete(root);
 }
 
-/*
- * Maps a status the operation did not expect to an error: 404 not found,
- * 400/413/422 invalid (with the backend's message), everything else
- * unavailable.
- */
-static enum gb_status unexpected(struct http_store *st,
-				 const struct http_reply *r, const char *op,
-				 struct gb_error *err)
+enum gb_status http_unexpected(struct http_store *st,
+			       const struct http_reply *r, const char *op,
+			       struct gb_error *err)
 {
 	char msg[200];
 
@@ -638,8 +711,8 @@ static enum gb_status unexpected(struct http_store *st,
 	}
 }
 
-static enum gb_status garbage(struct http_store *st, const char *op,
-			      const char *what, struct gb_error *err)
+enum gb_status http_garbage(struct http_store *st, const char *op,
+			    const char *what, struct gb_error *err)
 {
 	set_err(err, GB_ERR_UNAVAILABLE,
 		"backend %s answered %s with an invalid body: expected %s",
@@ -660,25 +733,21 @@ static int check_collection(const char *collection, struct gb_error *err)
 
 /* ---- the operations ---------------------------------------------------- */
 
-static enum gb_status http_insert(void *store, const struct gb_store_ctx *ctx,
-				  const char *collection, const cJSON *doc,
-				  char id_out[GB_ID_MAX], struct gb_error *err)
+static enum gb_status v1_insert(struct http_store *st,
+				const struct gb_store_ctx *ctx, const char *author,
+				const char *text, const char *key,
+				char id_out[GB_ID_MAX], int *repeated,
+				struct gb_error *err)
 {
-	struct http_store *st = store;
-	const char *author = string_member(doc, "author");
-	const char *text = string_member(doc, "message");
+	char key_header[40 + GB_IDEMPOTENCY_KEY_MAX];
 	struct http_reply r;
 	cJSON *body, *root;
 	const char *id, *missing;
 	char *json;
 	enum gb_status rc;
 
-	if (check_collection(collection, err) < 0)
-		return GB_ERR_INVALID;
-	if (!author || !text)
-		return fail(err, GB_ERR_INVALID, "document",
-			    "a message needs string \"author\" and "
-			    "\"message\"");
+	snprintf(key_header, sizeof(key_header), "Idempotency-Key: %s\r\n",
+		 key);
 	body = cJSON_CreateObject();
 	if (!body || !cJSON_AddStringToObject(body, "author", author) ||
 	    !cJSON_AddStringToObject(body, "message", text) ||
@@ -687,70 +756,71 @@ static enum gb_status http_insert(void *store, const struct gb_store_ctx *ctx,
 		return fail(err, GB_ERR_NOMEM, "insert", "out of memory");
 	}
 	cJSON_Delete(body);
-	rc = http_call(st, ctx, "POST", "/api/v1/messages", json,
-		       st->timeout_ms, &r, err);
+	/* the key makes the retry on a closed pooled connection safe */
+	rc = http_call(st, ctx, "POST", "/api/v1/messages", json, key_header,
+		       1, st->timeout_ms, &r, err);
 	cJSON_free(json);
 	if (rc != GB_OK)
 		return rc;
 	if (r.status != 201) {
-		rc = unexpected(st, &r, "POST /api/v1/messages", err);
-		reply_free(&r);
+		rc = http_unexpected(st, &r, "POST /api/v1/messages", err);
+		http_reply_free(&r);
 		return rc;
 	}
+	/* A replay of our own first try (lost with its connection) is this
+	 * call's message, not an earlier one. */
+	*repeated = r.replayed && !r.retried;
 	root = cJSON_ParseWithLength(r.body, r.len);
-	reply_free(&r);
-	id = string_member(root, "id");
+	http_reply_free(&r);
+	id = http_string_member(root, "id");
 	if (!id || !*id || strlen(id) >= GB_ID_MAX) {
 		cJSON_Delete(root);
-		return garbage(st, "POST /api/v1/messages",
+		return http_garbage(st, "POST /api/v1/messages",
 			       "the stored message with an \"id\"", err);
 	}
 	/* The backend's answer must be a whole message, not just an id. */
 	cJSON_Delete(message_to_doc(root, &missing));
 	if (missing) {
 		cJSON_Delete(root);
-		return garbage(st, "POST /api/v1/messages", missing, err);
+		return http_garbage(st, "POST /api/v1/messages", missing, err);
 	}
 	snprintf(id_out, GB_ID_MAX, "%s", id);
 	cJSON_Delete(root);
 	return GB_OK;
 }
 
-static enum gb_status http_get(void *store, const struct gb_store_ctx *ctx,
-			       const char *collection, const char *id,
-			       cJSON **doc_out, struct gb_error *err)
+static enum gb_status v1_get(struct http_store *st,
+			     const struct gb_store_ctx *ctx, const char *id,
+			     cJSON **doc_out, struct gb_error *err)
 {
-	struct http_store *st = store;
 	char target[64 + 3 * GB_ID_MAX], enc[3 * GB_ID_MAX + 1];
 	struct http_reply r;
 	cJSON *root;
 	const char *missing;
 	enum gb_status rc;
 
-	*doc_out = NULL;
-	if (check_collection(collection, err) < 0)
-		return GB_ERR_INVALID;
 	if (!id || !*id || strlen(id) >= GB_ID_MAX ||
 	    mg_url_encode(id, enc, sizeof(enc)) < 0)
 		return fail(err, GB_ERR_NOT_FOUND, "get", "no such id");
 	snprintf(target, sizeof(target), "/api/v1/messages/%s", enc);
-	rc = http_call(st, ctx, "GET", target, NULL, st->timeout_ms, &r, err);
+	rc = http_call(st, ctx, "GET", target, NULL, NULL, 1, st->timeout_ms,
+		       &r, err);
 	if (rc != GB_OK)
 		return rc;
 	if (r.status != 200) {
-		rc = unexpected(st, &r, "GET /api/v1/messages/{id}", err);
+		rc = http_unexpected(st, &r, "GET /api/v1/messages/{id}", err);
 		/* A malformed id is "not found" for every store. */
 		if (rc == GB_ERR_INVALID)
 			rc = err->status = GB_ERR_NOT_FOUND;
-		reply_free(&r);
+		http_reply_free(&r);
 		return rc;
 	}
 	root = cJSON_ParseWithLength(r.body, r.len);
-	reply_free(&r);
+	http_reply_free(&r);
 	*doc_out = message_to_doc(root, &missing);
 	cJSON_Delete(root);
 	if (!*doc_out)
-		return garbage(st, "GET /api/v1/messages/{id}", missing, err);
+		return http_garbage(st, "GET /api/v1/messages/{id}", missing, err);
 	return GB_OK;
 }
 
@@ -790,34 +860,35 @@ static enum gb_status list_page(struct http_store *st,
 		snprintf(target, sizeof(target), "/api/v1/messages?limit=%d",
 			 limit);
 	}
-	rc = http_call(st, ctx, "GET", target, NULL, st->timeout_ms, &r, err);
+	rc = http_call(st, ctx, "GET", target, NULL, NULL, 1, st->timeout_ms,
+		       &r, err);
 	if (rc != GB_OK)
 		return rc;
 	if (r.status != 200) {
-		rc = unexpected(st, &r, "GET /api/v1/messages", err);
-		reply_free(&r);
+		rc = http_unexpected(st, &r, "GET /api/v1/messages", err);
+		http_reply_free(&r);
 		return rc;
 	}
 	root = cJSON_ParseWithLength(r.body, r.len);
-	reply_free(&r);
+	http_reply_free(&r);
 	msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
 	nc = cJSON_GetObjectItemCaseSensitive(root, "next_cursor");
 	if (!cJSON_IsArray(msgs) || !(cJSON_IsNull(nc) || cJSON_IsString(nc))) {
 		cJSON_Delete(root);
-		return garbage(st, "GET /api/v1/messages",
+		return http_garbage(st, "GET /api/v1/messages",
 			       "{\"messages\":[...],\"next_cursor\":...}", err);
 	}
 	/* http_list pages on from here: a page must make progress. */
 	if (cJSON_GetArraySize(msgs) > limit) {
 		cJSON_Delete(root);
-		return garbage(st, "GET /api/v1/messages",
+		return http_garbage(st, "GET /api/v1/messages",
 			       "at most \"limit\" messages", err);
 	}
 	if (cJSON_IsString(nc) && *nc->valuestring &&
 	    (!cursor_valid(nc->valuestring) ||
 	     cJSON_GetArraySize(msgs) == 0)) {
 		cJSON_Delete(root);
-		return garbage(st, "GET /api/v1/messages",
+		return http_garbage(st, "GET /api/v1/messages",
 			       "a next_cursor of 1 to 200 [A-Za-z0-9_-] after "
 			       "at least one message",
 			       err);
@@ -827,7 +898,7 @@ static enum gb_status list_page(struct http_store *st,
 
 		if (!doc) {
 			cJSON_Delete(root);
-			return garbage(st, "GET /api/v1/messages", missing,
+			return http_garbage(st, "GET /api/v1/messages", missing,
 				       err);
 		}
 		cJSON_AddItemToArray(docs, doc);
@@ -845,23 +916,16 @@ static enum gb_status list_page(struct http_store *st,
 	return GB_OK;
 }
 
-static enum gb_status http_list(void *store, const struct gb_store_ctx *ctx,
-				const char *collection, int limit,
-				const char *cursor, cJSON **docs_out,
-				char **next_cursor, struct gb_error *err)
+static enum gb_status v1_list(struct http_store *st,
+			      const struct gb_store_ctx *ctx, int limit,
+			      const char *cursor, cJSON **docs_out,
+			      char **next_cursor, struct gb_error *err)
 {
-	struct http_store *st = store;
 	cJSON *docs;
 	char *next = NULL;
 	enum gb_status rc = GB_OK;
 	int want;
 
-	*docs_out = NULL;
-	*next_cursor = NULL;
-	if (check_collection(collection, err) < 0)
-		return GB_ERR_INVALID;
-	if (limit < 1)
-		return fail(err, GB_ERR_INVALID, "list", "limit must be >= 1");
 	docs = cJSON_CreateArray();
 	if (!docs)
 		return fail(err, GB_ERR_NOMEM, "list", "out of memory");
@@ -886,44 +950,39 @@ static enum gb_status http_list(void *store, const struct gb_store_ctx *ctx,
 	return GB_OK;
 }
 
-static enum gb_status http_remove(void *store, const struct gb_store_ctx *ctx,
-				  const char *collection, const char *id,
-				  struct gb_error *err)
+static enum gb_status v1_remove(struct http_store *st,
+				const struct gb_store_ctx *ctx, const char *id,
+				struct gb_error *err)
 {
-	struct http_store *st = store;
 	char target[64 + 3 * GB_ID_MAX], enc[3 * GB_ID_MAX + 1];
 	struct http_reply r;
 	enum gb_status rc;
 
-	if (check_collection(collection, err) < 0)
-		return GB_ERR_INVALID;
 	if (!id || !*id || strlen(id) >= GB_ID_MAX ||
 	    mg_url_encode(id, enc, sizeof(enc)) < 0)
 		return fail(err, GB_ERR_NOT_FOUND, "remove", "no such id");
 	snprintf(target, sizeof(target), "/api/v1/messages/%s", enc);
-	rc = http_call(st, ctx, "DELETE", target, NULL, st->timeout_ms, &r,
-		       err);
+	rc = http_call(st, ctx, "DELETE", target, NULL, NULL, 1,
+		       st->timeout_ms, &r, err);
 	if (rc != GB_OK)
 		return rc;
 	if (r.status == 204 || r.status == 200)
 		rc = GB_OK;
-	else if ((rc = unexpected(st, &r, "DELETE /api/v1/messages/{id}",
+	else if ((rc = http_unexpected(st, &r, "DELETE /api/v1/messages/{id}",
 				  err)) == GB_ERR_INVALID)
 		rc = err->status = GB_ERR_NOT_FOUND;
-	reply_free(&r);
+	http_reply_free(&r);
 	return rc;
 }
 
-static enum gb_status http_ping(void *store, struct gb_error *err)
+static enum gb_status v1_ping(struct http_store *st, int timeout_ms,
+			      struct gb_error *err)
 {
-	struct http_store *st = store;
-	int timeout = st->timeout_ms < HTTP_STORE_PING_TIMEOUT_MS ?
-			      st->timeout_ms :
-			      HTTP_STORE_PING_TIMEOUT_MS;
 	struct http_reply r;
 	enum gb_status rc;
 
-	rc = http_call(st, NULL, "GET", "/ready", NULL, timeout, &r, err);
+	rc = http_call(st, NULL, "GET", "/ready", NULL, NULL, 1, timeout_ms,
+		       &r, err);
 	if (rc != GB_OK)
 		return rc;
 	if (r.status != 200) {
@@ -932,8 +991,283 @@ static enum gb_status http_ping(void *store, struct gb_error *err)
 			st->url, r.status);
 		rc = GB_ERR_UNAVAILABLE;
 	}
-	reply_free(&r);
+	http_reply_free(&r);
 	return rc;
+}
+
+/* ---- which contract ---------------------------------------------------- */
+
+const char *http_api_name(enum http_api a)
+{
+	return a == HTTP_API_V1 ? "v1" : a == HTTP_API_LEGACY ? "legacy" :
+								"auto";
+}
+
+/*
+ * GET /api/v1/messages?limit=1: 1 when it is the v1 API (a page, or one
+ * of its JSON errors such as 503 storage_unavailable), 0 when it is not
+ * (404, or a body of another shape), -1 when the backend is unreachable.
+ */
+static int v1_probe(struct http_store *st, int timeout_ms,
+		    struct gb_error *err)
+{
+	struct http_reply r;
+	cJSON *root;
+	int v1;
+
+	if (http_call(st, NULL, "GET", "/api/v1/messages?limit=1", NULL, NULL,
+		      1, timeout_ms, &r, err) != GB_OK)
+		return -1;
+	root = cJSON_ParseWithLength(r.body, r.len);
+	if (r.status == 200)
+		v1 = cJSON_IsArray(
+			cJSON_GetObjectItemCaseSensitive(root, "messages"));
+	else
+		v1 = r.status != 404 &&
+		     cJSON_IsObject(
+			     cJSON_GetObjectItemCaseSensitive(root, "error"));
+	cJSON_Delete(root);
+	http_reply_free(&r);
+	return v1;
+}
+
+/*
+ * Finds out which contract the backend speaks and remembers it. Returns
+ * the mode, or HTTP_API_AUTO with err filled when the backend is away or
+ * speaks neither (the last mode found stays in use then).
+ */
+static enum http_api detect(struct http_store *st, int timeout_ms,
+			    struct gb_error *err)
+{
+	enum http_api found;
+	int v1 = v1_probe(st, timeout_ms, err), legacy;
+
+	if (v1 < 0)
+		return HTTP_API_AUTO;
+	found = HTTP_API_V1;
+	if (!v1) {
+		legacy = http_legacy_probe(st, timeout_ms, err);
+		if (legacy < 0)
+			return HTTP_API_AUTO;
+		if (!legacy) {
+			set_err(err, GB_ERR_UNAVAILABLE,
+				"backend %s speaks neither contract: GET "
+				"/api/v1/messages and GET /messages do not "
+				"answer as a guestbook backend does",
+				st->url);
+			return HTTP_API_AUTO;
+		}
+		found = HTTP_API_LEGACY;
+	}
+	if (atomic_exchange(&st->mode, (int)found) != (int)found)
+		http_log(GB_LOG_INFO, "backend %s speaks the %s contract",
+			 st->url, http_api_name(found));
+	return found;
+}
+
+/* The contract to use now; HTTP_API_AUTO (err filled) if unknown. */
+static enum http_api mode_of(struct http_store *st, struct gb_error *err)
+{
+	enum http_api m = (enum http_api)atomic_load(&st->mode);
+
+	return m != HTTP_API_AUTO ? m : detect(st, st->timeout_ms, err);
+}
+
+static enum gb_status mode_unknown(struct gb_error *err)
+{
+	if (err && err->status == GB_OK)
+		set_err(err, GB_ERR_UNAVAILABLE, "backend contract unknown");
+	return GB_ERR_UNAVAILABLE;
+}
+
+/* Checks the collection and finds the contract for one operation. */
+static enum gb_status op_mode(struct http_store *st, const char *collection,
+			      enum http_api *m, struct gb_error *err)
+{
+	if (check_collection(collection, err) < 0)
+		return GB_ERR_INVALID;
+	*m = mode_of(st, err);
+	return *m == HTTP_API_AUTO ? mode_unknown(err) : GB_OK;
+}
+
+/*
+ * A 404 from the v1 collection: under auto the backend was replaced by
+ * one without /api/v1, so the contract is detected again.
+ */
+static enum gb_status v1_route_gone(struct http_store *st, enum gb_status rc,
+				    struct gb_error *err)
+{
+	if (rc != GB_ERR_NOT_FOUND || st->api_setting != HTTP_API_AUTO)
+		return rc;
+	atomic_store(&st->mode, HTTP_API_AUTO);
+	set_err(err, GB_ERR_UNAVAILABLE,
+		"backend %s no longer serves /api/v1/messages; detecting its "
+		"contract again",
+		st->url);
+	return GB_ERR_UNAVAILABLE;
+}
+
+/* 32 hex digits, random; unique within this process even without
+ * an entropy source. */
+static void new_idempotency_key(char out[33])
+{
+	static _Atomic unsigned long counter;
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[16];
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+		unsigned long c = atomic_fetch_add(&counter, 1) ^
+				  ((unsigned long)getpid() << 40);
+		double t = api->now_wall();
+
+		memcpy(b, &t, 8);
+		memcpy(b + 8, &c, 8);
+	}
+	for (int i = 0; i < 16; i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 15];
+	}
+	out[32] = '\0';
+}
+
+/* ---- the storage operations -------------------------------------------- */
+
+static enum gb_status http_insert_once(void *store,
+				       const struct gb_store_ctx *ctx,
+				       const char *collection, const cJSON *doc,
+				       const char *key, char id_out[GB_ID_MAX],
+				       int *repeated, struct gb_error *err)
+{
+	struct http_store *st = store;
+	const char *author = http_string_member(doc, "author");
+	const char *text = http_string_member(doc, "message");
+	char fresh[33];
+	enum http_api m;
+	enum gb_status rc;
+
+	*repeated = 0;
+	id_out[0] = '\0';
+	if (check_collection(collection, err) < 0)
+		return GB_ERR_INVALID;
+	if (!author || !text)
+		return fail(err, GB_ERR_INVALID, "document",
+			    "a message needs string \"author\" and "
+			    "\"message\"");
+	if (!key || !*key) {
+		new_idempotency_key(fresh);
+		key = fresh;
+	}
+	if ((rc = op_mode(st, collection, &m, err)) != GB_OK)
+		return rc;
+	if (m == HTTP_API_LEGACY)
+		return http_legacy_insert(st, ctx, author, text, key, err);
+	return v1_route_gone(st,
+			     v1_insert(st, ctx, author, text, key, id_out,
+				       repeated, err),
+			     err);
+}
+
+static enum gb_status http_insert(void *store, const struct gb_store_ctx *ctx,
+				  const char *collection, const cJSON *doc,
+				  char id_out[GB_ID_MAX], struct gb_error *err)
+{
+	int repeated;
+
+	return http_insert_once(store, ctx, collection, doc, NULL, id_out,
+				&repeated, err);
+}
+
+static enum gb_status http_get(void *store, const struct gb_store_ctx *ctx,
+			       const char *collection, const char *id,
+			       cJSON **doc_out, struct gb_error *err)
+{
+	struct http_store *st = store;
+	enum http_api m;
+	enum gb_status rc;
+
+	*doc_out = NULL;
+	if ((rc = op_mode(st, collection, &m, err)) != GB_OK)
+		return rc;
+	if (m == HTTP_API_LEGACY)
+		return fail(err, GB_ERR_NOT_FOUND, "get",
+			    "the backend speaks the legacy contract, whose "
+			    "messages have no ids");
+	return v1_get(st, ctx, id, doc_out, err);
+}
+
+static enum gb_status http_list(void *store, const struct gb_store_ctx *ctx,
+				const char *collection, int limit,
+				const char *cursor, cJSON **docs_out,
+				char **next_cursor, struct gb_error *err)
+{
+	struct http_store *st = store;
+	enum http_api m;
+	enum gb_status rc;
+
+	*docs_out = NULL;
+	*next_cursor = NULL;
+	if (limit < 1)
+		return fail(err, GB_ERR_INVALID, "list", "limit must be >= 1");
+	if ((rc = op_mode(st, collection, &m, err)) != GB_OK)
+		return rc;
+	if (m == HTTP_API_LEGACY)
+		return http_legacy_list(st, ctx, limit, cursor, docs_out,
+					next_cursor, err);
+	return v1_route_gone(st,
+			     v1_list(st, ctx, limit, cursor, docs_out,
+				     next_cursor, err),
+			     err);
+}
+
+static enum gb_status http_remove(void *store, const struct gb_store_ctx *ctx,
+				  const char *collection, const char *id,
+				  struct gb_error *err)
+{
+	struct http_store *st = store;
+	enum http_api m;
+	enum gb_status rc;
+
+	if ((rc = op_mode(st, collection, &m, err)) != GB_OK)
+		return rc;
+	if (m == HTTP_API_LEGACY) {
+		set_err(err, GB_ERR_UNSUPPORTED,
+			"the backend speaks the legacy contract (GET/POST "
+			"/messages), whose messages have no ids: they cannot "
+			"be deleted through this front end; delete them in "
+			"the backend's database");
+		return GB_ERR_UNSUPPORTED;
+	}
+	return v1_remove(st, ctx, id, err);
+}
+
+/*
+ * Readiness. Under auto every ping detects the contract again (one
+ * request to /api/v1/messages, and for a legacy backend GET /messages),
+ * so an upgraded or replaced backend is followed within ready_cache_ms.
+ */
+static enum gb_status http_ping(void *store, struct gb_error *err)
+{
+	struct http_store *st = store;
+	int timeout = st->timeout_ms < HTTP_STORE_PING_TIMEOUT_MS ?
+			      st->timeout_ms :
+			      HTTP_STORE_PING_TIMEOUT_MS;
+
+	switch (st->api_setting) {
+	case HTTP_API_V1:
+		return v1_ping(st, timeout, err);
+	case HTTP_API_LEGACY:
+		return http_legacy_ping(st, timeout, err);
+	default:
+		break;
+	}
+	switch (detect(st, timeout, err)) {
+	case HTTP_API_V1:
+		return v1_ping(st, timeout, err);
+	case HTTP_API_LEGACY:
+		return GB_OK; /* the probe was GET /messages answering 201 */
+	default:
+		return mode_unknown(err);
+	}
 }
 
 static const struct gb_storage_ops http_ops = {
@@ -945,6 +1279,7 @@ static const struct gb_storage_ops http_ops = {
 	.remove = http_remove,
 	.ping = http_ping,
 	.close = http_close,
+	.insert_once = http_insert_once,
 };
 
 static int http_init(struct gb_plugin *self, const struct gb_host_api *host,

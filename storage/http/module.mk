@@ -1,1 +1,1 @@
-http_LIBS := -lcivetweb
+http_LIBS := -lcivetweb -lm

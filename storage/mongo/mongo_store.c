@@ -14,6 +14,15 @@
  * selection and connect timeout, default 2000); mongo_write_concern
  * (default "majority", always with journal); threads (pool size).
  *
+ * Idempotency keys (insert_once): collection "idempotency_keys", documents
+ * {_id: "<collection>:<key>", document_id: ObjectId, created: double}. The
+ * key is written first, then the message with the ObjectId the key names;
+ * a repeat re-inserts the message under that same _id, which either fails
+ * as a duplicate (the message is there: a repeat) or completes an insert a
+ * crash had cut short. No transaction is needed and no message is stored
+ * twice. Keys older than the window are replaced, and purged at most once
+ * a minute.
+ *
  * Indexes: none are created. Every query is by _id (get, remove) or
  * sorted and bounded by _id (list), which MongoDB's built-in _id index
  * serves; nothing reads by date or author, so another index would only
@@ -592,24 +601,51 @@ static int worth_retrying(const bson_error_t *e, double started)
 
 /* Duplicate key: a retried insert whose first try had landed after all. */
 #define MONGO_DUPLICATE_KEY 11000
+#define MONGO_KEYS_COLLECTION "idempotency_keys"
+#define MONGO_KEY_PURGE_EVERY_S 60.0
 
-static enum gb_status mongo_insert(void *st, const struct gb_store_ctx *ctx,
-				   const char *collection, const cJSON *doc,
-				   char id_out[GB_ID_MAX], struct gb_error *err)
+/*
+ * insert_one with one quick retry on a dead pooled connection. A duplicate
+ * _id counts as success on the retry (the first try had landed), and
+ * always when `dup_ok` (the caller chose the _id and wants it stored once).
+ * *dup is set when the _id existed. Returns the driver's verdict; e and
+ * reply (destroy it) describe a failure.
+ */
+static bool insert_one(mongoc_collection_t *coll, const bson_t *bdoc,
+		       bool dup_ok, bool *dup, bson_t *reply, bson_error_t *e)
+{
+	bool ok;
+
+	*dup = false;
+	for (int attempt = 0;; attempt++) {
+		double started = api->now_monotonic();
+
+		ok = mongoc_collection_insert_one(coll, bdoc, NULL, reply, e);
+		if (!ok && e->code == MONGO_DUPLICATE_KEY &&
+		    (attempt > 0 || dup_ok)) {
+			*dup = attempt == 0;
+			ok = true;
+		}
+		if (ok || attempt > 0 || !worth_retrying(e, started))
+			return ok;
+		bson_destroy(reply);
+	}
+}
+
+/* insert and insert_once: the message `doc` under the _id `oid`. */
+static enum gb_status insert_message(const char *collection, const cJSON *doc,
+				     const bson_oid_t *oid, bool dup_ok,
+				     bool *dup, struct gb_error *err)
 {
 	bson_t bdoc = BSON_INITIALIZER;
 	bson_t reply;
 	bson_error_t e;
-	bson_oid_t oid;
 	mongoc_client_t *client;
 	mongoc_collection_t *coll;
 	enum gb_status rc;
 	bool ok;
 
-	(void)st;
-	(void)ctx;
-	bson_oid_init(&oid, NULL);
-	rc = mongo_bson_from_json(doc, &oid, &bdoc, err);
+	rc = mongo_bson_from_json(doc, oid, &bdoc, err);
 	if (rc != GB_OK) {
 		bson_destroy(&bdoc);
 		return rc;
@@ -625,20 +661,9 @@ static enum gb_status mongo_insert(void *st, const struct gb_store_ctx *ctx,
 		return GB_ERR_UNAVAILABLE;
 	}
 	coll = collection_of(client, collection);
-	for (int attempt = 0;; attempt++) {
-		double started = api->now_monotonic();
-
-		ok = mongoc_collection_insert_one(coll, &bdoc, NULL, &reply,
-						  &e);
-		/* the _id is ours: a retry cannot insert the message twice */
-		if (!ok && attempt > 0 && e.code == MONGO_DUPLICATE_KEY)
-			ok = true;
-		if (ok || attempt > 0 || !worth_retrying(&e, started))
-			break;
-		bson_destroy(&reply);
-	}
+	/* the _id is ours: a retry cannot insert the message twice */
+	ok = insert_one(coll, &bdoc, dup_ok, dup, &reply, &e);
 	if (ok) {
-		bson_oid_to_string(&oid, id_out);
 		outage_clear();
 		rc = GB_OK;
 	} else {
@@ -649,6 +674,162 @@ static enum gb_status mongo_insert(void *st, const struct gb_store_ctx *ctx,
 	mongoc_client_pool_push(store.pool, client);
 	bson_destroy(&bdoc);
 	return rc;
+}
+
+static enum gb_status mongo_insert(void *st, const struct gb_store_ctx *ctx,
+				   const char *collection, const cJSON *doc,
+				   char id_out[GB_ID_MAX], struct gb_error *err)
+{
+	bson_oid_t oid;
+	bool dup;
+	enum gb_status rc;
+
+	(void)st;
+	(void)ctx;
+	bson_oid_init(&oid, NULL);
+	rc = insert_message(collection, doc, &oid, false, &dup, err);
+	if (rc == GB_OK)
+		bson_oid_to_string(&oid, id_out);
+	return rc;
+}
+
+static _Atomic long long keys_purged_at_s;
+
+/* Deletes keys older than the window, at most once a minute. */
+static void keys_purge(mongoc_collection_t *keys, double now)
+{
+	long long last = atomic_load(&keys_purged_at_s);
+	bson_t filter = BSON_INITIALIZER, child;
+
+	if (now - (double)last < MONGO_KEY_PURGE_EVERY_S ||
+	    !atomic_compare_exchange_strong(&keys_purged_at_s, &last,
+					    (long long)now))
+		return;
+	BSON_APPEND_DOCUMENT_BEGIN(&filter, "created", &child);
+	BSON_APPEND_DOUBLE(&child, "$lt", now - GB_IDEMPOTENCY_WINDOW_S);
+	bson_append_document_end(&filter, &child);
+	mongoc_collection_delete_many(keys, &filter, NULL, NULL, NULL);
+	bson_destroy(&filter);
+}
+
+/*
+ * Claims `kid` for a new message `fresh`: *oid becomes `fresh` when the
+ * key was unknown or expired, else the ObjectId the live key names.
+ */
+static enum gb_status key_claim(mongoc_collection_t *keys, const char *kid,
+				const bson_oid_t *fresh, double now,
+				bson_oid_t *oid, struct gb_error *err)
+{
+	for (int round = 0; round < 3; round++) {
+		bson_t kdoc = BSON_INITIALIZER, filter = BSON_INITIALIZER;
+		bson_t reply, child;
+		bson_error_t e;
+		bson_iter_t it;
+		mongoc_cursor_t *cur;
+		const bson_t *found;
+		bool ok, dup, live = false, known = false;
+		double created = 0;
+
+		BSON_APPEND_UTF8(&kdoc, "_id", kid);
+		BSON_APPEND_OID(&kdoc, "document_id", fresh);
+		BSON_APPEND_DOUBLE(&kdoc, "created", now);
+		ok = insert_one(keys, &kdoc, true, &dup, &reply, &e);
+		if (!ok) {
+			enum gb_status rc = driver_err(err, "insert key", &e,
+						       &reply);
+
+			bson_destroy(&reply);
+			bson_destroy(&kdoc);
+			return rc;
+		}
+		bson_destroy(&reply);
+		if (!dup) {
+			bson_destroy(&kdoc);
+			bson_oid_copy(fresh, oid);
+			return GB_OK;
+		}
+		BSON_APPEND_UTF8(&filter, "_id", kid);
+		cur = mongoc_collection_find_with_opts(keys, &filter, NULL,
+						       NULL);
+		if (mongoc_cursor_next(cur, &found)) {
+			known = true;
+			if (bson_iter_init_find(&it, found, "created") &&
+			    BSON_ITER_HOLDS_NUMBER(&it))
+				created = bson_iter_as_double(&it);
+			if (bson_iter_init_find(&it, found, "document_id") &&
+			    BSON_ITER_HOLDS_OID(&it)) {
+				bson_oid_copy(bson_iter_oid(&it), oid);
+				live = created >= now - GB_IDEMPOTENCY_WINDOW_S;
+			}
+		}
+		ok = !mongoc_cursor_error(cur, &e);
+		mongoc_cursor_destroy(cur);
+		if (!ok) {
+			bson_destroy(&filter);
+			bson_destroy(&kdoc);
+			return driver_err(err, "find key", &e, NULL);
+		}
+		if (live) {
+			bson_destroy(&filter);
+			bson_destroy(&kdoc);
+			return GB_OK;
+		}
+		/* expired (or unreadable): take it over if nobody else did */
+		if (known) {
+			BSON_APPEND_DOCUMENT_BEGIN(&filter, "created", &child);
+			BSON_APPEND_DOUBLE(&child, "$lte", created);
+			bson_append_document_end(&filter, &child);
+			mongoc_collection_delete_one(keys, &filter, NULL, NULL,
+						     NULL);
+		}
+		bson_destroy(&filter);
+		bson_destroy(&kdoc);
+	}
+	return set_err(err, GB_ERR_UNAVAILABLE,
+		       "MongoDB: idempotency key %s keeps changing", kid);
+}
+
+static enum gb_status mongo_insert_once(void *st,
+					const struct gb_store_ctx *ctx,
+					const char *collection,
+					const cJSON *doc, const char *key,
+					char id_out[GB_ID_MAX], int *repeated,
+					struct gb_error *err)
+{
+	char kid[40 + GB_IDEMPOTENCY_KEY_MAX];
+	bson_oid_t fresh, oid;
+	mongoc_client_t *client;
+	mongoc_collection_t *keys;
+	double now = api->now_wall();
+	enum gb_status rc;
+	bool dup;
+
+	(void)st;
+	(void)ctx;
+	snprintf(kid, sizeof(kid), "%s:%s", collection, key);
+	rc = outage_check(err);
+	if (rc != GB_OK)
+		return rc;
+	client = client_pop(err);
+	if (!client)
+		return GB_ERR_UNAVAILABLE;
+	keys = collection_of(client, MONGO_KEYS_COLLECTION);
+	bson_oid_init(&fresh, NULL);
+	rc = key_claim(keys, kid, &fresh, now, &oid, err);
+	if (rc == GB_OK)
+		keys_purge(keys, now);
+	mongoc_collection_destroy(keys);
+	mongoc_client_pool_push(store.pool, client);
+	if (rc != GB_OK)
+		return rc;
+	/* A repeat stores the message under the key's _id only if the
+	 * first call died between the key and the message. */
+	rc = insert_message(collection, doc, &oid, true, &dup, err);
+	if (rc != GB_OK)
+		return rc;
+	bson_oid_to_string(&oid, id_out);
+	*repeated = dup;
+	return GB_OK;
 }
 
 /*
@@ -874,6 +1055,7 @@ static const struct gb_storage_ops mongo_ops = {
 	.remove = mongo_remove,
 	.ping = mongo_ping,
 	.close = mongo_close,
+	.insert_once = mongo_insert_once,
 };
 
 /* --- plugin ------------------------------------------------------------------ */

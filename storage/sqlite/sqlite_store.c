@@ -2,11 +2,17 @@
  * sqlite_store.c - the "sqlite" storage back end: collections of JSON
  * documents in one SQLite file (the `sqlite_path` setting).
  *
- * Schema (PRAGMA user_version 1, PRAGMA application_id "GBKD"):
+ * Schema (PRAGMA user_version 2, PRAGMA application_id "GBKD"):
  *
  *   documents(id INTEGER PRIMARY KEY AUTOINCREMENT,
  *             collection TEXT NOT NULL, body TEXT NOT NULL)
  *   index documents_by_collection(collection, id DESC)
+ *   idempotency_keys(collection, key, document_id, created), primary key
+ *             (collection, key), index by created
+ *
+ * insert_once writes the document and its key in the same transaction, so
+ * a repeat finds either both or neither. Keys older than the window are
+ * ignored and purged by the writer at most once a minute.
  *
  * One table for every collection keeps migrations to one place and lets a
  * plugin author add a collection without DDL at run time. The id is the
@@ -51,7 +57,7 @@
 
 #include "guestbook/plugin.h"
 
-#define SQ_SCHEMA_VERSION   1
+#define SQ_SCHEMA_VERSION   2
 #define SQ_APPLICATION_ID   0x47424b44 /* "GBKD" */
 #define SQ_BUSY_TIMEOUT_MS  5000
 #define SQ_PING_TIMEOUT_MS  800
@@ -59,6 +65,7 @@
 #define SQ_DEFAULT_PATH	    "./data/guestbook.db"
 #define SQ_CURSOR_PREFIX    "sq"
 #define SQ_PATH_MAX	    4096
+#define SQ_KEY_PURGE_EVERY_S 60.0
 
 /*
  * Migration i takes the schema from version i to i + 1. Append only; never
@@ -71,6 +78,14 @@ static const char *const sq_migrations[SQ_SCHEMA_VERSION] = {
     " body TEXT NOT NULL);"
     "CREATE INDEX documents_by_collection"
     " ON documents (collection, id DESC);",
+    "CREATE TABLE idempotency_keys ("
+    " collection TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " document_id INTEGER NOT NULL,"
+    " created REAL NOT NULL,"
+    " PRIMARY KEY (collection, key)) WITHOUT ROWID;"
+    "CREATE INDEX idempotency_keys_by_created"
+    " ON idempotency_keys (created);",
 };
 
 enum sq_stmt_id {
@@ -83,6 +98,9 @@ enum sq_stmt_id {
 	SQ_LIST_FIRST,
 	SQ_LIST_AFTER,
 	SQ_PING,
+	SQ_KEY_FIND,
+	SQ_KEY_PUT,
+	SQ_KEY_PURGE,
 	SQ_STMT_COUNT
 };
 
@@ -98,6 +116,12 @@ static const char *const sq_stmt_sql[SQ_STMT_COUNT] = {
     [SQ_LIST_AFTER] = "SELECT id, body FROM documents WHERE collection = ?1"
 		      " AND id < ?3 ORDER BY id DESC LIMIT ?2",
     [SQ_PING] = "SELECT id FROM documents LIMIT 1",
+    [SQ_KEY_FIND] = "SELECT document_id FROM idempotency_keys"
+		    " WHERE collection = ?1 AND key = ?2 AND created >= ?3",
+    [SQ_KEY_PUT] = "INSERT OR REPLACE INTO idempotency_keys"
+		   " (collection, key, document_id, created)"
+		   " VALUES (?1, ?2, ?3, ?4)",
+    [SQ_KEY_PURGE] = "DELETE FROM idempotency_keys WHERE created < ?1",
 };
 
 /* One connection and its prepared statements; used by one thread at once. */
@@ -114,6 +138,9 @@ struct sq_write {
 	enum sq_write_kind kind;
 	const char *collection;
 	const char *body;      /* insert */
+	const char *key;       /* insert_once: the idempotency key, else NULL */
+	double now;            /* insert_once: wall clock of the call */
+	bool repeated;         /* insert_once: the key was known */
 	sqlite3_int64 id;      /* insert: the new id; remove: the target */
 	enum gb_status status; /* result, valid once done */
 	struct gb_error *err;
@@ -133,6 +160,7 @@ struct sq_store {
 	struct sq_write *queue_head, *queue_tail;
 	bool writer_busy;
 	struct sq_conn *writer;
+	double keys_purged_at; /* wall clock; touched by the leader only */
 
 	/* Idle read connections. */
 	pthread_mutex_t pool_lock;
@@ -540,6 +568,65 @@ static bool sq_statement_only_error(int rc)
 	}
 }
 
+/*
+ * For insert_once: the id stored with w->key within the window, into
+ * w->id. SQLITE_ROW when found, SQLITE_DONE when not, else an error.
+ */
+static int sq_key_find(struct sq_conn *c, struct sq_write *w)
+{
+	int rc;
+	sqlite3_stmt *st = sq_stmt(c, SQ_KEY_FIND, &rc);
+
+	if (!st)
+		return rc;
+	sqlite3_bind_text(st, 1, w->collection, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, w->key, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 3, w->now - GB_IDEMPOTENCY_WINDOW_S);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		w->id = sqlite3_column_int64(st, 0);
+	sq_stmt_done(st);
+	return rc;
+}
+
+/*
+ * Records w->key for the document just inserted. Any failure is reported
+ * as SQLITE_ERROR, which aborts the whole batch: the document must not be
+ * committed without its key.
+ */
+static int sq_key_put(struct sq_conn *c, const struct sq_write *w)
+{
+	int rc;
+	sqlite3_stmt *st = sq_stmt(c, SQ_KEY_PUT, &rc);
+
+	if (!st)
+		return rc;
+	sqlite3_bind_text(st, 1, w->collection, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, w->key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, w->id);
+	sqlite3_bind_double(st, 4, w->now);
+	rc = sqlite3_step(st);
+	sq_stmt_done(st);
+	return rc == SQLITE_DONE ? rc : SQLITE_ERROR;
+}
+
+/* Forgets keys older than the window, at most once a minute. */
+static void sq_keys_purge(struct sq_store *s, struct sq_conn *c, double now)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (now - s->keys_purged_at < SQ_KEY_PURGE_EVERY_S)
+		return;
+	s->keys_purged_at = now;
+	st = sq_stmt(c, SQ_KEY_PURGE, &rc);
+	if (!st)
+		return;
+	sqlite3_bind_double(st, 1, now - GB_IDEMPOTENCY_WINDOW_S);
+	sqlite3_step(st);
+	sq_stmt_done(st);
+}
+
 /* Runs one queued write inside the batch transaction. */
 static int sq_write_one(struct sq_conn *c, struct sq_write *w)
 {
@@ -549,6 +636,16 @@ static int sq_write_one(struct sq_conn *c, struct sq_write *w)
 
 	if (!st)
 		return rc;
+	if (w->key) {
+		rc = sq_key_find(c, w);
+		if (rc == SQLITE_ROW) {
+			w->repeated = true;
+			w->status = GB_OK;
+			return SQLITE_DONE;
+		}
+		if (rc != SQLITE_DONE)
+			return rc;
+	}
 	sqlite3_bind_text(st, 1, w->collection, -1, SQLITE_STATIC);
 	if (w->kind == SQ_WRITE_INSERT)
 		sqlite3_bind_text(st, 2, w->body, -1, SQLITE_STATIC);
@@ -560,6 +657,8 @@ static int sq_write_one(struct sq_conn *c, struct sq_write *w)
 		return rc;
 	if (w->kind == SQ_WRITE_INSERT) {
 		w->id = sqlite3_last_insert_rowid(c->db);
+		if (w->key && (rc = sq_key_put(c, w)) != SQLITE_DONE)
+			return rc;
 		w->status = GB_OK;
 	} else if (sqlite3_changes(c->db) == 0) {
 		w->status = sq_fail(w->err, GB_ERR_NOT_FOUND,
@@ -583,12 +682,15 @@ static void sq_write_batch(struct sq_store *s, struct sq_write *batch)
 {
 	struct sq_conn *c = s->writer;
 	int rc = sq_run(c, SQ_BEGIN);
+	double key_time = 0.0; /* the clock of a write with a key, if any */
 
 	if (rc != SQLITE_DONE) {
 		sq_fail_batch(batch, c->db, rc, "begin");
 		return;
 	}
 	for (struct sq_write *w = batch; w; w = w->next) {
+		if (w->key)
+			key_time = w->now;
 		rc = sq_write_one(c, w);
 		if (rc == SQLITE_DONE)
 			continue;
@@ -596,6 +698,8 @@ static void sq_write_batch(struct sq_store *s, struct sq_write *batch)
 			goto abort;
 		w->status = sq_db_fail(w->err, c->db, rc, "write");
 	}
+	if (key_time > 0.0)
+		sq_keys_purge(s, c, key_time);
 	rc = sq_run(c, SQ_COMMIT);
 	if (rc == SQLITE_DONE)
 		return;
@@ -733,16 +837,19 @@ static enum gb_status sq_open(void *store, struct gb_error *err)
 	return GB_OK;
 }
 
-static enum gb_status sq_insert(void *store, const struct gb_store_ctx *ctx,
-				const char *collection, const cJSON *doc,
-				char id_out[GB_ID_MAX], struct gb_error *err)
+/* insert and insert_once (`key` NULL for a plain insert). */
+static enum gb_status sq_insert_doc(struct sq_store *s, const char *collection,
+				    const cJSON *doc, const char *key,
+				    char id_out[GB_ID_MAX], int *repeated,
+				    struct gb_error *err)
 {
-	struct sq_store *s = store;
-	struct sq_write w = {
-	    .kind = SQ_WRITE_INSERT, .collection = collection, .err = err};
+	struct sq_write w = {.kind = SQ_WRITE_INSERT,
+			     .collection = collection,
+			     .key = key,
+			     .now = key ? host->now_wall() : 0.0,
+			     .err = err};
 	char *body;
 
-	(void)ctx;
 	if (!s->open)
 		return sq_fail(err, GB_ERR_UNAVAILABLE,
 			       "sqlite store is not open");
@@ -757,7 +864,30 @@ static enum gb_status sq_insert(void *store, const struct gb_store_ctx *ctx,
 	free(body);
 	if (w.status == GB_OK)
 		snprintf(id_out, GB_ID_MAX, "%lld", (long long)w.id);
+	*repeated = w.repeated;
 	return w.status;
+}
+
+static enum gb_status sq_insert(void *store, const struct gb_store_ctx *ctx,
+				const char *collection, const cJSON *doc,
+				char id_out[GB_ID_MAX], struct gb_error *err)
+{
+	int repeated;
+
+	(void)ctx;
+	return sq_insert_doc(store, collection, doc, NULL, id_out, &repeated,
+			     err);
+}
+
+static enum gb_status sq_insert_once(void *store,
+				     const struct gb_store_ctx *ctx,
+				     const char *collection, const cJSON *doc,
+				     const char *key, char id_out[GB_ID_MAX],
+				     int *repeated, struct gb_error *err)
+{
+	(void)ctx;
+	return sq_insert_doc(store, collection, doc, key, id_out, repeated,
+			     err);
 }
 
 static enum gb_status sq_get(void *store, const struct gb_store_ctx *ctx,
@@ -972,6 +1102,7 @@ static const struct gb_storage_ops sq_ops = {
     .remove = sq_remove,
     .ping = sq_ping,
     .close = sq_close,
+    .insert_once = sq_insert_once,
 };
 
 /* ---- plugin ---------------------------------------------------------- */

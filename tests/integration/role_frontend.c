@@ -379,3 +379,237 @@ Test(role_frontend, legacy_port_and_api_addr_make_a_working_frontend)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 }
+
+/* ---- in front of the original backend's contract ------------------------- */
+
+/*
+ * The backend is guestbookd serving ONLY the legacy contract (the test
+ * plugin tests/plugins/legacy_backend.c: GET/POST /messages, text stored
+ * escaped as the original's bleach did, no /api/v1), optionally on a
+ * fixed port so it can be replaced by a v1 backend on the same address.
+ */
+static void start_legacy_backend(int port)
+{
+	char plugin[600], listen[64];
+	const char *args[] = {"--plugins", plugin, "--storage", "sqlite",
+			      "--rate-limit", "0", port ? "--listen" : NULL,
+			      listen, NULL};
+
+	/* a copy: the harness reuses gbt_build_path's buffer */
+	snprintf(plugin, sizeof(plugin), "%s",
+		 gbt_build_path("test-plugins/legacy_backend.so"));
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	cr_assert_eq(gbt_server_start(&backend, args, NULL), 0,
+		     "legacy-only backend did not start");
+}
+
+static void legacy_teardown(void)
+{
+	teardown();
+}
+
+TestSuite(role_frontend_legacy, .fini = legacy_teardown, .timeout = 90);
+
+/* Only PORT and GUESTBOOK_API_ADDR, as the original frontend was run. */
+Test(role_frontend_legacy, legacy_env_frontend_works_with_a_legacy_backend)
+{
+	char port_env[32], api_env[64], plugin_env[1100], www_env[1100];
+	char log[300];
+	int port = free_port();
+	char *const env[] = {port_env, api_env, plugin_env, www_env,
+			     (char *)"GUESTBOOK_LOG_FORMAT=json",
+			     (char *)"GUESTBOOK_RATE_LIMIT=0",
+			     (char *)"GUESTBOOK_ADMIN_TOKEN=tok", NULL};
+	const char *auth[] = {"Authorization: Bearer tok", NULL};
+	struct gbt_response r;
+	pid_t pid;
+
+	start_legacy_backend(0);
+	snprintf(port_env, sizeof(port_env), "PORT=%d", port);
+	snprintf(api_env, sizeof(api_env), "GUESTBOOK_API_ADDR=127.0.0.1:%d",
+		 backend.port);
+	snprintf(plugin_env, sizeof(plugin_env), "GUESTBOOK_PLUGIN_DIR=%s",
+		 gbt_build_path("plugins"));
+	snprintf(www_env, sizeof(www_env), "GUESTBOOK_WWW_DIR=%s",
+		 gbt_src_path("www"));
+	snprintf(log, sizeof(log), "%s/legacy-frontend.log", backend.dir);
+	pid = spawn_env_only(env, log);
+	cr_assert_gt(pid, 0);
+	/* readiness: GET /messages on the backend answers 201 [..] */
+	cr_assert(wait_ready_status(port, 200),
+		  "legacy frontend never got ready on PORT %d", port);
+
+	r = request(port, "POST", "/post", "application/x-www-form-urlencoded",
+		    "name=%3CAnn%3E&message=%3Cb%3Ebold%3C%2Fb%3E+%26+co");
+	cr_assert_eq(r.status, 303, "%d %s", r.status, r.body);
+	gbt_response_free(&r);
+	/* stored as the original stored it */
+	r = get(backend.port, "/messages");
+	cr_assert_eq(r.status, 201);
+	cr_assert_not_null(strstr(r.body, "&lt;b&gt;bold&lt;/b&gt; &amp; co"),
+			   "%s", r.body);
+	gbt_response_free(&r);
+	/* shown as typed: escaped once in the HTML, never "&amp;lt;" */
+	r = get(port, "/");
+	cr_assert_eq(r.status, 200);
+	cr_assert_not_null(
+		strstr(r.body, ">&lt;b&gt;bold&lt;/b&gt; &amp; co</p>"), "%s",
+		r.body);
+	cr_assert_not_null(strstr(r.body, ">&lt;Ann&gt;</h3>"));
+	cr_assert_null(strstr(r.body, "&amp;lt;"), "double-escaped");
+	cr_assert_null(strstr(r.body, "data-id="), "a link without an id");
+	cr_assert_null(strstr(r.body, "id=\"m-"));
+	gbt_response_free(&r);
+	/* the page's script reads the same through /api/v1 */
+	r = get(port, "/api/v1/messages");
+	cr_assert_eq(r.status, 200);
+	cr_assert_not_null(strstr(r.body, "\"id\":null"), "%s", r.body);
+	cr_assert_not_null(strstr(r.body, "<b>bold</b> & co"), "%s", r.body);
+	gbt_response_free(&r);
+	/* the contract cannot delete */
+	cr_assert_eq(gbt_http(port, "DELETE", "/api/v1/messages/1", auth, NULL,
+			      0, &r),
+		     0);
+	cr_assert_eq(r.status, 501, "%d %s", r.status, r.body);
+	cr_assert_not_null(strstr(r.body, "legacy contract"), "%s", r.body);
+	gbt_response_free(&r);
+
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Paging in the front end: 20 a page, "Older messages" to the rest. */
+Test(role_frontend_legacy, the_page_pages_the_legacy_list)
+{
+	struct gbt_response r;
+	char body[64], path[300];
+	const char *older, *end;
+
+	start_legacy_backend(0);
+	for (int i = 0; i < 23; i++) {
+		snprintf(body, sizeof(body),
+			 "{\"author\":\"A\",\"message\":\"n%02d\"}", i);
+		r = request(backend.port, "POST", "/messages",
+			    "application/json", body);
+		cr_assert_eq(r.status, 201);
+		gbt_response_free(&r);
+	}
+	start_front();
+	r = get(front.port, "/");
+	cr_assert_eq(r.status, 200);
+	cr_assert_not_null(strstr(r.body, ">n22</p>"));
+	cr_assert_not_null(strstr(r.body, ">n03</p>"));
+	cr_assert_null(strstr(r.body, ">n02</p>"));
+	older = strstr(r.body, "href=\"/?before=");
+	cr_assert_not_null(older, "no link to older messages: %s", r.body);
+	older += strlen("href=\"");
+	end = strchr(older, '"');
+	snprintf(path, sizeof(path), "%.*s", (int)(end - older), older);
+	gbt_response_free(&r);
+	r = get(front.port, path);
+	cr_assert_eq(r.status, 200, "%s: %d", path, r.status);
+	cr_assert_not_null(strstr(r.body, ">n02</p>"));
+	cr_assert_not_null(strstr(r.body, ">n00</p>"));
+	cr_assert_null(strstr(r.body, ">n03</p>"));
+	cr_assert_null(strstr(r.body, "href=\"/?before="));
+	gbt_response_free(&r);
+}
+
+Test(role_frontend_legacy, backend_down_gives_the_503_page)
+{
+	struct gbt_response r;
+
+	start_legacy_backend(0);
+	start_front();
+	cr_assert(wait_ready_status(front.port, 200));
+	gbt_server_stop(&backend, SIGKILL);
+	cr_assert(wait_ready_status(front.port, 503),
+		  "still ready without a backend");
+	r = get(front.port, "/");
+	cr_assert_eq(r.status, 503);
+	cr_assert_not_null(gbt_header(&r, "Retry-After"));
+	cr_assert_not_null(strstr(r.body, "temporarily unavailable"));
+	gbt_response_free(&r);
+	r = get(front.port, "/health");
+	cr_assert_eq(r.status, 200);
+	gbt_response_free(&r);
+}
+
+/* More than backend_max_body: the friendly 503 page, the limit in the log. */
+Test(role_frontend_legacy, a_list_over_the_body_limit_gives_the_503_page)
+{
+	char url[64];
+	const char *args[] = {"--role", "frontend", "--backend-url", url,
+			      "--backend-max-body", "1024", NULL};
+	struct gbt_response r;
+	char *log;
+
+	start_legacy_backend(0);
+	for (int i = 0; i < 30; i++) {
+		r = request(backend.port, "POST", "/messages",
+			    "application/json",
+			    "{\"author\":\"A\",\"message\":\"filling the "
+			    "list beyond a kilobyte\"}");
+		gbt_response_free(&r);
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", backend.port);
+	cr_assert_eq(gbt_server_start(&front, args, NULL), 0);
+	r = get(front.port, "/");
+	cr_assert_eq(r.status, 503);
+	cr_assert_not_null(strstr(r.body, "temporarily unavailable"));
+	gbt_response_free(&r);
+	log = gbt_server_log_wait(&front, "backend_max_body");
+	cr_assert_not_null(strstr(log, "raise backend_max_body"), "%s", log);
+	free(log);
+}
+
+/* auto follows the backend when the legacy one is replaced by ours. */
+Test(role_frontend_legacy, auto_switches_from_legacy_to_v1)
+{
+	static const char *const v1_args[] = {"--role", "backend",
+					      "--storage", "sqlite",
+					      "--rate-limit", "0", "--listen",
+					      NULL, NULL};
+	const char *args[9];
+	char listen[64];
+	struct gbt_response r;
+	int port = free_port(), switched = 0;
+
+	start_legacy_backend(port);
+	start_front();
+	r = request(front.port, "POST", "/post",
+		    "application/x-www-form-urlencoded",
+		    "name=Old&message=to+the+legacy+backend");
+	cr_assert_eq(r.status, 303);
+	gbt_response_free(&r);
+	r = get(front.port, "/");
+	cr_assert_not_null(strstr(r.body, ">to the legacy backend</p>"));
+	cr_assert_null(strstr(r.body, "data-id="));
+	gbt_response_free(&r);
+
+	/* the rolling upgrade: same address, now a v1 backend */
+	gbt_server_stop(&backend, SIGTERM);
+	memcpy(args, v1_args, sizeof(v1_args));
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	args[7] = listen;
+	args[8] = NULL;
+	cr_assert_eq(gbt_server_start(&backend, args, NULL), 0);
+	r = request(backend.port, "POST", "/api/v1/messages",
+		    "application/json",
+		    "{\"author\":\"New\",\"message\":\"from v1\"}");
+	cr_assert_eq(r.status, 201);
+	gbt_response_free(&r);
+	for (int i = 0; i < 100 && !switched; i++) {
+		r = get(front.port, "/");
+		switched = r.status == 200 && strstr(r.body, "data-id=") &&
+			   strstr(r.body, ">from v1</p>");
+		gbt_response_free(&r);
+		if (!switched)
+			usleep(100000);
+	}
+	cr_assert(switched, "the front end still speaks legacy after 10 s");
+	/* and ids work again: the v1 message can be fetched by id */
+	r = get(front.port, "/api/v1/messages");
+	cr_assert_null(strstr(r.body, "\"id\":null"), "%s", r.body);
+	gbt_response_free(&r);
+}

@@ -59,13 +59,21 @@ static void start_backend(void)
 		 backend.port);
 }
 
-static void start_host(const char *url, const char *timeout_ms)
+/* `contract`: the backend_api setting (the fakes speak only v1). */
+static void start_host_speaking(const char *url, const char *timeout_ms,
+				const char *contract)
 {
 	const char *args[] = {"--storage", "http", "--backend-url", url,
 			      "--admin-token", "s3cret-token",
-			      "--backend-timeout-ms", timeout_ms, NULL};
+			      "--backend-timeout-ms", timeout_ms,
+			      "--backend-api", contract, NULL};
 
 	gb_conformance_host_start(args);
+}
+
+static void start_host(const char *url, const char *timeout_ms)
+{
+	start_host_speaking(url, timeout_ms, "auto");
 }
 
 static void setup(void)
@@ -620,7 +628,7 @@ static void fake_start(enum fake_mode mode, const char *timeout_ms)
 	cr_assert_geq(mg_get_server_ports(fake, 2, ports), 1);
 	fake_port = ports[0].port;
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", fake_port);
-	start_host(url, timeout_ms);
+	start_host_speaking(url, timeout_ms, "v1");
 }
 
 static void fake_stop(void)

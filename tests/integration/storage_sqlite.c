@@ -210,11 +210,12 @@ Test(sqlite_store, new_database_gets_schema_version_and_wal)
 	cr_assert_eq(start_on(test_db(), err, sizeof(err)), 0, "%s", err);
 	gb_host_stop();
 	db = outside_open(test_db());
-	cr_assert_eq(outside_int(db, "PRAGMA user_version"), 1);
+	cr_assert_eq(outside_int(db, "PRAGMA user_version"), 2);
 	cr_assert_eq(outside_int(db, "PRAGMA application_id"), 0x47424b44);
 	cr_assert_eq(outside_int(db, "SELECT count(*) FROM sqlite_master "
-				     "WHERE name = 'documents'"),
-		     1);
+				     "WHERE name IN ('documents', "
+				     "'idempotency_keys')"),
+		     2);
 	mode = outside_text(db, "PRAGMA journal_mode", 0);
 	cr_assert_str_eq(mode, "wal");
 	free(mode);
@@ -234,6 +235,77 @@ Test(sqlite_store, existing_database_opens_again_without_migrating)
 	cr_assert_eq(
 	    gb_host_api_table()->store_get(NULL, "messages", id, &doc, &e),
 	    GB_OK, "%s", e.message);
+	cJSON_Delete(doc);
+	gb_host_stop();
+}
+
+/* A database of schema version 1 (before idempotency keys) keeps its
+ * messages and gets the key table. */
+Test(sqlite_store, version_1_database_is_migrated_to_version_2)
+{
+	char err[512], id[GB_ID_MAX];
+	int repeated = -1;
+	struct gb_error e = {0};
+	cJSON *doc = NULL;
+	void *db = outside_open(test_db());
+
+	outside_exec(db, "CREATE TABLE documents ("
+			 " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+			 " collection TEXT NOT NULL, body TEXT NOT NULL);"
+			 "CREATE INDEX documents_by_collection"
+			 " ON documents (collection, id DESC);"
+			 "INSERT INTO documents (collection, body) VALUES"
+			 " ('messages', '{\"author\":\"old\","
+			 "\"message\":\"v1\",\"date\":1}');"
+			 "PRAGMA application_id = 1195526980;"
+			 "PRAGMA user_version = 1;");
+	out.close(db);
+	cr_assert_eq(start_on(test_db(), err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(
+	    gb_host_api_table()->store_get(NULL, "messages", "1", &doc, &e),
+	    GB_OK, "%s", e.message);
+	cJSON_Delete(doc);
+	doc = cJSON_Parse("{\"author\":\"new\",\"message\":\"v2\","
+			  "\"date\":2}");
+	cr_assert_eq(gb_host_api_table()->store_insert_once(
+			 NULL, "messages", doc, "k", id, &repeated, &e),
+		     GB_OK, "%s", e.message);
+	cr_assert_eq(repeated, 0);
+	cJSON_Delete(doc);
+	gb_host_stop();
+	db = outside_open(test_db());
+	cr_assert_eq(outside_int(db, "PRAGMA user_version"), 2);
+	cr_assert_eq(outside_int(db, "SELECT count(*) FROM idempotency_keys"),
+		     1);
+	out.close(db);
+}
+
+/* An idempotency key older than the window stores a new message. */
+Test(sqlite_store, idempotency_key_expires_after_the_window)
+{
+	char err[512], first[GB_ID_MAX], again[GB_ID_MAX];
+	int repeated = -1;
+	struct gb_error e = {0};
+	cJSON *doc = cJSON_Parse("{\"author\":\"a\",\"message\":\"m\","
+				 "\"date\":1}");
+	void *db;
+
+	cr_assert_eq(start_on(test_db(), err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(gb_host_api_table()->store_insert_once(
+			 NULL, "messages", doc, "old-key", first, &repeated,
+			 &e),
+		     GB_OK, "%s", e.message);
+	gb_host_stop();
+	db = outside_open(test_db());
+	outside_exec(db, "UPDATE idempotency_keys SET created = created - 601");
+	out.close(db);
+	cr_assert_eq(start_on(test_db(), err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(gb_host_api_table()->store_insert_once(
+			 NULL, "messages", doc, "old-key", again, &repeated,
+			 &e),
+		     GB_OK, "%s", e.message);
+	cr_assert_eq(repeated, 0, "a key older than 10 minutes was a repeat");
+	cr_assert_str_neq(again, first);
 	cJSON_Delete(doc);
 	gb_host_stop();
 }

@@ -62,8 +62,13 @@
 
   function card(m, isNew) {
     var article = el('article', 'card' + (isNew ? ' is-new' : ''));
-    article.id = 'm-' + m.id;
-    article.setAttribute('data-id', m.id);
+    // A legacy backend has no ids: no anchor, a key of time and author.
+    if (m.id !== null) {
+      article.id = 'm-' + m.id;
+      article.setAttribute('data-id', m.id);
+    } else {
+      article.setAttribute('data-key', keyOf(m));
+    }
     var head = el('header', 'card-head');
     var avatar = el('span', 'avatar', initialOf(m.author));
     avatar.setAttribute('aria-hidden', 'true');
@@ -78,10 +83,18 @@
     return article;
   }
 
+  // Mirrors the key of card_noid.html (plugins/web/web.c).
+  function keyOf(m) {
+    return m.id !== null ? m.id : m.created_at + '|' + m.author;
+  }
+
   function shownIds() {
     var ids = {};
-    var cards = list.querySelectorAll('.card[data-id]');
-    for (var i = 0; i < cards.length; i++) ids[cards[i].getAttribute('data-id')] = true;
+    var cards = list.querySelectorAll('.card[data-id], .card[data-key]');
+    for (var i = 0; i < cards.length; i++) {
+      var c = cards[i];
+      ids[c.getAttribute('data-id') || c.getAttribute('data-key')] = true;
+    }
     return ids;
   }
 
@@ -91,7 +104,7 @@
     var fragment = document.createDocumentFragment();
     var fresh = [];
     data.messages.forEach(function (m) {
-      var isNew = hadCards && !before[m.id];
+      var isNew = hadCards && !before[keyOf(m)];
       if (isNew) fresh.push(m);
       fragment.appendChild(card(m, isNew));
     });
@@ -207,15 +220,34 @@
     }
   }
 
+  // One Idempotency-Key per message: sending the same text again after a
+  // lost answer reuses it, so the server stores the message once.
+  var pending = { body: null, key: null };
+  function keyFor(body) {
+    if (pending.body !== body) {
+      var bytes = new Uint8Array(16);
+      window.crypto.getRandomValues(bytes);
+      pending.body = body;
+      pending.key = Array.from(bytes, function (b) {
+        return (b < 16 ? '0' : '') + b.toString(16);
+      }).join('');
+    }
+    return pending.key;
+  }
+
   form.addEventListener('submit', function (event) {
     event.preventDefault();
     clearErrors();
     button.disabled = true;
     var payload = { author: fields.author.value, message: fields.message.value };
+    var body = JSON.stringify(payload);
     fetch(API, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
-      body: JSON.stringify(payload)
+      headers: {
+        'Content-Type': 'application/json', 'Accept': 'application/json',
+        'Idempotency-Key': keyFor(body)
+      },
+      body: body
     }).then(function (res) {
       if (res.status === 404 || res.status === 405) {
         // No v1 API next to this page: post the plain form instead.
@@ -224,6 +256,7 @@
       }
       return res.json().catch(function () { return null; }).then(function (body) {
         if (res.status === 201) {
+          pending.body = null;
           fields.message.value = '';
           announce('Your message was posted.');
           if (!live) {

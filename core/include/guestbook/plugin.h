@@ -65,7 +65,7 @@ extern "C" {
 
 /* ABI version this header describes. */
 #define GB_ABI_MAJOR 1
-#define GB_ABI_MINOR 1
+#define GB_ABI_MINOR 2
 
 /* First field of every descriptor: "GBPL" in ASCII. */
 #define GB_PLUGIN_MAGIC 0x4742504cU
@@ -93,6 +93,9 @@ enum gb_status {
 	GB_ERR_STATE = 5,       /* call not allowed now (e.g. after init) */
 	GB_ERR_NOMEM = 6,       /* out of memory */
 	GB_ERR_INTERNAL = 7,    /* anything else; see the error message */
+	GB_ERR_UNSUPPORTED = 8, /* the store cannot do this operation at all
+				   (ABI 1.2; e.g. delete on a backend that
+				   has no ids) */
 };
 
 /* Log levels, lowest to highest. */
@@ -233,6 +236,12 @@ typedef void (*gb_route_handler)(struct gb_request *req, void *userdata);
  * (replacing any "id" the caller stored). Collection names match
  * [a-z][a-z0-9_]{0,31}; the host checks them before calling the back end.
  *
+ * One exception: a back end over a remote that has no ids (the http store
+ * speaking the original backend's legacy contract) returns documents whose
+ * "id" is JSON null, writes "" as the id of an insert, finds nothing by id,
+ * answers remove with GB_ERR_UNSUPPORTED, and cannot keep insert_once's
+ * promise (it passes the key on; the original backend ignores it).
+ *
  * Every function receives the back end's state (`store`, as registered),
  * a context and an error to fill on failure, and returns enum gb_status.
  * All functions may be called concurrently from many threads.
@@ -293,7 +302,31 @@ struct gb_storage_ops {
 
 	/* Releases everything. Called once at shutdown. May be NULL. */
 	void (*close)(void *store);
+
+	/* --- Added in ABI 1.2 (the host checks `size`; may be NULL) --- */
+
+	/*
+	 * Like insert, but at most once per `key` (1 to GB_IDEMPOTENCY_KEY_MAX
+	 * bytes of [A-Za-z0-9_.:-], checked by the host) and collection
+	 * within GB_IDEMPOTENCY_WINDOW_S seconds: the first call stores doc
+	 * and the key together (atomically, or so that a crash in between
+	 * cannot store doc twice) and sets *repeated to 0; a later call with
+	 * the same key stores nothing, writes the first call's id into
+	 * id_out and sets *repeated to 1. After the window the key may be
+	 * forgotten, and the same key stores a new document.
+	 */
+	enum gb_status (*insert_once)(void *store,
+				      const struct gb_store_ctx *ctx,
+				      const char *collection, const cJSON *doc,
+				      const char *key, char id_out[GB_ID_MAX],
+				      int *repeated, struct gb_error *err);
 };
+
+/* Longest idempotency key, without the NUL (insert_once). */
+#define GB_IDEMPOTENCY_KEY_MAX 128
+
+/* How long stores remember an idempotency key: 10 minutes. */
+#define GB_IDEMPOTENCY_WINDOW_S 600
 
 /* ---------------------------------------------------------------------- */
 /* Metrics                                                                 */
@@ -573,6 +606,22 @@ struct gb_host_api {
 	 * writes made by other processes are not seen here.
 	 */
 	uint64_t (*store_generation)(void);
+
+	/* --- Added in ABI 1.2 (check api->size before use) ------------ */
+
+	/*
+	 * store_insert at most once per idempotency `key` (see insert_once
+	 * in struct gb_storage_ops): *repeated is 1 when an earlier call
+	 * with this key stored the document whose id is written to id_out.
+	 * A malformed key is GB_ERR_INVALID. A store without insert_once
+	 * inserts every time (*repeated 0): it offers no protection.
+	 */
+	enum gb_status (*store_insert_once)(struct gb_request *req,
+					    const char *collection,
+					    const cJSON *doc, const char *key,
+					    char id_out[GB_ID_MAX],
+					    int *repeated,
+					    struct gb_error *err);
 };
 
 /* True when the host table has `slot` (a plugin built for a newer minor
