@@ -28,7 +28,8 @@ MONGO_CFLAGS := $(shell pkg-config --cflags libmongoc-1.0 2>/dev/null)
 MONGO_LIBS   := $(shell pkg-config --libs libmongoc-1.0 2>/dev/null)
 
 # ---- the core ---------------------------------------------------------
-CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c))
+# plugins/common/message.c: the host offers its time format (format_time).
+CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c)) plugins/common/message.c
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 CORE_LIBS := -lcivetweb -lcjson -ldl -lm
 COMMON_SRCS := $(wildcard plugins/common/*.c)

@@ -40,6 +40,8 @@ enum gb_status gb_store_list(struct gb_request *req, const char *collection,
 			     char **next_cursor, struct gb_error *err);
 enum gb_status gb_store_remove(struct gb_request *req, const char *collection,
 			       const char *id, struct gb_error *err);
+enum gb_status gb_store_count(struct gb_request *req, const char *collection,
+			      uint64_t *count, struct gb_error *err);
 const char *gb_store_name(void);
 
 /* Changes on every successful insert or remove (gb_host_api). */
