@@ -96,6 +96,11 @@ struct gb_conformance_backend {
 	 * GB_ERR_INVALID with a message and leaves `collection` untouched.
 	 */
 	int single_collection;
+	/*
+	 * Non-zero when the back end offers no count (its ops.count is NULL):
+	 * the count test then expects GB_ERR_UNSUPPORTED.
+	 */
+	int cannot_count;
 };
 
 /*
@@ -150,6 +155,10 @@ void gb_conf_concurrent_inserts_all_land_with_unique_ids(
     const struct gb_conformance_backend *b);
 void gb_conf_documents_survive_reopen(const struct gb_conformance_backend *b);
 void gb_conf_ping_reports_ready(const struct gb_conformance_backend *b);
+void gb_conf_count_follows_inserts_and_removes(
+    const struct gb_conformance_backend *b);
+void gb_conf_list_limit_is_bounded_by_the_host(
+    const struct gb_conformance_backend *b);
 
 /* One Criterion test of the suite; used by GB_CONFORMANCE_SUITE. */
 #define GB_CONFORMANCE_TEST(suite, backend, name)                              \
@@ -199,6 +208,9 @@ void gb_conf_ping_reports_ready(const struct gb_conformance_backend *b);
 	GB_CONFORMANCE_TEST(suite, backend,                                    \
 			    concurrent_inserts_all_land_with_unique_ids)       \
 	GB_CONFORMANCE_TEST(suite, backend, documents_survive_reopen)          \
-	GB_CONFORMANCE_TEST(suite, backend, ping_reports_ready)
+	GB_CONFORMANCE_TEST(suite, backend, ping_reports_ready)                \
+	GB_CONFORMANCE_TEST(suite, backend,                                    \
+			    count_follows_inserts_and_removes)                 \
+	GB_CONFORMANCE_TEST(suite, backend, list_limit_is_bounded_by_the_host)
 
 #endif
