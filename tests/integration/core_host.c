@@ -391,6 +391,16 @@ Test(startup, failing_init_is_reported_with_the_path)
 			      "the frobnicator is not configured");
 }
 
+Test(startup, malformed_settings_table_is_refused_before_init)
+{
+	char p[1024];
+	snprintf(p, sizeof p, "%s", gbt_build_path("test-plugins/bad_settings.so"));
+	const char *const a[] = {"--plugin-dir", plugin_dir(), "--plugins", p,
+				 NULL};
+	expect_exit2(a, NULL, "guestbookd: plugin bad_settings: the default of "
+			      "setting workers is not a number from 1 to 8\n");
+}
+
 Test(startup, storage_plugin_in_plugins_list_is_refused)
 {
 	const char *const a[] = {"--plugin-dir", plugin_dir(), "--plugins",

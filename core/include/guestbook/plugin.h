@@ -43,10 +43,13 @@
  *
  *   ABI 2.0 (this header) changed, from 1.x: init takes (self, api) and
  *   reports failure through api->init_error; the descriptor carries the
- *   plugin's settings (GB_PLUGIN takes a settings table); route_add takes
- *   exactly one method per handler; storage ops gained `count`; the kind
- *   GB_PLUGIN_METRICS is gone (an exporter is a route plugin); new host
- *   slots setting_get, setting_int, setting_bool, store_count, format_time.
+ *   plugin's settings (GB_PLUGIN takes a settings table, NULL for none);
+ *   route_add takes exactly one method per handler; storage ops gained
+ *   `count` (after `remove`); the kind GB_PLUGIN_METRICS is gone (an
+ *   exporter is a route plugin); GB_HOST_HAS is gone (see above); new
+ *   host slots init_error, setting_get, setting_int, setting_bool,
+ *   store_count, format_time; store_generation moved next to store_name.
+ *   Slots moved, so every 1.x plugin must be rebuilt against this header.
  *
  * Memory
  * ------
@@ -72,7 +75,8 @@
  * Limits
  * ------
  *   GB_ROUTE_PARAMS_MAX path parameters per pattern, GB_PATTERN_MAX bytes
- *   per pattern, GB_ROUTES_MAX routes (pattern and method pairs) in all,
+ *   per pattern, GB_ROUTES_MAX routes (pattern and method pairs) in all
+ *   (the host's GET /health and GET /ready among them),
  *   GB_PLUGINS_MAX plugins loaded (storage included), one storage back end
  *   opened (the `storage` setting chooses it among those registered),
  *   GB_SETTINGS_MAX settings per plugin, GB_STORE_LIST_MAX documents per
@@ -205,10 +209,6 @@ struct gb_store_ctx {
 };
 
 /* ---------------------------------------------------------------------- */
-/* The descriptor                                                          */
-/* ---------------------------------------------------------------------- */
-
-/* ---------------------------------------------------------------------- */
 /* Settings                                                                */
 /* ---------------------------------------------------------------------- */
 
@@ -225,17 +225,21 @@ struct gb_store_ctx {
  *
  * `legacy` names an older file key the setting also answers to, with its
  * environment (GUESTBOOK_ and the key in capitals) and flag spellings
- * (e.g. "rate_limit": GUESTBOOK_RATE_LIMIT, --rate-limit). Several plugins
- * may carry the same legacy name (the value then reaches each of them);
- * when both spellings are given at one level the NAME_KEY one wins.
+ * (e.g. "list_cache_ms": GUESTBOOK_LIST_CACHE_MS, --list-cache-ms).
+ * Several plugins may carry the same legacy name if they give it the same
+ * type and secrecy (the value then reaches each of them); when both
+ * spellings are given at one level, the NAME_KEY one wins. A NAME_KEY or
+ * legacy name may not be a key of the host's own or another plugin's.
  *
- * A GB_SETTING_SECRET setting is never printed: --help shows its default
- * as ****, and errors about it do not quote the value. Each secret also
- * has a _FILE variant (NAME_KEY_file, GUESTBOOK_NAME_KEY_FILE,
- * --NAME-KEY-file, and the same for its legacy name) naming a file whose
- * content is the value, with trailing whitespace removed (at most 4096
- * bytes, no NUL bytes). A value and a file given at one level: the value
- * wins. An unreadable file stops the start with one line naming it.
+ * The host never prints the value of a GB_SETTING_SECRET setting: --help
+ * shows its default as ****, so does the debug log of the settings, and
+ * errors about it do not quote the value (the plugin must not log it
+ * either). Each secret also has a _FILE variant (NAME_KEY_file,
+ * GUESTBOOK_NAME_KEY_FILE, --NAME-KEY-file, and the same for its legacy
+ * name) naming a file whose content is the value, with surrounding
+ * whitespace removed (at most 4096 bytes, no NUL bytes, not empty). A
+ * value and a file given at one level: the value wins. An unusable file
+ * stops the start with one line naming it.
  *
  * The host validates every value before init runs: integers in [min, max]
  * (decimal), booleans (on/off, true/false, yes/no, 1/0), enums among
