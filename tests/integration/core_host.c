@@ -331,22 +331,27 @@ Test(startup, missing_plugin_file_names_it)
 	expect_exit2(a, NULL, "nosuch.so: cannot load");
 }
 
-Test(startup, file_that_is_not_a_plugin_is_refused)
+/* Loads tests/plugins/NAME.c's .so as the one route plugin: exit 2 with
+ * `needle` in the output. */
+static void expect_test_plugin_refused(const char *name, const char *needle)
 {
 	char p[1024];
-	snprintf(p, sizeof p, "%s", gbt_build_path("test-plugins/no_descriptor.so"));
+	snprintf(p, sizeof p, "%s/%s.so", gbt_build_path("test-plugins"),
+		 name);
 	const char *const a[] = {"--plugin-dir", plugin_dir(), "--plugins", p,
 				 NULL};
-	expect_exit2(a, NULL, "not a guestbookd plugin");
+	expect_exit2(a, NULL, needle);
+}
+
+Test(startup, file_that_is_not_a_plugin_is_refused)
+{
+	expect_test_plugin_refused("no_descriptor", "not a guestbookd plugin");
 }
 
 Test(startup, abi_mismatch_is_refused_before_init)
 {
-	char p[1024];
-	snprintf(p, sizeof p, "%s", gbt_build_path("test-plugins/bad_abi.so"));
-	const char *const a[] = {"--plugin-dir", plugin_dir(), "--plugins", p,
-				 NULL};
-	expect_exit2(a, NULL, "built for ABI 3.0, this guestbookd speaks 2.0");
+	expect_test_plugin_refused("bad_abi", "built for ABI 3.0, this "
+						"guestbookd speaks 2.0");
 }
 
 /* A plugin built for ABI 1.x (init with the old signature, no settings):
@@ -373,32 +378,25 @@ Test(startup, plugin_built_for_the_old_major_is_refused_in_one_line)
 
 Test(startup, newer_minor_abi_is_refused)
 {
-	char p[1024];
-	snprintf(p, sizeof p, "%s", gbt_build_path("test-plugins/future_minor.so"));
-	const char *const a[] = {"--plugin-dir", plugin_dir(), "--plugins", p,
-				 NULL};
-	expect_exit2(a, NULL, "future_minor.so: built for ABI 2.1, this "
-			      "guestbookd speaks 2.0");
+	expect_test_plugin_refused("future_minor",
+				   "future_minor.so: built for ABI 2.1, this "
+				   "guestbookd speaks 2.0");
 }
 
 Test(startup, failing_init_is_reported_with_the_path)
 {
-	char p[1024];
-	snprintf(p, sizeof p, "%s", gbt_build_path("test-plugins/failing_init.so"));
-	const char *const a[] = {"--plugin-dir", plugin_dir(), "--plugins", p,
-				 NULL};
-	expect_exit2(a, NULL, "failing_init.so: error during initialization: "
-			      "the frobnicator is not configured");
+	expect_test_plugin_refused("failing_init",
+				   "failing_init.so: error during "
+				   "initialization: the frobnicator is not "
+				   "configured");
 }
 
 Test(startup, malformed_settings_table_is_refused_before_init)
 {
-	char p[1024];
-	snprintf(p, sizeof p, "%s", gbt_build_path("test-plugins/bad_settings.so"));
-	const char *const a[] = {"--plugin-dir", plugin_dir(), "--plugins", p,
-				 NULL};
-	expect_exit2(a, NULL, "guestbookd: plugin bad_settings: the default of "
-			      "setting workers is not a number from 1 to 8\n");
+	expect_test_plugin_refused("bad_settings",
+				   "guestbookd: plugin bad_settings: the "
+				   "default of setting workers is not a "
+				   "number from 1 to 8\n");
 }
 
 Test(startup, storage_plugin_in_plugins_list_is_refused)
