@@ -582,7 +582,7 @@ static int read_flags(int argc, char **argv, char *err, size_t errlen,
 				a++;
 			continue;
 		}
-		if (len == 0 || len >= NAME_MAX_LEN || memchr(name, '_', len)) {
+		if (len == 0 || len >= NAME_MAX_LEN) {
 			snprintf(err, errlen, "unknown option '--%.*s' "
 				 "(see --help)", (int)len, name);
 			return -1;

@@ -263,9 +263,9 @@ static int print_help(char *err, size_t errlen)
 {
 	fflush(stdout);
 	if (open_plugins(err, errlen) < 0) {
-		printf("\n(the plugins' settings cannot be listed)\n");
+		printf("\nThe plugins' settings cannot be listed: %s\n", err);
 		fflush(stdout);
-		return 2;
+		return 1;
 	}
 	printf("\nPlugins that would be loaded (storage first) and their "
 	       "settings:\n");
