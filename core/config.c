@@ -108,8 +108,8 @@ struct entry {
 	char legacy[NAME_MAX_LEN], legacy_env[NAME_MAX_LEN + 16];
 	struct gb_setting spec; /* type, default, range, help, flags */
 	char *value;
-	/* The spelling the value came from, for error messages. */
-	const char *from_key, *from_env;
+	/* The value came from the legacy spelling (for error messages). */
+	int from_legacy;
 };
 
 /* A `key = value` line of the config file or a --flag, kept until a
@@ -336,8 +336,8 @@ static void describe(const struct entry *e, char *out, size_t len)
 {
 	if (e->plugin)
 		snprintf(out, len, "plugin %s: setting %s (%s)", e->plugin,
-			 e->from_key ? e->from_key : e->key,
-			 e->from_env ? e->from_env : e->env);
+			 e->from_legacy ? e->legacy : e->key,
+			 e->from_legacy ? e->legacy_env : e->env);
 	else
 		snprintf(out, len, "setting %s (%s)", e->key, e->env);
 }
@@ -466,9 +466,7 @@ static int resolve(struct entry *e, char *err, size_t errlen)
 		struct pick *p = &levels[l];
 		if (!p->value && !p->path)
 			continue;
-		int legacy = p->key == e->legacy;
-		e->from_key = p->key;
-		e->from_env = legacy ? e->legacy_env : e->env;
+		e->from_legacy = p->key == e->legacy;
 		if (p->value)
 			return set_value(e, p->value, err, errlen);
 		char spelling[NAME_MAX_LEN + 8];
