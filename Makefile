@@ -13,6 +13,10 @@ DESTDIR  ?=
 BINDIR    = $(PREFIX)/bin
 PLUGINDIR = $(PREFIX)/lib/guestbook
 WWWDIR    = $(PREFIX)/share/guestbook/www
+INCLUDEDIR = $(PREFIX)/include
+PKGCONFIGDIR = $(PREFIX)/lib/pkgconfig
+MANDIR    = $(PREFIX)/share/man
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
 
 CC       ?= cc
 OPT      ?= -O2 -g
@@ -28,7 +32,8 @@ MONGO_CFLAGS := $(shell pkg-config --cflags libmongoc-1.0 2>/dev/null)
 MONGO_LIBS   := $(shell pkg-config --libs libmongoc-1.0 2>/dev/null)
 
 # ---- the core ---------------------------------------------------------
-CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c))
+# plugins/common/message.c: the host offers its time format (format_time).
+CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c)) plugins/common/message.c
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 CORE_LIBS := -lcivetweb -lcjson -ldl -lm
 COMMON_SRCS := $(wildcard plugins/common/*.c)
@@ -92,7 +97,8 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TESTLIB_OBJS) $(COMMON_OBJS) $(BUILD)
 
 TEST_ENV = GB_BUILD_DIR=$(abspath $(BUILD)) GB_SRC_DIR=$(CURDIR)
 TEST_JOBS ?= 1
-.PHONY: deps test unit integration hostile e2e check bench run install clean help deploy-check format
+FORCE:
+.PHONY: FORCE deps test unit integration hostile e2e check bench run install clean help deploy-check format sdk-check
 deps:
 	@scripts/install-deps.sh $(DEPS)
 
@@ -113,6 +119,7 @@ test: DEPS = build test
 test:
 	@scripts/install-deps.sh build test
 	$(MAKE) unit integration
+	$(MAKE) sdk-check
 	$(MAKE) hostile
 	$(MAKE) e2e
 	$(MAKE) check
@@ -138,11 +145,36 @@ run:
 deploy-check:
 	deploy/check.sh
 
-install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(WWWDIR)
+# The installed SDK and service files, with this build's paths and ABI.
+ABI_MAJOR = $(shell sed -n 's/^\#define GB_ABI_MAJOR \([0-9]*\)$$/\1/p' core/include/guestbook/plugin.h)
+ABI_MINOR = $(shell sed -n 's/^\#define GB_ABI_MINOR \([0-9]*\)$$/\1/p' core/include/guestbook/plugin.h)
+DIST_FILES := $(BUILD)/dist/guestbook-plugin.pc $(BUILD)/dist/guestbookd.8 $(BUILD)/dist/guestbookd.service
+# Written on every make install: PREFIX may differ from the last run.
+$(BUILD)/dist/%: dist/%.in FORCE
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+	    -e 's|@PLUGINDIR@|$(PLUGINDIR)|g' -e 's|@WWWDIR@|$(WWWDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@ABI_MAJOR@|$(ABI_MAJOR)|g' -e 's|@ABI_MINOR@|$(ABI_MINOR)|g' $< > $@
+
+install: all $(DIST_FILES)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(WWWDIR) \
+	  $(DESTDIR)$(INCLUDEDIR)/guestbook $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BUILD)/guestbookd $(DESTDIR)$(BINDIR)/guestbookd
 	install -m 0644 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
 	cp -R www/. $(DESTDIR)$(WWWDIR)/
+	install -m 0644 core/include/guestbook/plugin.h core/include/guestbook/utf8.h \
+	  $(DESTDIR)$(INCLUDEDIR)/guestbook/
+	install -m 0644 $(BUILD)/dist/guestbook-plugin.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 0644 $(BUILD)/dist/guestbookd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(BUILD)/dist/guestbookd.service $(DESTDIR)$(UNITDIR)/
+
+# The installed SDK on its own: a DESTDIR install, the example plugin built
+# outside the tree with pkg-config only, loaded into the installed server;
+# the man page and the unit checked by groff/man and systemd-analyze.
+sdk-check: all
+	@$(TEST_ENV) tests/sdk/run.sh
 
 format:
 	clang-format -i $(wildcard core/*.[ch] core/include/guestbook/*.h plugins/*/*.[ch] storage/*/*.[ch] tests/*/*.[ch] bench/*.c)
@@ -156,6 +188,7 @@ help:
 	@echo "  test     unit + integration + browser tests, then the sanitizer build"
 	@echo "  check    ASan+UBSan build running the integration tests"
 	@echo "  bench    wrk benchmarks against the ceiling server"
-	@echo "  install  PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
+	@echo "  install  PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) (server, plugins, SDK, man page, unit)"
+	@echo "  sdk-check  the installed SDK builds and loads the example plugin"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

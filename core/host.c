@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "message.h"
 #include "metrics.h"
 #include "plugin_loader.h"
 #include "ratelimit.h"
@@ -35,6 +36,34 @@ static void api_log(struct gb_plugin *self, enum gb_log_level level,
 	va_end(ap);
 }
 
+static void api_init_error(struct gb_plugin *self, const char *fmt, ...)
+{
+	if (!self || self != gb_plugin_initializing())
+		return;
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	free(self->init_error);
+	self->init_error = strdup(buf);
+}
+
+static const char *api_setting_get(struct gb_plugin *self, const char *key)
+{
+	return gb_config_plugin_get(plugin_name(self), key);
+}
+
+static long api_setting_int(struct gb_plugin *self, const char *key)
+{
+	return gb_config_plugin_int(plugin_name(self), key);
+}
+
+static int api_setting_bool(struct gb_plugin *self, const char *key)
+{
+	return gb_config_plugin_bool(plugin_name(self), key);
+}
+
 static void *api_alloc(size_t n)
 {
 	return malloc(n);
@@ -56,14 +85,14 @@ static int in_init(struct gb_plugin *self)
 	return self && self == gb_plugin_initializing();
 }
 
-static enum gb_status api_route_add(struct gb_plugin *self, unsigned methods,
+static enum gb_status api_route_add(struct gb_plugin *self, unsigned method,
 				    const char *pattern,
 				    gb_route_handler handler, void *userdata,
 				    size_t max_body)
 {
 	if (!in_init(self))
 		return GB_ERR_STATE;
-	return gb_router_add(plugin_name(self), methods, pattern, handler,
+	return gb_router_add(plugin_name(self), method, pattern, handler,
 			     userdata, max_body);
 }
 
@@ -116,6 +145,11 @@ static double api_now_wall(void)
 	return gb_now_wall();
 }
 
+static int api_format_time(double epoch, char out[GB_TIME_MAX])
+{
+	return gb_format_rfc3339_ms(epoch, out);
+}
+
 static void api_metrics_visit(const struct gb_metrics_visitor *v, void *ud)
 {
 	if (uptime_gauge)
@@ -128,6 +162,10 @@ static const struct gb_host_api host_api = {
 	.abi_major = GB_ABI_MAJOR,
 	.abi_minor = GB_ABI_MINOR,
 	.log = api_log,
+	.init_error = api_init_error,
+	.setting_get = api_setting_get,
+	.setting_int = api_setting_int,
+	.setting_bool = api_setting_bool,
 	.config_get = gb_config_get,
 	.alloc = api_alloc,
 	.strdup = api_strdup,
@@ -158,11 +196,13 @@ static const struct gb_host_api host_api = {
 	.store_get = gb_store_get,
 	.store_list = gb_store_list,
 	.store_remove = gb_store_remove,
+	.store_count = gb_store_count,
 	.store_name = gb_store_name,
+	.store_generation = gb_store_generation,
 	.rate_limit_take = api_rate_limit_take,
 	.now_monotonic = api_now_monotonic,
 	.now_wall = api_now_wall,
-	.store_generation = gb_store_generation,
+	.format_time = api_format_time,
 	.store_insert_once = gb_store_insert_once,
 };
 
@@ -186,13 +226,14 @@ static int plugin_path(const char *name, char *out, size_t len, char *err,
 	return 0;
 }
 
-static int load_plugins(char *err, size_t errlen)
+/* Opens the storage plugin and every route plugin (no plugin code runs)
+ * and declares their settings. */
+static int open_plugins(char *err, size_t errlen)
 {
 	char path[1024];
 	const char *storage = gb_config_get("storage");
 	if (plugin_path(storage, path, sizeof path, err, errlen) < 0 ||
-	    gb_plugin_load(path, GB_PLUGIN_STORAGE, &host_api, err, errlen) <
-		    0)
+	    gb_plugin_open(path, GB_PLUGIN_STORAGE, err, errlen) < 0)
 		return -1;
 	char *list = strdup(gb_config_get("plugins"));
 	if (!list) {
@@ -204,14 +245,38 @@ static int load_plugins(char *err, size_t errlen)
 	for (char *tok = strtok_r(list, ", ", &save); tok;
 	     tok = strtok_r(NULL, ", ", &save)) {
 		if (plugin_path(tok, path, sizeof path, err, errlen) < 0 ||
-		    gb_plugin_load(path, GB_PLUGIN_ROUTE, &host_api, err,
-				   errlen) < 0) {
+		    gb_plugin_open(path, GB_PLUGIN_ROUTE, err, errlen) < 0) {
 			rc = -1;
 			break;
 		}
 	}
 	free(list);
+	for (size_t i = 0; rc == 0 && gb_plugin_at(i); i++) {
+		const struct gb_plugin_descriptor *d = gb_plugin_at(i)->desc;
+		if (gb_config_add_plugin(d->name, d->settings, err, errlen) < 0)
+			rc = -1;
+	}
 	return rc;
+}
+
+/* --help: the host's settings, then each plugin that would be loaded. */
+static int print_help(char *err, size_t errlen)
+{
+	fflush(stdout);
+	if (open_plugins(err, errlen) < 0) {
+		printf("\nThe plugins' settings cannot be listed: %s\n", err);
+		fflush(stdout);
+		return 1;
+	}
+	printf("\nPlugins that would be loaded (storage first) and their "
+	       "settings:\n");
+	for (size_t i = 0; gb_plugin_at(i); i++) {
+		const struct gb_plugin_descriptor *d = gb_plugin_at(i)->desc;
+		gb_config_print_plugin_help(d->name, d->version,
+					    d->description);
+	}
+	fflush(stdout);
+	return 1;
 }
 
 static int register_info(char *err, size_t errlen)
@@ -220,7 +285,7 @@ static int register_info(char *err, size_t errlen)
 						   "role", NULL};
 	static const char *const plugin_labels[] = {"plugin", "kind",
 						    "version", NULL};
-	static const char *const kinds[] = {"", "route", "storage", "metrics"};
+	static const char *const kinds[] = {"", "route", "storage"};
 	struct gb_metric *build = gb_metric_register(
 		GB_METRIC_GAUGE, "guestbook_build_info",
 		"Always 1; labels carry the build.", build_labels, NULL, 0, err,
@@ -259,10 +324,19 @@ int gb_host_start(int argc, char **argv, char *err, size_t errlen)
 {
 	started_wall = gb_now_wall();
 	enum gb_config_result cr = gb_config_load(argc, argv, err, errlen);
+	if (cr == GB_CONFIG_HELP)
+		return print_help(err, errlen);
 	if (cr != GB_CONFIG_OK)
 		return cr == GB_CONFIG_EXIT ? 1 : 2;
 	gb_log_configure(gb_log_level_parse(gb_config_get("log_level")),
 			 gb_log_format_parse(gb_config_get("log_format")));
+	if (open_plugins(err, errlen) < 0 || gb_config_finish(err, errlen) < 0)
+		return 2;
+	if (gb_log_enabled(GB_LOG_DEBUG)) {
+		char all[4096];
+		gb_config_describe(all, sizeof all);
+		gb_log(GB_LOG_DEBUG, "core", "settings: %s", all);
+	}
 	if (gb_metrics_init() != 0) {
 		snprintf(err, errlen, "cannot create the metrics registry");
 		return 2;
@@ -273,7 +347,8 @@ int gb_host_start(int argc, char **argv, char *err, size_t errlen)
 	}
 	if (gb_server_prepare(err, errlen) < 0 ||
 	    !(rate_limited = rate_limited_series(err, errlen)) ||
-	    load_plugins(err, errlen) < 0 || register_info(err, errlen) < 0 ||
+	    gb_plugins_init(&host_api, err, errlen) < 0 ||
+	    register_info(err, errlen) < 0 ||
 	    gb_storage_open(gb_config_get("storage"),
 			    gb_config_int("ready_cache_ms"), err, errlen) < 0)
 		return 2;

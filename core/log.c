@@ -372,6 +372,28 @@ static void text_field(char *buf, size_t cap, size_t *len, const char *val,
 	append_raw(buf, cap, len, " ");
 }
 
+void gb_log_fields(enum gb_log_level level, const char *logger,
+		   const char *const *fields, const char *fmt, ...)
+{
+	if (!gb_log_enabled(level))
+		return;
+	char msg[4096], line[LINE_MAX_BYTES];
+	size_t len = 0;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vsnprintf(msg, sizeof msg, fmt, ap) >= (int)sizeof msg)
+		memcpy(msg + sizeof msg - 4, "...", 4);
+	va_end(ap);
+	begin_line(line, sizeof line - 2, &len, level, logger, msg);
+	if (current_format() == GB_LOG_JSON) {
+		for (size_t i = 0; fields && fields[i] && fields[i + 1]; i += 2)
+			field_str(line, sizeof line - 2, &len, fields[i],
+				  fields[i + 1], 512);
+		append_raw(line, sizeof line - 1, &len, "}");
+	}
+	emit(line, len);
+}
+
 void gb_log_access(const struct gb_access_entry *e)
 {
 	if (!gb_log_enabled(GB_LOG_INFO))

@@ -140,12 +140,17 @@ int main(int argc, char **argv)
 	const char *colon = strrchr(l, ':');
 	snprintf(listen, sizeof listen, "%.*s:%d",
 		 colon ? (int)(colon - l) : 0, l, gb_server_port());
-	gb_log(GB_LOG_INFO, "core",
-	       "ready: guestbookd %s role=%s storage=%s plugins=%s listen=%s "
-	       "threads=%ld startup_ms=%.1f",
-	       GB_VERSION, gb_config_get("role"), gb_config_get("storage"),
-	       gb_config_get("plugins"), listen, gb_config_int("threads"),
-	       (gb_now_monotonic() - t0) * 1000.0);
+	/* The address actually bound (port 0 picks one) is also a field. */
+	const char *const fields[] = {"listen", listen, "role",
+				      gb_config_get("role"), "storage",
+				      gb_config_get("storage"), NULL};
+	gb_log_fields(GB_LOG_INFO, "core", fields,
+		      "ready: guestbookd %s role=%s storage=%s plugins=%s "
+		      "listen=%s threads=%ld startup_ms=%.1f",
+		      GB_VERSION, gb_config_get("role"),
+		      gb_config_get("storage"), gb_config_get("plugins"), listen,
+		      gb_config_int("threads"),
+		      (gb_now_monotonic() - t0) * 1000.0);
 
 	int sig;
 	sigwait(&set, &sig);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_PLUGINS 32
+#define MAX_PLUGINS GB_PLUGINS_MAX
 
 static struct gb_plugin *loaded[MAX_PLUGINS];
 static size_t nloaded;
@@ -14,6 +14,8 @@ static struct gb_plugin *initializing;
 static int valid_name(const char *s)
 {
 	size_t n = 0;
+	if (!(s[0] >= 'a' && s[0] <= 'z'))
+		return 0;
 	for (; s[n]; n++)
 		if (!((s[n] >= 'a' && s[n] <= 'z') ||
 		      (s[n] >= '0' && s[n] <= '9') || s[n] == '_'))
@@ -25,14 +27,17 @@ static const char *check_descriptor(const struct gb_plugin_descriptor *d,
 				    unsigned want_kind, char *why,
 				    size_t whylen)
 {
+	/* magic, abi_major and abi_minor sit at the same offsets in every
+	 * ABI: nothing past them is read before the major matches. */
 	if (d->magic != GB_PLUGIN_MAGIC)
 		return "descriptor has a bad magic number (not a guestbookd "
 		       "plugin)";
 	if (d->abi_major != GB_ABI_MAJOR || d->abi_minor > GB_ABI_MINOR) {
 		snprintf(why, whylen,
-			 "built for ABI %u.%u, this guestbookd speaks %d.%d",
+			 "built for ABI %u.%u, this guestbookd speaks %d.%d; "
+			 "rebuild it against guestbook/plugin.h %d.%d",
 			 d->abi_major, d->abi_minor, GB_ABI_MAJOR,
-			 GB_ABI_MINOR);
+			 GB_ABI_MINOR, GB_ABI_MAJOR, GB_ABI_MINOR);
 		return why;
 	}
 	if (d->size < offsetof(struct gb_plugin_descriptor, reserved)) {
@@ -40,7 +45,7 @@ static const char *check_descriptor(const struct gb_plugin_descriptor *d,
 			 d->size);
 		return why;
 	}
-	if (d->kind < GB_PLUGIN_ROUTE || d->kind > GB_PLUGIN_METRICS)
+	if (d->kind != GB_PLUGIN_ROUTE && d->kind != GB_PLUGIN_STORAGE)
 		return "descriptor has an unknown kind";
 	if (want_kind == GB_PLUGIN_STORAGE && d->kind != GB_PLUGIN_STORAGE)
 		return "is not a storage plugin (list it in plugins, not "
@@ -49,7 +54,7 @@ static const char *check_descriptor(const struct gb_plugin_descriptor *d,
 		return "is a storage plugin (choose it with the storage "
 		       "setting, not plugins)";
 	if (!d->name || !valid_name(d->name))
-		return "descriptor name must match [a-z0-9_]{1,32}";
+		return "descriptor name must match [a-z][a-z0-9_]{0,31}";
 	if (!d->version || !*d->version)
 		return "descriptor has no version";
 	if (!d->init)
@@ -63,8 +68,8 @@ static const char *check_descriptor(const struct gb_plugin_descriptor *d,
 	return NULL;
 }
 
-int gb_plugin_load(const char *path, unsigned want_kind,
-		   const struct gb_host_api *api, char *err, size_t errlen)
+int gb_plugin_open(const char *path, unsigned want_kind, char *err,
+		   size_t errlen)
 {
 	char why[256];
 	if (nloaded == MAX_PLUGINS) {
@@ -100,25 +105,40 @@ int gb_plugin_load(const char *path, unsigned want_kind,
 	}
 	p->desc = d;
 	p->handle = h;
-
-	char *msg = NULL;
-	int msg_static = 0;
-	initializing = p;
-	int rc = d->init(p, api, &msg, &msg_static);
-	initializing = NULL;
-	if (rc != 0) {
-		snprintf(err, errlen, "plugin %s: error during initialization: "
-			 "%s", path, msg ? msg : "init failed (no message)");
-		if (msg && !msg_static)
-			free(msg);
-		/* Registrations made before the failure point into the object:
-		 * keep it mapped; the process exits anyway. */
-		free(p->path);
-		free(p);
-		return -1;
-	}
-	p->initialized = 1;
 	loaded[nloaded++] = p;
+	return 0;
+}
+
+int gb_plugins_init(const struct gb_host_api *api, char *err, size_t errlen)
+{
+	size_t opened = nloaded;
+	for (size_t i = 0; i < opened; i++) {
+		struct gb_plugin *p = loaded[i];
+		initializing = p;
+		int rc = p->desc->init(p, api);
+		initializing = NULL;
+		if (rc != 0) {
+			snprintf(err, errlen, "plugin %s: error during "
+				 "initialization: %s", p->path,
+				 p->init_error ? p->init_error
+					       : "init failed (no message)");
+			/* Registrations made before the failure point into
+			 * the object: keep it mapped; the process exits. The
+			 * plugins after it never ran: no fini for them. */
+			nloaded = i;
+			loaded[i] = NULL;
+			free(p->init_error);
+			free(p->path);
+			free(p);
+			for (size_t j = i + 1; j < opened; j++) {
+				free(loaded[j]->path);
+				free(loaded[j]);
+				loaded[j] = NULL;
+			}
+			return -1;
+		}
+		p->initialized = 1;
+	}
 	return 0;
 }
 
@@ -136,8 +156,10 @@ void gb_plugins_unload(void)
 {
 	while (nloaded > 0) {
 		struct gb_plugin *p = loaded[--nloaded];
-		if (p->desc->fini)
+		loaded[nloaded] = NULL;
+		if (p->initialized && p->desc->fini)
 			p->desc->fini(p);
+		free(p->init_error);
 		/* Not dlclose()d: metric families and strings registered by
 		 * the plugin may still be read by the exit path. */
 		free(p->path);

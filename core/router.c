@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ROUTES 128
+#define MAX_ROUTES GB_ROUTES_MAX
 
 static struct gb_route routes[MAX_ROUTES];
 static size_t nroutes;
@@ -41,9 +41,17 @@ void gb_methods_format(unsigned bits, char *buf, size_t len)
 	}
 }
 
+static int method_index(unsigned bit)
+{
+	for (int i = 0; i < GB_ROUTE_METHODS; i++)
+		if (bit == 1u << i)
+			return i;
+	return -1;
+}
+
 static int valid_pattern(const char *p)
 {
-	if (p[0] != '/' || strlen(p) > 256)
+	if (p[0] != '/' || strlen(p) > GB_PATTERN_MAX)
 		return 0;
 	int params = 0;
 	for (const char *s = p; *s; s++) {
@@ -61,34 +69,42 @@ static int valid_pattern(const char *p)
 	return 1;
 }
 
-enum gb_status gb_router_add(const char *owner, unsigned methods_bits,
+static size_t nhandlers;
+
+enum gb_status gb_router_add(const char *owner, unsigned method,
 			     const char *pattern, gb_route_handler handler,
 			     void *userdata, size_t max_body)
 {
-	if (!pattern || !handler || !methods_bits || !valid_pattern(pattern))
+	int mi = method_index(method);
+	if (!pattern || !handler || mi < 0 || method == GB_HEAD ||
+	    !valid_pattern(pattern))
 		return GB_ERR_INVALID;
-	if (methods_bits & GB_GET)
-		methods_bits |= GB_HEAD;
-	for (size_t i = 0; i < nroutes; i++)
-		if (strcmp(routes[i].pattern, pattern) == 0 &&
-		    (routes[i].methods & methods_bits))
-			return GB_ERR_EXISTS;
-	if (nroutes == MAX_ROUTES)
+	struct gb_route *r = NULL;
+	for (size_t i = 0; i < nroutes && !r; i++)
+		if (strcmp(routes[i].pattern, pattern) == 0)
+			r = &routes[i];
+	if (r && r->by_method[mi].handler)
+		return GB_ERR_EXISTS;
+	if (nhandlers == GB_ROUTES_MAX || (!r && nroutes == MAX_ROUTES))
 		return GB_ERR_NOMEM;
-	char *copy = strdup(pattern);
-	if (!copy)
-		return GB_ERR_NOMEM;
-	routes[nroutes++] = (struct gb_route){
-		.pattern = copy,
-		.methods = methods_bits,
+	if (!r) {
+		char *copy = strdup(pattern);
+		if (!copy)
+			return GB_ERR_NOMEM;
+		r = &routes[nroutes++];
+		memset(r, 0, sizeof *r);
+		r->pattern = copy;
+	}
+	r->by_method[mi] = (struct gb_route_handler_slot){
 		.handler = handler,
 		.userdata = userdata,
 		.max_body = max_body,
 		.owner = owner,
 	};
+	r->methods |= method | (method == GB_GET ? GB_HEAD : 0);
+	nhandlers++;
 	return GB_OK;
 }
-
 /* Matches one pattern; params are copied into m->scratch. */
 static int match_one(const char *pat, const char *path,
 		     struct gb_route_match *m)
@@ -124,19 +140,23 @@ static int match_one(const char *pat, const char *path,
 int gb_router_match(const char *path, unsigned method,
 		    struct gb_route_match *m, unsigned *allow)
 {
-	unsigned seen = 0;
 	const struct gb_route *first = NULL;
+	unsigned seen = 0;
+	int mi = method_index(method == GB_HEAD ? GB_GET : method);
 	m->route = NULL;
+	m->handler = NULL;
 	for (size_t i = 0; i < nroutes; i++) {
-		if (!match_one(routes[i].pattern, path, m))
+		const struct gb_route *r = &routes[i];
+		if (!match_one(r->pattern, path, m))
 			continue;
-		if (!first)
-			first = &routes[i];
-		if (routes[i].methods & method) {
-			m->route = &routes[i];
+		if (mi >= 0 && r->by_method[mi].handler) {
+			m->route = r;
+			m->handler = &r->by_method[mi];
 			return 1;
 		}
-		seen |= routes[i].methods;
+		if (!first)
+			first = r;
+		seen |= r->methods;
 	}
 	*allow = seen;
 	m->route = first; /* for the route label of the 405 */
@@ -148,4 +168,5 @@ void gb_router_clear(void)
 	for (size_t i = 0; i < nroutes; i++)
 		free(routes[i].pattern);
 	nroutes = 0;
+	nhandlers = 0;
 }

@@ -309,9 +309,9 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
 				 "method not allowed for this resource", NULL);
 		route = req.match.route ? req.match.route->pattern : "other";
 	} else {
-		const struct gb_route *r = req.match.route;
-		route = r->pattern;
-		int b = read_body(&req, r->max_body ? r->max_body
+		const struct gb_route_handler_slot *h = req.match.handler;
+		route = req.match.route->pattern;
+		int b = read_body(&req, h->max_body ? h->max_body
 						    : default_max_body);
 		if (b > 0) {
 			keep = 0; /* the unread rest of the body is dropped */
@@ -323,11 +323,11 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
 					 "could not read the request body",
 					 NULL);
 		} else {
-			r->handler(&req, r->userdata);
+			h->handler(&req, h->userdata);
 			if (!req.responded) {
-				gb_log(GB_LOG_ERROR, r->owner,
+				gb_log(GB_LOG_ERROR, h->owner,
 				       "handler for %s answered nothing",
-				       r->pattern);
+				       route);
 				gb_respond_error(&req, 500, "internal",
 						 "internal error", NULL);
 			}

@@ -13,9 +13,9 @@
 
 #define MAX_BACKENDS 8
 
-enum op { OP_INSERT, OP_GET, OP_LIST, OP_REMOVE, OP_PING, NOPS };
-static const char *const op_names[NOPS] = {"insert", "get", "list", "delete",
-					   "ping"};
+enum op { OP_INSERT, OP_GET, OP_LIST, OP_REMOVE, OP_PING, OP_COUNT, NOPS };
+static const char *const op_names[NOPS] = {"insert", "get",  "list",
+					   "delete", "ping", "count"};
 enum result {
 	R_OK,
 	R_NOT_FOUND,
@@ -389,10 +389,10 @@ enum gb_status gb_store_list(struct gb_request *req, const char *collection,
 	enum gb_status st = precheck(collection, err);
 	if (st != GB_OK)
 		return st;
-	if (limit < 1) {
+	if (limit < 1 || limit > GB_STORE_LIST_MAX) {
 		err->status = GB_ERR_INVALID;
 		snprintf(err->message, sizeof err->message,
-			 "limit must be at least 1");
+			 "limit must be from 1 to %d", GB_STORE_LIST_MAX);
 		return GB_ERR_INVALID;
 	}
 	struct gb_store_ctx c = ctx_of(req);
@@ -417,6 +417,25 @@ enum gb_status gb_store_remove(struct gb_request *req, const char *collection,
 	if (st == GB_OK)
 		atomic_fetch_add(&generation, 1);
 	return finish(OP_REMOVE, st, t0, err);
+}
+
+enum gb_status gb_store_count(struct gb_request *req, const char *collection,
+			      uint64_t *count, struct gb_error *err)
+{
+	enum gb_status st = precheck(collection, err);
+	*count = 0;
+	if (st != GB_OK)
+		return st;
+	if (!ops->count) {
+		err->status = GB_ERR_UNSUPPORTED;
+		snprintf(err->message, sizeof err->message,
+			 "storage %s cannot count", store_name);
+		return GB_ERR_UNSUPPORTED;
+	}
+	struct gb_store_ctx c = ctx_of(req);
+	double t0 = gb_now_monotonic();
+	st = ops->count(store, &c, collection, count, err);
+	return finish(OP_COUNT, st, t0, err);
 }
 
 const char *gb_store_name(void)

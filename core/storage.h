@@ -44,6 +44,8 @@ enum gb_status gb_store_insert_once(struct gb_request *req,
 				    const char *collection, const cJSON *doc,
 				    const char *key, char id_out[GB_ID_MAX],
 				    int *repeated, struct gb_error *err);
+enum gb_status gb_store_count(struct gb_request *req, const char *collection,
+			      uint64_t *count, struct gb_error *err);
 const char *gb_store_name(void);
 
 /* 1 when `key` is a well-formed idempotency key (plugin.h's rule). */

@@ -13,12 +13,12 @@
  * Idempotent-Replayed: true) and stores nothing; the same key with another
  * message is 422 idempotency_key_reused.
  *
- * Settings: legacy_list_max (default 1000), admin_token or
- * admin_token_file (unset: moderation off, DELETE always answers 401),
- * list_cache_ms (how long rendered lists are reused; see
- * plugins/common/response_cache.h).
+ * Settings (declared in api_settings, at the end): legacy_list_max
+ * (default 1000), admin_token or admin_token_file (unset: moderation off,
+ * DELETE always answers 401), list_cache_ms (how long rendered lists are
+ * reused; see plugins/common/response_cache.h). Each keeps its old
+ * spelling (GUESTBOOK_ADMIN_TOKEN) next to the plugin's (GUESTBOOK_API_*).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +31,7 @@
 #define V1_LIMIT_DEFAULT	20
 #define V1_LIMIT_MAX		100
 #define LEGACY_PAGE		100
-#define LEGACY_LIST_MAX_DEFAULT 1000
 #define CURSOR_MAX		256
-#define ADMIN_TOKEN_FILE_MAX	4096
 
 /* List cache slots: 0 is the legacy list, 1..100 the v1 first page by
  * limit. */
@@ -44,7 +42,7 @@
 
 static const struct gb_host_api *api;
 static struct gb_plugin *plugin;
-static long legacy_list_max = LEGACY_LIST_MAX_DEFAULT;
+static long legacy_list_max; /* setting legacy_list_max */
 static char *admin_token; /* NULL: moderation is off */
 static struct gb_response_cache *list_cache; /* rendered first pages */
 
@@ -283,7 +281,7 @@ static int store_posted_message(struct gb_request *req, int field_status,
 		respond_out_of_memory(req);
 		return -1;
 	}
-	if (key && GB_HOST_HAS(api, store_insert_once))
+	if (key)
 		status = api->store_insert_once(req, GB_MESSAGES_COLLECTION,
 						doc, key, id, &repeated, &err);
 	else
@@ -350,8 +348,9 @@ static long append_legacy(cJSON *out, const cJSON *docs, long room)
 	return added;
 }
 
-static void legacy_list(struct gb_request *req)
+static void legacy_list(struct gb_request *req, void *userdata)
 {
+	(void)userdata;
 	uint64_t generation = gb_response_cache_generation(list_cache);
 	cJSON *out;
 	char *cursor = NULL;
@@ -396,8 +395,9 @@ static void legacy_list(struct gb_request *req)
 	respond_list(req, out, 0, generation);
 }
 
-static void legacy_post(struct gb_request *req)
+static void legacy_post(struct gb_request *req, void *userdata)
 {
+	(void)userdata;
 	cJSON *stored;
 
 	if (refuse_if_rate_limited(req))
@@ -408,14 +408,6 @@ static void legacy_post(struct gb_request *req)
 	api->respond(req, 201, "application/json", "{}", 2);
 }
 
-static void handle_legacy(struct gb_request *req, void *userdata)
-{
-	(void)userdata;
-	if (strcmp(api->req_method(req), "POST") == 0)
-		legacy_post(req);
-	else
-		legacy_list(req);
-}
 
 /* ---- v1 -------------------------------------------------------------- */
 
@@ -508,8 +500,9 @@ static cJSON *v1_page(const cJSON *docs, const char *next)
 	return page;
 }
 
-static void v1_list(struct gb_request *req)
+static void v1_list(struct gb_request *req, void *userdata)
 {
+	(void)userdata;
 	char cursor[CURSOR_MAX];
 	struct gb_error err = {0};
 	cJSON *docs = NULL, *page;
@@ -572,8 +565,9 @@ static void message_location(const char *id, char *buf, size_t len)
 	buf[w] = '\0';
 }
 
-static void v1_post(struct gb_request *req)
+static void v1_post(struct gb_request *req, void *userdata)
 {
+	(void)userdata;
 	char location[sizeof(V1_PREFIX) + 3 * GB_ID_MAX];
 	cJSON *stored, *message;
 	const char *id;
@@ -604,14 +598,6 @@ static void v1_post(struct gb_request *req)
 	respond_owned_json(req, 201, message);
 }
 
-static void handle_v1_collection(struct gb_request *req, void *userdata)
-{
-	(void)userdata;
-	if (strcmp(api->req_method(req), "POST") == 0)
-		v1_post(req);
-	else
-		v1_list(req);
-}
 
 static void respond_not_found(struct gb_request *req)
 {
@@ -687,60 +673,42 @@ static void v1_delete(struct gb_request *req, const char *id)
 	api->respond(req, 204, "application/json", NULL, 0);
 }
 
-static void handle_v1_message(struct gb_request *req, void *userdata)
+/* The {id} of /api/v1/messages/{id}; NULL after answering 404. */
+static const char *message_id(struct gb_request *req)
 {
 	const char *id = api->req_param(req, "id");
 
-	(void)userdata;
 	if (!id || !*id) {
 		respond_not_found(req);
-		return;
+		return NULL;
 	}
-	if (strcmp(api->req_method(req), "DELETE") == 0)
-		v1_delete(req, id);
-	else
+	return id;
+}
+
+static void handle_v1_get(struct gb_request *req, void *userdata)
+{
+	const char *id = message_id(req);
+
+	(void)userdata;
+	if (id)
 		v1_get(req, id);
+}
+
+static void handle_v1_delete(struct gb_request *req, void *userdata)
+{
+	const char *id = message_id(req);
+
+	(void)userdata;
+	if (id)
+		v1_delete(req, id);
 }
 
 /* ---- set-up ---------------------------------------------------------- */
 
-static int fail(char **err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int fail(char **err, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	*err = api->strdup(buf);
-	return -1;
-}
-
-static int read_legacy_list_max(char **err)
-{
-	const char *value = api->config_get("legacy_list_max");
-	char *end;
-	long n;
-
-	if (!value || !*value)
-		return 0;
-	errno = 0;
-	n = strtol(value, &end, 10);
-	if (errno || *end || n < 1 || n > 1000000)
-		return fail(err,
-			    "legacy_list_max: \"%s\" is not a number "
-			    "from 1 to 1000000",
-			    value);
-	legacy_list_max = n;
-	return 0;
-}
-
 /* Copies `s` without surrounding whitespace into a new string. */
-static char *trimmed_copy(const char *s, size_t len)
+static char *trimmed_copy(const char *s)
 {
+	size_t len = strlen(s);
 	char *copy;
 
 	while (len > 0 && strchr(" \t\r\n", s[0])) {
@@ -757,82 +725,63 @@ static char *trimmed_copy(const char *s, size_t len)
 	return copy;
 }
 
-static int read_admin_token(char **err)
+/* The token from admin_token (or admin_token_file, read by the host). */
+static int read_admin_token(void)
 {
-	const char *token = api->config_get("admin_token");
-	const char *path = api->config_get("admin_token_file");
-	char buf[ADMIN_TOKEN_FILE_MAX + 1];
-	size_t n;
-	FILE *f;
+	const char *token = api->setting_get(plugin, "admin_token");
 
-	if (token && *token) {
-		admin_token = trimmed_copy(token, strlen(token));
-		if (!admin_token || !*admin_token)
-			return fail(err, "admin_token: empty after trimming");
-		return 0;
-	}
-	if (!path || !*path)
+	if (!token || !*token)
 		return 0; /* moderation off */
-	f = fopen(path, "r");
-	if (!f)
-		return fail(err, "admin_token_file %s: %s", path,
-			    strerror(errno));
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	if (n > ADMIN_TOKEN_FILE_MAX)
-		return fail(err, "admin_token_file %s: longer than %d bytes",
-			    path, ADMIN_TOKEN_FILE_MAX);
-	if (memchr(buf, '\0', n))
-		return fail(err,
-			    "admin_token_file %s: binary content, "
-			    "expected a text token",
-			    path);
-	admin_token = trimmed_copy(buf, n);
-	if (!admin_token)
-		return fail(err, "admin_token_file %s: out of memory", path);
-	if (!*admin_token)
-		return fail(err, "admin_token_file %s: the file is empty",
-			    path);
+	admin_token = trimmed_copy(token);
+	if (!admin_token) {
+		api->init_error(plugin, "admin_token: out of memory");
+		return -1;
+	}
+	if (!*admin_token) {
+		api->init_error(plugin, "admin_token: empty after trimming");
+		return -1;
+	}
 	return 0;
 }
 
-static int add_route(unsigned methods, const char *pattern,
-		     gb_route_handler handler, char **err)
+static int add_route(unsigned method, const char *pattern,
+		     gb_route_handler handler)
 {
 	enum gb_status status =
-	    api->route_add(plugin, methods, pattern, handler, NULL, 0);
+	    api->route_add(plugin, method, pattern, handler, NULL, 0);
 
-	if (status != GB_OK)
-		return fail(err, "cannot register %s (status %d)", pattern,
-			    (int)status);
+	if (status != GB_OK) {
+		api->init_error(plugin, "cannot register %s (status %d)",
+				pattern, (int)status);
+		return -1;
+	}
 	return 0;
 }
 
-static int api_init(struct gb_plugin *self, const struct gb_host_api *host,
-		    char **err, int *err_static)
+static int api_init(struct gb_plugin *self, const struct gb_host_api *host)
 {
 	api = host;
 	plugin = self;
-	*err_static = 0;
-	if (read_legacy_list_max(err) != 0 || read_admin_token(err) != 0)
+	legacy_list_max = api->setting_int(plugin, "legacy_list_max");
+	if (read_admin_token() != 0)
 		return -1;
-	const char *ttl = api->config_get("list_cache_ms");
-	list_cache = gb_response_cache_new(LIST_CACHE_SLOTS,
-					   ttl ? strtol(ttl, NULL, 10) : 0,
-					   GB_HOST_HAS(api, store_generation)
-						   ? api->store_generation
-						   : NULL);
-	if (!list_cache)
-		return fail(err, "out of memory for the list cache");
+	list_cache = gb_response_cache_new(
+	    LIST_CACHE_SLOTS, api->setting_int(plugin, "list_cache_ms"),
+	    api->store_generation);
+	if (!list_cache) {
+		api->init_error(plugin, "out of memory for the list cache");
+		return -1;
+	}
 	if (!admin_token)
 		api->log(plugin, GB_LOG_INFO,
 			 "moderation is off: set admin_token or "
 			 "admin_token_file to allow DELETE");
-	if (add_route(GB_GET | GB_POST, "/messages", handle_legacy, err) ||
-	    add_route(GB_GET | GB_POST, "/api/v1/messages",
-		      handle_v1_collection, err) ||
-	    add_route(GB_GET | GB_DELETE, "/api/v1/messages/{id}",
-		      handle_v1_message, err))
+	if (add_route(GB_GET, "/messages", legacy_list) ||
+	    add_route(GB_POST, "/messages", legacy_post) ||
+	    add_route(GB_GET, "/api/v1/messages", v1_list) ||
+	    add_route(GB_POST, "/api/v1/messages", v1_post) ||
+	    add_route(GB_GET, "/api/v1/messages/{id}", handle_v1_get) ||
+	    add_route(GB_DELETE, "/api/v1/messages/{id}", handle_v1_delete))
 		return -1;
 	return 0;
 }
@@ -846,6 +795,19 @@ static void api_fini(struct gb_plugin *self)
 	list_cache = NULL;
 }
 
-GB_PLUGIN(GB_PLUGIN_ROUTE, "api", "1.0.0",
-	  "Guestbook JSON API: legacy /messages and /api/v1/messages", api_init,
-	  api_fini);
+/* The settings keep the spellings of the host table they came from. */
+static const struct gb_setting api_settings[] = {
+	{"legacy_list_max", GB_SETTING_INT, "1000", 1, 100000, NULL,
+	 "most messages GET /messages returns", 0, "legacy_list_max"},
+	{"admin_token", GB_SETTING_STRING, NULL, 0, 0, NULL,
+	 "bearer token for DELETE (unset: moderation off)", GB_SETTING_SECRET,
+	 "admin_token"},
+	{"list_cache_ms", GB_SETTING_INT, "500", 0, 60000, NULL,
+	 "reuse rendered message lists this long (0: off)", 0,
+	 "list_cache_ms"},
+	{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+};
+
+GB_PLUGIN(GB_PLUGIN_ROUTE, "api", "2.0.0",
+	  "Guestbook JSON API: legacy /messages and /api/v1/messages",
+	  api_settings, api_init, api_fini);

@@ -368,8 +368,7 @@ static void handle_metrics(struct gb_request *req, void *userdata)
 	free(sc.page.data);
 }
 
-static int metrics_init(struct gb_plugin *self, const struct gb_host_api *host,
-			char **err, int *err_static)
+static int metrics_init(struct gb_plugin *self, const struct gb_host_api *host)
 {
 	enum gb_status st;
 
@@ -377,13 +376,12 @@ static int metrics_init(struct gb_plugin *self, const struct gb_host_api *host,
 	process_stats_init();
 	st = api->route_add(self, GB_GET, "/metrics", handle_metrics, NULL, 0);
 	if (st != GB_OK) {
-		*err = "cannot register GET /metrics (is another plugin "
-		       "serving it?)";
-		*err_static = 1;
+		api->init_error(self, "cannot register GET /metrics (is "
+					"another plugin serving it?)");
 		return -1;
 	}
 	return 0;
 }
 
-GB_PLUGIN(GB_PLUGIN_METRICS, "metrics", "1.0.0",
-	  "Prometheus exporter: GET /metrics", metrics_init, NULL);
+GB_PLUGIN(GB_PLUGIN_ROUTE, "metrics", "2.0.0",
+	  "Prometheus exporter: GET /metrics", NULL, metrics_init, NULL);

@@ -527,64 +527,62 @@ static void web_fini(struct gb_plugin *self)
 	page_cache = NULL;
 }
 
-static int init_fail(char **err, const char *msg)
+static int init_fail(const char *msg)
 {
-	*err = api->strdup(msg);
+	api->init_error(self_plugin, "%s", msg);
 	web_fini(self_plugin);
 	return 1;
 }
 
-static const char *www_dir(void)
+static int web_init(struct gb_plugin *self, const struct gb_host_api *host)
 {
-	const char *dir = api->config_get("www_dir");
-
-	if (dir && *dir)
-		return dir;
-#ifdef GB_WWW_DIR
-	return GB_WWW_DIR;
-#else
-	return "www";
-#endif
-}
-
-static int web_init(struct gb_plugin *self, const struct gb_host_api *host,
-		    char **err, int *err_static)
-{
-	const char *dir, *ttl;
+	const char *dir;
 	char path[4096], msg[600];
 
 	api = host;
 	self_plugin = self;
-	*err_static = 0;
-	dir = www_dir();
+	dir = api->setting_get(self, "www_dir");
+	if (!dir || !*dir)
+		return init_fail("www_dir: not set");
 	for (int i = 0; i < TPL_COUNT; i++) {
 		snprintf(path, sizeof(path), "%s/templates/%s", dir,
 			 tpl_files[i]);
 		templates[i] = web_template_load(path, msg, sizeof(msg));
 		if (!templates[i])
-			return init_fail(err, msg);
+			return init_fail(msg);
 	}
 	snprintf(path, sizeof(path), "%s/static", dir);
 	if (static_files_load(&assets, path, msg, sizeof(msg)) < 0)
-		return init_fail(err, msg);
-	ttl = api->config_get("list_cache_ms");
-	page_cache = gb_response_cache_new(1, ttl ? strtol(ttl, NULL, 10) : 0,
-					   GB_HOST_HAS(api, store_generation)
-						   ? api->store_generation
-						   : NULL);
+		return init_fail(msg);
+	page_cache = gb_response_cache_new(
+		1, api->setting_int(self, "list_cache_ms"),
+		api->store_generation);
 	if (!page_cache)
-		return init_fail(err, "out of memory for the page cache");
+		return init_fail("out of memory for the page cache");
 	if (api->route_add(self, GB_GET, "/", handle_index, NULL, 0) ||
 	    api->route_add(self, GB_POST, "/post", handle_post, NULL, 0) ||
 	    api->route_add(self, GB_GET, "/static/*", handle_static, NULL,
 			   0))
-		return init_fail(err, "cannot register the web routes "
-				      "(/, /post, /static/*)");
+		return init_fail("cannot register the web routes "
+				 "(/, /post, /static/*)");
 	api->log(self, GB_LOG_INFO, "serving %s (%zu static files)", dir,
 		 assets.n);
 	return 0;
 }
 
-GB_PLUGIN(GB_PLUGIN_ROUTE, "web", "1.0.0",
-	  "The guestbook web page, form posts and static assets", web_init,
-	  web_fini);
+#ifndef GB_WWW_DIR
+#define GB_WWW_DIR "www"
+#endif
+
+/* The settings keep the spellings of the host table they came from. */
+static const struct gb_setting web_settings[] = {
+	{"www_dir", GB_SETTING_STRING, GB_WWW_DIR, 0, 0, NULL,
+	 "templates and static files of the web page", 0, "www_dir"},
+	{"list_cache_ms", GB_SETTING_INT, "500", 0, 60000, NULL,
+	 "reuse the rendered page this long (0: off)", 0, "list_cache_ms"},
+	{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+};
+
+GB_PLUGIN(GB_PLUGIN_ROUTE, "web", "2.0.0",
+	  "The guestbook web page, form posts and static assets",
+	  web_settings, web_init, web_fini);

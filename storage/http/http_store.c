@@ -1282,20 +1282,44 @@ static const struct gb_storage_ops http_ops = {
 	.insert_once = http_insert_once,
 };
 
-static int http_init(struct gb_plugin *self, const struct gb_host_api *host,
-		     char **err, int *err_static)
+static int http_init(struct gb_plugin *self, const struct gb_host_api *host)
 {
 	api = host;
 	self_plugin = self;
 	if (api->storage_register(self, "http", &http_ops, &the_store) !=
 	    GB_OK) {
-		*err = "cannot register storage \"http\"";
-		*err_static = 1;
+		api->init_error(self, "cannot register storage \"http\"");
 		return 1;
 	}
 	return 0;
 }
 
-GB_PLUGIN(GB_PLUGIN_STORAGE, "http", "1.0.0",
-	  "Storage over a remote guestbookd backend's v1 API", http_init,
-	  NULL);
+/*
+ * Read through config_get by their legacy names (backend_url, ...), the
+ * spellings they always had; http_url etc. are the plugin's own. The api
+ * plugin carries admin_token too: one value reaches both.
+ */
+static const struct gb_setting http_settings[] = {
+	{"url", GB_SETTING_STRING, NULL, 0, 0, NULL,
+	 "backend base URL (overrides api_addr)", 0, "backend_url"},
+	{"addr", GB_SETTING_STRING, NULL, 0, 0, NULL,
+	 "legacy: host:port of the backend for role frontend", 0, "api_addr"},
+	{"timeout_ms", GB_SETTING_INT, "3000", 100, 60000, NULL,
+	 "connect and response timeout towards the backend", 0,
+	 "backend_timeout_ms"},
+	{"admin_token", GB_SETTING_STRING, NULL, 0, 0, NULL,
+	 "bearer token sent with DELETE to the backend", GB_SETTING_SECRET,
+	 "admin_token"},
+	{"api", GB_SETTING_ENUM, "auto", 0, 0, "auto|v1|legacy",
+	 "backend contract: v1, legacy (GET/POST /messages), auto-detected", 0,
+	 "backend_api"},
+	{"max_body", GB_SETTING_INT, "8388608", 1024, 1073741824, NULL,
+	 "largest backend response body in bytes (503 above)", 0,
+	 "backend_max_body"},
+	{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+};
+
+GB_PLUGIN(GB_PLUGIN_STORAGE, "http", "2.0.0",
+	  "Storage over a remote backend: guestbookd's v1 API or the "
+	  "original legacy contract", http_settings,
+	  http_init, NULL);

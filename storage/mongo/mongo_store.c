@@ -1046,6 +1046,47 @@ static enum gb_status mongo_remove(void *st, const struct gb_store_ctx *ctx,
 	return rc;
 }
 
+static enum gb_status mongo_count(void *st, const struct gb_store_ctx *ctx,
+				  const char *collection, uint64_t *count,
+				  struct gb_error *err)
+{
+	bson_t filter = BSON_INITIALIZER;
+	bson_error_t e;
+	mongoc_client_t *client;
+	mongoc_collection_t *coll;
+	enum gb_status rc;
+	int64_t n = -1;
+
+	(void)st;
+	(void)ctx;
+	*count = 0;
+	rc = outage_check(err);
+	if (rc != GB_OK)
+		return rc;
+	client = client_pop(err);
+	if (!client)
+		return GB_ERR_UNAVAILABLE;
+	coll = collection_of(client, collection);
+	for (int attempt = 0;; attempt++) {
+		double started = api->now_monotonic();
+
+		n = mongoc_collection_count_documents(coll, &filter, NULL, NULL,
+						      NULL, &e);
+		if (n >= 0 || attempt > 0 || !worth_retrying(&e, started))
+			break;
+	}
+	if (n < 0) {
+		rc = driver_err(err, "count", &e, NULL);
+	} else {
+		outage_clear();
+		*count = (uint64_t)n;
+	}
+	mongoc_collection_destroy(coll);
+	mongoc_client_pool_push(store.pool, client);
+	bson_destroy(&filter);
+	return rc;
+}
+
 static const struct gb_storage_ops mongo_ops = {
 	.size = sizeof(struct gb_storage_ops),
 	.open = mongo_open,
@@ -1053,6 +1094,7 @@ static const struct gb_storage_ops mongo_ops = {
 	.get = mongo_get,
 	.list = mongo_list,
 	.remove = mongo_remove,
+	.count = mongo_count,
 	.ping = mongo_ping,
 	.close = mongo_close,
 	.insert_once = mongo_insert_once,
@@ -1060,16 +1102,14 @@ static const struct gb_storage_ops mongo_ops = {
 
 /* --- plugin ------------------------------------------------------------------ */
 
-static int mongo_init(struct gb_plugin *plugin, const struct gb_host_api *host,
-		      char **err, int *err_static)
+static int mongo_init(struct gb_plugin *plugin, const struct gb_host_api *host)
 {
 	api = host;
 	self = plugin;
 	memset(&store, 0, sizeof(store));
 	atomic_store(&outage_until_ms, 0);
 	if (pthread_mutex_init(&store.ping_lock, NULL)) {
-		*err = "cannot create a mutex";
-		*err_static = 1;
+		api->init_error(plugin, "cannot create a mutex");
 		return 1;
 	}
 	/* before mongoc_init: the driver prints to stdout otherwise */
@@ -1078,8 +1118,8 @@ static int mongo_init(struct gb_plugin *plugin, const struct gb_host_api *host,
 	mongoc_init();
 	if (api->storage_register(plugin, "mongo", &mongo_ops, &store) !=
 	    GB_OK) {
-		*err = "cannot register the storage back end \"mongo\"";
-		*err_static = 1;
+		api->init_error(plugin, "cannot register the storage back "
+					"end \"mongo\"");
 		return 1;
 	}
 	return 0;
@@ -1100,6 +1140,24 @@ static void mongo_fini(struct gb_plugin *plugin)
 	api = NULL;
 }
 
-GB_PLUGIN(GB_PLUGIN_STORAGE, "mongo", "1.0.0",
-	  "MongoDB store (libmongoc pool, legacy guestbook layout)", mongo_init,
-	  mongo_fini);
+/*
+ * The store reads these through config_get by their file keys, which are
+ * the spellings they always had (mongo_uri, db_addr, ...). The URIs may
+ * hold a password: secret, so they also take a _FILE variant.
+ */
+static const struct gb_setting mongo_settings[] = {
+	{"uri", GB_SETTING_STRING, NULL, 0, 0, NULL,
+	 "MongoDB URI (default from db_addr)", GB_SETTING_SECRET, NULL},
+	{"addr", GB_SETTING_STRING, NULL, 0, 0, NULL,
+	 "legacy: [user:pass@]host:port of MongoDB, db guestbook",
+	 GB_SETTING_SECRET, "db_addr"},
+	{"write_concern", GB_SETTING_STRING, "majority", 0, 0, NULL,
+	 "write concern w: majority or a number", 0, NULL},
+	{"timeout_ms", GB_SETTING_INT, "2000", 100, 60000, NULL,
+	 "MongoDB server selection and socket timeout", 0, NULL},
+	{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+};
+
+GB_PLUGIN(GB_PLUGIN_STORAGE, "mongo", "2.0.0",
+	  "MongoDB store (libmongoc pool, legacy guestbook layout)",
+	  mongo_settings, mongo_init, mongo_fini);

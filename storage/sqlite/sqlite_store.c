@@ -101,6 +101,7 @@ enum sq_stmt_id {
 	SQ_KEY_FIND,
 	SQ_KEY_PUT,
 	SQ_KEY_PURGE,
+	SQ_COUNT,
 	SQ_STMT_COUNT
 };
 
@@ -122,6 +123,7 @@ static const char *const sq_stmt_sql[SQ_STMT_COUNT] = {
 		   " (collection, key, document_id, created)"
 		   " VALUES (?1, ?2, ?3, ?4)",
     [SQ_KEY_PURGE] = "DELETE FROM idempotency_keys WHERE created < ?1",
+    [SQ_COUNT] = "SELECT count(*) FROM documents WHERE collection = ?1",
 };
 
 /* One connection and its prepared statements; used by one thread at once. */
@@ -1022,6 +1024,37 @@ static enum gb_status sq_list(void *store, const struct gb_store_ctx *ctx,
 	return GB_OK;
 }
 
+static enum gb_status sq_count(void *store, const struct gb_store_ctx *ctx,
+			       const char *collection, uint64_t *count,
+			       struct gb_error *err)
+{
+	struct sq_store *s = store;
+	enum gb_status status = GB_OK;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	(void)ctx;
+	*count = 0;
+	c = sq_reader_acquire(s, err);
+	if (!c)
+		return err ? err->status : GB_ERR_UNAVAILABLE;
+	st = sq_stmt(c, SQ_COUNT, &rc);
+	if (!st) {
+		status = sq_db_fail(err, c->db, rc, "count");
+	} else {
+		sqlite3_bind_text(st, 1, collection, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			*count = (uint64_t)sqlite3_column_int64(st, 0);
+		else
+			status = sq_db_fail(err, c->db, rc, "count");
+		sq_stmt_done(st);
+	}
+	sq_reader_release(s, c);
+	return status;
+}
+
 static enum gb_status sq_remove(void *store, const struct gb_store_ctx *ctx,
 				const char *collection, const char *id,
 				struct gb_error *err)
@@ -1100,6 +1133,7 @@ static const struct gb_storage_ops sq_ops = {
     .get = sq_get,
     .list = sq_list,
     .remove = sq_remove,
+    .count = sq_count,
     .ping = sq_ping,
     .close = sq_close,
     .insert_once = sq_insert_once,
@@ -1109,20 +1143,19 @@ static const struct gb_storage_ops sq_ops = {
 
 static struct sq_store *sq_state;
 
-static int sq_plugin_init(struct gb_plugin *self, const struct gb_host_api *api,
-			  char **err, int *err_static)
+static int sq_plugin_init(struct gb_plugin *self, const struct gb_host_api *api)
 {
 	struct sq_store *s;
 
 	host = api;
-	*err_static = 1;
 	if (!sqlite3_threadsafe()) {
-		*err = "the SQLite library was built without thread support";
+		api->init_error(self, "the SQLite library was built without "
+				      "thread support");
 		return 1;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		*err = "out of memory";
+		api->init_error(self, "out of memory");
 		return 1;
 	}
 	s->self = self;
@@ -1130,7 +1163,8 @@ static int sq_plugin_init(struct gb_plugin *self, const struct gb_host_api *api,
 	pthread_cond_init(&s->written, NULL);
 	pthread_mutex_init(&s->pool_lock, NULL);
 	if (api->storage_register(self, "sqlite", &sq_ops, s) != GB_OK) {
-		*err = "cannot register storage \"sqlite\" (already taken?)";
+		api->init_error(self, "cannot register storage \"sqlite\" "
+				      "(already taken?)");
 		sq_store_free(s);
 		return 1;
 	}
@@ -1156,6 +1190,13 @@ static void sq_plugin_fini(struct gb_plugin *self)
 		sq_store_free(s);
 }
 
-GB_PLUGIN(GB_PLUGIN_STORAGE, "sqlite", "1.0.0",
-	  "Documents in an SQLite file (WAL, synchronous=FULL)", sq_plugin_init,
-	  sq_plugin_fini);
+/* sqlite_path is both the plugin's spelling and the old one. */
+static const struct gb_setting sq_settings[] = {
+    {"path", GB_SETTING_STRING, SQ_DEFAULT_PATH, 0, 0, NULL,
+     "SQLite database file", 0, NULL},
+    {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+};
+
+GB_PLUGIN(GB_PLUGIN_STORAGE, "sqlite", "2.0.0",
+	  "Documents in an SQLite file (WAL, synchronous=FULL)", sq_settings,
+	  sq_plugin_init, sq_plugin_fini);

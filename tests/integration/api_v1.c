@@ -650,6 +650,31 @@ Test(api_v1, other_methods_are_405_with_allow)
 	gbt_response_free(&r);
 }
 
+/* The api registers one handler per method: the host's Allow lists
+ * exactly those (HEAD from GET), and HEAD runs the GET handler. */
+Test(api_v1, per_method_routes_give_exact_allow_and_head)
+{
+	struct gbt_response r;
+
+	r = api_request("PUT", "/api/v1/messages", NULL, NULL, 0);
+	cr_assert_eq(r.status, 405);
+	cr_assert_str_eq(gbt_header(&r, "Allow"), "GET, HEAD, POST");
+	gbt_response_free(&r);
+	r = api_request("POST", "/api/v1/messages/1", NULL, "{}", 2);
+	cr_assert_eq(r.status, 405);
+	cr_assert_str_eq(gbt_header(&r, "Allow"), "GET, HEAD, DELETE");
+	gbt_response_free(&r);
+	r = api_request("OPTIONS", "/messages", NULL, NULL, 0);
+	cr_assert_eq(r.status, 405);
+	cr_assert_str_eq(gbt_header(&r, "Allow"), "GET, HEAD, POST");
+	gbt_response_free(&r);
+	r = api_request("HEAD", "/api/v1/messages", NULL, NULL, 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(r.body_len, 0);
+	cr_assert_not_null(gbt_header(&r, "ETag"), "the GET handler ran");
+	gbt_response_free(&r);
+}
+
 Test(api_v1, body_over_16_kib_is_413)
 {
 	static const char *const headers[] = {"Content-Type: application/json",

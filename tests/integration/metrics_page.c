@@ -70,8 +70,6 @@ static void setup(void)
 {
 	static struct gb_host_api api;
 	const struct gb_plugin_descriptor *d;
-	char *err = NULL;
-	int err_static = 0;
 
 	cr_assert_eq(gb_metrics_init(), 0);
 	api.size = sizeof(api);
@@ -87,8 +85,8 @@ static void setup(void)
 	d = dlsym(plugin, GB_PLUGIN_SYMBOL);
 	cr_assert_not_null(d);
 	cr_assert_str_eq(d->name, "metrics");
-	cr_assert_eq(d->kind, GB_PLUGIN_METRICS);
-	cr_assert_eq(d->init(NULL, &api, &err, &err_static), 0, "%s", err);
+	cr_assert_eq(d->kind, GB_PLUGIN_ROUTE);
+	cr_assert_eq(d->init(NULL, &api), 0);
 	cr_assert_str_eq(route, "/metrics");
 	cr_assert_eq(route_methods, GB_GET);
 }

@@ -76,6 +76,7 @@ static const struct gb_conformance_backend http_backend = {
     .cleanup = backend_stop,
     .collection = GB_MESSAGES_COLLECTION,
     .single_collection = 1,
+    .cannot_count = 1,
     .store_set_fields = backend_stamped_fields,
     /* the backend's longest message (ASCII: one byte a character) */
     .large_doc_bytes = GB_MESSAGE_MAX_CHARS,

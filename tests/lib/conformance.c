@@ -984,3 +984,67 @@ void gb_conf_insert_once_stores_a_repeated_key_once(
 	cJSON_Delete(docs);
 	cJSON_Delete(doc);
 }
+
+/* The number of documents in `collection`, asserting success. */
+static uint64_t conf_count(const struct gb_conformance_backend *b,
+			   const char *collection)
+{
+	const struct gb_host_api *api = gb_host_api_table();
+	struct gb_error err = {0};
+	uint64_t n = 99;
+	enum gb_status st = api->store_count(NULL, collection, &n, &err);
+
+	cr_assert_eq(st, GB_OK, "%s: count: status %d (%s)", b->name, st,
+		     err.message);
+	return n;
+}
+
+void gb_conf_count_follows_inserts_and_removes(
+    const struct gb_conformance_backend *b)
+{
+	const struct gb_host_api *api = gb_host_api_table();
+	struct gb_error err = {0};
+	char first[GB_ID_MAX], id[GB_ID_MAX];
+	uint64_t n = 99;
+
+	if (b->cannot_count) {
+		enum gb_status st = api->store_count(NULL, coll(b), &n, &err);
+		conf_assert_status(b, st, GB_ERR_UNSUPPORTED, &err,
+				   "count on a store without count");
+		cr_assert_eq(n, 0, "%s: count left %llu", b->name,
+			     (unsigned long long)n);
+		return;
+	}
+	cr_assert_eq(conf_count(b, coll(b)), 0, "%s: empty collection",
+		     b->name);
+	conf_insert_message(b, coll(b), "one", first);
+	for (int i = 0; i < 4; i++)
+		conf_insert_message(b, coll(b), "more", id);
+	cr_assert_eq(conf_count(b, coll(b)), 5, "%s: after 5 inserts",
+		     b->name);
+	cr_assert_eq(api->store_remove(NULL, coll(b), first, &err), GB_OK,
+		     "%s: remove: %s", b->name, err.message);
+	cr_assert_eq(conf_count(b, coll(b)), 4, "%s: after a remove", b->name);
+	if (!b->single_collection)
+		cr_assert_eq(conf_count(b, other_coll(b)), 0,
+			     "%s: another collection counts apart", b->name);
+}
+
+void gb_conf_list_limit_is_bounded_by_the_host(
+    const struct gb_conformance_backend *b)
+{
+	const struct gb_host_api *api = gb_host_api_table();
+	struct gb_error err = {0};
+	cJSON *docs = NULL;
+	char *next = NULL, id[GB_ID_MAX];
+	enum gb_status st;
+
+	conf_insert_message(b, coll(b), "one", id);
+	st = api->store_list(NULL, coll(b), GB_STORE_LIST_MAX + 1, NULL, &docs,
+			     &next, &err);
+	conf_assert_status(b, st, GB_ERR_INVALID, &err,
+			   "list above GB_STORE_LIST_MAX");
+	cr_assert_null(docs);
+	cJSON_Delete(conf_list(b, coll(b), GB_STORE_LIST_MAX, NULL, &next));
+	free(next);
+}

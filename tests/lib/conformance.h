@@ -106,6 +106,11 @@ struct gb_conformance_backend {
 	 * documents carry "id": null.
 	 */
 	int no_ids;
+	/*
+	 * Non-zero when the back end offers no count (its ops.count is NULL):
+	 * the count test then expects GB_ERR_UNSUPPORTED.
+	 */
+	int cannot_count;
 };
 
 /*
@@ -162,6 +167,10 @@ void gb_conf_documents_survive_reopen(const struct gb_conformance_backend *b);
 void gb_conf_ping_reports_ready(const struct gb_conformance_backend *b);
 void gb_conf_insert_once_stores_a_repeated_key_once(
     const struct gb_conformance_backend *b);
+void gb_conf_count_follows_inserts_and_removes(
+    const struct gb_conformance_backend *b);
+void gb_conf_list_limit_is_bounded_by_the_host(
+    const struct gb_conformance_backend *b);
 
 /* One Criterion test of the suite; used by GB_CONFORMANCE_SUITE. */
 #define GB_CONFORMANCE_TEST(suite, backend, name)                              \
@@ -213,6 +222,8 @@ void gb_conf_insert_once_stores_a_repeated_key_once(
 	GB_CONFORMANCE_TEST(suite, backend, documents_survive_reopen)          \
 	GB_CONFORMANCE_TEST(suite, backend, ping_reports_ready)                \
 	GB_CONFORMANCE_TEST(suite, backend,                                    \
-			    insert_once_stores_a_repeated_key_once)
+			    insert_once_stores_a_repeated_key_once)             \
+	GB_CONFORMANCE_TEST(suite, backend, count_follows_inserts_and_removes)                 \
+	GB_CONFORMANCE_TEST(suite, backend, list_limit_is_bounded_by_the_host)
 
 #endif

@@ -1,13 +1,10 @@
 /* A plugin built for a future ABI major: the loader must refuse it. */
 #include "guestbook/plugin.h"
 
-static int bad_init(struct gb_plugin *self, const struct gb_host_api *api,
-		    char **err, int *err_static)
+static int bad_init(struct gb_plugin *self, const struct gb_host_api *api)
 {
 	(void)self;
 	(void)api;
-	(void)err;
-	(void)err_static;
 	return 0;
 }
 

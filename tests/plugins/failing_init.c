@@ -1,15 +1,11 @@
-/* A plugin whose init fails with a message. */
+/* A plugin whose init fails with a message given to api->init_error. */
 #include "guestbook/plugin.h"
 
-static int failing_init(struct gb_plugin *self, const struct gb_host_api *api,
-			char **err, int *err_static)
+static int failing_init(struct gb_plugin *self, const struct gb_host_api *api)
 {
-	(void)self;
-	(void)api;
-	*err = "the frobnicator is not configured";
-	*err_static = 1;
+	api->init_error(self, "the frobnicator is not %s", "configured");
 	return 1;
 }
 
 GB_PLUGIN(GB_PLUGIN_ROUTE, "failing_init", "1.0.0", "init always fails",
-	  failing_init, NULL);
+	  NULL, failing_init, NULL);

@@ -2,13 +2,10 @@
  * slots this host lacks, so the loader must refuse it. */
 #include "guestbook/plugin.h"
 
-static int future_init(struct gb_plugin *self, const struct gb_host_api *api,
-		       char **err, int *err_static)
+static int future_init(struct gb_plugin *self, const struct gb_host_api *api)
 {
 	(void)self;
 	(void)api;
-	(void)err;
-	(void)err_static;
 	return 0;
 }
 

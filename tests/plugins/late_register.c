@@ -16,15 +16,12 @@ static void late(struct gb_request *req, void *ud)
 	api->respond(req, 200, "text/plain", answer, strlen(answer));
 }
 
-static int late_init(struct gb_plugin *self, const struct gb_host_api *host,
-		     char **err, int *err_static)
+static int late_init(struct gb_plugin *self, const struct gb_host_api *host)
 {
-	(void)err;
-	(void)err_static;
 	api = host;
 	me = self;
 	return api->route_add(self, GB_GET, "/late", late, NULL, 0) != GB_OK;
 }
 
 GB_PLUGIN(GB_PLUGIN_ROUTE, "late_register", "1.0.0",
-	  "registers after init (must fail)", late_init, NULL);
+	  "registers after init (must fail)", NULL, late_init, NULL);

@@ -125,28 +125,31 @@ static void post_one(struct gb_request *req)
 	cJSON_Delete(doc);
 }
 
-static void handle(struct gb_request *req, void *userdata)
+static void handle_post(struct gb_request *req, void *userdata)
 {
 	(void)userdata;
-	if (strcmp(api->req_method(req), "POST") == 0)
-		post_one(req);
-	else
-		list_all(req);
+	post_one(req);
 }
 
-static int legacy_init(struct gb_plugin *self, const struct gb_host_api *host,
-		       char **err, int *err_static)
+static void handle_list(struct gb_request *req, void *userdata)
+{
+	(void)userdata;
+	list_all(req);
+}
+
+static int legacy_init(struct gb_plugin *self, const struct gb_host_api *host)
 {
 	api = host;
-	*err_static = 1;
-	if (api->route_add(self, GB_GET | GB_POST, "/messages", handle, NULL,
-			   0) != GB_OK) {
-		*err = "cannot register /messages";
+	if (api->route_add(self, GB_GET, "/messages", handle_list, NULL, 0) !=
+		GB_OK ||
+	    api->route_add(self, GB_POST, "/messages", handle_post, NULL, 0) !=
+		GB_OK) {
+		api->init_error(self, "cannot register /messages");
 		return 1;
 	}
 	return 0;
 }
 
-GB_PLUGIN(GB_PLUGIN_ROUTE, "legacy_backend", "1.0.0",
-	  "test only: the original backend's GET/POST /messages", legacy_init,
-	  NULL);
+GB_PLUGIN(GB_PLUGIN_ROUTE, "legacy_backend", "2.0.0",
+	  "test only: the original backend's GET/POST /messages", NULL,
+	  legacy_init, NULL);

@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -19,7 +20,12 @@ static void clean_env(void)
 	const char *vars[] = {"PORT", "GUESTBOOK_ROLE", "GUESTBOOK_DB_ADDR",
 			      "GUESTBOOK_API_ADDR", "GUESTBOOK_THREADS",
 			      "GUESTBOOK_MONGO_URI", "GUESTBOOK_CONFIG",
-			      "GUESTBOOK_STORAGE", "GUESTBOOK_PLUGINS"};
+			      "GUESTBOOK_STORAGE", "GUESTBOOK_PLUGINS",
+			      "GUESTBOOK_DEMO_GREETING", "GUESTBOOK_DEMO_LIMIT",
+			      "GUESTBOOK_OLD_LIMIT", "GUESTBOOK_DEMO_TOKEN",
+			      "GUESTBOOK_DEMO_TOKEN_FILE", "GUESTBOOK_OLD_TOKEN",
+			      "GUESTBOOK_OLD_TOKEN_FILE", "GUESTBOOK_DEMO_FAST",
+			      "GUESTBOOK_DEMO_MODE", "GUESTBOOK_OTHER_LIMIT"};
 	for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
 		unsetenv(vars[i]);
 }
@@ -69,8 +75,7 @@ Test(config, legacy_port_and_db_addr_make_a_mongo_backend)
 	cr_assert_str_eq(gb_config_get("storage"), "mongo");
 	cr_assert_str_eq(gb_config_get("plugins"), "api,metrics");
 	cr_assert_str_eq(gb_config_get("listen"), "0.0.0.0:9090");
-	cr_assert_str_eq(gb_config_get("mongo_uri"),
-			 "mongodb://user:pw@mongo:27017/guestbook");
+	/* The mongo plugin turns db_addr into its URI (storage_mongo). */
 }
 
 Test(config, legacy_api_addr_makes_a_frontend)
@@ -80,7 +85,7 @@ Test(config, legacy_api_addr_makes_a_frontend)
 	cr_assert_eq(load(1, argv), GB_CONFIG_OK, "%s", err);
 	cr_assert_str_eq(gb_config_get("role"), "frontend");
 	cr_assert_str_eq(gb_config_get("storage"), "http");
-	cr_assert_str_eq(gb_config_get("backend_url"), "http://backend:8080");
+	/* The http plugin turns api_addr into its URL (role_frontend). */
 }
 
 Test(config, explicit_role_and_storage_win_over_the_wiring)
@@ -115,4 +120,287 @@ Test(config, missing_config_file_is_an_error)
 	char *argv[] = {"guestbookd", "--config", "/nonexistent/gb.conf", NULL};
 	cr_assert_eq(load(3, argv), GB_CONFIG_ERROR);
 	cr_assert(strstr(err, "/nonexistent/gb.conf"), "%s", err);
+}
+
+/* ---- settings declared by plugins --------------------------------- */
+
+static const struct gb_setting demo_settings[] = {
+	{"greeting", GB_SETTING_STRING, "Hello", 0, 0, NULL, "first word", 0,
+	 NULL},
+	{"limit", GB_SETTING_INT, "10", 1, 100, NULL, "how many", 0,
+	 "old_limit"},
+	{"fast", GB_SETTING_BOOL, "off", 0, 0, NULL, "go fast", 0, NULL},
+	{"mode", GB_SETTING_ENUM, "a", 0, 0, "a|b", "which mode", 0, NULL},
+	{"token", GB_SETTING_STRING, NULL, 0, 0, NULL, "secret token",
+	 GB_SETTING_SECRET, "old_token"},
+	{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+};
+
+/* Loads argv, declares plugin "demo" and finishes: the result of finish,
+ * or -2 when the host's own settings already failed. */
+static int load_demo(int argc, char **argv)
+{
+	if (load(argc, argv) != GB_CONFIG_OK)
+		return -2;
+	if (gb_config_add_plugin("demo", demo_settings, err, sizeof err) < 0)
+		return -3;
+	return gb_config_finish(err, sizeof err);
+}
+
+static char *temp_file(const char *text)
+{
+	static char path[64];
+	snprintf(path, sizeof path, "/tmp/gbunit-XXXXXX");
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	dprintf(fd, "%s", text);
+	close(fd);
+	return path;
+}
+
+Test(config, plugin_settings_have_their_defaults_and_types)
+{
+	char *argv[] = {"guestbookd", NULL};
+	cr_assert_eq(load_demo(1, argv), 0, "%s", err);
+	cr_assert_str_eq(gb_config_plugin_get("demo", "greeting"), "Hello");
+	cr_assert_eq(gb_config_plugin_int("demo", "limit"), 10);
+	cr_assert_eq(gb_config_plugin_bool("demo", "fast"), 0);
+	cr_assert_str_eq(gb_config_plugin_get("demo", "mode"), "a");
+	cr_assert_null(gb_config_plugin_get("demo", "token"));
+	cr_assert_null(gb_config_plugin_get("demo", "nosuch"));
+	cr_assert_null(gb_config_plugin_get("other", "greeting"));
+	/* the old accessor finds them by file key and legacy name */
+	cr_assert_str_eq(gb_config_get("demo_greeting"), "Hello");
+	cr_assert_str_eq(gb_config_get("old_limit"), "10");
+}
+
+Test(config, plugin_setting_three_spellings_and_precedence)
+{
+	char *path = temp_file("demo_greeting = Salut\ndemo_limit = 20\n"
+			       "demo_fast = yes\n");
+	char *a1[] = {"guestbookd", "--config", path, NULL};
+	cr_assert_eq(load_demo(3, a1), 0, "%s", err);
+	cr_assert_str_eq(gb_config_plugin_get("demo", "greeting"), "Salut");
+	cr_assert_eq(gb_config_plugin_int("demo", "limit"), 20);
+	cr_assert_eq(gb_config_plugin_bool("demo", "fast"), 1);
+
+	setenv("GUESTBOOK_DEMO_GREETING", "Bonjour", 1);
+	cr_assert_eq(load_demo(3, a1), 0, "%s", err);
+	cr_assert_str_eq(gb_config_plugin_get("demo", "greeting"), "Bonjour",
+			 "environment beats file");
+
+	char *a2[] = {"guestbookd", "--config", path, "--demo-greeting=Hallo",
+		      NULL};
+	cr_assert_eq(load_demo(4, a2), 0, "%s", err);
+	cr_assert_str_eq(gb_config_plugin_get("demo", "greeting"), "Hallo",
+			 "flag beats environment");
+	unsetenv("GUESTBOOK_DEMO_GREETING");
+	unlink(path);
+}
+
+Test(config, legacy_spelling_works_and_the_new_one_wins)
+{
+	setenv("GUESTBOOK_OLD_LIMIT", "30", 1);
+	char *a1[] = {"guestbookd", NULL};
+	cr_assert_eq(load_demo(1, a1), 0, "%s", err);
+	cr_assert_eq(gb_config_plugin_int("demo", "limit"), 30);
+	setenv("GUESTBOOK_DEMO_LIMIT", "40", 1);
+	cr_assert_eq(load_demo(1, a1), 0, "%s", err);
+	cr_assert_eq(gb_config_plugin_int("demo", "limit"), 40,
+		     "NAME_KEY beats the legacy name at one level");
+	char *a2[] = {"guestbookd", "--old-limit", "50", NULL};
+	cr_assert_eq(load_demo(3, a2), 0, "%s", err);
+	cr_assert_eq(gb_config_plugin_int("demo", "limit"), 50,
+		     "a legacy flag beats the environment");
+	unsetenv("GUESTBOOK_OLD_LIMIT");
+	unsetenv("GUESTBOOK_DEMO_LIMIT");
+}
+
+Test(config, bad_plugin_values_name_the_plugin_and_spelling)
+{
+	char *a1[] = {"guestbookd", "--demo-limit", "101", NULL};
+	cr_assert_eq(load_demo(3, a1), -1);
+	cr_assert(strstr(err, "plugin demo: setting demo_limit "
+			      "(GUESTBOOK_DEMO_LIMIT): '101' is not a number "
+			      "from 1 to 100"), "%s", err);
+	setenv("GUESTBOOK_OLD_LIMIT", "0x10", 1);
+	char *a2[] = {"guestbookd", NULL};
+	cr_assert_eq(load_demo(1, a2), -1);
+	cr_assert(strstr(err, "plugin demo: setting old_limit "
+			      "(GUESTBOOK_OLD_LIMIT)"), "%s", err);
+	unsetenv("GUESTBOOK_OLD_LIMIT");
+	char *a3[] = {"guestbookd", "--demo-fast", "maybe", NULL};
+	cr_assert_eq(load_demo(3, a3), -1);
+	cr_assert(strstr(err, "is not on or off"), "%s", err);
+	char *a4[] = {"guestbookd", "--demo-mode", "c", NULL};
+	cr_assert_eq(load_demo(3, a4), -1);
+	cr_assert(strstr(err, "is not one of a|b"), "%s", err);
+	char *a5[] = {"guestbookd", "--demo-limit", "", NULL};
+	cr_assert_eq(load_demo(3, a5), -1, "empty is not a number");
+	char *a6[] = {"guestbookd", "--demo-limit",
+		      "99999999999999999999999", NULL};
+	cr_assert_eq(load_demo(3, a6), -1, "overflow is refused");
+}
+
+Test(config, unknown_keys_and_flags_are_refused_after_the_plugins)
+{
+	char *path = temp_file("threads = 8\ndemo_greeting = Hi\n"
+			       "demo_nosuch = 1\n");
+	char *a1[] = {"guestbookd", "--config", path, NULL};
+	cr_assert_eq(load_demo(3, a1), -1);
+	cr_assert(strstr(err, ":3: unknown setting 'demo_nosuch'"), "%s", err);
+	unlink(path);
+	char *a2[] = {"guestbookd", "--demo-greeting", "x", "--demo-nosuch",
+		      "1", NULL};
+	cr_assert_eq(load_demo(5, a2), -1);
+	cr_assert_str_eq(err, "unknown option '--demo-nosuch' (see --help)");
+	/* without the plugin, its settings are unknown too */
+	char *a3[] = {"guestbookd", "--demo-greeting", "x", NULL};
+	cr_assert_eq(load(3, a3), GB_CONFIG_OK, "%s", err);
+	cr_assert_eq(gb_config_finish(err, sizeof err), -1);
+	cr_assert(strstr(err, "'--demo-greeting'"), "%s", err);
+	/* a secret's _FILE form exists only for secrets */
+	char *a4[] = {"guestbookd", "--demo-greeting-file", "/etc/hostname",
+		      NULL};
+	cr_assert_eq(load_demo(3, a4), -1);
+	cr_assert(strstr(err, "'--demo-greeting-file'"), "%s", err);
+	/* underscores in a flag work as dashes, as they always did */
+	char *a5[] = {"guestbookd", "--demo_greeting", "x", NULL};
+	cr_assert_eq(load_demo(3, a5), 0, "%s", err);
+	cr_assert_str_eq(gb_config_plugin_get("demo", "greeting"), "x");
+}
+
+Test(config, secrets_come_from_a_file_and_are_never_printed)
+{
+	char *path = temp_file("  s3cret-token \n\n");
+	char file[64];
+	snprintf(file, sizeof file, "%s", path);
+	setenv("GUESTBOOK_DEMO_TOKEN_FILE", file, 1);
+	char *a1[] = {"guestbookd", NULL};
+	cr_assert_eq(load_demo(1, a1), 0, "%s", err);
+	cr_assert_str_eq(gb_config_plugin_get("demo", "token"), "s3cret-token");
+	char all[2048];
+	gb_config_describe(all, sizeof all);
+	cr_assert(strstr(all, "demo_token=****"), "%s", all);
+	cr_assert_null(strstr(all, "s3cret"), "%s", all);
+
+	setenv("GUESTBOOK_DEMO_TOKEN", "direct", 1);
+	cr_assert_eq(load_demo(1, a1), 0, "%s", err);
+	cr_assert_str_eq(gb_config_plugin_get("demo", "token"), "direct",
+			 "a value beats a file at one level");
+	char *a2[] = {"guestbookd", "--old-token-file", file, NULL};
+	cr_assert_eq(load_demo(3, a2), 0, "%s", err);
+	cr_assert_str_eq(gb_config_plugin_get("demo", "token"), "s3cret-token",
+			 "a legacy _FILE flag beats the environment");
+	unsetenv("GUESTBOOK_DEMO_TOKEN");
+	unsetenv("GUESTBOOK_DEMO_TOKEN_FILE");
+	unlink(path);
+}
+
+Test(config, unusable_secret_files_stop_the_start)
+{
+	char *a1[] = {"guestbookd", "--demo-token-file", "/nonexistent/tok",
+		      NULL};
+	cr_assert_eq(load_demo(3, a1), -1);
+	cr_assert(strstr(err, "plugin demo: setting demo_token_file: cannot "
+			      "read /nonexistent/tok"), "%s", err);
+	char *empty = temp_file(" \n");
+	char e[64];
+	snprintf(e, sizeof e, "%s", empty);
+	char *a2[] = {"guestbookd", "--demo-token-file", e, NULL};
+	cr_assert_eq(load_demo(3, a2), -1);
+	cr_assert(strstr(err, "is empty"), "%s", err);
+	unlink(e);
+	char big[5000];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	char *large = temp_file(big);
+	snprintf(e, sizeof e, "%s", large);
+	char *a3[] = {"guestbookd", "--demo-token-file", e, NULL};
+	cr_assert_eq(load_demo(3, a3), -1);
+	cr_assert(strstr(err, "longer than 4096 bytes"), "%s", err);
+	unlink(e);
+	char path[] = "/tmp/gbunit-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_eq(write(fd, "ab\0cd", 5), 5);
+	close(fd);
+	char *a4[] = {"guestbookd", "--demo-token-file", path, NULL};
+	cr_assert_eq(load_demo(3, a4), -1);
+	cr_assert(strstr(err, "NUL"), "%s", err);
+	unlink(path);
+}
+
+Test(config, malformed_or_clashing_tables_are_refused)
+{
+	char *argv[] = {"guestbookd", NULL};
+	static const struct gb_setting bad_default[] = {
+		{"n", GB_SETTING_INT, "0", 1, 5, NULL, "n", 0, NULL},
+		{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
+	static const struct gb_setting bad_key[] = {
+		{"Upper", GB_SETTING_STRING, NULL, 0, 0, NULL, "x", 0, NULL},
+		{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
+	static const struct gb_setting takes_core[] = {
+		{"x", GB_SETTING_INT, "1", 0, 9, NULL, "x", 0, "threads"},
+		{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
+	static const struct gb_setting shares_legacy[] = {
+		{"limit", GB_SETTING_INT, "1", 1, 9, NULL, "x", 0, "old_limit"},
+		{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
+	static const struct gb_setting clashing_legacy[] = {
+		{"limit", GB_SETTING_STRING, NULL, 0, 0, NULL, "x", 0,
+		 "old_limit"},
+		{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
+	cr_assert_eq(load(1, argv), GB_CONFIG_OK, "%s", err);
+	cr_assert_eq(gb_config_add_plugin("p", bad_default, err, sizeof err),
+		     -1);
+	cr_assert(strstr(err, "plugin p: the default of setting n"), "%s", err);
+	cr_assert_eq(gb_config_add_plugin("p", bad_key, err, sizeof err), -1);
+	cr_assert_eq(gb_config_add_plugin("p", takes_core, err, sizeof err),
+		     -1);
+	cr_assert(strstr(err, "'threads' is already a setting of guestbookd"),
+		  "%s", err);
+	cr_assert_eq(gb_config_add_plugin("demo", demo_settings, err,
+					  sizeof err), 0, "%s", err);
+	cr_assert_eq(gb_config_add_plugin("demo", demo_settings, err,
+					  sizeof err), -1, "declared twice");
+	cr_assert_eq(gb_config_add_plugin("other", shares_legacy, err,
+					  sizeof err), 0,
+		     "two plugins may carry one legacy name: %s", err);
+	cr_assert_eq(gb_config_add_plugin("third", clashing_legacy, err,
+					  sizeof err), -1,
+		     "but not with another type");
+}
+
+Test(config, a_shared_legacy_name_reaches_every_plugin)
+{
+	static const struct gb_setting other[] = {
+		{"limit", GB_SETTING_INT, "5", 1, 9, NULL, "x", 0, "old_limit"},
+		{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
+	char *argv[] = {"guestbookd", "--old-limit", "7", NULL};
+	cr_assert_eq(load(3, argv), GB_CONFIG_OK, "%s", err);
+	cr_assert_eq(gb_config_add_plugin("demo", demo_settings, err,
+					  sizeof err), 0, "%s", err);
+	cr_assert_eq(gb_config_add_plugin("other", other, err, sizeof err), 0,
+		     "%s", err);
+	setenv("GUESTBOOK_OTHER_LIMIT", "8", 1);
+	cr_assert_eq(gb_config_finish(err, sizeof err), 0, "%s", err);
+	cr_assert_eq(gb_config_plugin_int("demo", "limit"), 7);
+	cr_assert_eq(gb_config_plugin_int("other", "limit"), 7,
+		     "the legacy flag beats other's own environment");
+	unsetenv("GUESTBOOK_OTHER_LIMIT");
+}
+
+Test(config, plus_adds_plugins_to_the_roles_set)
+{
+	char *a1[] = {"guestbookd", "--plugins", "+example", NULL};
+	cr_assert_eq(load(3, a1), GB_CONFIG_OK, "%s", err);
+	cr_assert_str_eq(gb_config_get("plugins"), "api,web,metrics,example");
+	char *a2[] = {"guestbookd", "--role", "backend", "--plugins",
+		      "+stats, +example", NULL};
+	cr_assert_eq(load(5, a2), GB_CONFIG_OK, "%s", err);
+	cr_assert_str_eq(gb_config_get("plugins"),
+			 "api,metrics,stats,example");
+	char *a3[] = {"guestbookd", "--plugins", "api", NULL};
+	cr_assert_eq(load(3, a3), GB_CONFIG_OK, "%s", err);
+	cr_assert_str_eq(gb_config_get("plugins"), "api", "a plain list "
+			 "replaces the role's set");
 }

@@ -1,11 +1,13 @@
 /*
  * message_time.c - created_at (RFC 3339 UTC with milliseconds) and the
- * legacy date number.
+ * legacy date number. Every case also goes through the host's
+ * api->format_time, which plugins use to show times as the api does.
  */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
 
+#include "host.h"
 #include "message.h"
 
 static void assert_rfc3339(double epoch, const char *expected)
@@ -14,6 +16,9 @@ static void assert_rfc3339(double epoch, const char *expected)
 
 	cr_assert_eq(gb_format_rfc3339_ms(epoch, out), 0, "for %.6f", epoch);
 	cr_assert_str_eq(out, expected, "for %.6f", epoch);
+	char host[GB_TIME_MAX];
+	cr_assert_eq(gb_host_api_table()->format_time(epoch, host), 0);
+	cr_assert_str_eq(host, expected, "host format_time for %.6f", epoch);
 }
 
 static void assert_no_rfc3339(double epoch)
@@ -22,6 +27,9 @@ static void assert_no_rfc3339(double epoch)
 
 	cr_assert_eq(gb_format_rfc3339_ms(epoch, out), -1, "for %g", epoch);
 	cr_assert_str_eq(out, "");
+	char host[GB_TIME_MAX];
+	cr_assert_eq(gb_host_api_table()->format_time(epoch, host), -1);
+	cr_assert_str_eq(host, "");
 }
 
 Test(message_time, epoch_zero)

@@ -44,6 +44,18 @@ static const char *fake_config_get(const char *key)
 	return NULL;
 }
 
+static char init_message[512];
+
+static void fake_init_error(struct gb_plugin *self, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)self;
+	va_start(ap, fmt);
+	vsnprintf(init_message, sizeof(init_message), fmt, ap);
+	va_end(ap);
+}
+
 static char *fake_strdup(const char *s)
 {
 	return strdup(s);
@@ -66,6 +78,7 @@ static const struct gb_host_api fake_host = {
     .abi_major = GB_ABI_MAJOR,
     .abi_minor = GB_ABI_MINOR,
     .log = fake_log,
+    .init_error = fake_init_error,
     .config_get = fake_config_get,
     .alloc = malloc,
     .strdup = fake_strdup,
@@ -93,8 +106,6 @@ static const char *build_dir(void)
 static void load_plugin(void)
 {
 	char so[PATH_MAX + 32];
-	char *err = NULL;
-	int err_static = 0;
 	void *h;
 
 	snprintf(so, sizeof(so), "%s/plugins/sqlite.so", build_dir());
@@ -103,8 +114,8 @@ static void load_plugin(void)
 	desc = dlsym(h, GB_PLUGIN_SYMBOL);
 	cr_assert_not_null(desc);
 	cr_assert_eq(desc->kind, GB_PLUGIN_STORAGE);
-	cr_assert_eq(desc->init(SELF, &fake_host, &err, &err_static), 0,
-		     "init: %s", err ? err : "?");
+	cr_assert_eq(desc->init(SELF, &fake_host), 0, "init: %s",
+		     init_message);
 	cr_assert_not_null(ops);
 	cr_assert_eq(ops->size, sizeof(struct gb_storage_ops));
 }

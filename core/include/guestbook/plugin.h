@@ -12,28 +12,45 @@
  * ----------
  *   1. The host dlopen()s the file with RTLD_NOW | RTLD_LOCAL and looks up
  *      `gb_plugin_descriptor`. It checks the descriptor (magic, ABI major
- *      and minor, struct size, kind, name, version) BEFORE running any plugin
- *      code, and refuses a mismatch with one log line naming the file.
- *   2. The host calls `init(plugin, api, &err)`. Routes, metrics and storage
- *      back ends may be registered only during `init`; afterwards the
+ *      and minor, struct size, kind, name, version, settings table) BEFORE
+ *      running any plugin code, and refuses a mismatch with one line naming
+ *      the file, then exits with status 2.
+ *   2. The host reads the plugin's settings (declared in the descriptor,
+ *      see "Settings") from the config file, the environment and the flags
+ *      and validates them. A bad value stops the start with one line naming
+ *      the plugin and the setting; init never sees an invalid value.
+ *   3. The host calls `init(self, api)`. Routes, metrics and storage back
+ *      ends may be registered only during `init`; afterwards the
  *      registration functions fail with GB_ERR_STATE. On failure `init`
- *      returns non-zero and sets `*err` to a message (allocated with
- *      api->strdup or a static string with GB_ERR_STATIC), which the host
- *      logs with the plugin's path before it exits with status 2.
- *   3. Requests are served. Handlers run concurrently on civetweb's worker
+ *      calls api->init_error(self, fmt, ...) and returns non-zero; the host
+ *      prints that message after the plugin's path and exits with status 2.
+ *   4. Requests are served. Handlers run concurrently on civetweb's worker
  *      threads: everything a plugin shares between requests must be
  *      thread-safe.
- *   4. At shutdown the host calls `fini(plugin)` in reverse load order, after
+ *   5. At shutdown the host calls `fini(self)` in reverse load order, after
  *      the last request has finished.
  *
  * Compatibility
  * -------------
  *   GB_ABI_MAJOR changes when an existing slot changes meaning: the host
- *   refuses plugins built for another major. GB_ABI_MINOR grows when slots
- *   are appended to `struct gb_host_api` or `struct gb_storage_ops`: structs
+ *   refuses plugins built for another major with one line ("built for ABI
+ *   1.1, this guestbookd speaks 2.0"). GB_ABI_MINOR grows when slots are
+ *   appended to `struct gb_host_api` or `struct gb_storage_ops`: structs
  *   only ever grow at the end, so a plugin built for an older minor keeps
- *   working, and a plugin built for a newer minor than the host is refused.
- *   Check `api->size` before using a slot added after GB_ABI_MINOR 0.
+ *   working in a newer host. A plugin built for a newer minor than the host
+ *   is refused at load, so every slot named in the header a plugin was
+ *   built with exists in the host that runs it: no run-time checks needed.
+ *
+ *   ABI 2.0 (this header) changed, from 1.x: init takes (self, api) and
+ *   reports failure through api->init_error; the descriptor carries the
+ *   plugin's settings (GB_PLUGIN takes a settings table, NULL for none);
+ *   route_add takes exactly one method per handler; storage ops gained
+ *   `count` (after `remove`); the kind GB_PLUGIN_METRICS is gone (an
+ *   exporter is a route plugin); GB_HOST_HAS is gone (see above); new
+ *   host slots init_error, setting_get, setting_int, setting_bool,
+ *   store_count, format_time, store_insert_once (and storage ops
+ *   insert_once, after close); store_generation moved next to store_name.
+ *   Slots moved, so every 1.x plugin must be rebuilt against this header.
  *
  * Memory
  * ------
@@ -41,14 +58,39 @@
  *   host copies what it keeps. Values the host RETURNS are owned by the
  *   caller when the comment says "caller frees"; free them with api->free()
  *   (strings) or cJSON_Delete() (documents). Everything else returned stays
- *   owned by the host.
+ *   owned by the host. Strings a storage back end hands to the host
+ *   (next_cursor) are allocated with api->alloc or api->strdup.
+ *
+ * cJSON
+ * -----
+ *   cJSON values cross this interface, so host and plugins must use one
+ *   cJSON: link the plugin with -lcjson (the shared libcjson.so.1 that
+ *   guestbookd itself uses; the dynamic loader then resolves both to the
+ *   same copy), never with a static or vendored copy, and never call
+ *   cJSON_InitHooks (the host allocates documents that plugins free, and
+ *   the other way round). The header requires cJSON 1.7 or newer in the
+ *   1.x series (checked below at compile time); `struct cJSON` has kept its
+ *   layout since 1.0, so a plugin built against any 1.7.x works with the
+ *   host's.
+ *
+ * Limits
+ * ------
+ *   GB_ROUTE_PARAMS_MAX path parameters per pattern, GB_PATTERN_MAX bytes
+ *   per pattern, GB_ROUTES_MAX routes (pattern and method pairs) in all
+ *   (the host's GET /health and GET /ready among them),
+ *   GB_PLUGINS_MAX plugins loaded (storage included), one storage back end
+ *   opened (the `storage` setting chooses it among those registered),
+ *   GB_SETTINGS_MAX settings per plugin, GB_STORE_LIST_MAX documents per
+ *   list call, GB_ID_MAX bytes per id.
  *
  * Building
  * --------
- *   cc -std=c11 -fPIC -fvisibility=hidden -shared -Icore/include \
- *      -o myplugin.so myplugin.c -lcjson
- *   Only the descriptor is exported (GB_PLUGIN marks it visible).
- *   See plugins/example/ for a complete plugin.
+ *   cc -std=c11 -fPIC -fvisibility=hidden -shared \
+ *      $(pkg-config --cflags guestbook-plugin) -o myplugin.so myplugin.c \
+ *      $(pkg-config --libs guestbook-plugin)
+ *   Only the descriptor is exported (GB_PLUGIN marks it visible). Install
+ *   the file in $(pkg-config --variable=plugindir guestbook-plugin).
+ *   plugins/example/example.c in the source tree is a complete plugin.
  */
 #ifndef GUESTBOOK_PLUGIN_H
 #define GUESTBOOK_PLUGIN_H
@@ -59,13 +101,18 @@
 
 #include <cjson/cJSON.h>
 
+#if !defined(CJSON_VERSION_MAJOR) || CJSON_VERSION_MAJOR != 1 ||              \
+	CJSON_VERSION_MINOR < 7
+#error "guestbook/plugin.h needs cJSON 1.7 or newer in the 1.x series"
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* ABI version this header describes. */
-#define GB_ABI_MAJOR 1
-#define GB_ABI_MINOR 2
+#define GB_ABI_MAJOR 2
+#define GB_ABI_MINOR 0
 
 /* First field of every descriptor: "GBPL" in ASCII. */
 #define GB_PLUGIN_MAGIC 0x4742504cU
@@ -76,11 +123,26 @@ extern "C" {
 /* Longest id a storage back end may return, including the NUL. */
 #define GB_ID_MAX 64
 
-/* Kinds of plugin. A plugin has exactly one kind. */
+/* Limits of the host (see "Limits" above). */
+#define GB_ROUTE_PARAMS_MAX 4   /* "{name}" segments per pattern */
+#define GB_PATTERN_MAX 256      /* bytes per route pattern */
+#define GB_ROUTES_MAX 128       /* pattern and method pairs, all plugins */
+#define GB_PLUGINS_MAX 32       /* plugins loaded, storage included */
+#define GB_SETTINGS_MAX 32      /* settings one plugin declares */
+#define GB_STORE_LIST_MAX 1000  /* largest `limit` of a list call */
+
+/* Size of a buffer for api->format_time ("2026-11-26T06:00:00.123Z"). */
+#define GB_TIME_MAX 32
+
+/*
+ * Kinds of plugin. A plugin has exactly one kind: route plugins are listed
+ * in the `plugins` setting, a storage plugin is chosen by `storage`. (ABI
+ * 1.x had a third kind for exporters, loaded exactly like a route plugin;
+ * an exporter is a route plugin that calls metrics_visit.)
+ */
 enum gb_plugin_kind {
-	GB_PLUGIN_ROUTE = 1,   /* registers HTTP routes */
+	GB_PLUGIN_ROUTE = 1,   /* registers HTTP routes and metrics */
 	GB_PLUGIN_STORAGE = 2, /* registers a storage back end */
-	GB_PLUGIN_METRICS = 3, /* exports the metrics registry */
 };
 
 /* Result codes of host and storage functions. 0 is success. */
@@ -93,9 +155,9 @@ enum gb_status {
 	GB_ERR_STATE = 5,       /* call not allowed now (e.g. after init) */
 	GB_ERR_NOMEM = 6,       /* out of memory */
 	GB_ERR_INTERNAL = 7,    /* anything else; see the error message */
-	GB_ERR_UNSUPPORTED = 8, /* the store cannot do this operation at all
-				   (ABI 1.2; e.g. delete on a backend that
-				   has no ids) */
+	GB_ERR_UNSUPPORTED = 8, /* the back end does not offer this call
+				   (count on the http store, delete on a
+				   backend that has no ids) */
 };
 
 /* Log levels, lowest to highest. */
@@ -113,10 +175,10 @@ enum gb_metric_type {
 	GB_METRIC_HISTOGRAM = 3,
 };
 
-/* HTTP methods a route may accept; combine with |. */
+/* HTTP methods; route_add takes exactly one. */
 enum gb_method {
 	GB_GET = 1 << 0,
-	GB_HEAD = 1 << 1, /* GET routes answer HEAD automatically */
+	GB_HEAD = 1 << 1, /* not registered: the GET handler answers HEAD */
 	GB_POST = 1 << 2,
 	GB_PUT = 1 << 3,
 	GB_DELETE = 1 << 4,
@@ -150,19 +212,80 @@ struct gb_store_ctx {
 };
 
 /* ---------------------------------------------------------------------- */
+/* Settings                                                                */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A plugin declares its settings in its descriptor: an array of struct
+ * gb_setting ended by an entry whose key is NULL. For a plugin named NAME
+ * and a setting KEY the host accepts three spellings, with the same
+ * precedence as its own settings (defaults < config file < environment <
+ * flags):
+ *
+ *   config-file key  NAME_KEY            e.g. example_greeting = Bonjour
+ *   environment      GUESTBOOK_NAME_KEY  e.g. GUESTBOOK_EXAMPLE_GREETING
+ *   flag             --NAME-KEY          e.g. --example-greeting Bonjour
+ *
+ * `legacy` names an older file key the setting also answers to, with its
+ * environment (GUESTBOOK_ and the key in capitals) and flag spellings
+ * (e.g. "list_cache_ms": GUESTBOOK_LIST_CACHE_MS, --list-cache-ms).
+ * Several plugins may carry the same legacy name if they give it the same
+ * type and secrecy (the value then reaches each of them); when both
+ * spellings are given at one level, the NAME_KEY one wins. A NAME_KEY or
+ * legacy name may not be a key of the host's own or another plugin's.
+ *
+ * The host never prints the value of a GB_SETTING_SECRET setting: --help
+ * shows its default as ****, so does the debug log of the settings, and
+ * errors about it do not quote the value (the plugin must not log it
+ * either). Each secret also has a _FILE variant (NAME_KEY_file,
+ * GUESTBOOK_NAME_KEY_FILE, --NAME-KEY-file, and the same for its legacy
+ * name) naming a file whose content is the value, with surrounding
+ * whitespace removed (at most 4096 bytes, no NUL bytes, not empty). A
+ * value and a file given at one level: the value wins. An unusable file
+ * stops the start with one line naming it.
+ *
+ * The host validates every value before init runs: integers in [min, max]
+ * (decimal), booleans (on/off, true/false, yes/no, 1/0), enums among
+ * `choices`. Unknown keys in the config file and unknown flags stop the
+ * start (exit 2); a bad value stops it with one line naming the plugin
+ * and the setting. Read the values with api->setting_get / setting_int /
+ * setting_bool.
+ */
+enum gb_setting_type {
+	GB_SETTING_STRING = 1,
+	GB_SETTING_INT = 2,  /* a long in [min, max] */
+	GB_SETTING_BOOL = 3, /* on/off */
+	GB_SETTING_ENUM = 4, /* one of `choices` */
+};
+
+/* Flags of a setting. */
+#define GB_SETTING_SECRET 1u /* masked in --help and logs; has a _FILE form */
+
+struct gb_setting {
+	const char *key;          /* [a-z][a-z0-9_]{0,31}, without NAME_ */
+	enum gb_setting_type type;
+	const char *def;          /* default as text, NULL for unset */
+	long min, max;            /* GB_SETTING_INT: inclusive range */
+	const char *choices;      /* GB_SETTING_ENUM: "a|b|c" */
+	const char *help;         /* one line for --help */
+	unsigned flags;           /* GB_SETTING_SECRET or 0 */
+	const char *legacy;       /* older file key it answers to, or NULL */
+};
+
+/* ---------------------------------------------------------------------- */
 /* The descriptor                                                          */
 /* ---------------------------------------------------------------------- */
 
 /*
- * init: called once after the descriptor checks passed. `self` identifies
- * the plugin in every host call that takes one. Return 0 on success; on
- * failure return non-zero and point *err at a message the host may free
- * with api->free() (use api->strdup), or at a string literal if the plugin
- * sets *err_static to 1.
+ * init: called once, after the descriptor checks passed and the plugin's
+ * settings were read and validated. `self` identifies the plugin in every
+ * host call that takes one. Return 0 on success. On failure call
+ * api->init_error(self, fmt, ...) with the reason and return non-zero; the
+ * host prints "plugin PATH: error during initialization: REASON" and exits
+ * with status 2.
  */
 typedef int (*gb_plugin_init_fn)(struct gb_plugin *self,
-				 const struct gb_host_api *api, char **err,
-				 int *err_static);
+				 const struct gb_host_api *api);
 
 /* fini: called once at shutdown, after the last request. May be NULL. */
 typedef void (*gb_plugin_fini_fn)(struct gb_plugin *self);
@@ -177,9 +300,10 @@ struct gb_plugin_descriptor {
 	uint16_t abi_minor;      /* GB_ABI_MINOR the plugin was built with */
 	uint32_t size;           /* sizeof(struct gb_plugin_descriptor) */
 	uint32_t kind;           /* enum gb_plugin_kind */
-	const char *name;        /* [a-z0-9_]{1,32}; unique among plugins */
+	const char *name;        /* [a-z][a-z0-9_]{0,31}; unique */
 	const char *version;     /* the plugin's own version, e.g. "1.0.0" */
-	const char *description; /* one line for logs and --help */
+	const char *description; /* one line for --help */
+	const struct gb_setting *settings; /* ended by key NULL; may be NULL */
 	gb_plugin_init_fn init;  /* required */
 	gb_plugin_fini_fn fini;  /* optional */
 	void *reserved[4];       /* zero; room to grow without a new major */
@@ -188,14 +312,14 @@ struct gb_plugin_descriptor {
 #define GB_EXPORT __attribute__((visibility("default")))
 
 /*
- * GB_PLUGIN(kind, name, version, description, init, fini)
+ * GB_PLUGIN(kind, name, version, description, settings, init, fini)
  * Defines the plugin's descriptor. Use exactly once per plugin, at file
- * scope:
+ * scope; `settings` may be NULL:
  *
  *   GB_PLUGIN(GB_PLUGIN_ROUTE, "example", "1.0.0", "Says hello",
- *             example_init, example_fini);
+ *             example_settings, example_init, example_fini);
  */
-#define GB_PLUGIN(kind_, name_, version_, desc_, init_, fini_)               \
+#define GB_PLUGIN(kind_, name_, version_, desc_, settings_, init_, fini_)   \
 	GB_EXPORT const struct gb_plugin_descriptor gb_plugin_descriptor = {   \
 		.magic = GB_PLUGIN_MAGIC,                                      \
 		.abi_major = GB_ABI_MAJOR,                                     \
@@ -205,6 +329,7 @@ struct gb_plugin_descriptor {
 		.name = (name_),                                               \
 		.version = (version_),                                         \
 		.description = (desc_),                                        \
+		.settings = (settings_),                                       \
 		.init = (init_),                                               \
 		.fini = (fini_),                                               \
 		.reserved = {0},                                               \
@@ -245,6 +370,19 @@ typedef void (*gb_route_handler)(struct gb_request *req, void *userdata);
  * Every function receives the back end's state (`store`, as registered),
  * a context and an error to fill on failure, and returns enum gb_status.
  * All functions may be called concurrently from many threads.
+ *
+ * The guestbook's messages live in collection "messages", one document
+ * per message (the layout of the original MongoDB backend):
+ *
+ *   {"author": "Ada", "message": "Hello", "date": 1764136800.123}
+ *
+ * `author` and `message` are the text as posted (valid UTF-8, checked by
+ * the api and web plugins before the insert); `date` is the time of the
+ * post in seconds since the Unix epoch as a double, fraction included.
+ * The v1 API's `created_at` is derived from `date` by api->format_time;
+ * use the same call, so that every plugin shows the same millisecond.
+ * Documents from older writers may lack fields or hold other types:
+ * check before use.
  */
 struct gb_storage_ops {
 	/* sizeof(struct gb_storage_ops) as the plugin was built. */
@@ -277,12 +415,14 @@ struct gb_storage_ops {
 			      cJSON **doc_out, struct gb_error *err);
 
 	/*
-	 * Lists up to `limit` (>= 1) documents, newest first, starting after
-	 * the position `cursor` (NULL or "" for the newest). On GB_OK
-	 * *docs_out is a new array (caller frees with cJSON_Delete) and
-	 * *next_cursor is NULL when there is nothing older, else an opaque
-	 * string of [A-Za-z0-9_-] (caller frees with free()). A cursor this
-	 * back end did not produce: GB_ERR_INVALID.
+	 * Lists up to `limit` (1 to GB_STORE_LIST_MAX; the host refuses
+	 * others with GB_ERR_INVALID before calling) documents, newest
+	 * first, starting after the position `cursor` (NULL or "" for the
+	 * newest). On GB_OK *docs_out is a new array (caller frees with
+	 * cJSON_Delete) and *next_cursor is NULL when there is nothing
+	 * older, else an opaque string of [A-Za-z0-9_-] allocated with
+	 * api->alloc or api->strdup (caller frees with api->free). A cursor
+	 * this back end did not produce: GB_ERR_INVALID.
 	 */
 	enum gb_status (*list)(void *store, const struct gb_store_ctx *ctx,
 			       const char *collection, int limit,
@@ -295,6 +435,15 @@ struct gb_storage_ops {
 				 struct gb_error *err);
 
 	/*
+	 * Counts the documents of `collection` into *count without reading
+	 * them (0 for a collection never written). May be NULL: the host
+	 * then answers store_count with GB_ERR_UNSUPPORTED.
+	 */
+	enum gb_status (*count)(void *store, const struct gb_store_ctx *ctx,
+				const char *collection, uint64_t *count,
+				struct gb_error *err);
+
+	/*
 	 * Checks that the store can serve requests now (readiness). Must
 	 * answer within about one second; GB_ERR_UNAVAILABLE otherwise.
 	 */
@@ -302,8 +451,6 @@ struct gb_storage_ops {
 
 	/* Releases everything. Called once at shutdown. May be NULL. */
 	void (*close)(void *store);
-
-	/* --- Added in ABI 1.2 (the host checks `size`; may be NULL) --- */
 
 	/*
 	 * Like insert, but at most once per `key` (1 to GB_IDEMPOTENCY_KEY_MAX
@@ -313,7 +460,8 @@ struct gb_storage_ops {
 	 * cannot store doc twice) and sets *repeated to 0; a later call with
 	 * the same key stores nothing, writes the first call's id into
 	 * id_out and sets *repeated to 1. After the window the key may be
-	 * forgotten, and the same key stores a new document.
+	 * forgotten, and the same key stores a new document. May be NULL:
+	 * the host then inserts every time.
 	 */
 	enum gb_status (*insert_once)(void *store,
 				      const struct gb_store_ctx *ctx,
@@ -391,11 +539,31 @@ struct gb_host_api {
 		__attribute__((format(printf, 3, 4)));
 
 	/*
-	 * Returns the value of a setting by its key (the config-file
-	 * spelling of the settings table, e.g. "rate_limit",
-	 * "sqlite_path"), after defaults, file, environment and flags were
-	 * applied, or NULL when it is unset. Unknown keys return NULL.
-	 * Owned by the host; valid for the process lifetime.
+	 * Records why init failed (printf-like), for the host's one-line
+	 * start-up error. Call it from init before returning non-zero; a
+	 * later call replaces the message. Ignored outside init.
+	 */
+	void (*init_error)(struct gb_plugin *self, const char *fmt, ...)
+		__attribute__((format(printf, 2, 3)));
+
+	/*
+	 * The value of the calling plugin's own setting `key` (as declared,
+	 * without the NAME_ prefix), after defaults, file, environment and
+	 * flags, or NULL when it is unset. setting_int and setting_bool
+	 * return the validated number (0 when unset); use them only for
+	 * settings declared GB_SETTING_INT or GB_SETTING_BOOL. An undeclared
+	 * key returns NULL or 0. Owned by the host; valid until fini returns.
+	 */
+	const char *(*setting_get)(struct gb_plugin *self, const char *key);
+	long (*setting_int)(struct gb_plugin *self, const char *key);
+	int (*setting_bool)(struct gb_plugin *self, const char *key);
+
+	/*
+	 * The value of any setting by its config-file key: the host's own
+	 * ("threads", "rate_limit", "trust_proxy", ... as `guestbookd
+	 * --help` lists them) or a loaded plugin's ("sqlite_path", or its
+	 * legacy name), or NULL when unset or unknown. For a plugin's own
+	 * settings prefer setting_get. Owned by the host; valid until fini.
 	 */
 	const char *(*config_get)(const char *key);
 
@@ -407,20 +575,26 @@ struct gb_host_api {
 	/* --- Registration (only during init) ------------------------- */
 
 	/*
-	 * Registers `handler` for the methods in `methods` (enum gb_method
-	 * bits) on `pattern`. Patterns are absolute paths where a segment
+	 * Registers `handler` for `method` (exactly one enum gb_method bit,
+	 * not GB_HEAD: a GET handler also answers HEAD, without the body) on
+	 * `pattern`; register each method of a pattern with its own handler.
+	 * Patterns are absolute paths where a segment
 	 * may be a parameter "{name}" (matches one non-empty segment), and
 	 * the last segment may be "*" (matches the rest, possibly empty):
 	 *   "/messages", "/api/v1/messages/{id}", "/static/" followed by "*".
 	 * The pattern is also the `route` label of the request metrics.
+	 * At most GB_ROUTE_PARAMS_MAX parameters and GB_PATTERN_MAX bytes.
 	 * A request whose path matches a pattern but not its methods gets a
-	 * 405 with `Allow`; one that matches nothing gets a 404 JSON error.
+	 * 405 with `Allow` listing the registered methods; one that matches
+	 * nothing gets a 404 JSON error. The host matches the path and the
+	 * method once per request and calls the one handler.
 	 * `max_body` is the largest request body accepted (0: the host's
-	 * default, 16 KiB); a larger one gets a 413 before it is read.
-	 * Returns GB_ERR_EXISTS if pattern and a method are taken,
-	 * GB_ERR_INVALID for a malformed pattern, GB_ERR_STATE after init.
+	 * default, the `max_body` setting); a larger one gets a 413 before it
+	 * is read. Returns GB_ERR_EXISTS if pattern and method are taken,
+	 * GB_ERR_INVALID for a malformed pattern or not exactly one method,
+	 * GB_ERR_NOMEM beyond GB_ROUTES_MAX, GB_ERR_STATE after init.
 	 */
-	enum gb_status (*route_add)(struct gb_plugin *self, unsigned methods,
+	enum gb_status (*route_add)(struct gb_plugin *self, unsigned method,
 				    const char *pattern,
 				    gb_route_handler handler, void *userdata,
 				    size_t max_body);
@@ -580,8 +754,25 @@ struct gb_host_api {
 				       const char *collection, const char *id,
 				       struct gb_error *err);
 
+	/*
+	 * Counts the documents of `collection` (see gb_storage_ops.count)
+	 * without reading them. GB_ERR_UNSUPPORTED when the back end has no
+	 * count (the http store).
+	 */
+	enum gb_status (*store_count)(struct gb_request *req,
+				      const char *collection, uint64_t *count,
+				      struct gb_error *err);
+
 	/* Name of the configured store ("sqlite"), for logs and labels. */
 	const char *(*store_name)(void);
+
+	/*
+	 * A number that changes whenever an insert or remove through this
+	 * process's store_* functions succeeds. Plugins that cache rendered
+	 * views of the store compare it to drop stale entries at once;
+	 * writes made by other processes are not seen here.
+	 */
+	uint64_t (*store_generation)(void);
 
 	/* --- Guestbook services --------------------------------------- */
 
@@ -597,17 +788,14 @@ struct gb_host_api {
 	double (*now_monotonic)(void);
 	double (*now_wall)(void);
 
-	/* --- Added in ABI 1.1 (check api->size before use) ------------ */
-
 	/*
-	 * A number that changes whenever an insert or remove through this
-	 * process's store_* functions succeeds. Plugins that cache rendered
-	 * views of the store compare it to drop stale entries at once;
-	 * writes made by other processes are not seen here.
+	 * Formats `epoch` (seconds, e.g. a message's `date`) as RFC 3339 UTC
+	 * with milliseconds, "2026-11-26T06:00:00.123Z", rounded to the
+	 * nearest millisecond exactly as the v1 API's created_at. Returns 0,
+	 * or -1 (out empty) for a time outside the years 0000 to 9999 or not
+	 * finite.
 	 */
-	uint64_t (*store_generation)(void);
-
-	/* --- Added in ABI 1.2 (check api->size before use) ------------ */
+	int (*format_time)(double epoch, char out[GB_TIME_MAX]);
 
 	/*
 	 * store_insert at most once per idempotency `key` (see insert_once
@@ -622,13 +810,9 @@ struct gb_host_api {
 					    char id_out[GB_ID_MAX],
 					    int *repeated,
 					    struct gb_error *err);
-};
 
-/* True when the host table has `slot` (a plugin built for a newer minor
- * than the host it runs in must not call slots the host lacks). */
-#define GB_HOST_HAS(api, slot)                                                 \
-	((api)->size >= offsetof(struct gb_host_api, slot) +                   \
-				sizeof(((struct gb_host_api *)0)->slot))
+	/* --- Slots added in later minors go here, at the end. ---------- */
+};
 
 #ifdef __cplusplus
 }
