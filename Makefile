@@ -38,7 +38,9 @@ $(BUILD)/libgbcore.a: $(CORE_OBJS)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
-$(BUILD)/guestbookd: $(BUILD)/obj/core/main.o $(BUILD)/libgbcore.a
+# The data commands (export, import) validate messages with the API's rules:
+# plugins/common is linked in (hidden symbols: no clash with the plugins').
+$(BUILD)/guestbookd: $(BUILD)/obj/core/main.o $(BUILD)/libgbcore.a $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(CORE_LIBS)
 
 $(BUILD)/obj/%.o: %.c

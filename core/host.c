@@ -185,13 +185,21 @@ static int plugin_path(const char *name, char *out, size_t len, char *err,
 	return 0;
 }
 
-static int load_plugins(char *err, size_t errlen)
+static int load_storage_plugin(char *err, size_t errlen)
 {
 	char path[1024];
 	const char *storage = gb_config_get("storage");
 	if (plugin_path(storage, path, sizeof path, err, errlen) < 0 ||
 	    gb_plugin_load(path, GB_PLUGIN_STORAGE, &host_api, err, errlen) <
 		    0)
+		return -1;
+	return 0;
+}
+
+static int load_plugins(char *err, size_t errlen)
+{
+	char path[1024];
+	if (load_storage_plugin(err, errlen) < 0)
 		return -1;
 	char *list = strdup(gb_config_get("plugins"));
 	if (!list) {
@@ -273,6 +281,20 @@ int gb_host_start(int argc, char **argv, char *err, size_t errlen)
 	if (gb_server_prepare(err, errlen) < 0 ||
 	    !(rate_limited = rate_limited_series(err, errlen)) ||
 	    load_plugins(err, errlen) < 0 || register_info(err, errlen) < 0 ||
+	    gb_storage_open(gb_config_get("storage"),
+			    gb_config_int("ready_cache_ms"), err, errlen) < 0)
+		return 2;
+	return 0;
+}
+
+int gb_host_open_store(char *err, size_t errlen)
+{
+	started_wall = gb_now_wall();
+	if (gb_metrics_init() != 0) {
+		snprintf(err, errlen, "cannot create the metrics registry");
+		return 2;
+	}
+	if (load_storage_plugin(err, errlen) < 0 ||
 	    gb_storage_open(gb_config_get("storage"),
 			    gb_config_int("ready_cache_ms"), err, errlen) < 0)
 		return 2;

@@ -65,7 +65,7 @@ extern "C" {
 
 /* ABI version this header describes. */
 #define GB_ABI_MAJOR 1
-#define GB_ABI_MINOR 1
+#define GB_ABI_MINOR 2
 
 /* First field of every descriptor: "GBPL" in ASCII. */
 #define GB_PLUGIN_MAGIC 0x4742504cU
@@ -293,7 +293,56 @@ struct gb_storage_ops {
 
 	/* Releases everything. Called once at shutdown. May be NULL. */
 	void (*close)(void *store);
+
+	/*
+	 * --- Added in ABI 1.2: moving data (`guestbookd export`, `import`
+	 * and `backup`). The host checks `size` before it calls one, and a
+	 * back end may leave any of them NULL: the command then tells the
+	 * user this store cannot do it.
+	 */
+
+	/*
+	 * Calls `each` with every document of `collection`, oldest first
+	 * (the reverse of list), each as get returns it (with "id"; borrowed
+	 * for the call). Streams: memory stays constant whatever the size
+	 * of the collection. Stops at the first non-zero return of `each`
+	 * and returns GB_OK then too (the caller knows why it stopped).
+	 */
+	enum gb_status (*scan)(void *store, const char *collection,
+			       int (*each)(void *ud, const cJSON *doc),
+			       void *ud, struct gb_error *err);
+
+	/*
+	 * Inserts the `n` documents of `docs` in their order, each after
+	 * every document already stored (so they list newest first in
+	 * reverse order of `docs`), skipping each whose string member
+	 * "import_key" (which every document has) equals that of a document
+	 * already in `collection` or earlier in `docs`. The key is stored
+	 * with the document. *added receives how many were inserted. All
+	 * or nothing where the database allows it (SQLite: one
+	 * transaction); elsewhere a failure may leave a prefix stored, which
+	 * a repeated call completes without duplicates. Callers run one
+	 * import at a time per collection.
+	 */
+	enum gb_status (*import)(void *store, const char *collection,
+				 const cJSON *const *docs, size_t n,
+				 size_t *added, struct gb_error *err);
+
+	/*
+	 * Writes a consistent copy of the whole store to the new file
+	 * `path` while other processes keep reading and writing it; the
+	 * copy is a store this back end can open. A file already at `path`
+	 * is replaced only once the copy is complete and verified.
+	 */
+	enum gb_status (*backup)(void *store, const char *path,
+				 struct gb_error *err);
 };
+
+/* True when `ops` (a registered back end) has the ABI 1.2+ slot `slot`. */
+#define GB_STORAGE_HAS(ops, slot)                                              \
+	((ops)->size >= offsetof(struct gb_storage_ops, slot) +                \
+				sizeof(((struct gb_storage_ops *)0)->slot) &&  \
+	 (ops)->slot != NULL)
 
 /* ---------------------------------------------------------------------- */
 /* Metrics                                                                 */
