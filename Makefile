@@ -89,7 +89,7 @@ UNIT_TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c)
 INTEG_TESTS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c))
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TESTLIB_OBJS) $(COMMON_OBJS) $(BUILD)/libgbcore.a $(TEST_PLUGINS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -rdynamic -o $@ $(filter %.o %.a,$^) -lcriterion $(CORE_LIBS) $(MONGO_LIBS)
+	$(CC) $(LDFLAGS) -rdynamic -o $@ $(filter %.o %.a,$^) -lcriterion $(CORE_LIBS) $(MONGO_LIBS) -lsqlite3
 
 TEST_ENV = GB_BUILD_DIR=$(abspath $(BUILD)) GB_SRC_DIR=$(CURDIR)
 TEST_JOBS ?= 1
