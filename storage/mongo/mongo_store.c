@@ -949,7 +949,11 @@ static void import_oid_next(bson_oid_t *oid)
 	pthread_mutex_unlock(&import_oid_lock);
 }
 
-/* The index import looks keys up in; created once per process. */
+/*
+ * The index import looks keys up in, created once per process (a no-op
+ * when it exists). Sparse: documents without a key, every one the API
+ * wrote, cost it nothing.
+ */
 static enum gb_status ensure_import_index(mongoc_client_t *client,
 					  const char *collection,
 					  struct gb_error *err)
@@ -970,6 +974,8 @@ static enum gb_status ensure_import_index(mongoc_client_t *client,
 	BSON_APPEND_INT32(&key, "import_key", 1);
 	bson_append_document_end(&index, &key);
 	BSON_APPEND_UTF8(&index, "name", "import_key");
+	/* documents the API wrote have no key: keep them out of it */
+	BSON_APPEND_BOOL(&index, "sparse", true);
 	bson_append_document_end(&indexes, &index);
 	bson_append_array_end(&cmd, &indexes);
 	if (mongoc_client_write_command_with_opts(client, store.db_name, &cmd,
