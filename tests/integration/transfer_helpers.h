@@ -202,6 +202,27 @@ static inline char *tr_read_file(const char *path)
 }
 
 /*
+ * The settings of one store: "--storage", storage, flag, value (value
+ * copied; 8 sets used in turn, so a test can hold a few at once).
+ */
+static inline const char *const *tr_store(const char *storage,
+					  const char *flag, const char *value)
+{
+	static _Thread_local char copy[8][512];
+	static _Thread_local const char *args[8][5];
+	static _Thread_local int next;
+	int i = next++ % 8;
+
+	snprintf(copy[i], sizeof copy[i], "%s", value);
+	args[i][0] = "--storage";
+	args[i][1] = storage;
+	args[i][2] = flag;
+	args[i][3] = copy[i];
+	args[i][4] = NULL;
+	return args[i];
+}
+
+/*
  * Runs `guestbookd COMMAND` with the store settings `store` (NULL-
  * terminated "--flag", "value" pairs), stdin from the file `in` and stdout
  * into the file `out` (NULL: /dev/null). Returns the exit status; *err

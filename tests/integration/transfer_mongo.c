@@ -15,6 +15,7 @@
 #define IMPORTED 9800
 #define POSTED 200
 
+/* One FerretDB for the binary, started before the first test. */
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
 	(void)set;
@@ -92,32 +93,12 @@ static char *without_ids(const char *text)
 
 static const char *const *mongo_store(const char *uri)
 {
-	static char copy[512];
-	static const char *args[5];
-
-	snprintf(copy, sizeof copy, "%s", uri);
-	args[0] = "--storage";
-	args[1] = "mongo";
-	args[2] = "--mongo-uri";
-	args[3] = copy;
-	args[4] = NULL;
-	return args;
+	return tr_store("mongo", "--mongo-uri", uri);
 }
 
 static const char *const *sqlite_at(const char *db)
 {
-	static _Thread_local char copy[2][512];
-	static _Thread_local const char *args[2][5];
-	static _Thread_local int next;
-	int i = next++ % 2;
-
-	snprintf(copy[i], sizeof copy[i], "%s", db);
-	args[i][0] = "--storage";
-	args[i][1] = "sqlite";
-	args[i][2] = "--sqlite-path";
-	args[i][3] = copy[i];
-	args[i][4] = NULL;
-	return args[i];
+	return tr_store("sqlite", "--sqlite-path", db);
 }
 
 Test(transfer_mongo, sqlite_to_mongo_to_sqlite_round_trip)

@@ -14,19 +14,9 @@
 
 #define MESSAGES 10000
 
-/* The settings of the SQLite store at `db` (copied: one store at once). */
 static const char *const *sqlite_store(const char *db)
 {
-	static _Thread_local char path[512];
-	static _Thread_local const char *args[5];
-
-	snprintf(path, sizeof path, "%s", db);
-	args[0] = "--storage";
-	args[1] = "sqlite";
-	args[2] = "--sqlite-path";
-	args[3] = path;
-	args[4] = NULL;
-	return args;
+	return tr_store("sqlite", "--sqlite-path", db);
 }
 
 TestSuite(transfer, .init = tr_setup, .fini = tr_cleanup, .timeout = 240);
