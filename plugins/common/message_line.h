@@ -13,7 +13,8 @@
  * into an empty one and exported again gives the same file).
  * `created_at` is RFC 3339 UTC with microseconds: the stored date to the
  * microsecond, the precision the API stores (legacy dates with more
- * digits are rounded to it). `id` is the id in the store exported from;
+ * digits are rounded to it; a date is a double of seconds, exact to the
+ * microsecond from about 1685 to 2255). `id` is the id in the store exported from;
  * import does not keep it: an id means nothing in another store.
  *
  * Import validates author and message with the API's rules (message.h),
