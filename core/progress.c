@@ -12,7 +12,8 @@ void gb_progress_start(struct gb_progress *p, const char *command)
 	p->command = command;
 	p->tty = isatty(STDERR_FILENO);
 	p->started = gb_now_monotonic();
-	p->last_shown = p->started;
+	/* the first tick shows at once: a terminal never waits blank */
+	p->last_shown = p->started - PROGRESS_INTERVAL_S;
 	p->shown = 0;
 }
 

@@ -22,7 +22,8 @@ void gb_progress_start(struct gb_progress *p, const char *command);
 
 /*
  * Shows `count` messages so far (and `detail`, e.g. "1200 new", or NULL)
- * when stderr is a terminal and the last update is 0.5 s old.
+ * when stderr is a terminal: the first time at once, then when the last
+ * update is 0.5 s old.
  */
 void gb_progress_tick(struct gb_progress *p, uint64_t count,
 		      const char *detail);

@@ -24,6 +24,9 @@
 /* Generous: the commands run under ASan on a loaded 2-core machine. */
 #define TR_TIMEOUT_S 120.0
 
+/* gbt_run_command's fds: /dev/null in and out, stderr captured. */
+#define TR_NO_FDS ((const int[3]){-1, -1, -1})
+
 /* A temporary directory for databases and files, removed by tr_cleanup. */
 static char tr_dir[256];
 
@@ -247,8 +250,8 @@ static inline int tr_run(const char *command, const char *const *store,
 		cr_assert_geq(out_fd = open(out, O_WRONLY | O_CREAT | O_TRUNC,
 					    0644),
 			      0, "open %s", out);
-	rc = gbt_run_command(args, NULL, in_fd, out_fd, TR_TIMEOUT_S,
-			     &stderr_text, NULL);
+	rc = gbt_run_command(args, NULL, (const int[3]){in_fd, out_fd, -1},
+			     TR_TIMEOUT_S, &stderr_text, NULL);
 	if (in_fd >= 0)
 		close(in_fd);
 	if (out_fd >= 0)

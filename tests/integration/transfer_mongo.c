@@ -233,7 +233,7 @@ Test(transfer_mongo, backup_on_mongo_points_to_mongodump)
 
 	snprintf(dbname, sizeof dbname, "guestbook_backup_%d", (int)getpid());
 	snprintf(uri, sizeof uri, "%s", gbt_mongo_shared_uri(dbname));
-	cr_assert_eq(gbt_run_command(args, NULL, -1, -1, TR_TIMEOUT_S, &err,
+	cr_assert_eq(gbt_run_command(args, NULL, TR_NO_FDS, TR_TIMEOUT_S, &err,
 				     NULL),
 		     2, "%s", err);
 	cr_assert(strstr(err, "mongodump"), "%s", err);

@@ -5,6 +5,7 @@
  * export's memory at a million messages.
  */
 #include <pthread.h>
+#include <pty.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
@@ -213,6 +214,71 @@ Test(transfer, hostile_lines_are_refused_with_their_line_number)
 	free(out);
 }
 
+struct pty_reader {
+	int fd;
+	char buf[65536];
+	size_t len;
+};
+
+static void *read_pty(void *arg)
+{
+	struct pty_reader *r = arg;
+	ssize_t n;
+
+	/* until EIO: the command closed its end */
+	while (r->len + 1 < sizeof r->buf &&
+	       (n = read(r->fd, r->buf + r->len,
+			 sizeof r->buf - 1 - r->len)) > 0)
+		r->len += (size_t)n;
+	r->buf[r->len] = '\0';
+	return NULL;
+}
+
+Test(transfer, progress_on_a_terminal_only)
+{
+	const char *db = tr_path("guestbook.db");
+	char *file = tr_export_text(1, 2500, 0, NULL);
+	const char *args[] = {"import", "--plugin-dir", tr_plugin_dir(),
+			      "--sqlite-path", db, NULL};
+	static struct pty_reader r;
+	pthread_t t;
+	int master, slave, in, rc;
+	char *err = NULL;
+
+	tr_write_file(tr_path("in.jsonl"), file, strlen(file));
+	cr_assert_eq(openpty(&master, &slave, NULL, NULL, NULL), 0);
+	r.fd = master;
+	pthread_create(&t, NULL, read_pty, &r);
+	in = open(tr_path("in.jsonl"), O_RDONLY);
+	rc = gbt_run_command(args, NULL, (const int[3]){in, -1, slave},
+			     TR_TIMEOUT_S, NULL, NULL);
+	close(slave);
+	close(in);
+	pthread_join(t, NULL);
+	close(master);
+	cr_assert_eq(rc, 0, "%s", r.buf);
+	/* a line rewritten in place: count, new ones, rate */
+	cr_assert(strstr(r.buf, "\r\033[Kimport: 1000 messages, 1000 new, "),
+		  "%s", r.buf);
+	cr_assert(strstr(r.buf, "/s"), "%s", r.buf);
+	cr_assert(strstr(r.buf, "\r\033[Kimport: 2500 messages read, 2500 "
+				"new, 0 already stored in "),
+		  "%s", r.buf);
+
+	/* not a terminal: the totals only */
+	in = open(tr_path("in.jsonl"), O_RDONLY);
+	rc = gbt_run_command(args, NULL, (const int[3]){in, -1, -1},
+			     TR_TIMEOUT_S, &err, NULL);
+	close(in);
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_assert_null(strchr(err, '\r'), "%s", err);
+	cr_assert(strstr(err, "import: 2500 messages read, 0 new, 2500 "
+			      "already stored in "),
+		  "%s", err);
+	free(err);
+	free(file);
+}
+
 Test(transfer, export_of_a_missing_database_fails)
 {
 	char *err = NULL;
@@ -322,7 +388,7 @@ Test(transfer, backup_while_clients_post_is_consistent_and_complete)
 			       NULL};
 	char *err = NULL;
 	double t0 = gb_now_monotonic();
-	int rc = gbt_run_command(bargs, NULL, -1, -1, TR_TIMEOUT_S, &err,
+	int rc = gbt_run_command(bargs, NULL, TR_NO_FDS, TR_TIMEOUT_S, &err,
 				 NULL);
 	double took = gb_now_monotonic() - t0;
 	cr_assert_eq(rc, 0, "backup exited %d:\n%s", rc, err);
@@ -401,7 +467,7 @@ Test(transfer, backup_refuses_the_database_itself)
 
 	tr_write_file(tr_path("in.jsonl"), file, strlen(file));
 	tr_import_ok(sqlite_store(db), tr_path("in.jsonl"), "3 new");
-	cr_assert_eq(gbt_run_command(bargs, NULL, -1, -1, TR_TIMEOUT_S, &err,
+	cr_assert_eq(gbt_run_command(bargs, NULL, TR_NO_FDS, TR_TIMEOUT_S, &err,
 				     NULL),
 		     2, "%s", err);
 	cr_assert(strstr(err, "that is the database itself"), "%s", err);
@@ -486,8 +552,8 @@ static long export_rss(const char *db, long n, double *seconds)
 	c.fd = fds[0];
 	pthread_create(&t, NULL, count_lines, &c);
 	double t0 = gb_now_monotonic();
-	int rc = gbt_run_command(args, env, -1, fds[1], TR_TIMEOUT_S, &err,
-				 &rss);
+	int rc = gbt_run_command(args, env, (const int[3]){-1, fds[1], -1},
+				 TR_TIMEOUT_S, &err, &rss);
 	*seconds = gb_now_monotonic() - t0;
 	close(fds[1]);
 	pthread_join(t, NULL);

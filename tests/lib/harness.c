@@ -329,7 +329,7 @@ int gbt_run(const char *const *args, const char *const *env, char **out)
 }
 
 int gbt_run_command(const char *const *args, const char *const *env,
-		    int in_fd, int out_fd, double timeout_s, char **err_out,
+		    const int fds[3], double timeout_s, char **err_out,
 		    long *maxrss_kb)
 {
 	struct gbt_server s;
@@ -344,9 +344,11 @@ int gbt_run_command(const char *const *args, const char *const *env,
 		if (getppid() != parent)
 			_exit(127);
 		int null = open("/dev/null", O_RDWR);
-		int err = open(s.log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(in_fd >= 0 ? in_fd : null, 0);
-		dup2(out_fd >= 0 ? out_fd : null, 1);
+		int err = fds[2] >= 0 ? fds[2]
+				      : open(s.log_path,
+					     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fds[0] >= 0 ? fds[0] : null, 0);
+		dup2(fds[1] >= 0 ? fds[1] : null, 1);
 		if (err >= 0)
 			dup2(err, 2);
 		for (size_t i = 0; env && env[i]; i++)
