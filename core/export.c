@@ -17,16 +17,34 @@
 
 struct export_state {
 	struct gb_progress progress;
+	int header_written;
 	uint64_t written, skipped;
 	int write_errno; /* stdout failed */
 	int out_of_memory;
 };
 
+/* The header goes out with the first message (or at the end), so a
+ * store that cannot export writes nothing to stdout. */
+static int write_header(struct export_state *x)
+{
+	x->header_written = 1;
+	errno = 0;
+	if (fputs(gb_line_header(), stdout) == EOF || putchar('\n') == EOF) {
+		x->write_errno = errno ? errno : EIO;
+		return -1;
+	}
+	return 0;
+}
+
 static int export_one(void *ud, const cJSON *doc)
 {
 	struct export_state *x = ud;
 	const char *why;
-	char *line = gb_line_from_doc(doc, &why);
+	char *line;
+
+	if (!x->header_written && write_header(x) < 0)
+		return 1;
+	line = gb_line_from_doc(doc, &why);
 
 	if (!line) {
 		const char *id = cJSON_GetStringValue(
@@ -63,12 +81,10 @@ int gb_export_run(void)
 	/* One big buffer: a write(2) per MiB, not per line. */
 	setvbuf(stdout, NULL, _IOFBF, EXPORT_BUFFER);
 	gb_progress_start(&x.progress, "export");
+	st = gb_store_scan(GB_MESSAGES_COLLECTION, export_one, &x, &err);
+	if (st == GB_OK && !x.out_of_memory && !x.header_written)
+		write_header(&x);
 	errno = 0;
-	if (fputs(gb_line_header(), stdout) == EOF || putchar('\n') == EOF)
-		x.write_errno = errno ? errno : EIO;
-	st = x.write_errno ? GB_OK
-			   : gb_store_scan(GB_MESSAGES_COLLECTION, export_one,
-					   &x, &err);
 	if (fflush(stdout) != 0 && !x.write_errno)
 		x.write_errno = errno ? errno : EIO;
 	if (x.write_errno) {
@@ -81,7 +97,9 @@ int gb_export_run(void)
 		fprintf(stderr, "guestbookd export: %s (after %llu messages)\n",
 			x.out_of_memory ? "out of memory" : err.message,
 			(unsigned long long)x.written);
-		return GB_EXIT_FAILED;
+		/* a store that cannot export at all: a settings problem */
+		return st == GB_ERR_INVALID ? GB_EXIT_BAD_INPUT
+					    : GB_EXIT_FAILED;
 	}
 	if (x.skipped)
 		snprintf(summary, sizeof summary,

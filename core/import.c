@@ -97,6 +97,14 @@ static void drop_pending(struct import_state *im)
 /* Where the store stands, and how to go on: after any stop. */
 static void tell_resume(const struct import_state *im, uint64_t line)
 {
+	if (im->stored_through <= 1) {
+		fprintf(stderr, "guestbookd import: stopped; nothing was "
+			"written. %s\n",
+			line > 1 ? "Fix that line and run the import again."
+				 : line ? "" : "Run it again once the store "
+					       "is back.");
+		return;
+	}
 	fprintf(stderr,
 		"guestbookd import: stopped; lines 1 to %llu are stored "
 		"(%llu messages, %llu of them new); nothing after line "
@@ -158,7 +166,9 @@ static int flush(struct import_state *im, uint64_t line)
 			(unsigned long long)line, err.message);
 		tell_resume(im, 0);
 		drop_pending(im);
-		return GB_EXIT_FAILED;
+		/* a store that cannot import at all: a settings problem */
+		return st == GB_ERR_INVALID ? GB_EXIT_BAD_INPUT
+					    : GB_EXIT_FAILED;
 	}
 	im->added += added;
 	im->stored_through = line;
@@ -223,6 +233,13 @@ int gb_import_run(void)
 
 	if (!im || !r) {
 		fprintf(stderr, "guestbookd import: out of memory\n");
+		goto out;
+	}
+	/* a forgotten "< FILE" would wait for typing, silently */
+	if (isatty(STDIN_FILENO)) {
+		fprintf(stderr, "guestbookd import: stdin is a terminal; give "
+			"the export on stdin: guestbookd import < FILE\n");
+		rc = GB_EXIT_BAD_INPUT;
 		goto out;
 	}
 	gb_progress_start(&im->progress, "import");

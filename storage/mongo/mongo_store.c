@@ -464,9 +464,12 @@ static enum gb_status mongo_ping(void *st, struct gb_error *err)
 	return GB_OK;
 }
 
+static void bulk_client_destroy(void);
+
 static void mongo_close(void *st)
 {
 	(void)st;
+	bulk_client_destroy();
 	if (store.ping_client)
 		mongoc_client_destroy(store.ping_client);
 	if (store.pool)
@@ -868,6 +871,61 @@ static enum gb_status mongo_remove(void *st, const struct gb_store_ctx *ctx,
 
 /* --- moving data: scan and import ---------------------------------------- */
 
+/*
+ * Export and import run one long operation after another, never for a
+ * waiting visitor, and one find or insert of theirs may take long (a
+ * server sorting a whole collection, a batch of 1,000 documents with
+ * majority write concern). So they use their own client, on a copy of the
+ * URI whose socket timeout is minutes instead of the requests' seconds.
+ * One at a time (the import contract), kept until close.
+ */
+#define MONGO_BULK_SOCKET_TIMEOUT_MS (5 * 60 * 1000)
+
+static pthread_mutex_t bulk_lock = PTHREAD_MUTEX_INITIALIZER;
+static mongoc_client_t *bulk_client;
+
+static mongoc_client_t *bulk_client_take(struct gb_error *err)
+{
+	mongoc_uri_t *uri;
+	bson_error_t e;
+
+	pthread_mutex_lock(&bulk_lock);
+	if (bulk_client)
+		return bulk_client;
+	uri = mongoc_uri_copy(store.uri);
+	if (!uri) {
+		pthread_mutex_unlock(&bulk_lock);
+		set_err(err, GB_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS,
+				       MONGO_BULK_SOCKET_TIMEOUT_MS);
+	bulk_client = mongoc_client_new_from_uri_with_error(uri, &e);
+	mongoc_uri_destroy(uri);
+	if (!bulk_client) {
+		pthread_mutex_unlock(&bulk_lock);
+		set_err(err, GB_ERR_INVALID, "mongo_uri: %s: %s",
+			store.masked_uri, e.message);
+		return NULL;
+	}
+	mongoc_client_set_error_api(bulk_client, MONGOC_ERROR_API_VERSION_2);
+	return bulk_client;
+}
+
+static void bulk_client_give(void)
+{
+	pthread_mutex_unlock(&bulk_lock);
+}
+
+static void bulk_client_destroy(void)
+{
+	pthread_mutex_lock(&bulk_lock);
+	if (bulk_client)
+		mongoc_client_destroy(bulk_client);
+	bulk_client = NULL;
+	pthread_mutex_unlock(&bulk_lock);
+}
+
 /* Oldest first by _id, one driver batch in memory at a time. */
 static enum gb_status mongo_scan(void *st, const char *collection,
 				 int (*each)(void *ud, const cJSON *doc),
@@ -884,9 +942,9 @@ static enum gb_status mongo_scan(void *st, const char *collection,
 	enum gb_status rc = GB_OK;
 
 	(void)st;
-	client = client_pop(err);
+	client = bulk_client_take(err);
 	if (!client)
-		return GB_ERR_UNAVAILABLE;
+		return err->status;
 	BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &child);
 	BSON_APPEND_INT32(&child, "_id", 1);
 	bson_append_document_end(&opts, &child);
@@ -909,7 +967,7 @@ static enum gb_status mongo_scan(void *st, const char *collection,
 		rc = driver_err(err, "find", &e, reply);
 	mongoc_cursor_destroy(cur);
 	mongoc_collection_destroy(coll);
-	mongoc_client_pool_push(store.pool, client);
+	bulk_client_give();
 	bson_destroy(&filter);
 	bson_destroy(&opts);
 	return rc;
@@ -1158,12 +1216,9 @@ static enum gb_status mongo_import(void *st, const char *collection,
 			goto out;
 		}
 	}
-	rc = outage_check(err);
-	if (rc != GB_OK)
-		goto out;
-	client = client_pop(err);
+	client = bulk_client_take(err);
 	if (!client) {
-		rc = GB_ERR_UNAVAILABLE;
+		rc = err->status;
 		goto out;
 	}
 	rc = ensure_import_index(client, collection, err);
@@ -1192,7 +1247,7 @@ out:
 	if (coll)
 		mongoc_collection_destroy(coll);
 	if (client)
-		mongoc_client_pool_push(store.pool, client);
+		bulk_client_give();
 	free(known);
 	cJSON_Delete(existing);
 	free(skip);
