@@ -50,7 +50,8 @@
  *   garbage_cursor_is_invalid, unknown_id_is_not_found,
  *   malformed_id_is_not_found, removed_document_is_gone,
  *   collections_are_isolated, concurrent_inserts_all_land_with_unique_ids,
- *   documents_survive_reopen, ping_reports_ready.
+ *   documents_survive_reopen, ping_reports_ready,
+ *   scan_is_oldest_first_and_complete, import_skips_known_keys.
  */
 #ifndef GB_TEST_CONFORMANCE_H
 #define GB_TEST_CONFORMANCE_H
@@ -150,6 +151,14 @@ void gb_conf_concurrent_inserts_all_land_with_unique_ids(
     const struct gb_conformance_backend *b);
 void gb_conf_documents_survive_reopen(const struct gb_conformance_backend *b);
 void gb_conf_ping_reports_ready(const struct gb_conformance_backend *b);
+/*
+ * The data commands' slots (ABI 1.2): a store that has them must do what
+ * struct gb_storage_ops says; one that lacks them must say so ("storage
+ * NAME cannot ...", GB_ERR_INVALID).
+ */
+void gb_conf_scan_is_oldest_first_and_complete(
+    const struct gb_conformance_backend *b);
+void gb_conf_import_skips_known_keys(const struct gb_conformance_backend *b);
 
 /* One Criterion test of the suite; used by GB_CONFORMANCE_SUITE. */
 #define GB_CONFORMANCE_TEST(suite, backend, name)                              \
@@ -199,6 +208,9 @@ void gb_conf_ping_reports_ready(const struct gb_conformance_backend *b);
 	GB_CONFORMANCE_TEST(suite, backend,                                    \
 			    concurrent_inserts_all_land_with_unique_ids)       \
 	GB_CONFORMANCE_TEST(suite, backend, documents_survive_reopen)          \
-	GB_CONFORMANCE_TEST(suite, backend, ping_reports_ready)
+	GB_CONFORMANCE_TEST(suite, backend, ping_reports_ready)                \
+	GB_CONFORMANCE_TEST(suite, backend,                                    \
+			    scan_is_oldest_first_and_complete)                 \
+	GB_CONFORMANCE_TEST(suite, backend, import_skips_known_keys)
 
 #endif
