@@ -33,7 +33,7 @@ MONGO_LIBS   := $(shell pkg-config --libs libmongoc-1.0 2>/dev/null)
 
 # ---- the core ---------------------------------------------------------
 # plugins/common/message.c: the host offers its time format (format_time).
-CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c)) plugins/common/message.c
+CORE_SRCS := $(filter-out core/main.c,$(wildcard core/*.c))
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 CORE_LIBS := -lcivetweb -lcjson -ldl -lm
 COMMON_SRCS := $(wildcard plugins/common/*.c)
@@ -43,7 +43,10 @@ $(BUILD)/libgbcore.a: $(CORE_OBJS)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
-$(BUILD)/guestbookd: $(BUILD)/obj/core/main.o $(BUILD)/libgbcore.a
+# The host formats times as the api does (api->format_time) and the data
+# commands (export, import) validate messages with the API's rules:
+# plugins/common is linked in (hidden symbols: no clash with the plugins').
+$(BUILD)/guestbookd: $(BUILD)/obj/core/main.o $(BUILD)/libgbcore.a $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(CORE_LIBS)
 
 $(BUILD)/obj/%.o: %.c
@@ -93,7 +96,7 @@ UNIT_TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c)
 INTEG_TESTS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c))
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TESTLIB_OBJS) $(COMMON_OBJS) $(BUILD)/libgbcore.a $(TEST_PLUGINS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -rdynamic -o $@ $(filter %.o %.a,$^) -lcriterion $(CORE_LIBS) $(MONGO_LIBS)
+	$(CC) $(LDFLAGS) -rdynamic -o $@ $(filter %.o %.a,$^) -lcriterion $(CORE_LIBS) $(MONGO_LIBS) -lsqlite3
 
 TEST_ENV = GB_BUILD_DIR=$(abspath $(BUILD)) GB_SRC_DIR=$(CURDIR)
 TEST_JOBS ?= 1

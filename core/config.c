@@ -538,6 +538,12 @@ void gb_config_print_plugin_help(const char *plugin, const char *version,
 static void print_usage(void)
 {
 	printf("usage: guestbookd [--config FILE] [--KEY VALUE | --KEY=VALUE]...\n"
+	       "       guestbookd export [SETTINGS] > FILE   "
+	       "messages of the store as JSON Lines\n"
+	       "       guestbookd import [SETTINGS] < FILE   "
+	       "add an export's messages to the store\n"
+	       "       guestbookd backup FILE [SETTINGS]     "
+	       "consistent copy of the SQLite database\n"
 	       "       guestbookd --probe [PATH] | --probe-url URL\n"
 	       "       guestbookd --help | --version\n\n"
 	       "Every setting has three spellings: config-file key, "

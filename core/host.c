@@ -147,7 +147,13 @@ static double api_now_wall(void)
 
 static int api_format_time(double epoch, char out[GB_TIME_MAX])
 {
-	return gb_format_rfc3339_ms(epoch, out);
+	char buf[GB_RFC3339_MAX];
+	int rc = gb_format_rfc3339_ms(epoch, buf);
+	/* "YYYY-MM-DDTHH:MM:SS.mmmZ" is 24 bytes: it always fits. */
+	size_t n = rc == 0 ? strnlen(buf, GB_TIME_MAX - 1) : 0;
+	memcpy(out, buf, n);
+	out[n] = '\0';
+	return rc;
 }
 
 static void api_metrics_visit(const struct gb_metrics_visitor *v, void *ud)
@@ -226,14 +232,22 @@ static int plugin_path(const char *name, char *out, size_t len, char *err,
 	return 0;
 }
 
-/* Opens the storage plugin and every route plugin (no plugin code runs)
- * and declares their settings. */
-static int open_plugins(char *err, size_t errlen)
+static int open_storage_plugin(char *err, size_t errlen)
 {
 	char path[1024];
 	const char *storage = gb_config_get("storage");
 	if (plugin_path(storage, path, sizeof path, err, errlen) < 0 ||
 	    gb_plugin_open(path, GB_PLUGIN_STORAGE, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+/* Opens the storage plugin and every route plugin (no plugin code runs)
+ * and declares their settings. */
+static int open_plugins(char *err, size_t errlen)
+{
+	char path[1024];
+	if (open_storage_plugin(err, errlen) < 0)
 		return -1;
 	char *list = strdup(gb_config_get("plugins"));
 	if (!list) {
@@ -347,8 +361,31 @@ int gb_host_start(int argc, char **argv, char *err, size_t errlen)
 	}
 	if (gb_server_prepare(err, errlen) < 0 ||
 	    !(rate_limited = rate_limited_series(err, errlen)) ||
-	    gb_plugins_init(&host_api, err, errlen) < 0 ||
+	    gb_plugins_init(&host_api, 0, err, errlen) < 0 ||
 	    register_info(err, errlen) < 0 ||
+	    gb_storage_open(gb_config_get("storage"),
+			    gb_config_int("ready_cache_ms"), err, errlen) < 0)
+		return 2;
+	return 0;
+}
+
+int gb_host_load_settings(char *err, size_t errlen)
+{
+	started_wall = gb_now_wall();
+	/* Every plugin's settings are known (the server's flags and config
+	 * file work unchanged), but no plugin code runs. */
+	if (open_plugins(err, errlen) < 0 || gb_config_finish(err, errlen) < 0)
+		return 2;
+	return 0;
+}
+
+int gb_host_open_store(char *err, size_t errlen)
+{
+	if (gb_metrics_init() != 0) {
+		snprintf(err, errlen, "cannot create the metrics registry");
+		return 2;
+	}
+	if (gb_plugins_init(&host_api, GB_PLUGIN_STORAGE, err, errlen) < 0 ||
 	    gb_storage_open(gb_config_get("storage"),
 			    gb_config_int("ready_cache_ms"), err, errlen) < 0)
 		return 2;

@@ -16,6 +16,21 @@
  */
 int gb_host_start(int argc, char **argv, char *err, size_t errlen);
 
+/*
+ * For the data commands (export, import, backup), with the configuration
+ * already loaded (gb_config_load) and logging set up: opens every plugin's
+ * descriptor, so every server setting is known and checked, without
+ * running plugin code. Returns 0, or 2 with one line in err.
+ */
+int gb_host_load_settings(char *err, size_t errlen);
+
+/*
+ * After gb_host_load_settings: initializes the storage plugin alone and
+ * opens the store. Returns 0, or 2 with one line in err. gb_host_stop
+ * undoes both.
+ */
+int gb_host_open_store(char *err, size_t errlen);
+
 /* The host function table handed to plugins. */
 const struct gb_host_api *gb_host_api_table(void);
 

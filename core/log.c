@@ -15,8 +15,14 @@
 
 static _Atomic int min_level = GB_LOG_INFO;
 static _Atomic int out_format = -1;
+static _Atomic int out_fd = STDOUT_FILENO;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void gb_log_set_fd(int fd)
+{
+	atomic_store(&out_fd, fd);
+}
 
 void gb_log_configure(enum gb_log_level level, enum gb_log_format format)
 {
@@ -53,7 +59,7 @@ static enum gb_log_format current_format(void)
 {
 	int f = atomic_load_explicit(&out_format, memory_order_relaxed);
 	if (f < 0) {
-		f = isatty(STDOUT_FILENO) ? GB_LOG_TEXT : GB_LOG_JSON;
+		f = isatty(atomic_load(&out_fd)) ? GB_LOG_TEXT : GB_LOG_JSON;
 		atomic_store(&out_format, f);
 	}
 	return (enum gb_log_format)f;
@@ -184,8 +190,9 @@ static void timestamp(char out[32])
 static void write_all(const char *buf, size_t len)
 {
 	size_t off = 0;
+	int fd = atomic_load_explicit(&out_fd, memory_order_relaxed);
 	while (off < len) {
-		ssize_t w = write(STDOUT_FILENO, buf + off, len - off);
+		ssize_t w = write(fd, buf + off, len - off);
 		if (w <= 0)
 			return;
 		off += (size_t)w;

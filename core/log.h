@@ -12,6 +12,12 @@
 
 enum gb_log_format { GB_LOG_JSON, GB_LOG_TEXT };
 
+/*
+ * Sends every line to `fd` instead of stdout (the export and import
+ * commands keep stdout for data). Call before the first line.
+ */
+void gb_log_set_fd(int fd);
+
 /* Sets the minimum level and the format. Safe to call before anything. */
 void gb_log_configure(enum gb_log_level level, enum gb_log_format format);
 

@@ -1,6 +1,7 @@
 /*
  * guestbookd: start-up, the ready line, signals and graceful shutdown,
- * and the --probe mode used by container health checks.
+ * the --probe mode used by container health checks, and the data commands
+ * (export, import, backup: transfer.h).
  */
 #include <civetweb.h>
 #include <pthread.h>
@@ -16,6 +17,7 @@
 #include "host.h"
 #include "log.h"
 #include "server.h"
+#include "transfer.h"
 
 /* GET http://127.0.0.1:PORT/PATH or URL; exit 0 on 2xx, 1 otherwise. */
 static int probe(const char *url, const char *path)
@@ -114,6 +116,9 @@ int main(int argc, char **argv)
 	int pr = probe_mode(argc, argv);
 	if (pr >= 0)
 		return pr;
+	int tr = gb_transfer_main(argc, argv);
+	if (tr >= 0)
+		return tr;
 
 	static sigset_t set;
 	block_signals(&set);

@@ -109,11 +109,14 @@ int gb_plugin_open(const char *path, unsigned want_kind, char *err,
 	return 0;
 }
 
-int gb_plugins_init(const struct gb_host_api *api, char *err, size_t errlen)
+int gb_plugins_init(const struct gb_host_api *api, unsigned only_kind,
+		    char *err, size_t errlen)
 {
 	size_t opened = nloaded;
 	for (size_t i = 0; i < opened; i++) {
 		struct gb_plugin *p = loaded[i];
+		if (only_kind && p->desc->kind != only_kind)
+			continue;
 		initializing = p;
 		int rc = p->desc->init(p, api);
 		initializing = NULL;

@@ -29,10 +29,12 @@ int gb_plugin_open(const char *path, unsigned want_kind, char *err,
 		   size_t errlen);
 
 /*
- * Runs init of every opened plugin, in the order they were opened. On
- * failure fills err with one line naming the file and returns -1.
+ * Runs init of every opened plugin of kind `only_kind` (0: every kind), in
+ * the order they were opened; the others stay opened, never initialized.
+ * On failure fills err with one line naming the file and returns -1.
  */
-int gb_plugins_init(const struct gb_host_api *api, char *err, size_t errlen);
+int gb_plugins_init(const struct gb_host_api *api, unsigned only_kind,
+		    char *err, size_t errlen);
 
 /* The plugin whose init is running now, or NULL outside init. */
 struct gb_plugin *gb_plugin_initializing(void);

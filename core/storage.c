@@ -447,3 +447,59 @@ uint64_t gb_store_generation(void)
 {
 	return atomic_load(&generation);
 }
+
+/* ---- moving data: export, import, backup (ABI 1.2 slots) ------------- */
+
+static enum gb_status lacks(const char *what, struct gb_error *err)
+{
+	err->status = GB_ERR_INVALID;
+	snprintf(err->message, sizeof err->message,
+		 "storage %s cannot %s", store_name, what);
+	return GB_ERR_INVALID;
+}
+
+enum gb_status gb_store_scan(const char *collection,
+			     int (*each)(void *ud, const cJSON *doc), void *ud,
+			     struct gb_error *err)
+{
+	enum gb_status st = precheck(collection, err);
+	if (st != GB_OK)
+		return st;
+	if (!GB_STORAGE_HAS(ops, scan))
+		return lacks("export (it has no scan operation)", err);
+	return ops->scan(store, collection, each, ud, err);
+}
+
+enum gb_status gb_store_import(const char *collection,
+			       const cJSON *const *docs, size_t n,
+			       size_t *added, struct gb_error *err)
+{
+	enum gb_status st = precheck(collection, err);
+	*added = 0;
+	if (st != GB_OK)
+		return st;
+	if (!GB_STORAGE_HAS(ops, import))
+		return lacks("import (it has no import operation)", err);
+	if (n == 0)
+		return GB_OK;
+	st = ops->import(store, collection, docs, n, added, err);
+	if (st == GB_OK && *added > 0) {
+		atomic_fetch_add(&generation, 1);
+		if (strcmp(collection, "messages") == 0)
+			gb_counter_add(created_counter, *added);
+	}
+	return st;
+}
+
+enum gb_status gb_store_backup(const char *path, struct gb_error *err)
+{
+	if (!ops) {
+		err->status = GB_ERR_UNAVAILABLE;
+		snprintf(err->message, sizeof err->message, "no storage open");
+		return GB_ERR_UNAVAILABLE;
+	}
+	if (!GB_STORAGE_HAS(ops, backup))
+		return lacks("make a backup itself; use the database's own "
+			     "tool (MongoDB: mongodump)", err);
+	return ops->backup(store, path, err);
+}

@@ -54,4 +54,17 @@ int gb_idempotency_key_valid(const char *key);
 /* Changes on every successful insert or remove (gb_host_api). */
 uint64_t gb_store_generation(void);
 
+/*
+ * Moving data (guestbookd export, import, backup): the ABI 1.2 slots of
+ * the configured store, or GB_ERR_INVALID with a sentence naming the store
+ * when it lacks the operation. See struct gb_storage_ops for the meaning.
+ */
+enum gb_status gb_store_scan(const char *collection,
+			     int (*each)(void *ud, const cJSON *doc), void *ud,
+			     struct gb_error *err);
+enum gb_status gb_store_import(const char *collection,
+			       const cJSON *const *docs, size_t n,
+			       size_t *added, struct gb_error *err);
+enum gb_status gb_store_backup(const char *path, struct gb_error *err);
+
 #endif

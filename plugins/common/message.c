@@ -284,30 +284,26 @@ static int take_member(const cJSON *root, const struct field_texts *t,
 			     out, err);
 }
 
-int gb_message_from_json(const char *body, size_t len,
-			 struct gb_message_input *out,
-			 struct gb_input_error *err)
+cJSON *gb_json_parse_strict(const char *body, size_t len,
+			    struct gb_input_error *err)
 {
 	char *copy;
 	cJSON *root;
-	int rc = -1;
 
-	out->author = NULL;
-	out->message = NULL;
 	if (len == 0 || memchr(body, '\0', len)) {
 		set_error(err, GB_INPUT_INVALID_JSON, NULL,
 			  "request body is not valid JSON");
-		return -1;
+		return NULL;
 	}
 	if (nests_deeper_than(body, len, GB_JSON_MAX_DEPTH)) {
 		set_error(err, GB_INPUT_INVALID_JSON, NULL,
 			  "request body nests arrays or objects too deeply");
-		return -1;
+		return NULL;
 	}
 	copy = malloc(len + 1);
 	if (!copy) {
 		set_error(err, GB_INPUT_NO_MEMORY, NULL, "out of memory");
-		return -1;
+		return NULL;
 	}
 	memcpy(copy, body, len);
 	copy[len] = '\0';
@@ -315,25 +311,45 @@ int gb_message_from_json(const char *body, size_t len,
 	/* len + 1: cJSON checks the terminator for trailing garbage. */
 	root = cJSON_ParseWithLengthOpts(copy, len + 1, NULL, 1);
 	free(copy);
-	if (!root) {
+	if (!root)
 		set_error(err, GB_INPUT_INVALID_JSON, NULL,
 			  "request body is not valid JSON");
-		return -1;
-	}
+	return root;
+}
+
+int gb_message_from_object(const cJSON *root, struct gb_message_input *out,
+			   struct gb_input_error *err)
+{
+	out->author = NULL;
+	out->message = NULL;
 	if (!cJSON_IsObject(root)) {
 		set_error(err, GB_INPUT_INVALID_FIELD, NULL,
 			  "request body must be a JSON object with author and "
 			  "message");
-		goto out;
+		return -1;
 	}
 	if (take_member(root, &author_texts, &out->author, err) != 0)
-		goto out;
+		return -1;
 	if (take_member(root, &message_texts, &out->message, err) != 0) {
 		gb_message_input_free(out);
-		goto out;
+		return -1;
 	}
-	rc = 0;
-out:
+	return 0;
+}
+
+int gb_message_from_json(const char *body, size_t len,
+			 struct gb_message_input *out,
+			 struct gb_input_error *err)
+{
+	cJSON *root;
+	int rc;
+
+	out->author = NULL;
+	out->message = NULL;
+	root = gb_json_parse_strict(body, len, err);
+	if (!root)
+		return -1;
+	rc = gb_message_from_object(root, out, err);
 	cJSON_Delete(root);
 	return rc;
 }
@@ -427,38 +443,52 @@ cJSON *gb_message_to_legacy(const cJSON *doc)
 	return out;
 }
 
-/* Milliseconds of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z. */
-#define RFC3339_MIN_MS (-62167219200000LL)
-#define RFC3339_MAX_MS 253402300799999LL
+/* Seconds of 0000-01-01T00:00:00Z and of 10000-01-01T00:00:00Z. */
+#define RFC3339_MIN_S (-62167219200LL)
+#define RFC3339_END_S 253402300800LL
 
-int gb_format_rfc3339_ms(double epoch, char out[GB_RFC3339_MAX])
+/* `epoch` with `digits` (3 or 6) fraction digits, rounded to the nearest
+ * unit (half away from zero). */
+static int format_rfc3339(double epoch, int digits, char out[GB_RFC3339_MAX])
 {
-	double ms_d;
-	long long total, secs, ms;
+	long long scale = digits == 3 ? 1000 : 1000000;
+	double units;
+	long long total, secs, frac;
 	time_t t;
 	struct tm tm;
 
 	out[0] = '\0';
 	if (!isfinite(epoch))
 		return -1;
-	ms_d = round(epoch * 1000.0);
-	if (ms_d < (double)RFC3339_MIN_MS || ms_d > (double)RFC3339_MAX_MS)
+	units = round(epoch * (double)scale);
+	if (units < (double)(RFC3339_MIN_S * scale) ||
+	    units >= (double)(RFC3339_END_S * scale))
 		return -1;
-	total = (long long)ms_d;
-	secs = total / 1000;
-	ms = total % 1000;
-	if (ms < 0) {
-		ms += 1000;
+	total = (long long)units;
+	secs = total / scale;
+	frac = total % scale;
+	if (frac < 0) {
+		frac += scale;
 		secs -= 1;
 	}
 	t = (time_t)secs;
 	if (!gmtime_r(&t, &tm))
 		return -1;
-	snprintf(out, GB_RFC3339_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	snprintf(out, GB_RFC3339_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%0*dZ",
 		 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
 		 tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
-		 tm.tm_sec % 100, (int)ms);
+		 tm.tm_sec % 100, digits, (int)(frac % 1000000));
 	return 0;
+}
+
+int gb_format_rfc3339_ms(double epoch, char out[GB_RFC3339_MAX])
+{
+	return format_rfc3339(epoch, 3, out);
+}
+
+int gb_format_rfc3339_us(double epoch, char out[GB_RFC3339_MAX])
+{
+	return format_rfc3339(epoch, 6, out);
 }
 
 int gb_format_double_shortest(double value, char *buf, size_t len)

@@ -33,7 +33,7 @@
 #define GB_MESSAGE_MAX_CHARS 1000
 
 /* Size of a buffer for gb_format_rfc3339_ms ("2026-11-26T06:00:00.123Z"). */
-#define GB_RFC3339_MAX 32
+#define GB_RFC3339_MAX 40
 
 /* How client input failed. */
 enum gb_input_status {
@@ -103,6 +103,24 @@ int gb_message_from_json(const char *body, size_t len,
 			 struct gb_message_input *out,
 			 struct gb_input_error *err);
 
+/*
+ * The parse step of gb_message_from_json alone: `len` bytes of JSON with
+ * its rules (no raw NUL, \u0000 read as U+0001, depth at most
+ * GB_JSON_MAX_DEPTH, nothing after the value). Returns the value (caller
+ * frees with cJSON_Delete), or NULL with *err (GB_INPUT_INVALID_JSON or
+ * GB_INPUT_NO_MEMORY).
+ */
+cJSON *gb_json_parse_strict(const char *body, size_t len,
+			    struct gb_input_error *err);
+
+/*
+ * The validation step of gb_message_from_json alone, on a parsed value:
+ * string members author and message of an object. Returns 0 and fills
+ * *out, or -1 with *err as gb_message_from_json.
+ */
+int gb_message_from_object(const cJSON *root, struct gb_message_input *out,
+			   struct gb_input_error *err);
+
 /* Frees the strings of *in and zeroes it. Safe on a zeroed struct. */
 void gb_message_input_free(struct gb_message_input *in);
 
@@ -146,6 +164,12 @@ cJSON *gb_message_to_legacy(const cJSON *doc);
  * value is not finite or falls outside years 0000..9999.
  */
 int gb_format_rfc3339_ms(double epoch, char out[GB_RFC3339_MAX]);
+
+/*
+ * The same with microseconds, "2026-11-26T06:00:00.123456Z" (the export
+ * format's created_at: the stored date to the microsecond).
+ */
+int gb_format_rfc3339_us(double epoch, char out[GB_RFC3339_MAX]);
 
 /*
  * Writes `value` as the shortest decimal (no exponent) that parses back to

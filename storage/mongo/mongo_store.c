@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mongo_driver.h"
 
@@ -472,9 +473,12 @@ static enum gb_status mongo_ping(void *st, struct gb_error *err)
 	return GB_OK;
 }
 
+static void bulk_client_destroy(void);
+
 static void mongo_close(void *st)
 {
 	(void)st;
+	bulk_client_destroy();
 	if (store.ping_client)
 		mongoc_client_destroy(store.ping_client);
 	if (store.pool)
@@ -1087,6 +1091,392 @@ static enum gb_status mongo_count(void *st, const struct gb_store_ctx *ctx,
 	return rc;
 }
 
+/* --- moving data: scan and import ---------------------------------------- */
+
+/*
+ * Export and import run one long operation after another, never for a
+ * waiting visitor, and one find or insert of theirs may take long (a
+ * server sorting a whole collection, a batch of 1,000 documents with
+ * majority write concern). So they use their own client, on a copy of the
+ * URI whose socket timeout is minutes instead of the requests' seconds.
+ * One at a time (the import contract), kept until close.
+ */
+#define MONGO_BULK_SOCKET_TIMEOUT_MS (5 * 60 * 1000)
+
+static pthread_mutex_t bulk_lock = PTHREAD_MUTEX_INITIALIZER;
+static mongoc_client_t *bulk_client;
+
+static mongoc_client_t *bulk_client_take(struct gb_error *err)
+{
+	mongoc_uri_t *uri;
+	bson_error_t e;
+
+	pthread_mutex_lock(&bulk_lock);
+	if (bulk_client)
+		return bulk_client;
+	uri = mongoc_uri_copy(store.uri);
+	if (!uri) {
+		pthread_mutex_unlock(&bulk_lock);
+		set_err(err, GB_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS,
+				       MONGO_BULK_SOCKET_TIMEOUT_MS);
+	bulk_client = mongoc_client_new_from_uri_with_error(uri, &e);
+	mongoc_uri_destroy(uri);
+	if (!bulk_client) {
+		pthread_mutex_unlock(&bulk_lock);
+		set_err(err, GB_ERR_INVALID, "mongo_uri: %s: %s",
+			store.masked_uri, e.message);
+		return NULL;
+	}
+	mongoc_client_set_error_api(bulk_client, MONGOC_ERROR_API_VERSION_2);
+	return bulk_client;
+}
+
+static void bulk_client_give(void)
+{
+	pthread_mutex_unlock(&bulk_lock);
+}
+
+static void bulk_client_destroy(void)
+{
+	pthread_mutex_lock(&bulk_lock);
+	if (bulk_client)
+		mongoc_client_destroy(bulk_client);
+	bulk_client = NULL;
+	pthread_mutex_unlock(&bulk_lock);
+}
+
+/* Oldest first by _id, one driver batch in memory at a time. */
+static enum gb_status mongo_scan(void *st, const char *collection,
+				 int (*each)(void *ud, const cJSON *doc),
+				 void *ud, struct gb_error *err)
+{
+	bson_t filter = BSON_INITIALIZER;
+	bson_t opts = BSON_INITIALIZER;
+	bson_t child;
+	const bson_t *b, *reply = NULL;
+	bson_error_t e;
+	mongoc_client_t *client;
+	mongoc_collection_t *coll;
+	mongoc_cursor_t *cur;
+	enum gb_status rc = GB_OK;
+
+	(void)st;
+	client = bulk_client_take(err);
+	if (!client)
+		return err->status;
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &child);
+	BSON_APPEND_INT32(&child, "_id", 1);
+	bson_append_document_end(&opts, &child);
+	coll = collection_of(client, collection);
+	cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
+	while (mongoc_cursor_next(cur, &b)) {
+		cJSON *doc = mongo_json_from_bson(b);
+		int stop;
+
+		if (!doc) {
+			rc = set_err(err, GB_ERR_NOMEM, "out of memory");
+			break;
+		}
+		stop = each(ud, doc);
+		cJSON_Delete(doc);
+		if (stop)
+			break;
+	}
+	if (rc == GB_OK && mongoc_cursor_error_document(cur, &e, &reply))
+		rc = driver_err(err, "find", &e, reply);
+	mongoc_cursor_destroy(cur);
+	mongoc_collection_destroy(coll);
+	bulk_client_give();
+	bson_destroy(&filter);
+	bson_destroy(&opts);
+	return rc;
+}
+
+/*
+ * Ids of imported documents: the time, then a 64-bit sequence that starts
+ * at the driver's process-random bytes and counter and only ever grows.
+ * The driver's own ids wrap their 3-byte counter every 16.7 million; these
+ * never do, so documents of one import keep their order by _id (the order
+ * lists use) however many there are and however fast they arrive.
+ */
+static pthread_mutex_t import_oid_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t import_seq;
+static uint32_t import_last_time;
+
+static void import_oid_next(bson_oid_t *oid)
+{
+	uint32_t t = (uint32_t)time(NULL);
+
+	pthread_mutex_lock(&import_oid_lock);
+	if (!import_seq) {
+		bson_oid_t seed;
+
+		bson_oid_init(&seed, NULL);
+		for (int i = 4; i < 12; i++)
+			import_seq = import_seq << 8 | seed.bytes[i];
+	}
+	if (t < import_last_time)
+		t = import_last_time;
+	import_last_time = t;
+	import_seq++;
+	for (int i = 0; i < 4; i++)
+		oid->bytes[i] = (uint8_t)(t >> (24 - 8 * i));
+	for (int i = 0; i < 8; i++)
+		oid->bytes[4 + i] = (uint8_t)(import_seq >> (56 - 8 * i));
+	pthread_mutex_unlock(&import_oid_lock);
+}
+
+/*
+ * The index import looks keys up in, created once per process (a no-op
+ * when it exists). Sparse: documents without a key, every one the API
+ * wrote, cost it nothing.
+ */
+static enum gb_status ensure_import_index(mongoc_client_t *client,
+					  const char *collection,
+					  struct gb_error *err)
+{
+	static _Atomic int done;
+	bson_t cmd = BSON_INITIALIZER;
+	bson_t indexes, index, key;
+	bson_t reply;
+	bson_error_t e;
+	enum gb_status rc = GB_OK;
+
+	if (atomic_load(&done))
+		return GB_OK;
+	BSON_APPEND_UTF8(&cmd, "createIndexes", collection);
+	BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &indexes);
+	BSON_APPEND_DOCUMENT_BEGIN(&indexes, "0", &index);
+	BSON_APPEND_DOCUMENT_BEGIN(&index, "key", &key);
+	BSON_APPEND_INT32(&key, "import_key", 1);
+	bson_append_document_end(&index, &key);
+	BSON_APPEND_UTF8(&index, "name", "import_key");
+	/* documents the API wrote have no key: keep them out of it */
+	BSON_APPEND_BOOL(&index, "sparse", true);
+	bson_append_document_end(&indexes, &index);
+	bson_append_array_end(&cmd, &indexes);
+	if (mongoc_client_write_command_with_opts(client, store.db_name, &cmd,
+						  NULL, &reply, &e))
+		atomic_store(&done, 1);
+	else
+		rc = driver_err(err, "createIndexes import_key", &e, &reply);
+	bson_destroy(&reply);
+	bson_destroy(&cmd);
+	return rc;
+}
+
+struct import_entry {
+	const char *key;
+	size_t index;
+	int skip;
+};
+
+static int entry_by_key(const void *a, const void *b)
+{
+	const struct import_entry *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Marks entries whose key is in `existing` (sorted) or repeats an earlier
+ * entry's; `entries` is sorted by key, then position.
+ */
+static void mark_known(struct import_entry *entries, size_t n,
+		       const char **existing, size_t nexisting)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && !strcmp(entries[i].key, entries[i - 1].key))
+			entries[i].skip = 1;
+		else if (nexisting && bsearch(&entries[i].key, existing,
+					      nexisting, sizeof(*existing),
+					      key_cmp))
+			entries[i].skip = 1;
+	}
+}
+
+/* The keys of `entries` already stored, into `out` (sorted strings). */
+static enum gb_status find_existing_keys(mongoc_collection_t *coll,
+					 const struct import_entry *entries,
+					 size_t n, cJSON *out,
+					 struct gb_error *err)
+{
+	bson_t filter = BSON_INITIALIZER;
+	bson_t opts = BSON_INITIALIZER;
+	bson_t child, in, proj;
+	const bson_t *b, *reply = NULL;
+	bson_error_t e;
+	mongoc_cursor_t *cur;
+	enum gb_status rc = GB_OK;
+
+	BSON_APPEND_DOCUMENT_BEGIN(&filter, "import_key", &child);
+	BSON_APPEND_ARRAY_BEGIN(&child, "$in", &in);
+	for (size_t i = 0; i < n; i++) {
+		char buf[16];
+		const char *ikey;
+
+		bson_uint32_to_string((uint32_t)i, &ikey, buf, sizeof(buf));
+		BSON_APPEND_UTF8(&in, ikey, entries[i].key);
+	}
+	bson_append_array_end(&child, &in);
+	bson_append_document_end(&filter, &child);
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
+	BSON_APPEND_INT32(&proj, "import_key", 1);
+	bson_append_document_end(&opts, &proj);
+	cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
+	while (mongoc_cursor_next(cur, &b)) {
+		bson_iter_t it;
+
+		if (bson_iter_init_find(&it, b, "import_key") &&
+		    BSON_ITER_HOLDS_UTF8(&it) &&
+		    !cJSON_AddItemToArray(
+			out, cJSON_CreateString(bson_iter_utf8(&it, NULL)))) {
+			rc = set_err(err, GB_ERR_NOMEM, "out of memory");
+			break;
+		}
+	}
+	if (rc == GB_OK && mongoc_cursor_error_document(cur, &e, &reply))
+		rc = driver_err(err, "find import_key", &e, reply);
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&filter);
+	bson_destroy(&opts);
+	return rc;
+}
+
+/* Converts and inserts the entries not skipped, in their order. */
+static enum gb_status insert_new(mongoc_collection_t *coll,
+				 const cJSON *const *docs, size_t n,
+				 const int *skip, size_t *added,
+				 struct gb_error *err)
+{
+	bson_t *bdocs = calloc(n, sizeof(*bdocs));
+	const bson_t **ptrs = calloc(n, sizeof(*ptrs));
+	size_t count = 0;
+	enum gb_status rc = GB_OK;
+	bson_t reply;
+	bson_error_t e;
+	bson_iter_t it;
+
+	if (!bdocs || !ptrs) {
+		free(bdocs);
+		free(ptrs);
+		return set_err(err, GB_ERR_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n && rc == GB_OK; i++) {
+		bson_oid_t oid;
+
+		if (skip[i])
+			continue;
+		bson_init(&bdocs[count]);
+		import_oid_next(&oid);
+		rc = mongo_bson_from_json(docs[i], &oid, &bdocs[count], err);
+		ptrs[count] = &bdocs[count];
+		count++;
+	}
+	if (rc == GB_OK && count > 0) {
+		if (mongoc_collection_insert_many(coll, ptrs, count, NULL,
+						  &reply, &e)) {
+			*added = count;
+			if (bson_iter_init_find(&it, &reply, "insertedCount"))
+				*added = (size_t)bson_iter_as_int64(&it);
+			outage_clear();
+		} else {
+			rc = driver_err(err, "insert", &e, &reply);
+		}
+		bson_destroy(&reply);
+	}
+	for (size_t i = 0; i < count; i++)
+		bson_destroy(&bdocs[i]);
+	free(bdocs);
+	free(ptrs);
+	return rc;
+}
+
+/*
+ * One lookup of the batch's keys (served by the import_key index), then
+ * one ordered insert of the new documents. Not atomic: a failure part way
+ * leaves a prefix stored, which the next import of the same lines skips.
+ */
+static enum gb_status mongo_import(void *st, const char *collection,
+				   const cJSON *const *docs, size_t n,
+				   size_t *added, struct gb_error *err)
+{
+	struct import_entry *entries = calloc(n, sizeof(*entries));
+	int *skip = calloc(n, sizeof(*skip));
+	cJSON *existing = cJSON_CreateArray();
+	const char **known = NULL;
+	size_t nknown = 0;
+	mongoc_client_t *client = NULL;
+	mongoc_collection_t *coll = NULL;
+	enum gb_status rc = GB_OK;
+
+	(void)st;
+	*added = 0;
+	if (!entries || !skip || !existing) {
+		rc = set_err(err, GB_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		entries[i].key = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(docs[i], "import_key"));
+		entries[i].index = i;
+		if (!entries[i].key || !*entries[i].key) {
+			rc = set_err(err, GB_ERR_INVALID,
+				     "import: document %zu has no import_key",
+				     i + 1);
+			goto out;
+		}
+	}
+	client = bulk_client_take(err);
+	if (!client) {
+		rc = err->status;
+		goto out;
+	}
+	rc = ensure_import_index(client, collection, err);
+	if (rc != GB_OK)
+		goto out;
+	coll = collection_of(client, collection);
+	qsort(entries, n, sizeof(*entries), entry_by_key);
+	rc = find_existing_keys(coll, entries, n, existing, err);
+	if (rc != GB_OK)
+		goto out;
+	nknown = (size_t)cJSON_GetArraySize(existing);
+	known = calloc(nknown ? nknown : 1, sizeof(*known));
+	if (!known) {
+		rc = set_err(err, GB_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	nknown = 0;
+	for (const cJSON *k = existing->child; k; k = k->next)
+		known[nknown++] = k->valuestring;
+	qsort(known, nknown, sizeof(*known), key_cmp);
+	mark_known(entries, n, known, nknown);
+	for (size_t i = 0; i < n; i++)
+		skip[entries[i].index] = entries[i].skip;
+	rc = insert_new(coll, docs, n, skip, added, err);
+out:
+	if (coll)
+		mongoc_collection_destroy(coll);
+	if (client)
+		bulk_client_give();
+	free(known);
+	cJSON_Delete(existing);
+	free(skip);
+	free(entries);
+	return rc;
+}
+
 static const struct gb_storage_ops mongo_ops = {
 	.size = sizeof(struct gb_storage_ops),
 	.open = mongo_open,
@@ -1098,6 +1488,8 @@ static const struct gb_storage_ops mongo_ops = {
 	.ping = mongo_ping,
 	.close = mongo_close,
 	.insert_once = mongo_insert_once,
+	.scan = mongo_scan,
+	.import = mongo_import,
 };
 
 /* --- plugin ------------------------------------------------------------------ */

@@ -42,6 +42,7 @@
  * and the container image ships its data directory.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -467,6 +468,21 @@ static enum gb_status sq_migrate(struct sq_store *s, sqlite3 *db,
 	return GB_OK;
 }
 
+/* The directory part of path (shorter than SQ_PATH_MAX): "." if none. */
+static void sq_dir_of(const char *path, char dir[SQ_PATH_MAX])
+{
+	char *slash;
+
+	snprintf(dir, SQ_PATH_MAX, "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+}
+
 /*
  * Turns the usual mistakes into messages that name the path before SQLite
  * answers with a bare "unable to open database file".
@@ -474,7 +490,6 @@ static enum gb_status sq_migrate(struct sq_store *s, sqlite3 *db,
 static enum gb_status sq_check_path(const char *path, struct gb_error *err)
 {
 	char dir[SQ_PATH_MAX];
-	char *slash;
 	struct stat st;
 
 	if (path[0] == '\0')
@@ -491,14 +506,7 @@ static enum gb_status sq_check_path(const char *path, struct gb_error *err)
 			       "sqlite_path %s is a directory; give a "
 			       "database file inside it",
 			       path);
-	strcpy(dir, path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
+	sq_dir_of(path, dir);
 	if (stat(dir, &st) != 0)
 		return sq_fail(err, GB_ERR_UNAVAILABLE,
 			       "sqlite_path %s: directory %s: %s (create it "
@@ -1126,6 +1134,295 @@ static void sq_close(void *store)
 		sq_store_free(s);
 }
 
+/* ---- moving data: scan, import, backup -------------------------------- */
+
+/*
+ * Imported documents carry "import_key". The index that finds them is
+ * created by the first import (partial: documents without a key, every
+ * document the API wrote, are not in it and cost it nothing), so a
+ * database that never imported has no such index at all.
+ */
+#define SQ_IMPORT_KEY_EXPR "json_extract(body, '$.import_key')"
+static const char sq_import_index_sql[] =
+    "CREATE INDEX IF NOT EXISTS documents_by_import_key"
+    " ON documents (collection, " SQ_IMPORT_KEY_EXPR ")"
+    " WHERE " SQ_IMPORT_KEY_EXPR " IS NOT NULL";
+static const char sq_import_insert_sql[] =
+    "INSERT INTO documents (collection, body) SELECT ?1, ?2"
+    " WHERE NOT EXISTS (SELECT 1 FROM documents WHERE collection = ?1"
+    " AND " SQ_IMPORT_KEY_EXPR " = ?3)";
+static const char sq_scan_sql[] =
+    "SELECT id, body FROM documents WHERE collection = ?1 ORDER BY id";
+
+/*
+ * One statement, one read transaction: the scan sees one snapshot of the
+ * database however long it runs (WAL lets writers go on meanwhile), and
+ * holds one row at a time.
+ */
+static enum gb_status sq_scan(void *store, const char *collection,
+			      int (*each)(void *ud, const cJSON *doc),
+			      void *ud, struct gb_error *err)
+{
+	struct sq_store *s = store;
+	struct sq_conn *c = sq_reader_acquire(s, err);
+	enum gb_status status = GB_OK;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!c)
+		return err ? err->status : GB_ERR_UNAVAILABLE;
+	rc = sqlite3_prepare_v2(c->db, sq_scan_sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		status = sq_db_fail(err, c->db, rc, "scan");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, collection, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_int64 id = sqlite3_column_int64(st, 0);
+		cJSON *doc = sq_doc_from_row(collection, id,
+					     sqlite3_column_text(st, 1),
+					     sqlite3_column_bytes(st, 1), err);
+		int stop;
+
+		if (!doc) {
+			status = err->status;
+			goto out;
+		}
+		stop = each(ud, doc);
+		cJSON_Delete(doc);
+		if (stop)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		status = sq_db_fail(err, c->db, rc, "scan");
+out:
+	sqlite3_finalize(st);
+	sq_reader_release(s, c);
+	return status;
+}
+
+/* The writer connection for one caller alone, between group commits. */
+static void sq_writer_take(struct sq_store *s)
+{
+	pthread_mutex_lock(&s->write_lock);
+	while (s->writer_busy)
+		pthread_cond_wait(&s->written, &s->write_lock);
+	s->writer_busy = true;
+	pthread_mutex_unlock(&s->write_lock);
+}
+
+static void sq_writer_give(struct sq_store *s)
+{
+	pthread_mutex_lock(&s->write_lock);
+	s->writer_busy = false;
+	pthread_cond_broadcast(&s->written);
+	pthread_mutex_unlock(&s->write_lock);
+}
+
+/* Inserts each document whose key is new; runs inside a transaction. */
+static enum gb_status sq_import_rows(sqlite3 *db, sqlite3_stmt *st,
+				     const char *collection,
+				     const cJSON *const *docs, size_t n,
+				     size_t *added, struct gb_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *key = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(docs[i], "import_key"));
+		char *body;
+		int rc;
+
+		if (!cJSON_IsObject(docs[i]) || !key || !*key)
+			return sq_fail(err, GB_ERR_INVALID,
+				       "import: document %zu has no "
+				       "import_key", i + 1);
+		body = sq_doc_text(docs[i]);
+		if (!body)
+			return sq_fail(err, GB_ERR_NOMEM,
+				       "sqlite: out of memory");
+		sqlite3_bind_text(st, 1, collection, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, body, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sq_stmt_done(st);
+		free(body);
+		if (rc != SQLITE_DONE)
+			return sq_db_fail(err, db, rc, "import");
+		*added += (size_t)sqlite3_changes(db);
+	}
+	return GB_OK;
+}
+
+static enum gb_status sq_import(void *store, const char *collection,
+				const cJSON *const *docs, size_t n,
+				size_t *added, struct gb_error *err)
+{
+	struct sq_store *s = store;
+	enum gb_status status;
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db;
+	int rc;
+
+	*added = 0;
+	if (!s->open)
+		return sq_fail(err, GB_ERR_UNAVAILABLE,
+			       "sqlite store is not open");
+	sq_writer_take(s);
+	db = s->writer->db;
+	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		status = sq_db_fail(err, db, rc, "import: begin");
+		goto out;
+	}
+	rc = sqlite3_exec(db, sq_import_index_sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db, sq_import_insert_sql, -1, &st,
+					NULL);
+	if (rc != SQLITE_OK)
+		status = sq_db_fail(err, db, rc, "import");
+	else
+		status = sq_import_rows(db, st, collection, docs, n, added,
+					err);
+	sqlite3_finalize(st);
+	if (status == GB_OK) {
+		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			status = sq_db_fail(err, db, rc, "import: commit");
+	}
+	if (status != GB_OK) {
+		*added = 0;
+		if (!sqlite3_get_autocommit(db))
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	}
+out:
+	sq_writer_give(s);
+	return status;
+}
+
+/* Flushes the directory entry of a renamed file to disk. */
+static int sq_sync_dir_of(const char *path)
+{
+	char dir[SQ_PATH_MAX];
+	int fd, rc;
+
+	sq_dir_of(path, dir);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* "ok" from PRAGMA quick_check, or the first problem in msg. */
+static int sq_quick_check(sqlite3 *db, char *msg, size_t len)
+{
+	sqlite3_stmt *st;
+	const char *r;
+	int ok = 0;
+
+	snprintf(msg, len, "%s", "quick_check did not run");
+	if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		snprintf(msg, len, "%s", sqlite3_errmsg(db));
+		return 0;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		r = (const char *)sqlite3_column_text(st, 0);
+		ok = r && strcmp(r, "ok") == 0;
+		snprintf(msg, len, "%s", r ? r : "no answer");
+	}
+	sqlite3_finalize(st);
+	return ok;
+}
+
+/* Copies src into the new file tmp with one backup step; verifies it. */
+static enum gb_status sq_backup_copy(sqlite3 *src, const char *tmp,
+				     struct gb_error *err)
+{
+	sqlite3 *dst = NULL;
+	sqlite3_backup *b;
+	char check[256];
+	int rc = sqlite3_open_v2(tmp, &dst,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+				 NULL);
+	enum gb_status status = GB_OK;
+
+	if (rc != SQLITE_OK) {
+		status = sq_fail(err, sq_status_of(rc), "backup %s: %s", tmp,
+				 dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+		goto out;
+	}
+	b = sqlite3_backup_init(dst, "main", src, "main");
+	if (!b) {
+		status = sq_db_fail(err, dst, sqlite3_errcode(dst), "backup");
+		goto out;
+	}
+	/*
+	 * All pages in one step, inside one read transaction of the source:
+	 * a consistent snapshot that WAL lets writers work beside. (Copying
+	 * in slices would restart whenever another process writes.)
+	 */
+	for (int tries = 0;; tries++) {
+		rc = sqlite3_backup_step(b, -1);
+		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) ||
+		    tries * 20 >= SQ_BUSY_TIMEOUT_MS)
+			break;
+		usleep(20 * 1000);
+	}
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		status = sq_db_fail(err, dst, rc, "backup");
+		goto out;
+	}
+	if (!sq_quick_check(dst, check, sizeof(check)))
+		status = sq_fail(err, GB_ERR_INTERNAL,
+				 "backup %s: the copy fails quick_check: %s",
+				 tmp, check);
+out:
+	if (sqlite3_close(dst) != SQLITE_OK && status == GB_OK)
+		status = sq_fail(err, GB_ERR_INTERNAL, "backup %s: close: %s",
+				 tmp, sqlite3_errmsg(dst));
+	return status;
+}
+
+static enum gb_status sq_backup(void *store, const char *path,
+				struct gb_error *err)
+{
+	struct sq_store *s = store;
+	char tmp[SQ_PATH_MAX + 32];
+	struct stat a, b;
+	struct sq_conn *c;
+	enum gb_status status;
+
+	if (!path || !*path)
+		return sq_fail(err, GB_ERR_INVALID, "backup: no file given");
+	if (stat(path, &a) == 0 && stat(s->path, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return sq_fail(err, GB_ERR_INVALID,
+			       "backup %s: that is the database itself", path);
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid()) >=
+	    (int)sizeof(tmp))
+		return sq_fail(err, GB_ERR_INVALID, "backup: path too long");
+	c = sq_reader_acquire(s, err);
+	if (!c)
+		return err ? err->status : GB_ERR_UNAVAILABLE;
+	unlink(tmp);
+	status = sq_backup_copy(c->db, tmp, err);
+	sq_reader_release(s, c);
+	if (status == GB_OK && rename(tmp, path) != 0)
+		status = sq_fail(err, GB_ERR_UNAVAILABLE, "backup %s: %s",
+				 path, strerror(errno));
+	if (status != GB_OK) {
+		unlink(tmp);
+		return status;
+	}
+	if (sq_sync_dir_of(path) != 0)
+		return sq_fail(err, GB_ERR_UNAVAILABLE,
+			       "backup %s: cannot sync its directory: %s", path,
+			       strerror(errno));
+	return GB_OK;
+}
+
 static const struct gb_storage_ops sq_ops = {
     .size = sizeof(struct gb_storage_ops),
     .open = sq_open,
@@ -1137,6 +1434,9 @@ static const struct gb_storage_ops sq_ops = {
     .ping = sq_ping,
     .close = sq_close,
     .insert_once = sq_insert_once,
+    .scan = sq_scan,
+    .import = sq_import,
+    .backup = sq_backup,
 };
 
 /* ---- plugin ---------------------------------------------------------- */

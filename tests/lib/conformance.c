@@ -1048,3 +1048,127 @@ void gb_conf_list_limit_is_bounded_by_the_host(
 	cJSON_Delete(conf_list(b, coll(b), GB_STORE_LIST_MAX, NULL, &next));
 	free(next);
 }
+
+/* ---- moving data (optional slots) ---------------------------------- */
+
+struct conf_scan {
+	char **texts;
+	size_t n, cap, stop_after;
+};
+
+static int conf_scan_one(void *ud, const cJSON *doc)
+{
+	struct conf_scan *s = ud;
+	const char *m = conf_field(doc, "message");
+
+	cr_assert_not_null(m, "scanned document has no message");
+	cr_assert_not_null(conf_field(doc, "id"), "scanned document has no id");
+	if (s->n + 2 > s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 64;
+		s->texts = realloc(s->texts, s->cap * sizeof(*s->texts));
+		cr_assert_not_null(s->texts);
+	}
+	s->texts[s->n++] = strdup(m);
+	s->texts[s->n] = NULL;
+	return s->stop_after && s->n == s->stop_after;
+}
+
+/* A store without the slot answers the command with a clear "cannot". */
+static int conf_lacks(const struct gb_conformance_backend *b,
+		      enum gb_status st, const struct gb_error *err)
+{
+	if (st != GB_ERR_INVALID || !strstr(err->message, "cannot"))
+		return 0;
+	cr_assert(strstr(err->message, b->name), "%s: '%s' names no store",
+		  b->name, err->message);
+	return 1;
+}
+
+void gb_conf_scan_is_oldest_first_and_complete(
+    const struct gb_conformance_backend *b)
+{
+	struct conf_scan s = {0};
+	struct gb_error err = {0};
+	enum gb_status st;
+	char id[GB_ID_MAX], text[32];
+
+	for (int i = 0; i < 25; i++) {
+		snprintf(text, sizeof text, "scan %02d", i);
+		conf_insert_message(b, coll(b), text, id);
+	}
+	st = gb_store_scan(coll(b), conf_scan_one, &s, &err);
+	if (conf_lacks(b, st, &err))
+		return;
+	cr_assert_eq(st, GB_OK, "%s: scan: status %d: %s", b->name, st,
+		     err.message);
+	cr_assert_eq(s.n, 25, "%s: scan saw %zu of 25", b->name, s.n);
+	for (int i = 0; i < 25; i++) {
+		snprintf(text, sizeof text, "scan %02d", i);
+		cr_assert_str_eq(s.texts[i], text, "%s: scan order at %d",
+				 b->name, i);
+	}
+	conf_free_texts(s.texts);
+
+	/* a non-zero return stops it, and that is no error */
+	memset(&s, 0, sizeof s);
+	s.stop_after = 3;
+	st = gb_store_scan(coll(b), conf_scan_one, &s, &err);
+	cr_assert_eq(st, GB_OK, "%s: stopped scan: %s", b->name, err.message);
+	cr_assert_eq(s.n, 3, "%s: scan went on after the stop", b->name);
+	conf_free_texts(s.texts);
+}
+
+static cJSON *conf_keyed(const char *text, const char *key)
+{
+	cJSON *doc = conf_message("imported", text, CONF_DATE);
+
+	cr_assert_not_null(cJSON_AddStringToObject(doc, "import_key", key));
+	return doc;
+}
+
+void gb_conf_import_skips_known_keys(const struct gb_conformance_backend *b)
+{
+	static const char *const first[][2] = {
+		{"one", "k1"}, {"two", "k2"}, {"three", "k3"},
+		{"three again", "k3"}, {"four", "k4"}};
+	static const char *const second[][2] = {{"one again", "k1"},
+						{"five", "k5"}};
+	cJSON *docs[5];
+	struct gb_error err = {0};
+	enum gb_status st;
+	size_t added = 0, n;
+	char id[GB_ID_MAX];
+	char **texts;
+
+	conf_insert_message(b, coll(b), "posted before", id);
+	for (int i = 0; i < 5; i++)
+		docs[i] = conf_keyed(first[i][0], first[i][1]);
+	st = gb_store_import(coll(b), (const cJSON *const *)docs, 5, &added,
+			     &err);
+	for (int i = 0; i < 5; i++)
+		cJSON_Delete(docs[i]);
+	if (conf_lacks(b, st, &err))
+		return;
+	cr_assert_eq(st, GB_OK, "%s: import: status %d: %s", b->name, st,
+		     err.message);
+	cr_assert_eq(added, 4, "%s: import added %zu of 4 new keys", b->name,
+		     added);
+	for (int i = 0; i < 2; i++)
+		docs[i] = conf_keyed(second[i][0], second[i][1]);
+	st = gb_store_import(coll(b), (const cJSON *const *)docs, 2, &added,
+			     &err);
+	for (int i = 0; i < 2; i++)
+		cJSON_Delete(docs[i]);
+	cr_assert_eq(st, GB_OK, "%s: second import: %s", b->name, err.message);
+	cr_assert_eq(added, 1, "%s: a stored key was imported again", b->name);
+
+	/* after what was there, in the order given, newest first */
+	texts = conf_list_all(b, coll(b), 100, &n);
+	cr_assert_eq(n, 6, "%s: %zu documents, not 6", b->name, n);
+	static const char *const want[] = {"five", "four", "three", "two",
+					   "one", "posted before"};
+	for (size_t i = 0; i < n; i++)
+		cr_assert_str_eq(texts[i], want[i], "%s: position %zu",
+				 b->name, i);
+	conf_free_texts(texts);
+}

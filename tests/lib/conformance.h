@@ -51,7 +51,9 @@
  *   malformed_id_is_not_found, removed_document_is_gone,
  *   collections_are_isolated, concurrent_inserts_all_land_with_unique_ids,
  *   documents_survive_reopen, ping_reports_ready,
- *   insert_once_stores_a_repeated_key_once.
+ *   insert_once_stores_a_repeated_key_once, count_follows_inserts_and_removes,
+ *   list_limit_is_bounded_by_the_host, scan_is_oldest_first_and_complete,
+ *   import_skips_known_keys.
  *
  * A store without ids (.no_ids: the http store over a legacy backend)
  * runs the tests that need no id one by one with GB_CONFORMANCE_TEST, as
@@ -171,6 +173,14 @@ void gb_conf_count_follows_inserts_and_removes(
     const struct gb_conformance_backend *b);
 void gb_conf_list_limit_is_bounded_by_the_host(
     const struct gb_conformance_backend *b);
+/*
+ * The data commands' slots : a store that has them must do what
+ * struct gb_storage_ops says; one that lacks them must say so ("storage
+ * NAME cannot ...", GB_ERR_INVALID).
+ */
+void gb_conf_scan_is_oldest_first_and_complete(
+    const struct gb_conformance_backend *b);
+void gb_conf_import_skips_known_keys(const struct gb_conformance_backend *b);
 
 /* One Criterion test of the suite; used by GB_CONFORMANCE_SUITE. */
 #define GB_CONFORMANCE_TEST(suite, backend, name)                              \
@@ -223,7 +233,9 @@ void gb_conf_list_limit_is_bounded_by_the_host(
 	GB_CONFORMANCE_TEST(suite, backend, ping_reports_ready)                \
 	GB_CONFORMANCE_TEST(suite, backend,                                    \
 			    insert_once_stores_a_repeated_key_once)             \
-	GB_CONFORMANCE_TEST(suite, backend, count_follows_inserts_and_removes)                 \
-	GB_CONFORMANCE_TEST(suite, backend, list_limit_is_bounded_by_the_host)
+	GB_CONFORMANCE_TEST(suite, backend, count_follows_inserts_and_removes)  \
+	GB_CONFORMANCE_TEST(suite, backend, list_limit_is_bounded_by_the_host)  \
+	GB_CONFORMANCE_TEST(suite, backend, scan_is_oldest_first_and_complete)  \
+	GB_CONFORMANCE_TEST(suite, backend, import_skips_known_keys)
 
 #endif

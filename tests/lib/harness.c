@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -324,6 +325,65 @@ int gbt_run(const char *const *args, const char *const *env, char **out)
 	int rc = wait_exit(pid, 10.0);
 	if (out)
 		*out = gbt_server_log(&s);
+	return rc;
+}
+
+int gbt_run_command(const char *const *args, const char *const *env,
+		    const int fds[3], double timeout_s, char **err_out,
+		    long *maxrss_kb)
+{
+	struct gbt_server s;
+	memset(&s, 0, sizeof s);
+	if (make_dir(&s) < 0)
+		return -1;
+	char **argv = build_argv(&s, args, 0);
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		int null = open("/dev/null", O_RDWR);
+		int err = fds[2] >= 0 ? fds[2]
+				      : open(s.log_path,
+					     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fds[0] >= 0 ? fds[0] : null, 0);
+		dup2(fds[1] >= 0 ? fds[1] : null, 1);
+		if (err >= 0)
+			dup2(err, 2);
+		for (size_t i = 0; env && env[i]; i++)
+			putenv(strdup(env[i]));
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	free_argv(argv);
+	if (pid < 0)
+		return -1;
+	double deadline = now() + timeout_s;
+	struct rusage ru;
+	int st, rc = -1;
+	for (;;) {
+		pid_t r = wait4(pid, &st, WNOHANG, &ru);
+		if (r == pid) {
+			rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+			break;
+		}
+		if (r < 0)
+			break;
+		if (now() > deadline) {
+			kill(pid, SIGKILL);
+			wait4(pid, &st, 0, &ru);
+			fprintf(stderr, "guestbookd %s: killed after %.0f s\n",
+				args && args[0] ? args[0] : "", timeout_s);
+			break;
+		}
+		usleep(2000);
+	}
+	if (maxrss_kb)
+		*maxrss_kb = ru.ru_maxrss;
+	if (err_out)
+		*err_out = gbt_server_log(&s);
 	return rc;
 }
 

@@ -49,6 +49,19 @@ int gbt_server_start(struct gbt_server *s, const char *const *args,
  */
 int gbt_run(const char *const *args, const char *const *env, char **out);
 
+/*
+ * Runs a guestbookd command (export, import, backup) with exactly `args`
+ * and `env` (NULL-terminated, may be NULL), stdin from `fds[0]`, stdout
+ * into `fds[1]` (-1: /dev/null for either) and stderr into `fds[2]`, or
+ * when that is -1 into *err_out (malloc'd, caller frees; may be NULL).
+ * Waits at most `timeout_s` seconds (then SIGKILL) and returns the exit
+ * status, or -1 (timeout or a signal). *maxrss_kb (may be NULL) receives
+ * the command's peak resident memory in KiB, from wait4.
+ */
+int gbt_run_command(const char *const *args, const char *const *env,
+		    const int fds[3], double timeout_s, char **err_out,
+		    long *maxrss_kb);
+
 /* Sends `sig`, waits up to 30 s (then SIGKILL), returns the exit status
  * (-1 on timeout or signal death). Removes nothing: the directory stays
  * until the test process exits (see above). */

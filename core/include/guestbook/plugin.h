@@ -48,8 +48,9 @@
  *   `count` (after `remove`); the kind GB_PLUGIN_METRICS is gone (an
  *   exporter is a route plugin); GB_HOST_HAS is gone (see above); new
  *   host slots init_error, setting_get, setting_int, setting_bool,
- *   store_count, format_time, store_insert_once (and storage ops
- *   insert_once, after close); store_generation moved next to store_name.
+ *   store_count, format_time, store_insert_once (and the optional storage
+ *   ops insert_once, scan, import, backup after close); store_generation
+ *   moved next to store_name.
  *   Slots moved, so every 1.x plugin must be rebuilt against this header.
  *
  * Memory
@@ -468,6 +469,48 @@ struct gb_storage_ops {
 				      const char *collection, const cJSON *doc,
 				      const char *key, char id_out[GB_ID_MAX],
 				      int *repeated, struct gb_error *err);
+
+	/*
+	 * Moving data (`guestbookd export`, `import` and `backup`). A back
+	 * end may leave any of the three NULL: the command then tells the
+	 * user this store cannot do it.
+	 */
+
+	/*
+	 * Calls `each` with every document of `collection`, oldest first
+	 * (the reverse of list), each as get returns it (with "id"; borrowed
+	 * for the call). Streams: memory stays constant whatever the size
+	 * of the collection. Stops at the first non-zero return of `each`
+	 * and returns GB_OK then too (the caller knows why it stopped).
+	 */
+	enum gb_status (*scan)(void *store, const char *collection,
+			       int (*each)(void *ud, const cJSON *doc),
+			       void *ud, struct gb_error *err);
+
+	/*
+	 * Inserts the `n` documents of `docs` in their order, each after
+	 * every document already stored (so they list newest first in
+	 * reverse order of `docs`), skipping each whose string member
+	 * "import_key" (which every document has) equals that of a document
+	 * already in `collection` or earlier in `docs`. The key is stored
+	 * with the document. *added receives how many were inserted. All
+	 * or nothing where the database allows it (SQLite: one
+	 * transaction); elsewhere a failure may leave a prefix stored, which
+	 * a repeated call completes without duplicates. Callers run one
+	 * import at a time per collection.
+	 */
+	enum gb_status (*import)(void *store, const char *collection,
+				 const cJSON *const *docs, size_t n,
+				 size_t *added, struct gb_error *err);
+
+	/*
+	 * Writes a consistent copy of the whole store to the new file
+	 * `path` while other processes keep reading and writing it; the
+	 * copy is a store this back end can open. A file already at `path`
+	 * is replaced only once the copy is complete and verified.
+	 */
+	enum gb_status (*backup)(void *store, const char *path,
+				 struct gb_error *err);
 };
 
 /* Longest idempotency key, without the NUL (insert_once). */
@@ -475,6 +518,13 @@ struct gb_storage_ops {
 
 /* How long stores remember an idempotency key: 10 minutes. */
 #define GB_IDEMPOTENCY_WINDOW_S 600
+
+/* True when `ops` (a registered back end) has the optional slot `slot`
+ * (set, and inside the struct the plugin was built with). */
+#define GB_STORAGE_HAS(ops, slot)                                              \
+	((ops)->size >= offsetof(struct gb_storage_ops, slot) +                \
+				sizeof(((struct gb_storage_ops *)0)->slot) &&  \
+	 (ops)->slot != NULL)
 
 /* ---------------------------------------------------------------------- */
 /* Metrics                                                                 */
