@@ -30,6 +30,13 @@ const char *gb_config_get(const char *key);
 long gb_config_int(const char *key);
 int gb_config_bool(const char *key);
 
+/*
+ * When a secret (the admin token, a MongoDB URI with a password) was given
+ * as a flag, which every user on the machine can read in ps: what to do
+ * instead, as a sentence. NULL when none was.
+ */
+const char *gb_config_secret_flag(int argc, char **argv);
+
 /* Prints the settings table (for --help) to stdout. */
 void gb_config_print_help(void);
 
