@@ -62,7 +62,7 @@ static const struct setting settings[] = {
 	{"body_timeout_ms", "GUESTBOOK_BODY_TIMEOUT_MS", T_INT, "10000", 100,
 	 600000, NULL, "the whole request body within this, else 408"},
 	{"body_min_rate", "GUESTBOOK_BODY_MIN_RATE", T_INT, "1024", 0, 1 << 30,
-	 NULL, "bytes per second a body must keep up after 1 s, else 408"},
+	 NULL, "bytes per second a body must keep up after 2 s, else 408"},
 	{"log_level", "GUESTBOOK_LOG_LEVEL", T_ENUM, "info", 0, 0,
 	 "debug|info|warn|error", "lowest level logged"},
 	{"log_format", "GUESTBOOK_LOG_FORMAT", T_ENUM, NULL, 0, 0, "json|text",

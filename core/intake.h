@@ -53,11 +53,19 @@ int gb_intake_check(const struct mg_request_info *ri, struct gb_intake *in,
  */
 int gb_intake_cross_site(const char *method, const struct gb_intake *in);
 
+/*
+ * Installs the handler of the signal that breaks a blocked body read at
+ * each tick of the read deadline (see gb_intake_read_body). Once, before
+ * the server starts. 0, or -1 when the signal cannot be used: bodies are
+ * then read a byte per call.
+ */
+int gb_intake_init(void);
+
 /* Deadlines of the body read, from the settings. */
 struct gb_body_limits {
 	size_t max;          /* larger: 413 */
 	double timeout;      /* seconds for the whole body */
-	double min_rate;     /* bytes per second after the first second */
+	double min_rate;     /* bytes per second after the first 2 s */
 };
 
 /*

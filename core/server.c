@@ -517,6 +517,9 @@ int gb_server_start(char *err, size_t errlen)
 		"access_control_allow_methods", "",
 		NULL,
 	};
+	if (gb_intake_init() < 0)
+		gb_log(GB_LOG_WARN, "core", "no signal for body deadlines: "
+		       "bodies are read a byte per call");
 	struct mg_callbacks cb;
 	memset(&cb, 0, sizeof cb);
 	cb.log_message = log_message;
