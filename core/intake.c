@@ -29,6 +29,15 @@ static int refuse(struct gb_intake_error *err, int status, const char *code,
  * lines has each field name exactly two bytes after the end of the line
  * before it, and "\0\0\r\0" after the last value. Anything else is a
  * line it skipped or a bare LF, and the request is refused.
+ *
+ * The bytes after the last value are read in order and the test stops at
+ * the first that differs, so it stays inside the block, but for one
+ * layout: a last line ending in a bare LF and a bare LF ending the block
+ * ("\0\0" then the end), whose NULs look like a CRLF line. Then the next
+ * byte is the body, or, when the block filled civetweb's whole buffer
+ * (max_request_size), up to two bytes past it: civetweb does not say
+ * where its buffer ends. Such a block was parsed to its end, so taking it
+ * when those bytes happen to read "\r\0" smuggles nothing.
  */
 static int line_follows(const char *prev_end, const char *name)
 {
