@@ -354,11 +354,11 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
 }
 
 /*
- * civetweb 1.15 answers "Malformed message" both to a header block larger
- * than its buffer (max_request_size) and to one that did not arrive within
- * request_timeout_ms (or keep_alive_timeout_ms on a reused connection),
- * and to a control character in it. The time the read took tells the
- * timeout apart; the rest is taken for a block too large (431).
+ * civetweb 1.15 answers "Malformed message" to a header block larger than
+ * its buffer (max_request_size), to one that did not arrive within
+ * request_timeout_ms (keep_alive_timeout_ms on a reused connection), and
+ * to a control character in it. The time the read took tells the timeout
+ * apart; the rest is taken for a block too large (431).
  */
 static int malformed_status(const struct mg_connection *conn)
 {
@@ -383,23 +383,27 @@ static int http_error(struct mg_connection *conn, int status,
 	new_request_id(req.request_id);
 	snprintf(req.client, sizeof req.client, "%s",
 		 req.ri ? req.ri->remote_addr : "");
-	const char *code = "http_error";
 	if (status == 400 && errmsg && strcmp(errmsg, "Malformed message") == 0)
 		status = malformed_status(conn);
-	if (status == 411) /* civetweb: a Content-Length it cannot read */
-		status = 400, code = "bad_content_length";
-	else if (status == 408)
-		code = "request_timeout", errmsg = "the request header "
-						   "arrived too slowly";
-	else if (status == 431)
-		code = "header_too_large", errmsg = "the request header block "
-						    "is too large";
-	else if (status == 400)
-		code = "bad_request";
-	else if (status == 405)
-		code = "method_not_allowed";
-	else if (status == 413)
-		code = "payload_too_large";
+	const char *code = "http_error";
+	switch (status) {
+	case 400: code = "bad_request"; break;
+	case 405: code = "method_not_allowed"; break;
+	case 408:
+		code = "request_timeout";
+		errmsg = "the request header arrived too slowly";
+		break;
+	case 411: /* civetweb: a Content-Length it cannot read */
+		status = 400;
+		code = "bad_content_length";
+		errmsg = "Content-Length is not a number";
+		break;
+	case 413: code = "payload_too_large"; break;
+	case 431:
+		code = "header_too_large";
+		errmsg = "the request header block is too large";
+		break;
+	}
 	gb_respond_error(&req, status, code,
 			 errmsg && *errmsg ? errmsg : gb_status_text(status),
 			 NULL);
