@@ -13,7 +13,7 @@
 #
 # Knobs (environment): BENCH_DURATION (seconds per scenario, 10),
 # BENCH_CONNECTIONS (32), BENCH_WRK_THREADS (2), BENCH_THREADS (worker
-# threads of both servers, 64: guestbookd's default), BENCH_SEED (10000).
+# threads of both servers, 256: guestbookd's default), BENCH_SEED (10000).
 #
 # Adding a scenario: write a function that calls `measure NAME PID PORT
 # PATH [SCRIPT [ARGS]]` against a server started with `start_guestbookd`
@@ -25,7 +25,7 @@ SRC=${GB_SRC_DIR:-.}
 DURATION=${BENCH_DURATION:-10}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
-THREADS=${BENCH_THREADS:-64}
+THREADS=${BENCH_THREADS:-256}
 SEED=${BENCH_SEED:-10000}
 export BENCH_DIR
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)

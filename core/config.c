@@ -48,10 +48,18 @@ static const struct setting settings[] = {
 	 "directory of the plugin .so files"},
 	{"storage", "GUESTBOOK_STORAGE", T_STR, NULL, 0, 0, NULL,
 	 "storage back end: sqlite, mongo, http (default by role)"},
-	{"threads", "GUESTBOOK_THREADS", T_INT, "64", 2, 1024, NULL,
+	{"threads", "GUESTBOOK_THREADS", T_INT, "256", 2, 1024, NULL,
 	 "worker threads (one per open connection)"},
 	{"keepalive_ms", "GUESTBOOK_KEEPALIVE_MS", T_INT, "1000", 0, 60000,
 	 NULL, "idle keep-alive timeout; 0 turns keep-alive off"},
+	{"keepalive_requests", "GUESTBOOK_KEEPALIVE_REQUESTS", T_INT, "1000", 0,
+	 1000000, NULL, "requests per keep-alive connection, then close; 0 no cap"},
+	{"header_timeout_ms", "GUESTBOOK_HEADER_TIMEOUT_MS", T_INT, "3000", 100,
+	 60000, NULL, "request line and headers within this, else 408 or close"},
+	{"body_timeout_ms", "GUESTBOOK_BODY_TIMEOUT_MS", T_INT, "10000", 100,
+	 600000, NULL, "the whole request body within this, else 408"},
+	{"body_min_rate", "GUESTBOOK_BODY_MIN_RATE", T_INT, "1024", 0, 1 << 30,
+	 NULL, "bytes per second a body must keep up after 2 s, else 408"},
 	{"log_level", "GUESTBOOK_LOG_LEVEL", T_ENUM, "info", 0, 0,
 	 "debug|info|warn|error", "lowest level logged"},
 	{"log_format", "GUESTBOOK_LOG_FORMAT", T_ENUM, NULL, 0, 0, "json|text",
@@ -885,6 +893,47 @@ int gb_config_finish(char *err, size_t errlen)
 			return -1;
 		}
 	return 0;
+}
+
+static int has_password(const char *uri)
+{
+	const char *at = strrchr(uri, '@'), *p = strstr(uri, "://");
+	p = p ? p + 3 : uri;
+	return at && memchr(p, ':', (size_t)(at - p > 0 ? at - p : 0)) != NULL;
+}
+
+const char *gb_config_secret_flag(int argc, char **argv)
+{
+	static const struct {
+		const char *flag, *advice;
+		int uri;
+	} secrets[] = {
+		{"--admin-token", "use --admin-token-file (or "
+		 "GUESTBOOK_ADMIN_TOKEN_FILE) with a file only guestbookd reads",
+		 0},
+		{"--api-admin-token", "use --api-admin-token-file (or "
+		 "GUESTBOOK_ADMIN_TOKEN_FILE) with a file only guestbookd reads",
+		 0},
+		{"--http-admin-token", "use --http-admin-token-file (or "
+		 "GUESTBOOK_ADMIN_TOKEN_FILE) with a file only guestbookd reads",
+		 0},
+		{"--mongo-uri", "put the URI in GUESTBOOK_MONGO_URI instead", 1},
+		{"--db-addr", "put it in GUESTBOOK_DB_ADDR instead", 1},
+		{"--mongo-addr", "put it in GUESTBOOK_DB_ADDR instead", 1},
+	};
+	for (int a = 1; a < argc; a++)
+		for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
+			size_t n = strlen(secrets[i].flag);
+			const char *arg = argv[a];
+			if (strncmp(arg, secrets[i].flag, n) != 0 ||
+			    (arg[n] != '\0' && arg[n] != '='))
+				continue;
+			const char *v = arg[n] == '=' ? arg + n + 1
+				      : a + 1 < argc ? argv[a + 1] : "";
+			if (!secrets[i].uri || has_password(v))
+				return secrets[i].advice;
+		}
+	return NULL;
 }
 
 const char *gb_config_get(const char *key)

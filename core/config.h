@@ -65,6 +65,13 @@ const char *gb_config_plugin_get(const char *plugin, const char *name);
 long gb_config_plugin_int(const char *plugin, const char *name);
 int gb_config_plugin_bool(const char *plugin, const char *name);
 
+/*
+ * When a secret (the admin token, a MongoDB URI with a password) was given
+ * as a flag, which every user on the machine can read in ps: what to do
+ * instead, as a sentence. NULL when none was.
+ */
+const char *gb_config_secret_flag(int argc, char **argv);
+
 /* Prints the host's settings table (for --help) to stdout. */
 void gb_config_print_help(void);
 

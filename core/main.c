@@ -134,6 +134,10 @@ int main(int argc, char **argv)
 		gb_host_stop();
 		return 2;
 	}
+	const char *advice = gb_config_secret_flag(argc, argv);
+	if (advice)
+		gb_log(GB_LOG_WARN, "core", "a secret was passed as a flag, "
+		       "visible to every user in ps: %s", advice);
 	if (gb_server_start(err, sizeof err) < 0) {
 		gb_log(GB_LOG_ERROR, "core", "%s", err);
 		fprintf(stderr, "guestbookd: %s\n", err);

@@ -214,6 +214,7 @@ size_t gb_response_send(struct gb_request *req, int keep_alive)
 			 "%s%s%s"
 			 "%s"
 			 "X-Request-Id: %s\r\n"
+			 "X-Content-Type-Options: nosniff\r\n"
 			 "Connection: %s\r\n"
 			 "%s\r\n",
 			 req->status, gb_status_text(req->status),

@@ -7,9 +7,15 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "config.h"
+#include "intake.h"
 #include "log.h"
 #include "metrics.h"
 #include "request.h"
@@ -23,6 +29,14 @@ static int access_log;
 static size_t default_max_body;
 static int trust_proxy;
 static long keepalive_ms;
+static long header_timeout_ms;
+static long keepalive_requests;
+static struct gb_body_limits body_limits;
+static int listen_fd = -1;
+static atomic_int connections;
+/* When the request being read on this worker's connection began: the
+ * connection's start, then the end of each response. */
+static _Thread_local double request_began;
 
 static struct gb_metric *requests_total, *request_duration;
 static struct gb_series *in_flight;
@@ -98,6 +112,10 @@ int gb_server_prepare(char *err, size_t errlen)
 	default_max_body = (size_t)gb_config_int("max_body");
 	trust_proxy = gb_config_bool("trust_proxy");
 	keepalive_ms = gb_config_int("keepalive_ms");
+	header_timeout_ms = gb_config_int("header_timeout_ms");
+	keepalive_requests = gb_config_int("keepalive_requests");
+	body_limits.timeout = (double)gb_config_int("body_timeout_ms") / 1000.0;
+	body_limits.min_rate = (double)gb_config_int("body_min_rate");
 	return 0;
 }
 
@@ -133,16 +151,14 @@ static void new_request_id(char out[GB_REQUEST_ID_MAX])
 }
 
 /*
- * With trust_proxy, the client is the LAST X-Forwarded-For entry: the one
- * the proxy in front of us appended. Earlier entries come from the client
- * itself and could be anything (a forged one must not pick a fresh rate
- * limit bucket).
+ * With trust_proxy, the client is the LAST X-Forwarded-For entry over all
+ * X-Forwarded-For lines: the one the proxy in front of us appended. Earlier
+ * entries and lines come from the client itself and could be anything (a
+ * forged one must not pick a fresh rate limit bucket).
  */
-static void client_address(struct gb_request *req)
+static void client_address(struct gb_request *req, const struct gb_intake *in)
 {
-	const char *xff = trust_proxy ? mg_get_header(req->conn,
-						      "X-Forwarded-For")
-				      : NULL;
+	const char *xff = trust_proxy ? in->forwarded_for : NULL;
 	if (xff) {
 		const char *last = strrchr(xff, ',');
 		last = last ? last + 1 : xff;
@@ -155,53 +171,6 @@ static void client_address(struct gb_request *req)
 		}
 	}
 	snprintf(req->client, sizeof req->client, "%s", req->ri->remote_addr);
-}
-
-/* Reads the body up to max; 1 if it is larger, -1 on a read error. */
-static int read_body(struct gb_request *req, size_t max)
-{
-	long long declared = req->ri->content_length;
-	if (declared > (long long)max)
-		return 1;
-	size_t cap = declared > 0 ? (size_t)declared + 1 : 1024;
-	if (cap > max + 1)
-		cap = max + 1;
-	char *buf = malloc(cap + 1);
-	if (!buf)
-		return -1;
-	size_t len = 0;
-	for (;;) {
-		if (len == cap) {
-			if (cap > max) {
-				free(buf);
-				return 1;
-			}
-			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-			char *nb = realloc(buf, ncap + 1);
-			if (!nb) {
-				free(buf);
-				return -1;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		int n = mg_read(req->conn, buf + len, cap - len);
-		if (n < 0) {
-			free(buf);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > max) {
-		free(buf);
-		return 1;
-	}
-	buf[len] = '\0';
-	req->body = buf;
-	req->body_len = len;
-	return 0;
 }
 
 /*
@@ -225,14 +194,28 @@ static int decode_path(struct gb_request *req)
 	return 0;
 }
 
-static int wants_keep_alive(const struct gb_request *req)
+/* 1 when the comma list `v` holds `token` (case-insensitive). */
+static int has_token(const char *v, const char *token)
 {
-	if (atomic_load(&shutting_down) || keepalive_ms == 0)
+	size_t n = strlen(token);
+	while (v && *v) {
+		v += strspn(v, " ,");
+		size_t len = strcspn(v, " ,");
+		if (len == n && strncasecmp(v, token, n) == 0)
+			return 1;
+		v += len;
+	}
+	return 0;
+}
+
+static int wants_keep_alive(const struct gb_intake *in, uintptr_t served)
+{
+	if (atomic_load(&shutting_down) || keepalive_ms == 0 ||
+	    (keepalive_requests > 0 && served >= (uintptr_t)keepalive_requests))
 		return 0;
-	const char *c = mg_get_header(req->conn, "Connection");
-	if (c)
-		return strcasecmp(c, "keep-alive") == 0;
-	return strcmp(req->ri->http_version, "1.1") == 0;
+	if (has_token(in->connection, "close"))
+		return 0;
+	return in->http11 || has_token(in->connection, "keep-alive");
 }
 
 /* Request metrics, counted before the response leaves so that a client
@@ -250,7 +233,7 @@ static void count(struct gb_request *req, const char *route, double t0)
 }
 
 static void log_access(struct gb_request *req, const char *route, double t0,
-		       size_t bytes)
+		       size_t bytes, const char *user_agent)
 {
 	if (!access_log)
 		return;
@@ -264,9 +247,62 @@ static void log_access(struct gb_request *req, const char *route, double t0,
 		.bytes = bytes,
 		.remote = req->client,
 		.request_id = req->request_id,
-		.user_agent = mg_get_header(req->conn, "User-Agent"),
+		.user_agent = user_agent,
 	};
 	gb_log_access(&e);
+}
+
+/* Routes the request and runs its handler, or answers the error that
+ * stops it. Clears *keep when the body is left unread. */
+static const char *serve(struct gb_request *req, const struct gb_intake *in,
+			 int *keep)
+{
+	unsigned allow = 0;
+	int m = gb_router_match(req->path, gb_method_bit(req->ri->request_method),
+				&req->match, &allow);
+	/* A body nobody reads is never drained: the connection closes. */
+	int body_pending = in->content_length > 0;
+	if (m == 0) {
+		*keep &= !body_pending;
+		gb_respond_error(req, 404, "not_found", "no such resource",
+				 NULL);
+		return "other";
+	}
+	const char *route = req->match.route ? req->match.route->pattern
+					     : "other";
+	if (m < 0) {
+		char methods[128];
+		gb_methods_format(allow, methods, sizeof methods);
+		gb_res_header(req, "Allow", methods);
+		*keep &= !body_pending;
+		gb_respond_error(req, 405, "method_not_allowed",
+				 "method not allowed for this resource", NULL);
+		return route;
+	}
+	if (gb_intake_cross_site(req->ri->request_method, in)) {
+		*keep &= !body_pending;
+		gb_respond_error(req, 403, "cross_site",
+				 "cross-site requests may not change anything",
+				 NULL);
+		return route;
+	}
+	const struct gb_route_handler_slot *h = req->match.handler;
+	struct gb_body_limits lim = body_limits;
+	lim.max = h->max_body ? h->max_body : default_max_body;
+	struct gb_intake_error err;
+	if (gb_intake_read_body(req->conn, in, &lim, &req->body,
+				&req->body_len, &err) < 0) {
+		*keep = 0;
+		gb_respond_error(req, err.status, err.code, err.message, NULL);
+		return route;
+	}
+	h->handler(req, h->userdata);
+	if (!req->responded) {
+		gb_log(GB_LOG_ERROR, h->owner, "handler for %s answered nothing",
+		       route);
+		gb_respond_error(req, 500, "internal", "internal error", NULL);
+	}
+	return route;
 }
 
 static int dispatch(struct mg_connection *conn, void *cbdata)
@@ -279,70 +315,62 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
 	req.headers[0] = '\0';
 	req.conn = conn;
 	req.ri = mg_get_request_info(conn);
+	uintptr_t served = (uintptr_t)mg_get_user_connection_data(conn) + 1;
+	mg_set_user_connection_data(conn, (void *)served);
+	struct gb_intake in;
+	struct gb_intake_error err;
+	int bad = gb_intake_check(req.ri, &in, &err);
 	int bad_path = decode_path(&req);
 	req.head = strcmp(req.ri->request_method, "HEAD") == 0;
-	const char *rid = mg_get_header(conn, "X-Request-Id");
-	if (rid && valid_request_id(rid))
-		snprintf(req.request_id, sizeof req.request_id, "%s", rid);
+	if (!bad && in.request_id && valid_request_id(in.request_id))
+		snprintf(req.request_id, sizeof req.request_id, "%s",
+			 in.request_id);
 	else
 		new_request_id(req.request_id);
-	client_address(&req);
+	client_address(&req, &in);
 
 	const char *route = "other";
-	unsigned allow = 0;
-	int keep = wants_keep_alive(&req);
-	int m = bad_path ? 0
-			 : gb_router_match(req.path,
-					   gb_method_bit(req.ri->request_method),
-					   &req.match, &allow);
-	if (bad_path) {
+	int keep = !bad && wants_keep_alive(&in, served);
+	if (bad) {
+		gb_respond_error(&req, err.status, err.code, err.message, NULL);
+	} else if (bad_path) {
+		keep &= in.content_length <= 0;
 		gb_respond_error(&req, 400, "invalid_path",
 				 "the path is not valid", NULL);
-	} else if (m == 0) {
-		gb_respond_error(&req, 404, "not_found", "no such resource",
-				 NULL);
-	} else if (m < 0) {
-		char methods[128];
-		gb_methods_format(allow, methods, sizeof methods);
-		gb_res_header(&req, "Allow", methods);
-		gb_respond_error(&req, 405, "method_not_allowed",
-				 "method not allowed for this resource", NULL);
-		route = req.match.route ? req.match.route->pattern : "other";
 	} else {
-		const struct gb_route_handler_slot *h = req.match.handler;
-		route = req.match.route->pattern;
-		int b = read_body(&req, h->max_body ? h->max_body
-						    : default_max_body);
-		if (b > 0) {
-			keep = 0; /* the unread rest of the body is dropped */
-			gb_respond_error(&req, 413, "payload_too_large",
-					 "request body is too large", NULL);
-		} else if (b < 0) {
-			keep = 0;
-			gb_respond_error(&req, 400, "invalid_body",
-					 "could not read the request body",
-					 NULL);
-		} else {
-			h->handler(&req, h->userdata);
-			if (!req.responded) {
-				gb_log(GB_LOG_ERROR, h->owner,
-				       "handler for %s answered nothing",
-				       route);
-				gb_respond_error(&req, 500, "internal",
-						 "internal error", NULL);
-			}
-		}
+		route = serve(&req, &in, &keep);
 	}
+	/* civetweb keeps the connection by its own reading of the request;
+	 * a response that says close must close it, without draining. */
+	if (!keep)
+		mg_disable_connection_keep_alive(conn);
 	count(&req, route, t0);
 	size_t bytes = gb_response_send(&req, keep);
-	log_access(&req, route, t0, bytes);
+	log_access(&req, route, t0, bytes, bad ? NULL : in.user_agent);
 	gb_request_release(&req);
 	gb_gauge_add(in_flight, -1);
+	request_began = gb_now_monotonic();
 	return req.status;
 }
 
+/*
+ * civetweb 1.15 answers "Malformed message" to a header block larger than
+ * its buffer (max_request_size), to one that did not arrive within
+ * request_timeout_ms (keep_alive_timeout_ms on a reused connection), and
+ * to a control character in it. The time the read took tells the timeout
+ * apart; the rest is taken for a block too large (431).
+ */
+static int malformed_status(const struct mg_connection *conn)
+{
+	uintptr_t served = (uintptr_t)mg_get_user_connection_data(conn);
+	double limit = (double)(served ? keepalive_ms : header_timeout_ms);
+	double waited = (gb_now_monotonic() - request_began) * 1000.0;
+	return waited >= 0.9 * limit ? 408 : 431;
+}
+
 /* Errors civetweb answers itself (unknown method, malformed request):
- * the same JSON error shape as everything else, counted as route other. */
+ * the same JSON error shape as everything else, counted as route other.
+ * civetweb closes the connection after each of them. */
 static int http_error(struct mg_connection *conn, int status,
 		      const char *errmsg)
 {
@@ -355,21 +383,55 @@ static int http_error(struct mg_connection *conn, int status,
 	new_request_id(req.request_id);
 	snprintf(req.client, sizeof req.client, "%s",
 		 req.ri ? req.ri->remote_addr : "");
-	const char *code = status == 400 ? "bad_request"
-			   : status == 405 ? "method_not_allowed"
-			   : status == 413 ? "payload_too_large"
-					   : "http_error";
+	if (status == 400 && errmsg && strcmp(errmsg, "Malformed message") == 0)
+		status = malformed_status(conn);
+	const char *code = "http_error";
+	switch (status) {
+	case 400: code = "bad_request"; break;
+	case 405: code = "method_not_allowed"; break;
+	case 408:
+		code = "request_timeout";
+		errmsg = "the request header arrived too slowly";
+		break;
+	case 411: /* civetweb: a Content-Length it cannot read */
+		status = 400;
+		code = "bad_content_length";
+		errmsg = "Content-Length is not a number";
+		break;
+	case 413: code = "payload_too_large"; break;
+	case 431:
+		code = "header_too_large";
+		errmsg = "the request header block is too large";
+		break;
+	}
 	gb_respond_error(&req, status, code,
 			 errmsg && *errmsg ? errmsg : gb_status_text(status),
 			 NULL);
 	double t0 = gb_now_monotonic();
 	if (req.ri && req.ri->request_method)
 		count(&req, "other", t0);
+	mg_disable_connection_keep_alive(conn);
 	size_t bytes = gb_response_send(&req, 0);
 	if (req.ri && req.ri->request_method)
-		log_access(&req, "other", t0, bytes);
+		log_access(&req, "other", t0, bytes, NULL);
 	gb_request_release(&req);
+	request_began = gb_now_monotonic();
 	return 0;
+}
+
+static int connection_opened(const struct mg_connection *conn, void **data)
+{
+	(void)conn;
+	*data = NULL; /* the count of requests served on it */
+	request_began = gb_now_monotonic();
+	atomic_fetch_add(&connections, 1);
+	return 0;
+}
+
+static void connection_closed(const struct mg_connection *conn)
+{
+	(void)conn;
+	atomic_fetch_sub(&connections, 1);
 }
 
 static int log_message(const struct mg_connection *conn, const char *msg)
@@ -379,18 +441,77 @@ static int log_message(const struct mg_connection *conn, const char *msg)
 	return 1;
 }
 
+/* civetweb keeps its listening socket to itself; the shutdown needs it
+ * to stop accepting before the last requests are served. */
+static int find_listener(int port)
+{
+	for (int fd = 0; fd < 1024; fd++) {
+		int on = 0;
+		socklen_t len = sizeof on;
+		struct sockaddr_storage sa;
+		socklen_t salen = sizeof sa;
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) < 0 ||
+		    !on || getsockname(fd, (struct sockaddr *)&sa, &salen) < 0)
+			continue;
+		int p = sa.ss_family == AF_INET
+				? ntohs(((struct sockaddr_in *)&sa)->sin_port)
+			: sa.ss_family == AF_INET6
+				? ntohs(((struct sockaddr_in6 *)&sa)->sin6_port)
+				: -1;
+		if (p == port)
+			return fd;
+	}
+	return -1;
+}
+
+/*
+ * Closes the listening socket under civetweb's accept loop by putting a
+ * non-blocking listener nobody knows in its place: the port is released
+ * (new connections are refused), while every connection civetweb already
+ * accepted is still served.
+ */
+static void stop_accepting(void)
+{
+	if (listen_fd < 0)
+		return;
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    listen(s, 1) < 0 || dup3(s, listen_fd, O_CLOEXEC) < 0)
+		gb_log(GB_LOG_WARN, "core", "cannot stop accepting: the last "
+		       "queued connections may be cut");
+	if (s >= 0)
+		close(s);
+	listen_fd = -1;
+}
+
+/* Waits until no connection has been open for 50 ms, at most `secs`. */
+static void wait_idle(double secs)
+{
+	double end = gb_now_monotonic() + secs;
+	int quiet = 0;
+	while (quiet < 5 && gb_now_monotonic() < end) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		quiet = atomic_load(&connections) == 0 ? quiet + 1 : 0;
+	}
+}
+
 int gb_server_start(char *err, size_t errlen)
 {
-	char threads[16], keepalive_text[16];
+	char threads[16], keepalive_text[16], header_text[16];
 	snprintf(threads, sizeof threads, "%ld", gb_config_int("threads"));
 	snprintf(keepalive_text, sizeof keepalive_text, "%ld", keepalive_ms);
+	snprintf(header_text, sizeof header_text, "%ld", header_timeout_ms);
 	const char *options[] = {
 		"listening_ports", gb_config_get("listen"),
 		"num_threads", threads,
 		"enable_keep_alive", keepalive_ms ? "yes" : "no",
 		"keep_alive_timeout_ms", keepalive_text,
 		"tcp_nodelay", "1",
-		"request_timeout_ms", "10000",
+		/* the whole header block, and every blocking read or write */
+		"request_timeout_ms", header_text,
 		"decode_url", "no",
 		"linger_timeout_ms", "500",
 		/* civetweb would answer CORS preflights itself, granting any
@@ -400,10 +521,15 @@ int gb_server_start(char *err, size_t errlen)
 		"access_control_allow_methods", "",
 		NULL,
 	};
+	if (gb_intake_init() < 0)
+		gb_log(GB_LOG_WARN, "core", "no signal for body deadlines: "
+		       "bodies are read a byte per call");
 	struct mg_callbacks cb;
 	memset(&cb, 0, sizeof cb);
 	cb.log_message = log_message;
 	cb.http_error = http_error;
+	cb.init_connection = connection_opened;
+	cb.connection_close = connection_closed;
 	struct mg_init_data init = {.callbacks = &cb, .configuration_options =
 							      options};
 	struct mg_error_data error;
@@ -422,6 +548,7 @@ int gb_server_start(char *err, size_t errlen)
 	struct mg_server_port ports[4];
 	int n = mg_get_server_ports(ctx, 4, ports);
 	bound_port = n > 0 ? ports[0].port : 0;
+	listen_fd = find_listener(bound_port);
 	return 0;
 }
 
@@ -437,7 +564,12 @@ void gb_server_begin_shutdown(void)
 
 void gb_server_stop(void)
 {
-	if (ctx)
-		mg_stop(ctx);
+	if (!ctx)
+		return;
+	/* Every connection still open ends within these deadlines. */
+	stop_accepting();
+	wait_idle((double)header_timeout_ms / 1000.0 + body_limits.timeout +
+		  1.0);
+	mg_stop(ctx);
 	ctx = NULL;
 }

@@ -346,6 +346,10 @@ struct gb_plugin_descriptor {
  * that returns without answering produces a 500 `internal` JSON error.
  * The host writes the response (status, headers and body in one write),
  * logs the access line and updates the request metrics afterwards.
+ * A handler runs only for a request whose header block and body framing
+ * the host accepted, and whose body arrived in full within the body
+ * deadline; a POST, PUT, PATCH or DELETE that the browser marks as coming
+ * from another site (Origin, Sec-Fetch-Site) gets a 403 instead.
  */
 typedef void (*gb_route_handler)(struct gb_request *req, void *userdata);
 
@@ -738,8 +742,8 @@ struct gb_host_api {
 	const char *(*req_body)(struct gb_request *req, size_t *len);
 
 	/*
-	 * The client address: the peer IP, or the last X-Forwarded-For
-	 * entry when the `trust_proxy` setting is on.
+	 * The client address: the peer IP, or the last entry of the last
+	 * X-Forwarded-For line when the `trust_proxy` setting is on.
 	 */
 	const char *(*req_client)(struct gb_request *req);
 
