@@ -33,22 +33,40 @@ def free_port():
     return port
 
 
+def server_command(db, threads=None):
+    cmd = [os.path.join(BUILD, "guestbookd"), "--role", "all",
+           "--listen", "127.0.0.1:0",
+           "--plugin-dir", os.path.join(BUILD, "plugins"),
+           "--www-dir", os.path.join(SRC, "www"),
+           "--sqlite-path", db, "--drain-seconds", "0",
+           "--log-format", "json"]
+    if threads is not None:
+        cmd += ["--threads", str(threads)]
+    return cmd
+
+
+def start_fails(db, *args, timeout=10.0):
+    """Starts guestbookd on `db` expecting it to refuse. Returns (exit
+    status, output); fails if it ran for `timeout` seconds."""
+    try:
+        p = subprocess.run(server_command(db) + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("guestbookd on %s did not refuse to start" % db)
+    return p.returncode, p.stdout.decode("utf-8", "replace")
+
+
 class Server:
     """guestbookd role all on SQLite in a temporary directory."""
 
-    def __init__(self, *args, env=None, threads=None):
+    def __init__(self, *args, env=None, threads=None, db=None):
+        """`db`: the SQLite file (default: guestbook.db in the server's
+        own temporary directory, which also holds the log)."""
         self.dir = tempfile.mkdtemp(prefix="gb-hostile.")
-        self.db = os.path.join(self.dir, "guestbook.db")
+        self.db = db or os.path.join(self.dir, "guestbook.db")
         self.log_path = os.path.join(self.dir, "server.log")
-        cmd = [os.path.join(BUILD, "guestbookd"), "--role", "all",
-               "--listen", "127.0.0.1:0",
-               "--plugin-dir", os.path.join(BUILD, "plugins"),
-               "--www-dir", os.path.join(SRC, "www"),
-               "--sqlite-path", self.db, "--drain-seconds", "0",
-               "--log-format", "json"]
-        if threads is not None:
-            cmd += ["--threads", str(threads)]
-        cmd += list(args)
+        cmd = server_command(self.db, threads) + list(args)
         full_env = dict(os.environ)
         full_env.update(env or {})
         self.log = open(self.log_path, "wb")
@@ -405,3 +423,55 @@ def metric_value(text, name, labels=None):
         if all('%s="%s"' % kv in series for kv in (labels or {}).items()):
             return float(value)
     return None
+
+
+class SmallDisk:
+    """A tmpfs of `size` (e.g. "4m") mounted on a new temporary directory:
+    a disk that really fills up. Mounting needs root (or sudo without a
+    password), as the rest of make test's set-up does."""
+
+    def __init__(self, size):
+        self.dir = tempfile.mkdtemp(prefix="gb-disk.")
+        sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+        self.umount_cmd = sudo + ["umount", self.dir]
+        r = subprocess.run(sudo + ["mount", "-t", "tmpfs", "-o",
+                                   "size=%s,mode=0777" % size, "tmpfs",
+                                   self.dir],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            os.rmdir(self.dir)
+            raise AssertionError("cannot mount a tmpfs (root or sudo -n "
+                                 "needed): " + r.stdout.decode())
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def fill(self):
+        """Writes a file until the disk is full; returns its path."""
+        filler = self.path("filler")
+        with open(filler, "wb") as f:
+            block = b"\0" * 65536
+            for _ in range(1 << 16):
+                try:
+                    f.write(block)
+                    f.flush()
+                except OSError:
+                    break
+            else:
+                raise AssertionError("the disk did not fill up")
+        # The last partial write may have left a page or two.
+        with open(filler, "ab", buffering=0) as f:
+            for _ in range(64):
+                try:
+                    f.write(b"\0" * 512)
+                except OSError:
+                    break
+        return filler
+
+    def cleanup(self):
+        subprocess.run(self.umount_cmd, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        try:
+            os.rmdir(self.dir)
+        except OSError:
+            pass
