@@ -13,7 +13,7 @@ set -euo pipefail
 
 declare -A PKGS=(
   [build]="gcc make pkg-config libcivetweb-dev libsqlite3-dev libmongoc-dev libbson-dev libcjson-dev"
-  [test]="libcriterion-dev curl prometheus chromium nodejs python3 nginx gettext-base"
+  [test]="libcriterion-dev curl prometheus chromium nodejs python3 nginx gettext-base e2fsprogs"
   [bench]="wrk nginx gettext-base"
   [edge]="nginx gettext-base"
 )
@@ -22,6 +22,7 @@ declare -A PROGRAMS=(
   [gcc]=gcc [make]=make [pkg-config]=pkg-config [curl]=curl
   [prometheus]="prometheus promtool" [chromium]=/usr/bin/chromium
   [wrk]=wrk [python3]=/usr/bin/python3 [nginx]=/usr/sbin/nginx [gettext-base]=envsubst
+  [e2fsprogs]=chattr
 )
 NODE_MIN_MAJOR=18
 
