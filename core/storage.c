@@ -300,8 +300,8 @@ static void note_write(enum gb_status st, const struct gb_error *err)
 		snprintf(write_detail, sizeof write_detail, "%s",
 			 err->message[0] ? err->message : "write failed");
 	int was = atomic_exchange(&writes_failing, failed);
-	pthread_mutex_unlock(&ping_lock);
 	gb_gauge_set(writable_gauge, failed ? 0.0 : 1.0);
+	pthread_mutex_unlock(&ping_lock);
 	if (was != failed)
 		gb_log(failed ? GB_LOG_WARN : GB_LOG_INFO, "core",
 		       "storage %s: writes %s%s", store_name,
