@@ -268,6 +268,7 @@ bench_edge() {
 	mkdir -p "$dir"
 	chmod 0711 "$dir" # nginx's workers (nobody when started as root)
 	port=$(free_port)
+	# shellcheck disable=SC2016 # envsubst gets the variable names, unexpanded
 	LISTEN=127.0.0.1:$port UPSTREAM=127.0.0.1:$GB_PORT EDGE_DIR=$dir \
 		envsubst '${LISTEN} ${UPSTREAM} ${EDGE_DIR}' \
 		<"$SRC/deploy/edge/nginx.conf.template" >"$dir/nginx.conf"
