@@ -6,9 +6,10 @@
 # directory, access log on, rate limit off), seeds 10,000 messages, and
 # measures each scenario with wrk (2 threads, 32 connections); then the
 # ceiling server with a body the size of the real list response, the
-# cost of the access log and of the metrics exporter, and the front end
-# topology (bench/topology.sh: POST /post through a front end against role
-# all, and duplicates when the backend restarts under load). Prints a table, the
+# cost of the access log and of the metrics exporter, the list and the page
+# through the nginx edge (deploy/edge/), and the front end topology
+# (bench/topology.sh: POST /post through a front end against role all, and
+# duplicates when the backend restarts under load). Prints a table, the
 # goals, and one machine-readable JSON line starting with BENCH_JSON.
 #
 # Knobs (environment): BENCH_DURATION (seconds per scenario, 10),
@@ -254,6 +255,41 @@ bench_post() {
 		"$BENCH_DIR/wrk_post.lua"
 }
 
+# The same reads through the nginx edge (deploy/edge/nginx.conf.template,
+# rendered as its header says) in front of the running server: the cost of
+# the edge, next to the direct rows of the same run.
+EDGE_LIST="GET /api/v1/messages (edge)"
+EDGE_PAGE="GET / (edge)"
+bench_edge() {
+	local dir=$TMP/edge port tries
+	if ! command -v nginx >/dev/null || ! command -v envsubst >/dev/null; then
+		not_measured "$EDGE_LIST" "nginx or envsubst missing"
+		not_measured "$EDGE_PAGE" "nginx or envsubst missing"
+		return
+	fi
+	mkdir -p "$dir"
+	chmod 0711 "$dir" # nginx's workers (nobody when started as root)
+	port=$(free_port)
+	# shellcheck disable=SC2016 # envsubst gets the variable names, unexpanded
+	LISTEN=127.0.0.1:$port UPSTREAM=127.0.0.1:$GB_PORT EDGE_DIR=$dir \
+		envsubst '${LISTEN} ${UPSTREAM} ${EDGE_DIR}' \
+		<"$SRC/deploy/edge/nginx.conf.template" >"$dir/nginx.conf"
+	nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" \
+		-g 'daemon off;' >"$dir/stderr" 2>&1 &
+	EDGE_PID=$!
+	PIDS+=("$EDGE_PID")
+	for ((tries = 0; tries < 100; tries++)); do
+		http_status "$port" /health
+		[[ $STATUS == 200 ]] && break
+		sleep 0.05
+	done
+	[[ $STATUS == 200 ]] || die "the nginx edge did not start: $(cat "$dir/stderr" "$dir/error.log" 2>/dev/null)"
+	measure "$EDGE_LIST" "$GB_PID" "$port" /api/v1/messages
+	measure "$EDGE_PAGE" "$GB_PID" "$port" /
+	kill -QUIT "$EDGE_PID"
+	wait "$EDGE_PID" 2>/dev/null || true
+}
+
 bench_ceiling() {
 	local log=$TMP/ceiling.log pid port="" tries
 	"$BUILD/bench/ceiling" 0 "$THREADS" "$LIST_BYTES" >"$log" 2>&1 &
@@ -365,6 +401,8 @@ report() {
 		"(first 200 of /health: $HEALTH_MS ms), $READY_RESTART_MS ms" \
 		"with an existing one"
 	echo "access log cost: $log_cost%; metrics exporter cost: $metrics_cost%"
+	echo "through the nginx edge: list $(ratio "${RPS[$EDGE_LIST]:-0}" "${RPS[$list]:-0}")," \
+		"page $(ratio "${RPS[$EDGE_PAGE]:-0}" "${RPS["GET / (page)"]:-0}") of the direct figure"
 	echo
 	echo "goals:"
 	local ge='BEGIN { exit !(a != "n/a" && a + 0 >= b) }'
@@ -423,6 +461,7 @@ main() {
 	bench_ceiling
 	bench_legacy_list
 	bench_page
+	bench_edge
 	bench_post
 	stop_guestbookd
 

@@ -74,6 +74,11 @@ static void ready(struct gb_request *req, void *ud)
 	cJSON_AddStringToObject(st, "status", ok ? "ok" : "fail");
 	if (!ok)
 		cJSON_AddStringToObject(st, "error", detail);
+	int writable = gb_storage_writable(detail, sizeof detail);
+	cJSON *wr = cJSON_AddObjectToObject(st, "writes");
+	cJSON_AddStringToObject(wr, "status", writable ? "ok" : "fail");
+	if (!writable)
+		cJSON_AddStringToObject(wr, "error", detail);
 	cJSON *sd = cJSON_AddObjectToObject(checks, "shutdown");
 	cJSON_AddStringToObject(sd, "status", down ? "fail" : "ok");
 	cJSON_AddStringToObject(root, "status",

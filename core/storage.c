@@ -41,7 +41,7 @@ static const char *store_name = "none";
 
 static struct gb_series *op_count[NOPS][NRESULTS];
 static struct gb_series *op_duration[NOPS];
-static struct gb_series *up_gauge, *created_counter;
+static struct gb_series *up_gauge, *created_counter, *writable_gauge;
 
 static pthread_t pinger;
 static int pinger_running;
@@ -52,6 +52,9 @@ static long ping_interval;
 static _Atomic int ready_flag;
 static _Atomic uint64_t generation = 1;
 static char ready_detail[256] = "not checked yet";
+/* Whether the last write failed as unavailable, and why (under ping_lock). */
+static _Atomic int writes_failing;
+static char write_detail[256];
 
 enum gb_status gb_storage_register(const char *name,
 				   const struct gb_storage_ops *o, void *s)
@@ -95,7 +98,12 @@ static int register_metrics(char *err, size_t errlen)
 	struct gb_metric *created = gb_metric_register(
 		GB_METRIC_COUNTER, "guestbook_messages_created_total",
 		"Guestbook messages stored.", NULL, NULL, 0, err, errlen);
-	if (!count || !dur || !up || !created)
+	struct gb_metric *writable = gb_metric_register(
+		GB_METRIC_GAUGE, "guestbook_storage_writable",
+		"0 while the last write failed as unavailable (disk full, "
+		"read-only), else 1.",
+		up_labels, NULL, 0, err, errlen);
+	if (!count || !dur || !up || !created || !writable)
 		return -1;
 	for (int o = 0; o < NOPS; o++) {
 		const char *dl[] = {store_name, op_names[o]};
@@ -108,6 +116,8 @@ static int register_metrics(char *err, size_t errlen)
 	}
 	const char *ul[] = {store_name};
 	up_gauge = gb_metric_series(up, ul);
+	writable_gauge = gb_metric_series(writable, ul);
+	gb_gauge_set(writable_gauge, 1.0);
 	created_counter = gb_metric_series(created, NULL);
 	return 0;
 }
@@ -205,6 +215,16 @@ int gb_storage_open(const char *name, long ping_interval_ms, char *err,
 	return 0;
 }
 
+int gb_storage_writable(char *detail, size_t len)
+{
+	pthread_mutex_lock(&ping_lock);
+	if (detail)
+		snprintf(detail, len, "%s",
+			 atomic_load(&writes_failing) ? write_detail : "ok");
+	pthread_mutex_unlock(&ping_lock);
+	return !atomic_load(&writes_failing);
+}
+
 int gb_storage_ready(char *detail, size_t len)
 {
 	pthread_mutex_lock(&ping_lock);
@@ -234,6 +254,7 @@ void gb_storage_close(void)
 	store_name = "none";
 	nbackends = 0;
 	atomic_store(&ready_flag, 0);
+	atomic_store(&writes_failing, 0);
 }
 
 static int valid_collection(const char *c)
@@ -274,12 +295,40 @@ static struct gb_store_ctx ctx_of(struct gb_request *req)
 	return c;
 }
 
+/*
+ * A store that reads but cannot write (disk full, read-only) still serves
+ * the page and the lists: readiness follows pings and reads, and a write
+ * failure shows on its own, in /ready's detail and the writable gauge,
+ * until a write succeeds.
+ */
+static void note_write(enum gb_status st, const struct gb_error *err)
+{
+	int failed = st == GB_ERR_UNAVAILABLE;
+
+	if (!failed && !atomic_load(&writes_failing))
+		return;
+	pthread_mutex_lock(&ping_lock);
+	if (failed)
+		snprintf(write_detail, sizeof write_detail, "%s",
+			 err->message[0] ? err->message : "write failed");
+	int was = atomic_exchange(&writes_failing, failed);
+	gb_gauge_set(writable_gauge, failed ? 0.0 : 1.0);
+	pthread_mutex_unlock(&ping_lock);
+	if (was != failed)
+		gb_log(failed ? GB_LOG_WARN : GB_LOG_INFO, "core",
+		       "storage %s: writes %s%s", store_name,
+		       failed ? "fail: " : "work again",
+		       failed ? err->message : "");
+}
+
 static enum gb_status finish(enum op o, enum gb_status st, double t0,
 			     struct gb_error *err)
 {
 	account(o, st, t0);
 	err->status = st;
-	if (st == GB_ERR_UNAVAILABLE) {
+	if (o == OP_INSERT || o == OP_REMOVE) {
+		note_write(st, err);
+	} else if (st == GB_ERR_UNAVAILABLE) {
 		/* Reflect an outage in readiness at once, not at next ping,
 		 * and say why: /ready shows this detail. */
 		pthread_mutex_lock(&ping_lock);

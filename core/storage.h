@@ -25,6 +25,12 @@ int gb_storage_open(const char *name, long ping_interval_ms, char *err,
 /* 1 when the last ping succeeded; its detail ("ok" or the error). */
 int gb_storage_ready(char *detail, size_t len);
 
+/*
+ * 0 while the last write failed as unavailable (a store that still reads
+ * stays ready); its detail ("ok" or the error).
+ */
+int gb_storage_writable(char *detail, size_t len);
+
 /* Stops the pinger, closes the store, forgets the registry. */
 void gb_storage_close(void);
 

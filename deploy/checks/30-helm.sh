@@ -107,6 +107,20 @@ if "$helm" template gb "$DEPLOY_DIR/helm/guestbook-backend" --set no.such.value=
 	die "guestbook-backend accepted an unknown value: values.schema.json is not strict"
 fi
 
+# The charts refuse Ingress paths that would route /metrics or the probes.
+for chart in guestbook-backend guestbook-frontend; do
+	for bad in "/:Prefix" "/metrics:Exact" "/ready:Prefix" "/heal:ImplementationSpecific"; do
+		if out=$("$helm" template gb "$DEPLOY_DIR/helm/$chart" --kube-version "$KUBE_VERSION.0" --set ingress.enabled=true \
+			--set "ingress.hosts[0].host=x.example" --set "ingress.hosts[0].paths[0].path=${bad%%:*}" \
+			--set "ingress.hosts[0].paths[0].pathType=${bad#*:}" 2>&1); then
+			die "$chart rendered an Ingress path ${bad%%:*} (${bad#*:}) that routes internal endpoints"
+		fi
+		[[ $out == *"to the public"* ]] || {
+			printf '%s\n' "$out" >&2
+			die "$chart refused the Ingress path ${bad%%:*} (${bad#*:}) for another reason"
+		}
+	done
+done
 # The alert rules as PrometheusRule objects (how kube-prometheus-stack
 # loads them), validated against the CRD too.
 "$PY" - "$DEPLOY_DIR/alert_rules" "$work/rendered/prometheusrules.yaml" <<'PY'

@@ -395,12 +395,29 @@ static void legacy_list(struct gb_request *req, void *userdata)
 	respond_list(req, out, 0, generation);
 }
 
+/*
+ * Answers 415 unless the body is declared JSON (1), else 0. A browser
+ * sends text/plain, form and multipart bodies, or none declared, cross
+ * site without a CORS preflight; a JSON body it sends only after one.
+ */
+static int refuse_unless_json(struct gb_request *req)
+{
+	if (gb_media_type_is(api->req_header(req, "Content-Type"),
+			     "application/json"))
+		return 0;
+	api->respond_error(req, 415, "unsupported_media_type",
+			   "Content-Type must be application/json", NULL);
+	return 1;
+}
+
 static void legacy_post(struct gb_request *req, void *userdata)
 {
 	(void)userdata;
 	cJSON *stored;
 
 	if (refuse_if_rate_limited(req))
+		return;
+	if (refuse_unless_json(req))
 		return;
 	if (store_posted_message(req, 400, &stored) != 0)
 		return;
@@ -574,13 +591,8 @@ static void v1_post(struct gb_request *req, void *userdata)
 
 	if (refuse_if_rate_limited(req))
 		return;
-	if (!gb_media_type_is(api->req_header(req, "Content-Type"),
-			      "application/json")) {
-		api->respond_error(req, 415, "unsupported_media_type",
-				   "Content-Type must be application/json",
-				   NULL);
+	if (refuse_unless_json(req))
 		return;
-	}
 	if (store_posted_message(req, 422, &stored) != 0)
 		return;
 	id = cJSON_GetStringValue(

@@ -35,6 +35,16 @@
  * writer; every connection caches its prepared statements. SQL is fixed
  * text with bound parameters only.
  *
+ * A database is never silently replaced by an empty one. Beside the file
+ * the store keeps a marker, `<sqlite_path>-created`, written when it
+ * creates (or first opens) the database; with the marker present, or a
+ * -wal file left behind, a missing or empty database refuses to start
+ * rather than starting an empty guestbook. While running, every ping and
+ * every write batch asks SQLite whether the file was deleted or replaced
+ * under it (SQLITE_FCNTL_HAS_MOVED); once it was, every operation fails
+ * as unavailable until a restart, since writes would only land in an
+ * unlinked inode that disappears when guestbookd exits.
+ *
  * The directory of `sqlite_path` is NOT created: a typo in the setting
  * should fail at start with the path in the message rather than silently
  * create a database somewhere unexpected, and the directory's owner and
@@ -47,11 +57,13 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -67,6 +79,7 @@
 #define SQ_CURSOR_PREFIX    "sq"
 #define SQ_PATH_MAX	    4096
 #define SQ_KEY_PURGE_EVERY_S 60.0
+#define SQ_MARKER_SUFFIX    "-created"
 
 /*
  * Migration i takes the schema from version i to i + 1. Append only; never
@@ -155,6 +168,9 @@ struct sq_store {
 	struct gb_plugin *self;
 	char path[SQ_PATH_MAX];
 	bool open;
+	/* The file at path was deleted or replaced while open: every
+	 * operation fails until a restart. */
+	atomic_bool gone;
 	bool finished; /* fini ran while open: close() frees the store */
 
 	/* Group commit: the queue, who leads, and the wake-up. */
@@ -468,7 +484,8 @@ static enum gb_status sq_migrate(struct sq_store *s, sqlite3 *db,
 	return GB_OK;
 }
 
-/* The directory part of path (shorter than SQ_PATH_MAX): "." if none. */
+/* The directory part of path (shorter than SQ_PATH_MAX) into dir: "."
+ * if none. */
 static void sq_dir_of(const char *path, char dir[SQ_PATH_MAX])
 {
 	char *slash;
@@ -481,6 +498,142 @@ static void sq_dir_of(const char *path, char dir[SQ_PATH_MAX])
 		dir[1] = '\0';
 	else
 		*slash = '\0';
+}
+
+/* The size of the file at path, or -1 when there is none. */
+static long long sq_file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/*
+ * Refuses to create a database where one was: the file at path is missing
+ * or empty while its marker, or a -wal file with content, says a database
+ * lived there. Sets *creating when the open will create a new database.
+ */
+static enum gb_status sq_check_not_lost(const char *path, bool *creating,
+					struct gb_error *err)
+{
+	char marker[SQ_PATH_MAX + sizeof(SQ_MARKER_SUFFIX)];
+	char wal[SQ_PATH_MAX + 8];
+	long long size = sq_file_size(path);
+	const char *name = strrchr(path, '/');
+	const char *evidence;
+
+	*creating = size <= 0;
+	if (!*creating)
+		return GB_OK;
+	name = name ? name + 1 : path;
+	snprintf(marker, sizeof(marker), "%s" SQ_MARKER_SUFFIX, path);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if (sq_file_size(marker) >= 0)
+		evidence = SQ_MARKER_SUFFIX;
+	else if (sq_file_size(wal) > 0)
+		evidence = "-wal";
+	else
+		return GB_OK;
+	/* Paths can be long and the message is one line of 255 bytes:
+	 * the siblings are named relative to the database. */
+	return sq_fail(err, GB_ERR_INVALID,
+		       "sqlite_path %s is %s, but its %s file says a database "
+		       "was there: restore it from a backup, or delete %s%s, "
+		       "%s-wal and %s-shm to start empty",
+		       path, size < 0 ? "missing" : "empty", evidence, name,
+		       SQ_MARKER_SUFFIX, name, name);
+}
+
+/* fsync of the directory holding path, so a new name in it is durable. */
+static int sq_sync_dir(const char *path)
+{
+	char dir[SQ_PATH_MAX];
+	int fd, rc;
+
+	sq_dir_of(path, dir);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Writes the marker `<path>-created` unless it exists. `created`: this
+ * open made the database (else an existing one gets its first marker).
+ */
+static enum gb_status sq_write_marker(struct sq_store *s, bool created,
+				      struct gb_error *err)
+{
+	char marker[SQ_PATH_MAX + sizeof(SQ_MARKER_SUFFIX)];
+	char text[1024], when[32];
+	const char *name = strrchr(s->path, '/');
+	time_t now = time(NULL);
+	struct tm tm;
+	int fd, n;
+	bool ok;
+
+	name = name ? name + 1 : s->path;
+	snprintf(marker, sizeof(marker), "%s" SQ_MARKER_SUFFIX, s->path);
+	fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EEXIST)
+		return GB_OK;
+	if (fd < 0)
+		return sq_fail(err, GB_ERR_UNAVAILABLE,
+			       "sqlite_path %s: cannot write %s: %s", s->path,
+			       marker, strerror(errno));
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	n = snprintf(text, sizeof(text),
+		     "guestbookd %s the SQLite database %s in this directory "
+		     "at %s.\nWhile this file exists, guestbookd refuses to "
+		     "start when %s is missing or empty, so a lost database\n"
+		     "is noticed instead of being replaced by an empty one. "
+		     "Delete this file only to start an empty guestbook.\n",
+		     created ? "created" : "found", name, when, name);
+	ok = n > 0 && (size_t)n < sizeof(text) &&
+	     write(fd, text, (size_t)n) == n && fsync(fd) == 0;
+	if (close(fd) != 0 || !ok || sq_sync_dir(marker) != 0) {
+		unlink(marker);
+		return sq_fail(err, GB_ERR_UNAVAILABLE,
+			       "sqlite_path %s: cannot write %s: %s", s->path,
+			       marker, strerror(errno));
+	}
+	return GB_OK;
+}
+
+/*
+ * Whether the file c has open is no longer the one at s->path (deleted,
+ * renamed or replaced). Logged once; from then on s->gone holds.
+ */
+static bool sq_file_gone(struct sq_store *s, struct sq_conn *c)
+{
+	int moved = 0;
+
+	if (atomic_load(&s->gone))
+		return true;
+	if (sqlite3_file_control(c->db, "main", SQLITE_FCNTL_HAS_MOVED,
+				 &moved) != SQLITE_OK ||
+	    !moved)
+		return false;
+	if (!atomic_exchange(&s->gone, true))
+		host->log(s->self, GB_LOG_ERROR,
+			  "%s was deleted or replaced while guestbookd had it "
+			  "open: every read and write fails from now on (a "
+			  "write would land in a file that vanishes when "
+			  "guestbookd exits); stop guestbookd, restore the "
+			  "database, start it again",
+			  s->path);
+	return true;
+}
+
+static enum gb_status sq_gone_fail(struct sq_store *s, struct gb_error *err)
+{
+	return sq_fail(err, GB_ERR_UNAVAILABLE,
+		       "sqlite_path %s was deleted or replaced while open; "
+		       "restart guestbookd once it is restored",
+		       s->path);
 }
 
 /*
@@ -534,6 +687,10 @@ static struct sq_conn *sq_reader_acquire(struct sq_store *s,
 
 	if (!s->open) {
 		sq_fail(err, GB_ERR_UNAVAILABLE, "sqlite store is not open");
+		return NULL;
+	}
+	if (atomic_load(&s->gone)) {
+		sq_gone_fail(s, err);
 		return NULL;
 	}
 	pthread_mutex_lock(&s->pool_lock);
@@ -691,9 +848,15 @@ static void sq_fail_batch(struct sq_write *batch, sqlite3 *db, int rc,
 static void sq_write_batch(struct sq_store *s, struct sq_write *batch)
 {
 	struct sq_conn *c = s->writer;
-	int rc = sq_run(c, SQ_BEGIN);
 	double key_time = 0.0; /* the clock of a write with a key, if any */
+	int rc;
 
+	if (sq_file_gone(s, c)) {
+		for (struct sq_write *w = batch; w; w = w->next)
+			w->status = sq_gone_fail(s, w->err);
+		return;
+	}
+	rc = sq_run(c, SQ_BEGIN);
 	if (rc != SQLITE_DONE) {
 		sq_fail_batch(batch, c->db, rc, "begin");
 		return;
@@ -812,21 +975,27 @@ static enum gb_status sq_open(void *store, struct gb_error *err)
 	const char *path = host->config_get("sqlite_path");
 	enum gb_status status;
 	struct sq_conn *reader;
+	bool creating = false;
 
 	if (s->open)
 		return GB_OK;
 	if (!path)
 		path = SQ_DEFAULT_PATH;
 	status = sq_check_path(path, err);
+	if (status == GB_OK)
+		status = sq_check_not_lost(path, &creating, err);
 	if (status != GB_OK)
 		return status;
 	snprintf(s->path, sizeof(s->path), "%s", path);
+	atomic_store(&s->gone, false);
 	s->writer = sq_conn_open(s->path, true, err);
 	if (!s->writer)
 		return err ? err->status : GB_ERR_UNAVAILABLE;
 	status = sq_enable_wal(s, s->writer->db, err);
 	if (status == GB_OK)
 		status = sq_migrate(s, s->writer->db, err);
+	if (status == GB_OK)
+		status = sq_write_marker(s, creating, err);
 	if (status != GB_OK) {
 		sq_conn_close(s->writer);
 		s->writer = NULL;
@@ -842,7 +1011,8 @@ static enum gb_status sq_open(void *store, struct gb_error *err)
 	}
 	sq_reader_release(s, reader);
 	host->log(s->self, GB_LOG_INFO,
-		  "opened %s (schema version %d, WAL, synchronous=FULL)",
+		  "%s %s (schema version %d, WAL, synchronous=FULL)",
+		  creating ? "created a new, empty database" : "opened",
 		  s->path, SQ_SCHEMA_VERSION);
 	return GB_OK;
 }
@@ -1093,6 +1263,11 @@ static enum gb_status sq_ping(void *store, struct gb_error *err)
 
 	if (!c)
 		return GB_ERR_UNAVAILABLE;
+	if (sq_file_gone(s, c)) {
+		status = sq_gone_fail(s, err);
+		sq_reader_release(s, c);
+		return status;
+	}
 	/* Readiness must answer within about a second, lock or not. */
 	sqlite3_busy_timeout(c->db, SQ_PING_TIMEOUT_MS);
 	st = sq_stmt(c, SQ_PING, &rc);
@@ -1298,21 +1473,6 @@ out:
 	return status;
 }
 
-/* Flushes the directory entry of a renamed file to disk. */
-static int sq_sync_dir_of(const char *path)
-{
-	char dir[SQ_PATH_MAX];
-	int fd, rc;
-
-	sq_dir_of(path, dir);
-	fd = open(dir, O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /* "ok" from PRAGMA quick_check, or the first problem in msg. */
 static int sq_quick_check(sqlite3 *db, char *msg, size_t len)
 {
@@ -1416,7 +1576,7 @@ static enum gb_status sq_backup(void *store, const char *path,
 		unlink(tmp);
 		return status;
 	}
-	if (sq_sync_dir_of(path) != 0)
+	if (sq_sync_dir(path) != 0)
 		return sq_fail(err, GB_ERR_UNAVAILABLE,
 			       "backup %s: cannot sync its directory: %s", path,
 			       strerror(errno));

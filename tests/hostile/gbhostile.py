@@ -33,22 +33,40 @@ def free_port():
     return port
 
 
+def server_command(db, threads=None):
+    cmd = [os.path.join(BUILD, "guestbookd"), "--role", "all",
+           "--listen", "127.0.0.1:0",
+           "--plugin-dir", os.path.join(BUILD, "plugins"),
+           "--www-dir", os.path.join(SRC, "www"),
+           "--sqlite-path", db, "--drain-seconds", "0",
+           "--log-format", "json"]
+    if threads is not None:
+        cmd += ["--threads", str(threads)]
+    return cmd
+
+
+def start_fails(db, *args, timeout=10.0):
+    """Starts guestbookd on `db` expecting it to refuse. Returns (exit
+    status, output); fails if it ran for `timeout` seconds."""
+    try:
+        p = subprocess.run(server_command(db) + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("guestbookd on %s did not refuse to start" % db)
+    return p.returncode, p.stdout.decode("utf-8", "replace")
+
+
 class Server:
     """guestbookd role all on SQLite in a temporary directory."""
 
-    def __init__(self, *args, env=None, threads=None):
+    def __init__(self, *args, env=None, threads=None, db=None):
+        """`db`: the SQLite file (default: guestbook.db in the server's
+        own temporary directory, which also holds the log)."""
         self.dir = tempfile.mkdtemp(prefix="gb-hostile.")
-        self.db = os.path.join(self.dir, "guestbook.db")
+        self.db = db or os.path.join(self.dir, "guestbook.db")
         self.log_path = os.path.join(self.dir, "server.log")
-        cmd = [os.path.join(BUILD, "guestbookd"), "--role", "all",
-               "--listen", "127.0.0.1:0",
-               "--plugin-dir", os.path.join(BUILD, "plugins"),
-               "--www-dir", os.path.join(SRC, "www"),
-               "--sqlite-path", self.db, "--drain-seconds", "0",
-               "--log-format", "json"]
-        if threads is not None:
-            cmd += ["--threads", str(threads)]
-        cmd += list(args)
+        cmd = server_command(self.db, threads) + list(args)
         full_env = dict(os.environ)
         full_env.update(env or {})
         self.log = open(self.log_path, "wb")
@@ -124,10 +142,12 @@ class Edge:
         self.conf = os.path.join(self.dir, "nginx.conf")
         with open(self.conf, "wb") as f:
             f.write(rendered)
+        # Run as root, nginx's workers run as nobody: they must reach the
+        # temp directories nginx creates (and chowns) in EDGE_DIR.
+        os.chmod(self.dir, 0o711)
         self.proc = subprocess.Popen(
-            ["nginx", "-p", self.dir, "-c", self.conf, "-g",
-             "daemon off; pid %s/nginx.pid; error_log %s/error.log;" %
-             (self.dir, self.dir)],
+            ["nginx", "-p", self.dir, "-e", os.path.join(self.dir, "error.log"),
+             "-c", self.conf, "-g", "daemon off;"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -153,7 +173,34 @@ class Edge:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        self.proc.stderr.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_for(cond, timeout=3.0, step=0.05):
+    """Polls cond() until it returns a true value (returned) or timeout
+    passes (then the last value)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(step)
+
+
+def access_lines(server, method=None, at_least=0, timeout=3.0):
+    """The server's access log lines (optionally of one method), once
+    there are at least `at_least` of them or `timeout` passed: a line is
+    written after its response is sent."""
+    def lines():
+        return [l for l in server.log_lines()
+                if l.get("logger") == "access" and
+                (method is None or l.get("method") == method)]
+    got = lines()
+    if at_least:
+        got = wait_for(lambda: len(lines()) >= at_least and lines(),
+                       timeout) or lines()
+    return got
 
 
 def connect(addr, timeout=5.0):
@@ -171,8 +218,10 @@ def read_until_close(sock, timeout=5.0, limit=1 << 22):
         left = deadline - time.monotonic()
         if left <= 0:
             return buf, False
-        r, _, _ = select.select([sock], [], [], left)
-        if not r:
+        # poll, not select: a crowd test holds descriptors above 1024.
+        p = select.poll()
+        p.register(sock, select.POLLIN)
+        if not p.poll(left * 1000):
             return buf, False
         try:
             chunk = sock.recv(65536)
@@ -300,3 +349,129 @@ class Prober(threading.Thread):
         testcase.assertEqual(bad, [], "probes failed or took >= %.1f s "
                              "(%d of %d)" % (limit, len(bad), len(samples)))
         return max(s[2] for s in samples)
+
+
+def raise_nofile(need=8192):
+    """Raises this process's descriptor limit to the hard limit; fails the
+    test when even that is below `need`."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hard != resource.RLIM_INFINITY and hard < need:
+        raise AssertionError("RLIMIT_NOFILE hard limit %d < %d" % (hard, need))
+
+
+def client_ip(group, i):
+    """A loopback source address for crowd member i of `group` (1..250):
+    127.group.(i // 250).(i % 250 + 1). Linux answers all of 127/8, so
+    each address is a distinct client to the edge's per-client limits,
+    and none is 127.0.0.1, the probe loop's."""
+    return "127.%d.%d.%d" % (group, i // 250, i % 250 + 1)
+
+
+def connect_from(addr, src, timeout=5.0):
+    """A connection to addr from source address src."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.bind((src, 0))
+        s.connect(addr)
+    except OSError:
+        s.close()
+        raise
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def open_crowd(addr, n, group, per_client, first_bytes=b"", deadline_s=20.0):
+    """n connections to addr, per_client of them from each source address
+    of `group`, each sent `first_bytes`. Returns the sockets."""
+    socks = []
+    t_end = time.monotonic() + deadline_s
+    try:
+        for i in range(n):
+            if time.monotonic() > t_end:
+                raise AssertionError("only %d of %d connections opened "
+                                     "in %.0f s" % (i, n, deadline_s))
+            s = connect_from(addr, client_ip(group, i // per_client))
+            if first_bytes:
+                s.sendall(first_bytes)
+            socks.append(s)
+    except BaseException:
+        close_all(socks)
+        raise
+    return socks
+
+
+def close_all(socks):
+    for s in socks:
+        try:
+            s.close()
+        except OSError:
+            pass
+
+
+def metric_value(text, name, labels=None):
+    """The value of one series in Prometheus text, or None."""
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        series, _, value = line.rpartition(" ")
+        if series != name and not series.startswith(name + "{"):
+            continue
+        if all('%s="%s"' % kv in series for kv in (labels or {}).items()):
+            return float(value)
+    return None
+
+
+class SmallDisk:
+    """A tmpfs of `size` (e.g. "4m") mounted on a new temporary directory:
+    a disk that really fills up. Mounting needs root (or sudo without a
+    password), as the rest of make test's set-up does."""
+
+    def __init__(self, size):
+        self.dir = tempfile.mkdtemp(prefix="gb-disk.")
+        sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+        self.umount_cmd = sudo + ["umount", self.dir]
+        r = subprocess.run(sudo + ["mount", "-t", "tmpfs", "-o",
+                                   "size=%s,mode=0777" % size, "tmpfs",
+                                   self.dir],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            os.rmdir(self.dir)
+            raise AssertionError("cannot mount a tmpfs (root or sudo -n "
+                                 "needed): " + r.stdout.decode())
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def fill(self):
+        """Writes a file until the disk is full; returns its path."""
+        filler = self.path("filler")
+        with open(filler, "wb") as f:
+            block = b"\0" * 65536
+            for _ in range(1 << 16):
+                try:
+                    f.write(block)
+                    f.flush()
+                except OSError:
+                    break
+            else:
+                raise AssertionError("the disk did not fill up")
+        # The last partial write may have left a page or two.
+        with open(filler, "ab", buffering=0) as f:
+            for _ in range(64):
+                try:
+                    f.write(b"\0" * 512)
+                except OSError:
+                    break
+        return filler
+
+    def cleanup(self):
+        subprocess.run(self.umount_cmd, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        try:
+            os.rmdir(self.dir)
+        except OSError:
+            pass

@@ -40,11 +40,37 @@ Test(api_legacy, post_is_201_with_an_empty_object)
 	gbt_response_free(&r);
 }
 
-Test(api_legacy, post_needs_no_content_type)
+/* Bodies a browser sends cross site without a CORS preflight. */
+Test(api_legacy, post_not_declared_json_is_415_and_not_stored)
 {
 	static const char body[] = "{\"author\":\"A\",\"message\":\"m\"}";
+	static const char *const types[] = {
+	    "Content-Type: text/plain", "Content-Type: text/plain;charset=UTF-8",
+	    "Content-Type: application/x-www-form-urlencoded",
+	    "Content-Type: multipart/form-data; boundary=x", NULL};
+	const char *one[2] = {NULL, NULL};
+	struct gbt_response r;
+
+	for (int i = 0; i <= 4; i++) {
+		one[0] = types[i];
+		r = api_request("POST", "/messages", types[i] ? one : NULL,
+				body, sizeof(body) - 1);
+		api_assert_error(&r, 415, "unsupported_media_type", NULL,
+				 NULL);
+		gbt_response_free(&r);
+	}
+	r = api_get("/messages");
+	cr_assert_str_eq(r.body, "[]");
+	gbt_response_free(&r);
+}
+
+Test(api_legacy, post_with_json_parameters_is_201)
+{
+	static const char body[] = "{\"author\":\"A\",\"message\":\"m\"}";
+	static const char *const hdr[] = {
+	    "Content-Type: application/json; charset=utf-8", NULL};
 	struct gbt_response r =
-	    api_request("POST", "/messages", NULL, body, sizeof(body) - 1);
+	    api_request("POST", "/messages", hdr, body, sizeof(body) - 1);
 
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	gbt_response_free(&r);

@@ -68,6 +68,9 @@ Test(core, ready_names_the_storage_check)
 	cr_assert_str_eq(cJSON_GetObjectItem(st, "backend")->valuestring,
 			 "sqlite");
 	cr_assert_str_eq(cJSON_GetObjectItem(st, "status")->valuestring, "ok");
+	cJSON *writes = cJSON_GetObjectItem(st, "writes");
+	cr_assert_str_eq(cJSON_GetObjectItem(writes, "status")->valuestring,
+			 "ok");
 	cJSON_Delete(j);
 	gbt_response_free(&r);
 }

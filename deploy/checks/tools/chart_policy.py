@@ -2,7 +2,8 @@
 """Checks rendered chart manifests for what the schemas cannot see: the
 platform's own rules (Pod Security "restricted" plus a read-only root
 filesystem, resources, probes, recommended labels, grace period matched to
-the drain settings, default-deny NetworkPolicies) and, for the default
+the drain settings, default-deny NetworkPolicies, Ingresses that carry the
+edge limits and route no internal endpoint) and, for the default
 values, the names and ports the original platform used.
 
 usage: chart_policy.py [--defaults] CHART RENDERED.yaml
@@ -85,6 +86,38 @@ def check_pod(obj, spec, app):
             err(obj, "container port http-server missing")
 
 
+# guestbookd's endpoints for the cluster alone: Prometheus scrapes
+# /metrics, the kubelet probes /ready and /health.
+INTERNAL_PATHS = ["/metrics", "/ready", "/health"]
+# The ingress-nginx settings every Ingress carries (deploy/edge/ has the
+# same limits for a single host).
+INGRESS_ANNOTATIONS = ["proxy-body-size", "proxy-read-timeout", "limit-connections"]
+
+
+def ingress_routes(path, path_type, target):
+    """Whether an Ingress path of path_type sends a request for target to
+    the Service: Exact by equality, Prefix by whole segments,
+    ImplementationSpecific as ingress-nginx does (a string prefix)."""
+    if path_type == "Exact":
+        return path == target
+    if path_type == "Prefix":
+        return (target + "/").startswith(path.rstrip("/") + "/")
+    return target.startswith(path)
+
+
+def check_ingress(obj):
+    ann = obj["metadata"].get("annotations") or {}
+    for a in INGRESS_ANNOTATIONS:
+        if "nginx.ingress.kubernetes.io/" + a not in ann:
+            err(obj, f"annotation nginx.ingress.kubernetes.io/{a} missing")
+    for rule in obj["spec"].get("rules", []):
+        for p in rule.get("http", {}).get("paths", []):
+            for target in INTERNAL_PATHS:
+                if ingress_routes(p["path"], p["pathType"], target):
+                    err(obj, f"path {p['path']} ({p['pathType']}) routes {target} "
+                             "to the public")
+
+
 def main():
     args = sys.argv[1:]
     defaults = args[0] == "--defaults"
@@ -107,6 +140,8 @@ def main():
                 if l not in tl:
                     err(obj, f"pod template label {l} missing")
             check_pod(obj, obj["spec"]["template"]["spec"], app)
+        elif obj["kind"] == "Ingress":
+            check_ingress(obj)
         elif obj["kind"] == "Pod":
             check_pod(obj, obj["spec"], app)
             hook = obj["metadata"].get("annotations", {}).get("helm.sh/hook")

@@ -84,3 +84,29 @@ up to the shutdown timeout; a few seconds on top for storage to close.
 {{- define "gb.terminationGracePeriod" -}}
 {{- add .Values.config.drainSeconds .Values.config.shutdownTimeoutSeconds 5 }}
 {{- end }}
+
+{{/*
+Fails the render when an Ingress path would route guestbookd's internal
+endpoints to the public: /metrics (Prometheus scrapes it inside the
+cluster), /ready (its detail names storage errors) and /health. Kubernetes
+Prefix paths match whole segments ("/api" matches "/api/v1", not "/apix");
+ImplementationSpecific is taken as a plain string prefix, as ingress-nginx
+does.
+*/}}
+{{- define "gb.ingressPublicOnly" -}}
+{{- range $host := .Values.ingress.hosts }}
+{{- range $host.paths }}
+{{- $path := .path }}
+{{- $type := .pathType }}
+{{- $base := printf "%s/" (trimSuffix "/" $path) }}
+{{- range $internal := list "/metrics" "/ready" "/health" }}
+{{- $exact := eq $path $internal }}
+{{- $prefix := and (eq $type "Prefix") (hasPrefix $base (printf "%s/" $internal)) }}
+{{- $loose := and (eq $type "ImplementationSpecific") (hasPrefix $path $internal) }}
+{{- if or $exact $prefix $loose }}
+{{- fail (printf "ingress.hosts: path %s (%s) on host %s routes %s to the public; list the public paths instead (values.yaml shows them)" $path $type $host.host $internal) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
