@@ -50,6 +50,11 @@ locals {
     alertmanager = "alertmanager.localhost"
   }
 
+  # The URLs a browser on this machine uses: the host names above on
+  # var.host_ports.http (no port in the URL when it is 80).
+  http_port_suffix = var.host_ports.http == 80 ? "" : ":${var.host_ports.http}"
+  urls             = { for name, host in local.hosts : name => "http://${host}${local.http_port_suffix}" }
+
   # Values of the local charts, per release: the chart's values file in
   # values/ (shared with build.sh), then what depends on Terraform
   # variables. deploy/checks/50-terraform.sh renders the charts with exactly
