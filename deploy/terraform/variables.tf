@@ -74,7 +74,7 @@ variable "image_tag" {
 }
 
 variable "pagerduty_integration_key" {
-  description = "PagerDuty Events API v2 integration (routing) key. Locally from secrets.tfvars, in CI from the PAGERDUTY_INTEGRATION_KEY secret as TF_VAR_pagerduty_integration_key. Empty: the Secret holds a placeholder and PagerDuty rejects the notifications (alerts still show in Alertmanager and Grafana)."
+  description = "PagerDuty Events API v2 integration (routing) key. From secrets.tfvars; never set in CI (CI clusters must not page: the workflows assert the placeholder). Empty: the Secret holds a placeholder and PagerDuty rejects the notifications (alerts still show in Alertmanager and Grafana)."
   type        = string
   default     = ""
   sensitive   = true
