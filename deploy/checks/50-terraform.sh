@@ -223,7 +223,7 @@ WORK=$SCRATCH/deploy/terraform
 if [ "$KIND_PROVIDER" = no ]; then
   warn "provider tehcyx/kind cannot be built here:"
   printf '%s\n' "$KIND_PROVIDER_ERROR" | sed 's/^/    /'
-  warn "validating with a terraform_data stand-in for kind_cluster.this (kind_cluster's own arguments are not checked here; CI's terraform validate checks them)"
+  warn "validating with a terraform_data stand-in for kind_cluster.this (its block is checked against the v0.11.0 schema in tests/kind_schema.py below; CI's terraform validate runs the real provider)"
   stand_in_for_kind "$WORK"
 fi
 
