@@ -34,7 +34,7 @@ need_trivy() {
 }
 
 trivy=$(need_trivy)
-"$trivy" --version 2>/dev/null | grep -q "Version: $TRIVY_VERSION" ||
+[[ $("$trivy" --version 2>/dev/null) == *"Version: $TRIVY_VERSION"* ]] ||
 	die "$trivy is not trivy $TRIVY_VERSION"
 log "trivy $TRIVY_VERSION ($trivy)"
 

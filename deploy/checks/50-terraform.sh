@@ -113,7 +113,11 @@ ensure_tofu() {
     go_build_tool github.com/opentofu/opentofu "$OPENTOFU_VERSION" github.com/opentofu/opentofu/cmd/tofu "$TOFU" ||
       die "cannot build OpenTofu $OPENTOFU_VERSION: $(grep -v '^go: downloading' "$TOOLS/logs/build-tofu.log" | tail -n 5)"
   fi
-  "$TOFU" version | head -n 1 | grep -q "${OPENTOFU_VERSION#v}" || die "$TOFU is not OpenTofu $OPENTOFU_VERSION"
+  # The whole output first: `tofu version | head | grep -q` under pipefail
+  # fails now and then (tofu dies of SIGPIPE when the reader is gone).
+  local version
+  version=$("$TOFU" version 2>/dev/null) || die "$TOFU version failed"
+  [[ ${version%%$'\n'*} == *"${OPENTOFU_VERSION#v}"* ]] || die "$TOFU is not OpenTofu $OPENTOFU_VERSION"
 }
 
 ensure_helm() {
