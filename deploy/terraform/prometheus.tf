@@ -69,7 +69,7 @@ locals {
         probeSelectorNilUsesHelmValues          = false
         ruleSelectorNilUsesHelmValues           = false
         scrapeConfigSelectorNilUsesHelmValues   = false
-        externalUrl                             = "http://${local.hosts.prometheus}"
+        externalUrl                             = local.urls.prometheus
         retention                               = "7d"
         resources = {
           requests = { cpu = "100m", memory = "512Mi" }
@@ -87,7 +87,7 @@ locals {
         pathType         = "Prefix"
       }
       alertmanagerSpec = {
-        externalUrl = "http://${local.hosts.alertmanager}"
+        externalUrl = local.urls.alertmanager
         # The configuration is our file byte for byte (the Secret below),
         # not the chart's `config` value: Helm would deep-merge the chart's
         # default route and receivers into it.

@@ -11,9 +11,25 @@ variable "kind_node_image" {
 }
 
 variable "kubeconfig_path" {
-  description = "Where the kind provider writes the cluster's kubeconfig; empty means <this directory>/<cluster_name>-kubeconfig (git-ignored)."
+  description = "Where the kind provider writes the cluster's kubeconfig when it creates the cluster; empty means ~/.kube/kind-<cluster_name>.kubeconfig. Read once: changing it later leaves the cluster and the file as they are (lifecycle ignore_changes)."
   type        = string
   default     = ""
+}
+
+variable "host_ports" {
+  description = "Ports on the host's 127.0.0.1 where the Kind node publishes the ingress (http, https). Rootless Docker or Podman cannot bind ports below net.ipv4.ip_unprivileged_port_start (1024 by default): use { http = 8080, https = 8443 } there, or lower that sysctl (deploy/QUICKSTART.md). Changing it recreates the cluster."
+  type = object({
+    http  = number
+    https = number
+  })
+  default = { http = 80, https = 443 }
+
+  validation {
+    condition = alltrue([
+      for p in [var.host_ports.http, var.host_ports.https] : p >= 1 && p <= 65535 && floor(p) == p
+    ]) && var.host_ports.http != var.host_ports.https
+    error_message = "host_ports.http and host_ports.https must be two different TCP ports (1-65535)."
+  }
 }
 
 variable "ingress_class_name" {
@@ -58,7 +74,7 @@ variable "image_tag" {
 }
 
 variable "pagerduty_integration_key" {
-  description = "PagerDuty Events API v2 integration (routing) key. Locally from secrets.tfvars, in CI from the PAGERDUTY_INTEGRATION_KEY secret as TF_VAR_pagerduty_integration_key. Empty: the Secret holds a placeholder and PagerDuty rejects the notifications (alerts still show in Alertmanager and Grafana)."
+  description = "PagerDuty Events API v2 integration (routing) key. From secrets.tfvars; never set in CI (CI clusters must not page: the workflows assert the placeholder). Empty: the Secret holds a placeholder and PagerDuty rejects the notifications (alerts still show in Alertmanager and Grafana)."
   type        = string
   default     = ""
   sensitive   = true
