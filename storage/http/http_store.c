@@ -394,6 +394,9 @@ static int response_keeps_alive(const struct mg_response_info *ri)
  * alive connection would meet Nagle's algorithm and the peer's delayed ACK
  * (40 ms each time).
  */
+/* The W3C Trace Context headers of the call this thread is making. */
+static _Thread_local char trace_headers[1024];
+
 static int send_request(struct http_store *st, struct mg_connection *conn,
 			const struct gb_store_ctx *ctx, const char *method,
 			const char *target, const char *json)
@@ -407,8 +410,9 @@ static int send_request(struct http_store *st, struct mg_connection *conn,
 		     "Host: %s:%d\r\n"
 		     "Accept: application/json\r\n"
 		     "User-Agent: guestbookd-http-store\r\n"
-		     "%s%s%s%s%s%s%s",
+		     "%s%s%s%s%s%s%s%s",
 		     method, st->prefix, target, st->host, st->port,
+		     trace_headers,
 		     strcmp(method, "DELETE") == 0 ? st->auth_header : "",
 		     ctx && header_safe(ctx->request_id) ? "X-Request-Id: " : "",
 		     ctx && header_safe(ctx->request_id) ? ctx->request_id : "",
@@ -441,11 +445,11 @@ static int send_request(struct http_store *st, struct mg_connection *conn,
  * body and reads the whole response into out (caller frees with
  * reply_free). Any transport problem is GB_ERR_UNAVAILABLE.
  */
-static enum gb_status http_call(struct http_store *st,
-				const struct gb_store_ctx *ctx,
-				const char *method, const char *target,
-				const char *json, int timeout_ms,
-				struct http_reply *out, struct gb_error *err)
+static enum gb_status http_exchange(struct http_store *st,
+				    const struct gb_store_ctx *ctx,
+				    const char *method, const char *target,
+				    const char *json, int timeout_ms,
+				    struct http_reply *out, struct gb_error *err)
 {
 	int idempotent = strcmp(method, "POST") != 0;
 
@@ -502,6 +506,33 @@ static enum gb_status http_call(struct http_store *st,
 	set_err(err, GB_ERR_UNAVAILABLE, "backend %s: connection lost twice",
 		st->url);
 	return GB_ERR_UNAVAILABLE;
+}
+
+/* http_exchange inside a client span, with the trace context sent. */
+static enum gb_status http_call(struct http_store *st,
+				const struct gb_store_ctx *ctx,
+				const char *method, const char *target,
+				const char *json, int timeout_ms,
+				struct http_reply *out, struct gb_error *err)
+{
+	struct gb_span *span = NULL;
+	char url[1300];
+	enum gb_status rc;
+
+	trace_headers[0] = '\0';
+	if (ctx && GB_HOST_HAS(api, trace_client_end)) {
+		snprintf(url, sizeof(url), "%s%s", st->url, target);
+		span = api->trace_client_begin(method, st->host, st->port, url,
+					       trace_headers,
+					       sizeof(trace_headers));
+	}
+	rc = http_exchange(st, ctx, method, target, json, timeout_ms, out,
+			   err);
+	if (ctx && GB_HOST_HAS(api, trace_client_end))
+		api->trace_client_end(span, rc == GB_OK ? out->status : 0,
+				      rc == GB_OK ? NULL : err->message);
+	trace_headers[0] = '\0';
+	return rc;
 }
 
 /* ---- v1 JSON <-> documents --------------------------------------------- */

@@ -65,7 +65,7 @@ extern "C" {
 
 /* ABI version this header describes. */
 #define GB_ABI_MAJOR 1
-#define GB_ABI_MINOR 1
+#define GB_ABI_MINOR 2
 
 /* First field of every descriptor: "GBPL" in ASCII. */
 #define GB_PLUGIN_MAGIC 0x4742504cU
@@ -125,6 +125,7 @@ struct gb_plugin;      /* opaque: one loaded plugin */
 struct gb_request;     /* opaque: one request and its response */
 struct gb_metric;      /* opaque: one metric family */
 struct gb_series;      /* opaque: one labelled series of a family */
+struct gb_span;        /* opaque: one open trace span */
 struct gb_host_api;
 
 /*
@@ -322,6 +323,23 @@ struct gb_series_view {
 	const uint64_t *bucket_counts;
 	uint64_t count;
 	double sum;
+	/*
+	 * Added in ABI 1.2 (read it only when api->abi_minor >= 2):
+	 * histograms, bucket_count + 1 entries (the last is +Inf), the
+	 * traced observation each bucket saw last; NULL otherwise.
+	 */
+	const struct gb_exemplar *exemplars;
+};
+
+/*
+ * An exemplar: one observation of a histogram bucket and the trace of the
+ * request that made it. trace_id is NULL when the bucket has none yet.
+ */
+struct gb_exemplar {
+	const char *trace_id; /* 32 lowercase hex digits */
+	const char *span_id;  /* 16 lowercase hex digits */
+	double value;
+	double timestamp; /* Unix seconds */
 };
 
 /* Callbacks for metrics_visit: one family, then each of its series. */
@@ -573,6 +591,32 @@ struct gb_host_api {
 	 * writes made by other processes are not seen here.
 	 */
 	uint64_t (*store_generation)(void);
+
+	/* --- Added in ABI 1.2 (check api->size before use) ------------ */
+
+	/*
+	 * Tracing an outgoing HTTP call the plugin makes on the worker
+	 * thread serving a request (a storage back end's call to a remote
+	 * service). Writes the W3C Trace Context headers to send with the
+	 * call into `headers` ("traceparent: ...\r\n", then "tracestate:
+	 * ...\r\n" when the request carried one; "" without a trace, or
+	 * when `len` is too small) and opens a client span, a child of the
+	 * storage operation's span. `url` is the full URL called. Returns
+	 * the span for trace_client_end, or NULL when there is none to end
+	 * (tracing off, or the trace is not sampled).
+	 */
+	struct gb_span *(*trace_client_begin)(const char *method,
+					      const char *server_address,
+					      int server_port, const char *url,
+					      char *headers, size_t len);
+
+	/*
+	 * Ends the span: `status` is the HTTP status of the answer (0 when
+	 * none arrived), `error` a reason when the call failed, else NULL.
+	 * The span is an error on `error` or a 5xx. NULL span: no-op.
+	 */
+	void (*trace_client_end)(struct gb_span *span, int status,
+				 const char *error);
 };
 
 /* True when the host table has `slot` (a plugin built for a newer minor

@@ -1,0 +1,341 @@
+/*
+ * OTLP/HTTP with the JSON encoding, built on cJSON: the one OTLP encoding
+ * the project's libraries already speak. The binary encoding would need
+ * the opentelemetry-proto files (in no Debian package) compiled by
+ * protoc-c into generated code, for a payload that leaves the request
+ * path anyway. Jaeger and the OpenTelemetry Collector accept both on
+ * /v1/traces.
+ */
+#include "trace_export.h"
+
+#include <civetweb.h>
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "log.h"
+#include "metrics.h"
+
+struct slot {
+	_Atomic int ready; /* the producer finished copying the record */
+	struct gb_span_record rec;
+};
+
+static struct gb_export_config cfg;
+static struct slot *queue;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static uint64_t head, tail; /* under lock: next slot to fill, to send */
+static int stopping, running;
+static double stop_deadline;
+static pthread_t thread;
+static struct gb_series *dropped, *exported, *failures;
+static int failing; /* the last export failed (logged once per outage) */
+
+void gb_export_enqueue(const struct gb_span_record *r)
+{
+	pthread_mutex_lock(&lock);
+	if (!running || head - tail >= (uint64_t)cfg.queue_size) {
+		pthread_mutex_unlock(&lock);
+		gb_counter_add(dropped, 1);
+		return;
+	}
+	uint64_t i = head++;
+	int full_batch = head - tail >= (uint64_t)cfg.batch_size;
+	pthread_mutex_unlock(&lock);
+	struct slot *s = &queue[i % (uint64_t)cfg.queue_size];
+	/* Only what the record uses: the text is most of it. */
+	memcpy(&s->rec, r, offsetof(struct gb_span_record, text));
+	memcpy(s->rec.text, r->text, r->text_len);
+	atomic_store_explicit(&s->ready, 1, memory_order_release);
+	if (full_batch)
+		pthread_cond_signal(&wake);
+}
+
+/* ---- OTLP JSON --------------------------------------------------------- */
+
+void gb_trace_hex(char *out, const uint8_t *b, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static void add_u64(cJSON *obj, const char *key, uint64_t v)
+{
+	char num[24];
+	snprintf(num, sizeof num, "%llu", (unsigned long long)v);
+	cJSON_AddStringToObject(obj, key, num); /* int64 is a string */
+}
+
+static cJSON *span_json(const struct gb_span_record *r)
+{
+	char id[33];
+	cJSON *s = cJSON_CreateObject();
+	gb_trace_hex(id, r->trace_id, 16);
+	cJSON_AddStringToObject(s, "traceId", id);
+	gb_trace_hex(id, r->span_id, 8);
+	cJSON_AddStringToObject(s, "spanId", id);
+	static const uint8_t zero[8];
+	if (memcmp(r->parent_id, zero, 8) != 0) {
+		gb_trace_hex(id, r->parent_id, 8);
+		cJSON_AddStringToObject(s, "parentSpanId", id);
+	}
+	cJSON_AddStringToObject(s, "name", r->text + r->name_off);
+	cJSON_AddNumberToObject(s, "kind", r->kind);
+	add_u64(s, "startTimeUnixNano", r->start_ns);
+	add_u64(s, "endTimeUnixNano", r->end_ns);
+	cJSON *attrs = cJSON_AddArrayToObject(s, "attributes");
+	for (int i = 0; i < r->nattrs; i++) {
+		const struct gb_span_attr *a = &r->attrs[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "key", a->key);
+		cJSON *v = cJSON_AddObjectToObject(o, "value");
+		if (a->is_int) {
+			char num[24];
+			snprintf(num, sizeof num, "%lld", (long long)a->i);
+			cJSON_AddStringToObject(v, "intValue", num);
+		} else {
+			cJSON_AddStringToObject(v, "stringValue",
+						r->text + a->off);
+		}
+		cJSON_AddItemToArray(attrs, o);
+	}
+	if (r->status != 0) {
+		cJSON *st = cJSON_AddObjectToObject(s, "status");
+		cJSON_AddNumberToObject(st, "code", r->status);
+		if (r->status_off)
+			cJSON_AddStringToObject(st, "message",
+						r->text + r->status_off);
+	}
+	return s;
+}
+
+/*
+ * Takes up to one batch off the queue and prints the request body
+ * (caller frees); *n gets the number of spans, 0 when the queue is empty.
+ */
+static char *take_batch(size_t *n)
+{
+	pthread_mutex_lock(&lock);
+	uint64_t from = tail, avail = head - tail;
+	pthread_mutex_unlock(&lock);
+	*n = avail < (uint64_t)cfg.batch_size ? (size_t)avail
+					      : (size_t)cfg.batch_size;
+	if (*n == 0)
+		return NULL;
+	cJSON *root = cJSON_CreateObject();
+	cJSON *rs = cJSON_CreateObject();
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "resourceSpans"), rs);
+	cJSON_AddItemToObject(rs, "resource",
+			      cJSON_Parse(cfg.resource_json));
+	cJSON *ss = cJSON_CreateObject();
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(rs, "scopeSpans"), ss);
+	cJSON *scope = cJSON_AddObjectToObject(ss, "scope");
+	cJSON_AddStringToObject(scope, "name", "guestbookd");
+	cJSON_AddStringToObject(scope, "version", GB_VERSION);
+	cJSON *spans = cJSON_AddArrayToObject(ss, "spans");
+	for (size_t i = 0; i < *n; i++) {
+		struct slot *s = &queue[(from + i) % (uint64_t)cfg.queue_size];
+		/* A producer holds its slot only while copying the record. */
+		while (!atomic_load_explicit(&s->ready, memory_order_acquire))
+			sched_yield();
+		cJSON_AddItemToArray(spans, span_json(&s->rec));
+		atomic_store_explicit(&s->ready, 0, memory_order_relaxed);
+	}
+	pthread_mutex_lock(&lock);
+	tail += *n;
+	pthread_mutex_unlock(&lock);
+	char *body = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return body;
+}
+
+/* POSTs one body; 0 when the collector answered 2xx. */
+static int post(const char *body, long timeout_ms, char *why, size_t len)
+{
+	char ebuf[256] = "";
+	struct mg_connection *conn =
+		mg_connect_client(cfg.host, cfg.port, 0, ebuf, sizeof ebuf);
+	if (!conn) {
+		snprintf(why, len, "cannot connect: %s",
+			 ebuf[0] ? ebuf : "connection failed");
+		return -1;
+	}
+	size_t blen = strlen(body);
+	int ok = mg_printf(conn,
+			   "POST %s HTTP/1.1\r\nHost: %s:%d\r\n"
+			   "Content-Type: application/json\r\n"
+			   "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			   cfg.path, cfg.host, cfg.port, blen) > 0 &&
+		 mg_write(conn, body, blen) == (int)blen;
+	if (!ok || mg_get_response(conn, ebuf, sizeof ebuf,
+				   (int)timeout_ms) < 0) {
+		snprintf(why, len, "no answer within %ld ms: %s", timeout_ms,
+			 ebuf[0] ? ebuf : "connection lost");
+		mg_close_connection(conn);
+		return -1;
+	}
+	const struct mg_response_info *ri = mg_get_response_info(conn);
+	int status = ri ? ri->status_code : 0;
+	mg_close_connection(conn);
+	if (status < 200 || status > 299) {
+		snprintf(why, len, "answered HTTP %d", status);
+		return -1;
+	}
+	return 0;
+}
+
+static void export_one(long timeout_ms)
+{
+	size_t n;
+	char *body = take_batch(&n);
+	if (!body) {
+		if (n)
+			gb_counter_add(dropped, n);
+		return;
+	}
+	char why[300];
+	if (post(body, timeout_ms, why, sizeof why) == 0) {
+		gb_counter_add(exported, n);
+		if (failing)
+			gb_log(GB_LOG_INFO, "core", "trace export to "
+			       "http://%s:%d%s works again", cfg.host,
+			       cfg.port, cfg.path);
+		failing = 0;
+	} else {
+		gb_counter_add(dropped, n);
+		gb_counter_add(failures, 1);
+		if (!failing)
+			gb_log(GB_LOG_WARN, "core", "trace export to "
+			       "http://%s:%d%s failed (%s): spans are dropped "
+			       "until it works", cfg.host, cfg.port, cfg.path,
+			       why);
+		failing = 1;
+	}
+	free(body);
+}
+
+static uint64_t queued(void)
+{
+	pthread_mutex_lock(&lock);
+	uint64_t n = head - tail;
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
+static void *export_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&lock);
+	while (!stopping) {
+		if (head - tail < (uint64_t)cfg.batch_size) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += cfg.delay_ms / 1000;
+			until.tv_nsec += (cfg.delay_ms % 1000) * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&wake, &lock, &until);
+		}
+		if (stopping)
+			break;
+		pthread_mutex_unlock(&lock);
+		export_one(cfg.timeout_ms);
+		pthread_mutex_lock(&lock);
+	}
+	pthread_mutex_unlock(&lock);
+	/* Shutdown: what is queued, as long as the budget lasts. */
+	while (queued() > 0) {
+		double left = stop_deadline - gb_now_monotonic();
+		if (left <= 0.05)
+			break;
+		long t = (long)(left * 1000);
+		export_one(t < cfg.timeout_ms ? t : cfg.timeout_ms);
+	}
+	uint64_t rest = queued();
+	if (rest)
+		gb_counter_add(dropped, rest);
+	return NULL;
+}
+
+int gb_export_start(const struct gb_export_config *c, char *err,
+		    size_t errlen)
+{
+	cfg = *c;
+	struct gb_metric *d = gb_metric_register(
+		GB_METRIC_COUNTER, "guestbook_trace_spans_dropped_total",
+		"Finished spans never delivered: the export queue was full, "
+		"the collector refused them or did not answer in time.", NULL,
+		NULL, 0, err, errlen);
+	struct gb_metric *e = gb_metric_register(
+		GB_METRIC_COUNTER, "guestbook_trace_spans_exported_total",
+		"Spans the collector accepted.", NULL, NULL, 0, err, errlen);
+	struct gb_metric *f = gb_metric_register(
+		GB_METRIC_COUNTER, "guestbook_trace_export_failures_total",
+		"Export requests that failed.", NULL, NULL, 0, err, errlen);
+	if (!d || !e || !f)
+		goto fail;
+	dropped = gb_metric_series(d, NULL);
+	exported = gb_metric_series(e, NULL);
+	failures = gb_metric_series(f, NULL);
+	queue = calloc((size_t)cfg.queue_size, sizeof *queue);
+	if (!queue) {
+		snprintf(err, errlen, "OTEL_BSP_MAX_QUEUE_SIZE=%ld: out of "
+			 "memory", cfg.queue_size);
+		goto fail;
+	}
+	head = tail = 0;
+	stopping = 0;
+	failing = 0;
+	/* The thread takes no signals: main waits for them. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&thread, NULL, export_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "tracing: cannot start the export thread");
+		free(queue);
+		queue = NULL;
+		goto fail;
+	}
+	running = 1;
+	gb_log(GB_LOG_INFO, "core", "tracing: exporting to http://%s:%d%s "
+	       "(queue %ld, batch %ld, every %ld ms, timeout %ld ms)",
+	       cfg.host, cfg.port, cfg.path, cfg.queue_size, cfg.batch_size,
+	       cfg.delay_ms, cfg.timeout_ms);
+	return 0;
+fail:
+	free(cfg.resource_json);
+	cfg.resource_json = NULL;
+	return -1;
+}
+
+void gb_export_stop(double budget_s)
+{
+	if (!running)
+		return;
+	pthread_mutex_lock(&lock);
+	running = 0; /* spans ending now are dropped */
+	stopping = 1;
+	stop_deadline = gb_now_monotonic() + budget_s;
+	pthread_cond_signal(&wake);
+	pthread_mutex_unlock(&lock);
+	pthread_join(thread, NULL);
+	free(queue);
+	queue = NULL;
+	free(cfg.resource_json);
+	cfg.resource_json = NULL;
+}
