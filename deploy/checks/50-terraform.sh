@@ -13,6 +13,11 @@
 #   4. The rendered app pods against Pod Security "restricted" (the app
 #      namespace enforces it) and the backend/frontend environment wiring
 #      (deploy/terraform/tests/*.py).
+#   5. The observability values as Terraform renders them
+#      (tests/observability_values.py): Grafana's datasources after
+#      Grafana's own environment expansion, Alloy's state on a hostPath,
+#      Jaeger, Prometheus exemplars and the apps' tracing in agreement; then
+#      `jaeger validate` (tests/lib/jaeger.sh's Jaeger) on Jaeger's config.
 #
 # Tools are built once and cached in ~/.cache/guestbook-tools (override with
 # GUESTBOOK_TOOLS_DIR); a build is skipped when the pinned binary is there.
@@ -285,6 +290,21 @@ say "Pod Security 'restricted' on the rendered app pods"
 say "Terraform environment with the backend/frontend wiring"
 "$PY" "$TF_DIR/tests/app_wiring.py" "$SCRATCH/guestbook-backend.yaml" "$SCRATCH/guestbook-frontend.yaml" ||
   die "backend/frontend environment wiring is wrong"
+
+# Grafana expands environment variables in provisioned datasources, Alloy
+# must keep its positions across pods, Jaeger must listen where the apps,
+# Grafana and the NetworkPolicies expect it: check the values as Terraform
+# renders them, then Jaeger's configuration with the real Jaeger.
+say "observability values (Grafana datasources, Alloy, Jaeger, Prometheus)"
+(cd "$WORK" && echo 'jsonencode({grafana_datasources = local.grafana_values.additionalDataSources, grafana_sidecar_datasources = local.grafana_values.sidecar.datasources, alloy = local.alloy_values, jaeger = local.jaeger_values, jaeger_otlp_url = local.jaeger_otlp_url, jaeger_query_url = local.jaeger_query_url, monitoring_namespace = var.monitoring_namespace, app = local.app_overrides, prometheus = local.kube_prometheus_stack_values.prometheus})' | "$TOFU" console -var grafana_admin_password=offline-check >"$SCRATCH/observability.console" 2>&1) ||
+  { cat "$SCRATCH/observability.console" >&2; die "tofu console could not evaluate the observability values"; }
+"$PY" "$TF_DIR/tests/observability_values.py" "$SCRATCH/observability.console" "$SCRATCH" ||
+  die "the observability values are wrong (see above)"
+JAEGER_BIN_PATH=$("$DEPLOY_DIR/../tests/lib/jaeger.sh" build) ||
+  die "cannot build Jaeger to validate its configuration (tests/lib/jaeger.sh build)"
+"$JAEGER_BIN_PATH" validate --config "file:$SCRATCH/jaeger-config.yaml" >"$SCRATCH/jaeger-validate.log" 2>&1 ||
+  { cat "$SCRATCH/jaeger-validate.log" >&2; die "jaeger validate refused the Jaeger release's configuration"; }
+say "  jaeger validate: the release's configuration is accepted"
 
 if [ "$KIND_PROVIDER" = no ]; then
   say "OK (with the kind stand-in: see WARNING above)"

@@ -3,47 +3,36 @@
 #
 # Jaeger is the trace collector of the deploy stack; the tests run the same
 # program on loopback (in-memory storage, OTLP/HTTP receiver, query API) so
-# the exporter is tested against a real collector.
+# the exporter is tested against a real collector, never a fake one.
 #
 # Usage (as a command):
-#   tests/lib/jaeger.sh build           build (or reuse) the cached binary,
-#                                       print its path
-#   tests/lib/jaeger.sh start DIR       start a collector with its config and
-#                                       log in DIR, print "OTLP_PORT QUERY_PORT
-#                                       PID" once both ports accept
-#   tests/lib/jaeger.sh stop DIR        stop the collector started in DIR
-#   tests/lib/jaeger.sh path            print the binary's path
+#   tests/lib/jaeger.sh build        build (or reuse) the cached binary,
+#                                    print its path
+#   tests/lib/jaeger.sh start DIR    start a collector with its config and
+#                                    log in DIR on free ports, print
+#                                    "OTLP_PORT QUERY_PORT PID" once both
+#                                    accept connections
+#   tests/lib/jaeger.sh stop DIR     stop the collector started in DIR
+#   tests/lib/jaeger.sh path         print the binary's path
 # Or source it and call jaeger_build / jaeger_start / jaeger_stop.
+#
+# OTLP_PORT takes OTLP/HTTP (POST /v1/traces); QUERY_PORT serves the query
+# API (GET /api/traces/ID, /api/services) and the UI.
 #
 # Environment: JAEGER_BIN (use this binary, skip the build), GO (the go
 # command), GB_CACHE_DIR (default ~/.cache/guestbook), JAEGER_WATCH_PID
-# (start: stop the collector when this process is gone), JAEGER_OTLP_PORT
-# and JAEGER_QUERY_PORT (start: use these ports instead of free ones).
+# (start: stop the collector when this process is gone).
 
 JAEGER_VERSION=v1.76.0
-GB_CACHE_DIR=${GB_CACHE_DIR:-$HOME/.cache/guestbook}
+# shellcheck source=tests/lib/gotool.sh
+. "$(dirname "${BASH_SOURCE[0]}")/gotool.sh"
 JAEGER_DIR=$GB_CACHE_DIR/jaeger-$JAEGER_VERSION
+GOTOOL_NAME=jaeger.sh
 
 jaeger_log() { printf 'jaeger.sh: %s\n' "$*" >&2; }
 
-# Prints the path of the go command, or fails with a clear message.
-jaeger_find_go() {
-	local g
-	for g in "${GO:-}" "$(command -v go 2>/dev/null)" /usr/local/go/bin/go \
-	    /usr/lib/go/bin/go; do
-		if [ -n "$g" ] && [ -x "$g" ]; then
-			printf '%s\n' "$g"
-			return 0
-		fi
-	done
-	jaeger_log "Go is not installed (looked for \$GO, go on PATH," \
-	    "/usr/local/go/bin/go): install Go >= 1.24 to build Jaeger," \
-	    "or set JAEGER_BIN to a Jaeger $JAEGER_VERSION binary"
-	return 1
-}
-
 # jaeger_compile GO WORKDIR: builds WORKDIR/jaeger from the Go module proxy
-# through a wrapper module (the version pinned by go get -tool).
+# through a wrapper module that pins the version (go get -tool).
 jaeger_compile() {
 	local go=$1 work=$2
 	cd "$work" &&
@@ -64,36 +53,110 @@ jaeger_build() {
 		jaeger_log "JAEGER_BIN=$JAEGER_BIN is not an executable"
 		return 1
 	fi
-	if [ -x "$JAEGER_DIR/jaeger" ]; then
-		printf '%s\n' "$JAEGER_DIR/jaeger"
-		return 0
+	gotool_build jaeger "$JAEGER_VERSION" jaeger_compile \
+	    "install Go >= 1.24 to build Jaeger, or set JAEGER_BIN to a Jaeger $JAEGER_VERSION binary"
+}
+
+# jaeger_config OTLP QUERY GRPC: the collector's configuration on loopback:
+# OTLP/HTTP in, the in-memory store, the query API out, no own metrics
+# listener (its default port would clash between parallel tests).
+jaeger_config() {
+	cat <<YAML
+service:
+  extensions: [jaeger_storage, jaeger_query]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    metrics:
+      level: none
+    logs:
+      level: warn
+extensions:
+  jaeger_storage:
+    backends:
+      memstore:
+        memory:
+          max_traces: 100000
+  jaeger_query:
+    storage:
+      traces: memstore
+    http:
+      endpoint: 127.0.0.1:$2
+    grpc:
+      endpoint: 127.0.0.1:$3
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:$1
+processors:
+  batch:
+    timeout: 100ms
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: memstore
+YAML
+}
+
+# jaeger_start DIR: starts Jaeger with its config and log in DIR, waits
+# until the OTLP and query ports accept and prints "OTLP QUERY PID" (the
+# pid is also kept in DIR/jaeger.pid, the ports in DIR/jaeger.ports).
+# With DIR/jaeger.ports present (a stopped collector), reuses its ports.
+jaeger_start() {
+	local dir=$1
+	if [ -z "$dir" ]; then
+		jaeger_log "usage: jaeger_start DIR"
+		return 1
 	fi
-	local go
-	go=$(jaeger_find_go) || return 1
-	mkdir -p "$GB_CACHE_DIR" || return 1
-	# One builder at a time: parallel test binaries may all ask at once.
-	local lock=$GB_CACHE_DIR/jaeger-$JAEGER_VERSION.lock
-	(
-		flock -w 3600 9 || { jaeger_log "timed out waiting for $lock"; exit 1; }
-		[ -x "$JAEGER_DIR/jaeger" ] && exit 0
-		local work
-		work=$(mktemp -d "$GB_CACHE_DIR/jaeger-build.XXXXXX") || exit 1
-		local log=$GB_CACHE_DIR/jaeger-$JAEGER_VERSION.build.log
-		jaeger_log "building Jaeger $JAEGER_VERSION (many minutes; log: $log)"
-		if ! jaeger_compile "$go" "$work" >"$log" 2>&1; then
-			jaeger_log "Jaeger build failed; last lines of $log:"
-			tail -n 15 "$log" >&2
-			rm -rf "$work"
-			exit 1
+	local bin
+	bin=$(jaeger_build) || return 1
+	mkdir -p "$dir" || return 1
+	dir=$(cd "$dir" && pwd)
+	local tries=0 otlp query grpc
+	while :; do
+		if [ -f "$dir/jaeger.ports" ]; then
+			read -r otlp query grpc <"$dir/jaeger.ports"
+		else
+			otlp=$(gotool_free_port) && query=$(gotool_free_port) &&
+			    grpc=$(gotool_free_port) || {
+				jaeger_log "no free port found"
+				return 1
+			}
 		fi
-		mkdir -p "$JAEGER_DIR" &&
-		    mv "$work/jaeger" "$JAEGER_DIR/jaeger.tmp" &&
-		    mv "$JAEGER_DIR/jaeger.tmp" "$JAEGER_DIR/jaeger"
-		local rc=$?
-		rm -rf "$work"
-		exit $rc
-	) 9>"$lock" || return 1
-	printf '%s\n' "$JAEGER_DIR/jaeger"
+		jaeger_config "$otlp" "$query" "$grpc" >"$dir/jaeger.yaml"
+		"$bin" --config "file:$dir/jaeger.yaml" >>"$dir/jaeger.log" 2>&1 </dev/null &
+		local pid=$! _
+		for _ in $(seq 600); do
+			kill -0 "$pid" 2>/dev/null || break
+			if gotool_port_open "$otlp" && gotool_port_open "$query"; then
+				gotool_watch "$pid" "${JAEGER_WATCH_PID:-}"
+				printf '%s\n' "$pid" >"$dir/jaeger.pid"
+				printf '%s %s %s\n' "$otlp" "$query" "$grpc" >"$dir/jaeger.ports"
+				printf '%s %s %s\n' "$otlp" "$query" "$pid"
+				return 0
+			fi
+			sleep 0.05
+		done
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		tries=$((tries + 1))
+		if [ "$tries" -ge 5 ]; then
+			jaeger_log "Jaeger did not start; last log lines:"
+			tail -n 10 "$dir/jaeger.log" >&2
+			return 1
+		fi
+		# Fixed ports (a restart) may race the old sockets' release.
+		[ -f "$dir/jaeger.ports" ] && sleep 0.5
+	done
+}
+
+# jaeger_stop DIR: stops the Jaeger started in DIR and waits for it. The
+# ports stay in DIR/jaeger.ports for a restart.
+jaeger_stop() {
+	gotool_stop "$1/jaeger.pid"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
@@ -102,6 +165,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	case $cmd in
 	build) jaeger_build ;;
 	path) printf '%s\n' "$JAEGER_DIR/jaeger" ;;
+	start) jaeger_start "$@" ;;
+	stop) jaeger_stop "$@" ;;
 	*)
 		echo "usage: $0 build | path | start DIR | stop DIR" >&2
 		exit 2
