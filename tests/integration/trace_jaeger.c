@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -24,10 +23,11 @@
 
 #include "harness.h"
 #include "jaeger_server.h"
+#include "prometheus_server.h"
 
 static struct gbt_jaeger jaeger;
 static struct gbt_server backend, front, single;
-static pid_t prometheus_pid;
+static struct gbt_prometheus prometheus;
 
 static void setup(void)
 {
@@ -39,10 +39,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	if (prometheus_pid > 0) {
-		kill(prometheus_pid, SIGTERM);
-		waitpid(prometheus_pid, NULL, 0);
-	}
+	gbt_prometheus_stop(&prometheus);
 	if (front.pid > 0)
 		gbt_server_stop(&front, SIGKILL);
 	if (backend.pid > 0)
@@ -488,63 +485,14 @@ Test(trace_jaeger, spans_queued_at_shutdown_are_flushed)
 
 /* ---- exemplars through a real Prometheus ------------------------------- */
 
-static int free_port(void)
-{
-	int port, fd = stalled_listener(&port);
-
-	close(fd);
-	return port;
-}
-
-static void start_prometheus(int target, int port, const char *dir)
-{
-	char config[300], flag_config[340], flag_storage[340], flag_listen[64],
-	    logpath[300];
-	FILE *f;
-
-	snprintf(config, sizeof(config), "%s/prometheus.yml", dir);
-	snprintf(logpath, sizeof(logpath), "%s/prometheus.log", dir);
-	f = fopen(config, "w");
-	cr_assert_not_null(f);
-	fprintf(f,
-		"global:\n"
-		"  scrape_interval: 1s\n"
-		"  scrape_timeout: 1s\n"
-		"scrape_configs:\n"
-		"  - job_name: guestbookd\n"
-		"    static_configs:\n"
-		"      - targets: ['127.0.0.1:%d']\n",
-		target);
-	fclose(f);
-	snprintf(flag_config, sizeof(flag_config), "--config.file=%s", config);
-	snprintf(flag_storage, sizeof(flag_storage),
-		 "--storage.tsdb.path=%s/tsdb", dir);
-	snprintf(flag_listen, sizeof(flag_listen),
-		 "--web.listen-address=127.0.0.1:%d", port);
-	prometheus_pid = fork();
-	cr_assert_geq(prometheus_pid, 0);
-	if (prometheus_pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (!freopen(logpath, "w", stdout) ||
-		    !freopen(logpath, "a", stderr))
-			_exit(126);
-		execlp("prometheus", "prometheus", flag_config, flag_storage,
-		       flag_listen, "--enable-feature=exemplar-storage",
-		       "--log.level=warn", (char *)NULL);
-		_exit(127);
-	}
-}
-
 Test(trace_jaeger, a_prometheus_exemplar_leads_to_a_trace_in_jaeger)
 {
 	static const char *const args[] = {"--rate-limit", "0", NULL};
 
-	cr_assert_eq(system("command -v prometheus >/dev/null"), 0,
-		     "prometheus is missing: scripts/install-deps.sh test");
 	start_traced(&single, args, "OTEL_SERVICE_NAME=exemplars");
-	int pport = free_port();
-
-	start_prometheus(single.port, pport, single.dir);
+	gbt_prometheus_start(&prometheus, single.dir, single.port,
+			     "exemplar-storage");
+	int pport = prometheus.port;
 	char path[512], found[64] = "";
 	double end = now() + 60;
 
