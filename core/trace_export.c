@@ -1,6 +1,7 @@
 /*
- * OTLP/HTTP with the JSON encoding, built on cJSON: the one OTLP encoding
- * the project's libraries already speak. The binary encoding would need
+ * OTLP/HTTP with the JSON encoding: the one OTLP encoding the project's
+ * libraries already speak (cJSON prints the resource, the log's JSON
+ * string rule escapes the span strings). The binary encoding would need
  * the opentelemetry-proto files (in no Debian package) compiled by
  * protoc-c into generated code, for a payload that leaves the request
  * path anyway. Jaeger and the OpenTelemetry Collector accept both on
@@ -9,7 +10,7 @@
 #include "trace_export.h"
 
 #include <civetweb.h>
-#include <cjson/cJSON.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -36,7 +37,8 @@ static int stopping, running;
 static double stop_deadline;
 static pthread_t thread;
 static struct gb_series *dropped, *exported, *failures;
-static int failing; /* the last export failed (logged once per outage) */
+static int failing; /* the last export failed: logged once per outage, and
+		     * the next try waits for the next interval */
 
 void gb_export_enqueue(const struct gb_span_record *r)
 {
@@ -70,58 +72,114 @@ void gb_trace_hex(char *out, const uint8_t *b, size_t n)
 	out[2 * n] = '\0';
 }
 
-static void add_u64(cJSON *obj, const char *key, uint64_t v)
+/*
+ * The request body is written straight into one growing buffer: a cJSON
+ * tree would cost some 40 allocations per span, a core's worth at the
+ * span rates of a busy server. cJSON prints the resource once at start;
+ * strings are escaped by the log's JSON rule (gb_json_escape_append).
+ */
+struct body {
+	char *data;
+	size_t len, cap;
+	int failed;
+};
+
+/* Room for one span: its text escaped (at most 6 bytes a byte) and the
+ * keys, ids and numbers around it. */
+#define SPAN_JSON_MAX (6 * GB_SPAN_TEXT + 2048)
+
+static void reserve(struct body *b, size_t more)
 {
-	char num[24];
-	snprintf(num, sizeof num, "%llu", (unsigned long long)v);
-	cJSON_AddStringToObject(obj, key, num); /* int64 is a string */
+	if (b->failed || b->len + more < b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 65536;
+	while (cap <= b->len + more)
+		cap *= 2;
+	char *d = realloc(b->data, cap);
+	if (!d) {
+		b->failed = 1;
+		return;
+	}
+	b->data = d;
+	b->cap = cap;
 }
 
-static cJSON *span_json(const struct gb_span_record *r)
+static void put(struct body *b, const char *s)
 {
-	char id[33];
-	cJSON *s = cJSON_CreateObject();
-	gb_trace_hex(id, r->trace_id, 16);
-	cJSON_AddStringToObject(s, "traceId", id);
-	gb_trace_hex(id, r->span_id, 8);
-	cJSON_AddStringToObject(s, "spanId", id);
+	size_t n = strlen(s);
+	reserve(b, n + 1);
+	if (b->failed)
+		return;
+	memcpy(b->data + b->len, s, n + 1);
+	b->len += n;
+}
+
+static void put_string(struct body *b, const char *s)
+{
+	put(b, "\"");
+	if (!b->failed)
+		gb_json_escape_append(b->data, b->cap, &b->len, s);
+	put(b, "\"");
+}
+
+static void put_id(struct body *b, const char *key, const uint8_t *id,
+		   size_t n)
+{
+	char hex[33];
+	gb_trace_hex(hex, id, n);
+	put(b, key);
+	put(b, "\"");
+	put(b, hex);
+	put(b, "\"");
+}
+
+static void put_span(struct body *b, const struct gb_span_record *r)
+{
 	static const uint8_t zero[8];
-	if (memcmp(r->parent_id, zero, 8) != 0) {
-		gb_trace_hex(id, r->parent_id, 8);
-		cJSON_AddStringToObject(s, "parentSpanId", id);
-	}
-	cJSON_AddStringToObject(s, "name", r->text + r->name_off);
-	cJSON_AddNumberToObject(s, "kind", r->kind);
-	add_u64(s, "startTimeUnixNano", r->start_ns);
-	add_u64(s, "endTimeUnixNano", r->end_ns);
-	cJSON *attrs = cJSON_AddArrayToObject(s, "attributes");
+	char num[96];
+	reserve(b, SPAN_JSON_MAX);
+	put_id(b, "{\"traceId\":", r->trace_id, 16);
+	put_id(b, ",\"spanId\":", r->span_id, 8);
+	if (memcmp(r->parent_id, zero, 8) != 0)
+		put_id(b, ",\"parentSpanId\":", r->parent_id, 8);
+	put(b, ",\"name\":");
+	put_string(b, r->text + r->name_off);
+	/* int64 values are strings in OTLP/JSON */
+	snprintf(num, sizeof num, ",\"kind\":%d,\"startTimeUnixNano\":\"%llu\","
+		 "\"endTimeUnixNano\":\"%llu\",\"attributes\":[", r->kind,
+		 (unsigned long long)r->start_ns,
+		 (unsigned long long)r->end_ns);
+	put(b, num);
 	for (int i = 0; i < r->nattrs; i++) {
 		const struct gb_span_attr *a = &r->attrs[i];
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "key", a->key);
-		cJSON *v = cJSON_AddObjectToObject(o, "value");
+		put(b, i ? ",{\"key\":\"" : "{\"key\":\"");
+		put(b, a->key); /* a literal of ours: nothing to escape */
 		if (a->is_int) {
-			char num[24];
-			snprintf(num, sizeof num, "%lld", (long long)a->i);
-			cJSON_AddStringToObject(v, "intValue", num);
+			snprintf(num, sizeof num,
+				 "\",\"value\":{\"intValue\":\"%lld\"}}",
+				 (long long)a->i);
+			put(b, num);
 		} else {
-			cJSON_AddStringToObject(v, "stringValue",
-						r->text + a->off);
+			put(b, "\",\"value\":{\"stringValue\":");
+			put_string(b, r->text + a->off);
+			put(b, "}}");
 		}
-		cJSON_AddItemToArray(attrs, o);
 	}
+	put(b, "]");
 	if (r->status != 0) {
-		cJSON *st = cJSON_AddObjectToObject(s, "status");
-		cJSON_AddNumberToObject(st, "code", r->status);
-		if (r->status_off)
-			cJSON_AddStringToObject(st, "message",
-						r->text + r->status_off);
+		snprintf(num, sizeof num, ",\"status\":{\"code\":%d", r->status);
+		put(b, num);
+		if (r->status_off) {
+			put(b, ",\"message\":");
+			put_string(b, r->text + r->status_off);
+		}
+		put(b, "}");
 	}
-	return s;
+	put(b, "}");
 }
 
 /*
- * Takes up to one batch off the queue and prints the request body
+ * Takes up to one batch off the queue and writes the request body
  * (caller frees); *n gets the number of spans, 0 when the queue is empty.
  */
 static char *take_batch(size_t *n)
@@ -133,31 +191,30 @@ static char *take_batch(size_t *n)
 					      : (size_t)cfg.batch_size;
 	if (*n == 0)
 		return NULL;
-	cJSON *root = cJSON_CreateObject();
-	cJSON *rs = cJSON_CreateObject();
-	cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "resourceSpans"), rs);
-	cJSON_AddItemToObject(rs, "resource",
-			      cJSON_Parse(cfg.resource_json));
-	cJSON *ss = cJSON_CreateObject();
-	cJSON_AddItemToArray(cJSON_AddArrayToObject(rs, "scopeSpans"), ss);
-	cJSON *scope = cJSON_AddObjectToObject(ss, "scope");
-	cJSON_AddStringToObject(scope, "name", "guestbookd");
-	cJSON_AddStringToObject(scope, "version", GB_VERSION);
-	cJSON *spans = cJSON_AddArrayToObject(ss, "spans");
+	struct body b = {0};
+	put(&b, "{\"resourceSpans\":[{\"resource\":");
+	put(&b, cfg.resource_json);
+	put(&b, ",\"scopeSpans\":[{\"scope\":{\"name\":\"guestbookd\","
+		"\"version\":\"" GB_VERSION "\"},\"spans\":[");
 	for (size_t i = 0; i < *n; i++) {
 		struct slot *s = &queue[(from + i) % (uint64_t)cfg.queue_size];
 		/* A producer holds its slot only while copying the record. */
 		while (!atomic_load_explicit(&s->ready, memory_order_acquire))
 			sched_yield();
-		cJSON_AddItemToArray(spans, span_json(&s->rec));
+		if (i)
+			put(&b, ",");
+		put_span(&b, &s->rec);
 		atomic_store_explicit(&s->ready, 0, memory_order_relaxed);
 	}
+	put(&b, "]}]}]}");
 	pthread_mutex_lock(&lock);
 	tail += *n;
 	pthread_mutex_unlock(&lock);
-	char *body = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-	return body;
+	if (b.failed) {
+		free(b.data);
+		return NULL;
+	}
+	return b.data;
 }
 
 /* POSTs one body; 0 when the collector answered 2xx. */
@@ -238,17 +295,21 @@ static void *export_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&lock);
 	while (!stopping) {
-		if (head - tail < (uint64_t)cfg.batch_size) {
-			struct timespec until;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += cfg.delay_ms / 1000;
-			until.tv_nsec += (cfg.delay_ms % 1000) * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&wake, &lock, &until);
+		/* A full batch goes at once, unless the collector is failing:
+		 * then once an interval, and the queue drops in between. */
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += cfg.delay_ms / 1000;
+		until.tv_nsec += (cfg.delay_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
 		}
+		while (!stopping &&
+		       (failing || head - tail < (uint64_t)cfg.batch_size))
+			if (pthread_cond_timedwait(&wake, &lock, &until) ==
+			    ETIMEDOUT)
+				break;
 		if (stopping)
 			break;
 		pthread_mutex_unlock(&lock);
