@@ -18,7 +18,7 @@
 #define VALUE_MAX 512 /* longest attribute value kept, in bytes */
 #define TRACESTATE_MAX 512
 
-int gb_trace_on;
+_Atomic int gb_trace_on;
 
 enum sampler { ALWAYS_ON, ALWAYS_OFF, RATIO };
 static struct {

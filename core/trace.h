@@ -17,7 +17,7 @@
 #include "guestbook/plugin.h"
 
 /* Nonzero while tracing is configured and running. Read by the hooks. */
-extern int gb_trace_on;
+extern _Atomic int gb_trace_on;
 
 /*
  * Reads the OTEL_* environment (see README: Traces), registers the trace

@@ -402,7 +402,7 @@ static int send_request(struct http_store *st, struct mg_connection *conn,
 			const char *target, const char *json)
 {
 	size_t len = json ? strlen(json) : 0;
-	char head[2048], *buf;
+	char head[4096], *buf; /* room for a 512-byte tracestate */
 	int n, ok;
 
 	n = snprintf(head, sizeof(head),
