@@ -595,8 +595,10 @@ void gb_histogram_exemplar(struct gb_series *s, double v,
 	clock_gettime(CLOCK_REALTIME, &ts);
 	e->value = v;
 	e->ts = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-	snprintf(e->trace_id, sizeof(e->trace_id), "%s", trace_id);
-	snprintf(e->span_id, sizeof(e->span_id), "%s", span_id);
+	strncpy(e->trace_id, trace_id, sizeof(e->trace_id) - 1);
+	e->trace_id[sizeof(e->trace_id) - 1] = '\0';
+	strncpy(e->span_id, span_id, sizeof(e->span_id) - 1);
+	e->span_id[sizeof(e->span_id) - 1] = '\0';
 	e->set = 1;
 	atomic_store_explicit(&e->busy, 0, memory_order_release);
 }

@@ -30,10 +30,17 @@ struct slot {
 
 static struct gb_export_config cfg;
 static struct slot *queue;
+/*
+ * The queue is a ring of cfg.queue_size slots: producers (worker threads)
+ * claim slot `head` with a compare-and-swap, the export thread alone
+ * advances `tail` once it has read a slot. No lock on the request path;
+ * `lock` only pairs with `wake`, the export thread's sleep.
+ */
+static _Atomic uint64_t head, tail; /* next slot to fill; next to send */
+static _Atomic int running;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
-static uint64_t head, tail; /* under lock: next slot to fill, to send */
-static int stopping, running;
+static int stopping; /* under lock */
 static double stop_deadline;
 static pthread_t thread;
 static struct gb_series *dropped, *exported, *failures;
@@ -42,15 +49,20 @@ static int failing; /* the last export failed: logged once per outage, and
 
 void gb_export_enqueue(const struct gb_span_record *r)
 {
-	pthread_mutex_lock(&lock);
-	if (!running || head - tail >= (uint64_t)cfg.queue_size) {
-		pthread_mutex_unlock(&lock);
-		gb_counter_add(dropped, 1);
-		return;
-	}
-	uint64_t i = head++;
-	int full_batch = head - tail >= (uint64_t)cfg.batch_size;
-	pthread_mutex_unlock(&lock);
+	uint64_t i = atomic_load_explicit(&head, memory_order_relaxed);
+	do {
+		if (!atomic_load_explicit(&running, memory_order_acquire) ||
+		    i - atomic_load_explicit(&tail, memory_order_acquire) >=
+			    (uint64_t)cfg.queue_size) {
+			gb_counter_add(dropped, 1);
+			return;
+		}
+	} while (!atomic_compare_exchange_weak_explicit(
+		&head, &i, i + 1, memory_order_acq_rel, memory_order_relaxed));
+	/* Wake the exporter once, when this span completes a batch. */
+	int full_batch = i + 1 - atomic_load_explicit(&tail,
+						      memory_order_relaxed) ==
+			 (uint64_t)cfg.batch_size;
 	struct slot *s = &queue[i % (uint64_t)cfg.queue_size];
 	/* Only what the record uses: the text is most of it. */
 	memcpy(&s->rec, r, offsetof(struct gb_span_record, text));
@@ -184,9 +196,9 @@ static void put_span(struct body *b, const struct gb_span_record *r)
  */
 static char *take_batch(size_t *n)
 {
-	pthread_mutex_lock(&lock);
-	uint64_t from = tail, avail = head - tail;
-	pthread_mutex_unlock(&lock);
+	uint64_t from = atomic_load_explicit(&tail, memory_order_relaxed);
+	uint64_t avail =
+		atomic_load_explicit(&head, memory_order_acquire) - from;
 	*n = avail < (uint64_t)cfg.batch_size ? (size_t)avail
 					      : (size_t)cfg.batch_size;
 	if (*n == 0)
@@ -207,9 +219,7 @@ static char *take_batch(size_t *n)
 		atomic_store_explicit(&s->ready, 0, memory_order_relaxed);
 	}
 	put(&b, "]}]}]}");
-	pthread_mutex_lock(&lock);
-	tail += *n;
-	pthread_mutex_unlock(&lock);
+	atomic_store_explicit(&tail, from + *n, memory_order_release);
 	if (b.failed) {
 		free(b.data);
 		return NULL;
@@ -282,12 +292,10 @@ static void export_one(long timeout_ms)
 	free(body);
 }
 
+/* Spans claimed and not yet taken (some may still be being copied). */
 static uint64_t queued(void)
 {
-	pthread_mutex_lock(&lock);
-	uint64_t n = head - tail;
-	pthread_mutex_unlock(&lock);
-	return n;
+	return atomic_load(&head) - atomic_load(&tail);
 }
 
 static void *export_main(void *arg)
@@ -306,7 +314,7 @@ static void *export_main(void *arg)
 			until.tv_nsec -= 1000000000L;
 		}
 		while (!stopping &&
-		       (failing || head - tail < (uint64_t)cfg.batch_size))
+		       (failing || queued() < (uint64_t)cfg.batch_size))
 			if (pthread_cond_timedwait(&wake, &lock, &until) ==
 			    ETIMEDOUT)
 				break;
@@ -357,7 +365,8 @@ int gb_export_start(const struct gb_export_config *c, char *err,
 			 "memory", cfg.queue_size);
 		goto fail;
 	}
-	head = tail = 0;
+	atomic_store(&head, 0);
+	atomic_store(&tail, 0);
 	stopping = 0;
 	failing = 0;
 	/* The thread takes no signals: main waits for them. */
@@ -372,7 +381,7 @@ int gb_export_start(const struct gb_export_config *c, char *err,
 		queue = NULL;
 		goto fail;
 	}
-	running = 1;
+	atomic_store(&running, 1);
 	gb_log(GB_LOG_INFO, "core", "tracing: exporting to http://%s:%d%s "
 	       "(queue %ld, batch %ld, every %ld ms, timeout %ld ms)",
 	       cfg.host, cfg.port, cfg.path, cfg.queue_size, cfg.batch_size,
@@ -386,10 +395,10 @@ fail:
 
 void gb_export_stop(double budget_s)
 {
-	if (!running)
+	if (!atomic_load(&running))
 		return;
 	pthread_mutex_lock(&lock);
-	running = 0; /* spans ending now are dropped */
+	atomic_store(&running, 0); /* spans ending now are dropped */
 	stopping = 1;
 	stop_deadline = gb_now_monotonic() + budget_s;
 	pthread_cond_signal(&wake);
