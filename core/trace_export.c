@@ -148,7 +148,7 @@ static void put_id(struct body *b, const char *key, const uint8_t *id,
 static void put_span(struct body *b, const struct gb_span_record *r)
 {
 	static const uint8_t zero[8];
-	char num[96];
+	char num[192];
 	reserve(b, SPAN_JSON_MAX);
 	put_id(b, "{\"traceId\":", r->trace_id, 16);
 	put_id(b, ",\"spanId\":", r->span_id, 8);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -107,6 +108,36 @@ const char *gbt_jaeger_endpoint_env(const struct gbt_jaeger *j)
 	return buf;
 }
 
+/*
+ * Joins a chunked body in place (Jaeger's Go server chunks the bigger
+ * answers; the harness returns the body as sent). 0, or -1 if malformed.
+ */
+static int dechunk(char *body)
+{
+	char *in = body, *out = body;
+
+	for (;;) {
+		char *end;
+		unsigned long n = strtoul(in, &end, 16);
+
+		if (end == in)
+			return -1;
+		in = strstr(end, "\r\n");
+		if (!in)
+			return -1;
+		in += 2;
+		if (n == 0)
+			break;
+		if (strlen(in) < n + 2)
+			return -1;
+		memmove(out, in, n);
+		out += n;
+		in += n + 2;
+	}
+	*out = '\0';
+	return 0;
+}
+
 static cJSON *query(const struct gbt_jaeger *j, const char *path)
 {
 	struct gbt_response r;
@@ -114,7 +145,10 @@ static cJSON *query(const struct gbt_jaeger *j, const char *path)
 
 	if (gbt_http(j->query_port, "GET", path, NULL, NULL, 0, &r) != 0)
 		return NULL;
-	if (r.status == 200)
+	const char *te = gbt_header(&r, "Transfer-Encoding");
+
+	if (r.status == 200 && (!te || strcasecmp(te, "chunked") != 0 ||
+				dechunk(r.body) == 0))
 		doc = cJSON_Parse(r.body);
 	gbt_response_free(&r);
 	return doc;
