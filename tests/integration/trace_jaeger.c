@@ -29,6 +29,12 @@ static struct gbt_jaeger jaeger;
 static struct gbt_server backend, front, single;
 static struct gbt_prometheus prometheus;
 
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+	(void)set;
+	gbt_jaeger_build();
+}
+
 static void setup(void)
 {
 	char why[2048];

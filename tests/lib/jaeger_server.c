@@ -65,10 +65,34 @@ static int run_start(struct gbt_jaeger *j, char *why, size_t whylen)
 	return 0;
 }
 
+void gbt_jaeger_build(void)
+{
+	char cmd[800], path[1024] = "";
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "bash '%s' build",
+		 gbt_src_path("tests/lib/jaeger.sh"));
+	p = popen(cmd, "r");
+	if (p && fgets(path, sizeof(path), p))
+		path[strcspn(path, "\n")] = '\0';
+	if (!p || pclose(p) != 0 || !path[0]) {
+		setenv("GBT_JAEGER_ERROR",
+		       "tests/lib/jaeger.sh build failed (its messages are "
+		       "above; Go and the Go module proxy are needed)", 1);
+		return;
+	}
+	setenv("JAEGER_BIN", path, 1);
+}
+
 int gbt_jaeger_start(struct gbt_jaeger *j, char *why, size_t whylen)
 {
 	const char *tmp = getenv("TMPDIR");
+	const char *build_error = getenv("GBT_JAEGER_ERROR");
 
+	if (build_error) {
+		snprintf(why, whylen, "%s", build_error);
+		return -1;
+	}
 	memset(j, 0, sizeof(*j));
 	snprintf(j->dir, sizeof(j->dir), "%s/gbjaeger-XXXXXX",
 		 tmp && *tmp ? tmp : "/tmp");

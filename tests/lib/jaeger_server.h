@@ -20,8 +20,15 @@ struct gbt_jaeger {
 
 /*
  * Builds Jaeger if needed (many minutes the first time on a machine;
- * cached in ~/.cache/guestbook) and starts it in a new temporary directory.
- * Returns 0, or -1 with the reason in `why`.
+ * cached in ~/.cache/guestbook) and exports JAEGER_BIN for the test
+ * processes, or GBT_JAEGER_ERROR with the reason. Call it from a Criterion
+ * ReportHook(PRE_ALL): the runner has no timeout, a test has.
+ */
+void gbt_jaeger_build(void);
+
+/*
+ * Starts Jaeger (built by gbt_jaeger_build, or now) in a new temporary
+ * directory. Returns 0, or -1 with the reason in `why`.
  */
 int gbt_jaeger_start(struct gbt_jaeger *j, char *why, size_t whylen);
 
