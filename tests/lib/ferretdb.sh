@@ -90,21 +90,13 @@ ferretdb_start() {
 		    --log-level=warn --state-dir="$dir" \
 		    --debug-addr=- \
 		    >>"$dir/ferretdb.log" 2>&1 </dev/null &
-		local pid=$! _
-		for _ in $(seq 200); do
-			if ! kill -0 "$pid" 2>/dev/null; then
-				break
-			fi
-			if gotool_port_open "$p"; then
-				gotool_watch "$pid" "${FERRETDB_WATCH_PID:-}"
-				printf '%s\n' "$pid" >"$dir/ferretdb.pid"
-				printf '%s %s\n' "$p" "$pid"
-				return 0
-			fi
-			sleep 0.05
-		done
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		local pid=$!
+		if gotool_await "$pid" 200 "$p"; then
+			gotool_watch "$pid" "${FERRETDB_WATCH_PID:-}"
+			printf '%s\n' "$pid" >"$dir/ferretdb.pid"
+			printf '%s %s\n' "$p" "$pid"
+			return 0
+		fi
 		tries=$((tries + 1))
 		# A fixed port is retried (a restart may race the old socket's
 		# release); a random one is simply replaced.

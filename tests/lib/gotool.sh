@@ -105,6 +105,26 @@ gotool_watch() {
 	) >/dev/null 2>&1 </dev/null &
 }
 
+# gotool_await PID STEPS PORT...: waits (STEPS x 50 ms at most) until
+# every PORT on 127.0.0.1 accepts; 0 then. Otherwise (PID exited, or time
+# is up) stops PID, waits for it and returns 1.
+gotool_await() {
+	local pid=$1 steps=$2 _ p ready
+	shift 2
+	for _ in $(seq "$steps"); do
+		kill -0 "$pid" 2>/dev/null || break
+		ready=1
+		for p in "$@"; do
+			gotool_port_open "$p" || { ready=0; break; }
+		done
+		[ "$ready" = 1 ] && return 0
+		sleep 0.05
+	done
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 1
+}
+
 # gotool_stop PIDFILE: stops the process whose pid PIDFILE holds (SIGTERM,
 # SIGKILL after 5 s) and removes the file.
 gotool_stop() {

@@ -128,20 +128,14 @@ jaeger_start() {
 		fi
 		jaeger_config "$otlp" "$query" "$grpc" >"$dir/jaeger.yaml"
 		"$bin" --config "file:$dir/jaeger.yaml" >>"$dir/jaeger.log" 2>&1 </dev/null &
-		local pid=$! _
-		for _ in $(seq 600); do
-			kill -0 "$pid" 2>/dev/null || break
-			if gotool_port_open "$otlp" && gotool_port_open "$query"; then
-				gotool_watch "$pid" "${JAEGER_WATCH_PID:-}"
-				printf '%s\n' "$pid" >"$dir/jaeger.pid"
-				printf '%s %s %s\n' "$otlp" "$query" "$grpc" >"$dir/jaeger.ports"
-				printf '%s %s %s\n' "$otlp" "$query" "$pid"
-				return 0
-			fi
-			sleep 0.05
-		done
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		local pid=$!
+		if gotool_await "$pid" 600 "$otlp" "$query"; then
+			gotool_watch "$pid" "${JAEGER_WATCH_PID:-}"
+			printf '%s\n' "$pid" >"$dir/jaeger.pid"
+			printf '%s %s %s\n' "$otlp" "$query" "$grpc" >"$dir/jaeger.ports"
+			printf '%s %s %s\n' "$otlp" "$query" "$pid"
+			return 0
+		fi
 		tries=$((tries + 1))
 		if [ "$tries" -ge 5 ]; then
 			jaeger_log "Jaeger did not start; last log lines:"
