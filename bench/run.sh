@@ -6,10 +6,12 @@
 # directory, access log on, rate limit off), seeds 10,000 messages, and
 # measures each scenario with wrk (2 threads, 32 connections); then the
 # ceiling server with a body the size of the real list response, the
-# cost of the access log and of the metrics exporter, the list and the page
-# through the nginx edge (deploy/edge/), and the front end topology
-# (bench/topology.sh: POST /post through a front end against role all, and
-# duplicates when the backend restarts under load). Prints a table, the
+# cost of the access log, of the metrics exporter and of tracing (every
+# request sampled and exported to a real Jaeger, tests/lib/jaeger.sh, whose
+# cached build it uses or makes), the list and the page through the nginx
+# edge (deploy/edge/), and the front end topology (bench/topology.sh: POST
+# /post through a front end against role all, and duplicates when the
+# backend restarts under load). Prints a table, the
 # goals, and one machine-readable JSON line starting with BENCH_JSON.
 #
 # Knobs (environment): BENCH_DURATION (seconds per scenario, 10),
@@ -65,6 +67,9 @@ OBS_ROUNDS=${BENCH_OBS_ROUNDS:-2}
 OBS_FULL="v1 list, log+metrics"
 OBS_NOLOG="v1 list, access log off"
 OBS_NOMETRICS="v1 list, no metrics plugin"
+OBS_TRACE="v1 list, tracing 100% to Jaeger"
+TRACE_EXPORTED=n/a # spans Jaeger accepted / spans ended, tracing row
+JAEGER_OTLP=""
 LIST_BYTES=0
 
 # A loopback port nothing listens on (bash's /dev/tcp: refused means free),
@@ -312,7 +317,14 @@ bench_ceiling() {
 # (same database), round-robin over OBS_ROUNDS rounds so that neighbours'
 # load hits every configuration alike; the best round of each counts.
 bench_observability() {
-	local round names_full=() names_nolog=() names_nometrics=()
+	local round names_full=() names_nolog=() names_nometrics=() names_trace=()
+	local jaeger_out exported dropped
+	if jaeger_out=$(JAEGER_WATCH_PID=$$ "$SRC/tests/lib/jaeger.sh" start "$TMP/jaeger"); then
+		read -r JAEGER_OTLP _ _ <<<"$jaeger_out"
+		PIDS+=("$(cat "$TMP/jaeger/jaeger.pid")")
+	else
+		echo "  (no Jaeger: the tracing row is not measured)"
+	fi
 	for ((round = 1; round <= OBS_ROUNDS; round++)); do
 		start_guestbookd "full$round" --plugins "$PLUGINS_BASE,metrics"
 		[[ $READY_RESTART_MS == n/a ]] && READY_RESTART_MS=$START_READY_MS
@@ -330,10 +342,27 @@ bench_observability() {
 		measure "$OBS_NOMETRICS #$round" "$GB_PID" "$GB_PORT" /api/v1/messages
 		names_nometrics+=("$OBS_NOMETRICS #$round")
 		stop_guestbookd
+
+		[[ -n $JAEGER_OTLP ]] || continue
+		OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$JAEGER_OTLP \
+			OTEL_TRACES_SAMPLER=always_on \
+			start_guestbookd "trace$round" --plugins "$PLUGINS_BASE,metrics"
+		measure "$OBS_TRACE #$round" "$GB_PID" "$GB_PORT" /api/v1/messages
+		names_trace+=("$OBS_TRACE #$round")
+		sleep 6 # one export interval: what was queued goes out
+		exported=$(metric_value "$GB_PORT" guestbook_trace_spans_exported_total)
+		dropped=$(metric_value "$GB_PORT" guestbook_trace_spans_dropped_total)
+		TRACE_EXPORTED="$exported exported, $dropped dropped"
+		stop_guestbookd
 	done
 	best_of "$OBS_FULL" "${names_full[@]}"
 	best_of "$OBS_NOLOG" "${names_nolog[@]}"
 	best_of "$OBS_NOMETRICS" "${names_nometrics[@]}"
+	if [[ -n $JAEGER_OTLP ]]; then
+		best_of "$OBS_TRACE" "${names_trace[@]}"
+	else
+		not_measured "$OBS_TRACE" "Jaeger could not be built or started"
+	fi
 }
 
 # best_of TARGET NAMES...: TARGET gets the figures of the run with the most
@@ -392,8 +421,10 @@ report() {
 		fi
 	done
 	local list="GET /api/v1/messages" post="POST /api/v1/messages"
-	local log_cost metrics_cost list_ratio
+	local log_cost metrics_cost list_ratio trace_cost
 	log_cost=$(cost_pct "${RPS[$OBS_FULL]:-0}" "${RPS[$OBS_NOLOG]:-0}")
+	# Tracing off is the "log+metrics" row: the same server, no OTEL_*.
+	trace_cost=$(cost_pct "${RPS[$OBS_TRACE]:-0}" "${RPS[$OBS_FULL]:-0}")
 	metrics_cost=$(cost_pct "${RPS[$OBS_FULL]:-0}" "${RPS[$OBS_NOMETRICS]:-0}")
 	list_ratio=$(ratio "${RPS[$list]:-0}" "$ceiling")
 	echo
@@ -403,12 +434,14 @@ report() {
 	echo "access log cost: $log_cost%; metrics exporter cost: $metrics_cost%"
 	echo "through the nginx edge: list $(ratio "${RPS[$EDGE_LIST]:-0}" "${RPS[$list]:-0}")," \
 		"page $(ratio "${RPS[$EDGE_PAGE]:-0}" "${RPS["GET / (page)"]:-0}") of the direct figure"
+	echo "tracing cost (every request sampled, exported to Jaeger): $trace_cost%" \
+		"(last round: $TRACE_EXPORTED spans)"
 	echo
 	echo "goals:"
 	local ge='BEGIN { exit !(a != "n/a" && a + 0 >= b) }'
 	local lt='BEGIN { exit !(a != "n/a" && a + 0 < b) }'
-	goal "list >= 0.7 of ceiling ($list_ratio)" \
-		"$(awk -v a="$list_ratio" -v b=0.7 "$ge" && echo 1)"
+	goal "list >= 0.85 of ceiling ($list_ratio)" \
+		"$(awk -v a="$list_ratio" -v b=0.85 "$ge" && echo 1)"
 	goal "list p99 < 5 ms at $CONNECTIONS connections (${P99[$list]:-n/a})" \
 		"$(awk -v a="${P99[$list]:-n/a}" -v b=5 "$lt" && echo 1)"
 	goal "POST >= 2000/s (${RPS[$post]:-n/a})" \
@@ -424,6 +457,8 @@ report() {
 	goal "metrics exporter cost < 10% ($metrics_cost)" \
 		"$(awk -v a="$metrics_cost" -v b=10 "$lt" && echo 1)"
 	topology_goals
+	goal "tracing cost < 10%, 100% sampled ($trace_cost)" \
+		"$(awk -v a="$trace_cost" -v b=10 "$lt" && echo 1)"
 
 	# One JSON line for machines.
 	local json="" sep=""
@@ -435,14 +470,15 @@ report() {
 			"${NOTE[$name]}")
 		sep=,
 	done
-	printf '\nBENCH_JSON {"topology_post_ratio":%s,"restart_duplicates":%s,"restart_lost":%s,"connections":%s,"wrk_threads":%s,"server_threads":%s,"duration_s":%s,"seeded":%s,"list_bytes":%s,"ready_ms":%s,"health_ms":%s,"ready_restart_ms":%s,"access_log_cost_pct":%s,"metrics_cost_pct":%s,"scenarios":[%s]}\n' \
+	printf '\nBENCH_JSON {"topology_post_ratio":%s,"restart_duplicates":%s,"restart_lost":%s,"connections":%s,"wrk_threads":%s,"server_threads":%s,"duration_s":%s,"seeded":%s,"list_bytes":%s,"ready_ms":%s,"health_ms":%s,"ready_restart_ms":%s,"access_log_cost_pct":%s,"metrics_cost_pct":%s,"tracing_cost_pct":%s,"scenarios":[%s]}\n' \
 		"$(sed 's/n\/a/null/' <<<"$TOPO_RATIO")" \
 		"$(sed 's/n\/a/null/' <<<"$TOPO_DUPLICATES")" \
 		"$(sed 's/n\/a/null/' <<<"$TOPO_LOST")" \
 		"$CONNECTIONS" "$WRK_THREADS" "$THREADS" "$DURATION" "$SEED" \
 		"$LIST_BYTES" "$READY_MS" "$HEALTH_MS" "$READY_RESTART_MS" \
 		"$(sed 's/n\/a/null/' <<<"$log_cost")" \
-		"$(sed 's/n\/a/null/' <<<"$metrics_cost")" "$json"
+		"$(sed 's/n\/a/null/' <<<"$metrics_cost")" \
+		"$(sed 's/n\/a/null/' <<<"$trace_cost")" "$json"
 }
 
 # ---- main ------------------------------------------------------------------

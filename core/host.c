@@ -16,6 +16,7 @@
 #include "router.h"
 #include "server.h"
 #include "storage.h"
+#include "trace.h"
 
 static double started_wall;
 static struct gb_series *uptime_gauge;
@@ -210,6 +211,8 @@ static const struct gb_host_api host_api = {
 	.now_wall = api_now_wall,
 	.format_time = api_format_time,
 	.store_insert_once = gb_store_insert_once,
+	.trace_client_begin = gb_trace_client_begin,
+	.trace_client_end = gb_trace_client_end,
 };
 
 const struct gb_host_api *gb_host_api_table(void)
@@ -359,6 +362,8 @@ int gb_host_start(int argc, char **argv, char *err, size_t errlen)
 		snprintf(err, errlen, "setting rate_limit: out of memory");
 		return 2;
 	}
+	if (gb_trace_init(gb_config_get("role"), err, errlen) < 0)
+		return 2;
 	if (gb_server_prepare(err, errlen) < 0 ||
 	    !(rate_limited = rate_limited_series(err, errlen)) ||
 	    gb_plugins_init(&host_api, 0, err, errlen) < 0 ||
@@ -392,11 +397,22 @@ int gb_host_open_store(char *err, size_t errlen)
 	return 0;
 }
 
+/* The spans still queued at shutdown get what the shutdown timeout
+ * leaves after the drain, less a second for the rest of the stop. */
+static double trace_flush_budget(void)
+{
+	double b = (double)(gb_config_int("shutdown_timeout") -
+			    gb_config_int("drain_seconds")) - 1.0;
+	return b < 0.5 ? 0.5 : b;
+}
+
 void gb_host_stop(void)
 {
 	/* The pinger and the store's close run before any plugin's fini:
 	 * a storage plugin may free its state in fini. */
 	gb_storage_close();
+	if (gb_trace_on)
+		gb_trace_shutdown(trace_flush_budget());
 	gb_plugins_unload();
 	gb_router_clear();
 	gb_ratelimit_shutdown();

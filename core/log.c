@@ -1,6 +1,7 @@
 #include "log.h"
 
 #include "guestbook/utf8.h"
+#include "trace.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -335,6 +336,11 @@ void gb_logv(enum gb_log_level level, const char *logger, const char *fmt,
 	if (vsnprintf(msg, sizeof msg, fmt, ap) >= (int)sizeof msg)
 		memcpy(msg + sizeof msg - 4, "...", 4);
 	begin_line(line, sizeof line - 2, &len, level, logger, msg);
+	char trace_id[33], span_id[17];
+	if (current_format() == GB_LOG_JSON && gb_trace_ids(trace_id, span_id))
+		append_fmt(line, sizeof line - 2, &len,
+			   ",\"trace_id\":\"%s\",\"span_id\":\"%s\"", trace_id,
+			   span_id);
 	if (current_format() == GB_LOG_JSON)
 		append_raw(line, sizeof line - 1, &len, "}");
 	emit(line, len);
@@ -419,6 +425,10 @@ void gb_log_access(const struct gb_access_entry *e)
 		text_field(line, cap, &len, e->remote, 256);
 		append_raw(line, cap, &len, "id=");
 		text_field(line, cap, &len, e->request_id, 256);
+		if (e->trace_id && *e->trace_id) {
+			append_raw(line, cap, &len, "trace=");
+			text_field(line, cap, &len, e->trace_id, 32);
+		}
 		len--; /* the last field's space */
 		emit_buffered(line, len);
 		return;
@@ -432,6 +442,10 @@ void gb_log_access(const struct gb_access_entry *e)
 	field_str(line, cap, &len, "remote", e->remote, 256);
 	field_str(line, cap, &len, "request_id", e->request_id, 256);
 	field_str(line, cap, &len, "user_agent", e->user_agent, 1024);
+	if (e->trace_id && *e->trace_id) {
+		field_str(line, cap, &len, "trace_id", e->trace_id, 32);
+		field_str(line, cap, &len, "span_id", e->span_id, 16);
+	}
 	append_raw(line, sizeof line - 1, &len, "}");
 	emit_buffered(line, len);
 }

@@ -59,6 +59,8 @@ struct gb_access_entry {
 	const char *remote;
 	const char *request_id;
 	const char *user_agent;
+	const char *trace_id; /* "" or NULL: not traced */
+	const char *span_id;
 };
 void gb_log_access(const struct gb_access_entry *e);
 

@@ -13,11 +13,13 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Slots per family: twice the series limit keeps probe chains short. */
 #define TABLE_SLOTS (2 * GB_METRIC_MAX_SERIES)
@@ -29,8 +31,18 @@ static const double default_buckets[] = {
     0.05,   0.1,     0.25,   0.5,   1,	    2.5,   5,	 10,
 };
 
+/* The last traced observation of one histogram bucket. `busy` is a
+ * try-lock: an observer that finds it taken skips the exemplar. */
+struct exemplar_slot {
+	_Atomic int busy;
+	int set;
+	double value, ts;
+	char trace_id[33], span_id[17];
+};
+
 struct gb_series {
 	const struct gb_metric *family;
+	struct exemplar_slot *exemplars; /* histogram: bucket_count + 1 */
 	uint64_t hash;
 	const char **label_values;  /* label_count strings, in this block */
 	_Atomic uint64_t value;	    /* counter count, or gauge double bits */
@@ -373,7 +385,10 @@ static bool series_matches(const struct gb_series *s, uint64_t hash,
 	return true;
 }
 
-/* One allocation: the series, its buckets, the value pointers, the text. */
+/*
+ * One allocation: the series, its buckets, the value pointers, the text,
+ * then (histograms) one exemplar slot per bucket.
+ */
 static struct gb_series *series_new(const struct gb_metric *f, uint64_t hash,
 				    const char *const *values)
 {
@@ -388,12 +403,24 @@ static struct gb_series *series_new(const struct gb_metric *f, uint64_t hash,
 	for (size_t i = 0; i < n; i++)
 		text += strlen(values[i]) + 1;
 
-	struct gb_series *s = malloc(head + n * sizeof(char *) + text);
+	size_t ex = head + n * sizeof(char *) + text;
+
+	ex = (ex + _Alignof(struct exemplar_slot) - 1) /
+	     _Alignof(struct exemplar_slot) * _Alignof(struct exemplar_slot);
+
+	struct gb_series *s =
+	    malloc(ex + nbuckets * sizeof(struct exemplar_slot));
 
 	if (!s)
 		return NULL;
 	s->family = f;
 	s->hash = hash;
+	s->exemplars =
+	    nbuckets ? (struct exemplar_slot *)((char *)s + ex) : NULL;
+	for (size_t i = 0; i < nbuckets; i++) {
+		atomic_init(&s->exemplars[i].busy, 0);
+		s->exemplars[i].set = 0;
+	}
 	s->label_values = (const char **)((char *)s + head);
 	char *p = (char *)s + head + n * sizeof(char *);
 
@@ -552,7 +579,62 @@ void gb_histogram_observe(struct gb_series *s, double v)
 	add_double(&s->sum_bits, v);
 }
 
+void gb_histogram_exemplar(struct gb_series *s, double v,
+			   const char *trace_id, const char *span_id)
+{
+	if (!s || !s->exemplars || isnan(v))
+		return;
+
+	const struct gb_metric_family_view *fv = &s->family->view;
+	struct exemplar_slot *e =
+	    &s->exemplars[bucket_index(fv->bucket_bounds, fv->bucket_count, v)];
+	struct timespec ts;
+
+	if (atomic_exchange_explicit(&e->busy, 1, memory_order_acquire))
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	e->value = v;
+	e->ts = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	strncpy(e->trace_id, trace_id, sizeof(e->trace_id) - 1);
+	e->trace_id[sizeof(e->trace_id) - 1] = '\0';
+	strncpy(e->span_id, span_id, sizeof(e->span_id) - 1);
+	e->span_id[sizeof(e->span_id) - 1] = '\0';
+	e->set = 1;
+	atomic_store_explicit(&e->busy, 0, memory_order_release);
+}
+
 /* ---- visiting -------------------------------------------------------- */
+
+/* A scrape's copy of the exemplars of one series. */
+struct exemplar_copy {
+	struct gb_exemplar view;
+	char trace_id[33], span_id[17];
+};
+
+static void snapshot_exemplars(struct gb_series *s, size_t nbounds,
+			       struct exemplar_copy *copy,
+			       struct gb_exemplar *views,
+			       struct gb_series_view *sv)
+{
+	for (size_t i = 0; i <= nbounds; i++) {
+		struct exemplar_slot *e = &s->exemplars[i];
+
+		while (atomic_exchange_explicit(&e->busy, 1,
+						memory_order_acquire))
+			sched_yield();
+		memset(&views[i], 0, sizeof(views[i]));
+		if (e->set) {
+			memcpy(copy[i].trace_id, e->trace_id, 33);
+			memcpy(copy[i].span_id, e->span_id, 17);
+			views[i].trace_id = copy[i].trace_id;
+			views[i].span_id = copy[i].span_id;
+			views[i].value = e->value;
+			views[i].timestamp = e->ts;
+		}
+		atomic_store_explicit(&e->busy, 0, memory_order_release);
+	}
+	sv->exemplars = views;
+}
 
 /*
  * A histogram's snapshot: each bucket is read once and accumulated, so the
@@ -579,6 +661,9 @@ static void visit_family(struct gb_metric *f,
 			 const struct gb_metrics_visitor *v, void *ud,
 			 uint64_t *cumulative)
 {
+	struct exemplar_copy copy[MAX_BUCKETS + 1];
+	struct gb_exemplar views[MAX_BUCKETS + 1];
+
 	size_t created =
 	    atomic_load_explicit(&f->created, memory_order_acquire);
 
@@ -603,6 +688,8 @@ static void visit_family(struct gb_metric *f,
 		case GB_METRIC_HISTOGRAM:
 			snapshot_histogram(s, f->view.bucket_count, cumulative,
 					   &sv);
+			snapshot_exemplars(s, f->view.bucket_count, copy,
+					   views, &sv);
 			sv.value = (double)sv.count;
 			break;
 		}

@@ -39,6 +39,12 @@ void gb_counter_add(struct gb_series *s, uint64_t n);
 void gb_gauge_set(struct gb_series *s, double v);
 void gb_gauge_add(struct gb_series *s, double delta);
 void gb_histogram_observe(struct gb_series *s, double v);
+/*
+ * Keeps (trace_id, span_id, v, now) as the exemplar of the bucket v falls
+ * into; skipped while a scrape or another observer holds that bucket's.
+ */
+void gb_histogram_exemplar(struct gb_series *s, double v,
+			   const char *trace_id, const char *span_id);
 void gb_metrics_visit(const struct gb_metrics_visitor *v, void *ud);
 
 #endif

@@ -21,6 +21,7 @@
 #include "request.h"
 #include "router.h"
 #include "storage.h"
+#include "trace.h"
 
 static struct mg_context *ctx;
 static atomic_int shutting_down;
@@ -234,7 +235,10 @@ static void count(struct gb_request *req, const char *route, double t0)
 	const char *rl[] = {method, route, status};
 	const char *dl[] = {method, route};
 	gb_counter_add(gb_metric_series(requests_total, rl), 1);
-	gb_histogram_observe(gb_metric_series(request_duration, dl), dt);
+	struct gb_series *d = gb_metric_series(request_duration, dl);
+	gb_histogram_observe(d, dt);
+	if (gb_trace_on)
+		gb_trace_exemplar(d, dt);
 }
 
 static void log_access(struct gb_request *req, const char *route, double t0,
@@ -243,6 +247,8 @@ static void log_access(struct gb_request *req, const char *route, double t0,
 	if (!access_log)
 		return;
 	double dt = gb_now_monotonic() - t0;
+	char trace_id[33], span_id[17];
+	gb_trace_ids(trace_id, span_id);
 	struct gb_access_entry e = {
 		.method = req->ri->request_method,
 		.route = route,
@@ -253,6 +259,8 @@ static void log_access(struct gb_request *req, const char *route, double t0,
 		.remote = req->client,
 		.request_id = req->request_id,
 		.user_agent = user_agent,
+		.trace_id = trace_id,
+		.span_id = span_id,
 	};
 	gb_log_access(&e);
 }
@@ -333,6 +341,9 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
 	else
 		new_request_id(req.request_id);
 	client_address(&req, &in);
+	if (gb_trace_on)
+		gb_trace_request_begin(mg_get_header(conn, "traceparent"),
+				       mg_get_header(conn, "tracestate"));
 
 	const char *route = "other";
 	int keep = !bad && wants_keep_alive(&in, served);
@@ -352,6 +363,11 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
 	count(&req, route, t0);
 	size_t bytes = gb_response_send(&req, keep);
 	log_access(&req, route, t0, bytes, bad ? NULL : in.user_agent);
+	if (gb_trace_on)
+		gb_trace_request_end(req.ri->request_method,
+				     req.match.route ? route : NULL,
+				     req.path, req.status, req.client,
+				     bad ? NULL : in.user_agent);
 	gb_request_release(&req);
 	gb_gauge_add(in_flight, -1);
 	request_began = gb_now_monotonic();

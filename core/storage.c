@@ -10,6 +10,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "request.h"
+#include "trace.h"
 
 #define MAX_BACKENDS 8
 
@@ -322,9 +323,13 @@ static void note_write(enum gb_status st, const struct gb_error *err)
 }
 
 static enum gb_status finish(enum op o, enum gb_status st, double t0,
+			     const char *collection, int span,
 			     struct gb_error *err)
 {
 	account(o, st, t0);
+	if (span >= 0)
+		gb_trace_op_end(span, store_name, op_names[o], collection, st,
+				err->message);
 	err->status = st;
 	if (o == OP_INSERT || o == OP_REMOVE) {
 		note_write(st, err);
@@ -383,6 +388,7 @@ static enum gb_status insert_doc(struct gb_request *req, const char *collection,
 		return GB_ERR_INVALID;
 	}
 	struct gb_store_ctx c = ctx_of(req);
+	int span = gb_trace_on ? gb_trace_op_begin() : -1;
 	double t0 = gb_now_monotonic();
 	id_out[0] = '\0';
 	*repeated = 0;
@@ -396,7 +402,7 @@ static enum gb_status insert_doc(struct gb_request *req, const char *collection,
 		if (strcmp(collection, "messages") == 0)
 			gb_counter_add(created_counter, 1);
 	}
-	return finish(OP_INSERT, st, t0, err);
+	return finish(OP_INSERT, st, t0, collection, span, err);
 }
 
 enum gb_status gb_store_insert(struct gb_request *req, const char *collection,
@@ -425,10 +431,11 @@ enum gb_status gb_store_get(struct gb_request *req, const char *collection,
 	if (st != GB_OK)
 		return st;
 	struct gb_store_ctx c = ctx_of(req);
+	int span = gb_trace_on ? gb_trace_op_begin() : -1;
 	double t0 = gb_now_monotonic();
 	*doc_out = NULL;
 	st = ops->get(store, &c, collection, id ? id : "", doc_out, err);
-	return finish(OP_GET, st, t0, err);
+	return finish(OP_GET, st, t0, collection, span, err);
 }
 
 enum gb_status gb_store_list(struct gb_request *req, const char *collection,
@@ -445,13 +452,14 @@ enum gb_status gb_store_list(struct gb_request *req, const char *collection,
 		return GB_ERR_INVALID;
 	}
 	struct gb_store_ctx c = ctx_of(req);
+	int span = gb_trace_on ? gb_trace_op_begin() : -1;
 	double t0 = gb_now_monotonic();
 	*docs_out = NULL;
 	*next_cursor = NULL;
 	st = ops->list(store, &c, collection, limit,
 		       cursor && *cursor ? cursor : NULL, docs_out, next_cursor,
 		       err);
-	return finish(OP_LIST, st, t0, err);
+	return finish(OP_LIST, st, t0, collection, span, err);
 }
 
 enum gb_status gb_store_remove(struct gb_request *req, const char *collection,
@@ -461,11 +469,12 @@ enum gb_status gb_store_remove(struct gb_request *req, const char *collection,
 	if (st != GB_OK)
 		return st;
 	struct gb_store_ctx c = ctx_of(req);
+	int span = gb_trace_on ? gb_trace_op_begin() : -1;
 	double t0 = gb_now_monotonic();
 	st = ops->remove(store, &c, collection, id ? id : "", err);
 	if (st == GB_OK)
 		atomic_fetch_add(&generation, 1);
-	return finish(OP_REMOVE, st, t0, err);
+	return finish(OP_REMOVE, st, t0, collection, span, err);
 }
 
 enum gb_status gb_store_count(struct gb_request *req, const char *collection,

@@ -19,6 +19,11 @@
 #      the stand-in below would let a typo in that block pass.
 #   6. The recovery after the cluster was deleted by hand (deploy/QUICKSTART.md):
 #      its `state rm` and stage-1 apply, on a state holding the stand-in.
+#   7. The observability values as Terraform renders them
+#      (tests/observability_values.py): Grafana's datasources after
+#      Grafana's own environment expansion, Alloy's state on a hostPath,
+#      Jaeger, Prometheus exemplars and the apps' tracing in agreement; then
+#      `jaeger validate` (tests/lib/jaeger.sh's Jaeger) on Jaeger's config.
 #
 # Tools are built once and cached in ~/.cache/guestbook-tools (override with
 # GUESTBOOK_TOOLS_DIR); a build is skipped when the pinned binary is there.
@@ -350,6 +355,21 @@ if [ "$KIND_PROVIDER" = no ]; then
     die "the documented stage-1 apply did not create the cluster again: $(tail -n 3 "$SCRATCH/recovery.log")"
   say "  state rm dropped cluster $before, stage 1 created $after"
 fi
+
+# 7. Grafana expands environment variables in provisioned datasources, Alloy
+# must keep its positions across pods, Jaeger must listen where the apps,
+# Grafana and the NetworkPolicies expect it: check the values as Terraform
+# renders them, then Jaeger's configuration with the real Jaeger.
+say "observability values (Grafana datasources, Alloy, Jaeger, Prometheus)"
+(cd "$WORK" && echo 'jsonencode({grafana_datasources = local.grafana_values.additionalDataSources, grafana_sidecar_datasources = local.grafana_values.sidecar.datasources, alloy = local.alloy_values, jaeger = local.jaeger_values, jaeger_otlp_url = local.jaeger_otlp_url, jaeger_query_url = local.jaeger_query_url, monitoring_namespace = var.monitoring_namespace, app = local.app_overrides, prometheus = local.kube_prometheus_stack_values.prometheus})' | "$TOFU" console -var grafana_admin_password=offline-check >"$SCRATCH/observability.console" 2>&1) ||
+  { cat "$SCRATCH/observability.console" >&2; die "tofu console could not evaluate the observability values"; }
+"$PY" "$TF_DIR/tests/observability_values.py" "$SCRATCH/observability.console" "$SCRATCH" ||
+  die "the observability values are wrong (see above)"
+JAEGER_BIN_PATH=$("$DEPLOY_DIR/../tests/lib/jaeger.sh" build) ||
+  die "cannot build Jaeger to validate its configuration (tests/lib/jaeger.sh build)"
+"$JAEGER_BIN_PATH" validate --config "file:$SCRATCH/jaeger-config.yaml" >"$SCRATCH/jaeger-validate.log" 2>&1 ||
+  { cat "$SCRATCH/jaeger-validate.log" >&2; die "jaeger validate refused the Jaeger release's configuration"; }
+say "  jaeger validate: the release's configuration is accepted"
 
 if [ "$KIND_PROVIDER" = no ]; then
   say "OK (with the kind stand-in: see WARNING above)"

@@ -47,9 +47,20 @@ locals {
           handleGrafanaManagedAlerts = false
           implementation             = "prometheus"
         }
+        # Exemplars on the Prometheus datasource's graphs link to Jaeger.
+        exemplarTraceIdDestinations = {
+          datasourceUid    = "jaeger"
+          traceIdLabelName = "trace_id"
+        }
       }
     }
 
+    # Grafana expands environment variables in every string under jsonData
+    # when it reads the provisioning files ($VAR, ${VAR}; "$$" stands for
+    # one "$"). A link template like ${__value.raw} must therefore reach it
+    # as $${__value.raw}: in HCL that is written $$$${__value.raw} (HCL
+    # turns "$${" into "${"). deploy/checks/50-terraform.sh applies
+    # Grafana's rule to these datasources as Terraform renders them.
     additionalDataSources = [
       {
         name      = "Loki"
@@ -60,17 +71,47 @@ locals {
         isDefault = false
         jsonData = {
           maxLines = 1000
-          # request_id is structured metadata on our log lines: link it to a
-          # query for every line of the same request.
+          # request_id and trace_id are structured metadata on our log
+          # lines: link the first to every line of the same request, the
+          # second to its trace in Jaeger.
           derivedFields = [
             {
               name          = "request_id"
               matcherType   = "label"
               matcherRegex  = "request_id"
-              url           = "{namespace=\"${var.app_namespace}\"} | request_id=\"$${__value.raw}\""
+              url           = "{namespace=\"${var.app_namespace}\"} | request_id=\"$$$${__value.raw}\""
               datasourceUid = "loki"
             },
+            {
+              name            = "trace_id"
+              matcherType     = "label"
+              matcherRegex    = "trace_id"
+              url             = "$$$${__value.raw}"
+              datasourceUid   = "jaeger"
+              urlDisplayLabel = "Open the trace in Jaeger"
+            },
           ]
+        }
+      },
+      {
+        name      = "Jaeger"
+        uid       = "jaeger"
+        type      = "jaeger"
+        access    = "proxy"
+        url       = local.jaeger_query_url
+        isDefault = false
+        jsonData = {
+          # From a span to the log lines of its trace (the trace_id
+          # structured metadata), a few minutes either side.
+          tracesToLogsV2 = {
+            datasourceUid      = "loki"
+            spanStartTimeShift = "-5m"
+            spanEndTimeShift   = "5m"
+            filterByTraceID    = false
+            filterBySpanID     = false
+            customQuery        = true
+            query              = "{namespace=\"${var.app_namespace}\"} | trace_id=\"$$$${__trace.traceId}\""
+          }
         }
       },
     ]

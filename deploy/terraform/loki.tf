@@ -61,8 +61,9 @@ locals {
   # Alloy pipeline: tail every container log under /var/log/pods, keep the
   # Kubernetes labels that matter, and for the guestbook's pods parse our JSON
   # log lines (ts, level, logger, msg, method, route, path, status,
-  # duration_ms, request_id, ...): `level` becomes a label (few values),
-  # request_id structured metadata (one value per request: never a label),
+  # duration_ms, request_id, trace_id, span_id, ...): `level` becomes a
+  # label (few values), request_id, trace_id and span_id structured
+  # metadata (one value per request: never a label),
   # and `ts` the entry's timestamp. The other fields stay in the line, for
   # LogQL's `| json` (route, status, logger, ...).
   alloy_config = <<-ALLOY
@@ -126,6 +127,8 @@ locals {
             ts         = "ts",
             level      = "level",
             request_id = "request_id",
+            trace_id   = "trace_id",
+            span_id    = "span_id",
           }
         }
         stage.timestamp {
@@ -136,7 +139,7 @@ locals {
           values = { level = "" }
         }
         stage.structured_metadata {
-          values = { request_id = "" }
+          values = { request_id = "", trace_id = "", span_id = "" }
         }
       }
 
@@ -150,17 +153,36 @@ locals {
     }
   ALLOY
 
+  # Alloy keeps its state (loki.source.file's read positions) under
+  # storagePath. On the pod's own filesystem it is lost with the pod, and
+  # a new pod would read every file under /var/log/pods from the start and
+  # send it all to Loki again: keep it on the node, next to the logs.
+  alloy_storage_path = "/var/lib/alloy/data"
+
   alloy_values = {
     alloy = {
-      configMap = { create = true, content = local.alloy_config }
-      # hostPath mount of /var/log (the reason the namespace is privileged).
-      mounts = { varlog = true }
+      configMap   = { create = true, content = local.alloy_config }
+      storagePath = local.alloy_storage_path
+      # hostPath mounts of /var/log (the reason the namespace is privileged)
+      # and of the state directory.
+      mounts = {
+        varlog = true
+        extra  = [{ name = "alloy-state", mountPath = local.alloy_storage_path }]
+      }
       resources = {
         requests = { cpu = "50m", memory = "128Mi" }
         limits   = { memory = "512Mi" }
       }
     }
-    controller     = { type = "daemonset" }
+    controller = {
+      type = "daemonset"
+      volumes = {
+        extra = [{
+          name     = "alloy-state"
+          hostPath = { path = "/var/lib/alloy-guestbook", type = "DirectoryOrCreate" }
+        }]
+      }
+    }
     serviceMonitor = { enabled = true }
   }
 }

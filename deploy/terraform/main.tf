@@ -52,6 +52,7 @@ locals {
     grafana      = "grafana.localhost"
     prometheus   = "prometheus.localhost"
     alertmanager = "alertmanager.localhost"
+    jaeger       = "jaeger.localhost"
   }
 
   # The URLs a browser on this machine uses: the host names above on
@@ -65,10 +66,18 @@ locals {
   # these documents (it evaluates this local with `tofu console`).
   app_overrides = {
     image = { repository = var.image_repository, tag = var.image_tag }
+    # Spans go to Jaeger (jaeger.tf) over OTLP/HTTP.
+    tracing = { otlpEndpoint = local.jaeger_otlp_url }
     networkPolicy = {
       # Who may reach the pods: Prometheus (scrapes) and the ingress controller.
       monitoring        = { namespaceSelector = { matchLabels = { "kubernetes.io/metadata.name" = var.monitoring_namespace } } }
       ingressController = { namespaceSelector = { matchLabels = { "kubernetes.io/metadata.name" = var.ingress_namespace } } }
+      # Where the pods may send spans: Jaeger's OTLP/HTTP port.
+      tracing = {
+        namespaceSelector = { matchLabels = { "kubernetes.io/metadata.name" = var.monitoring_namespace } }
+        podSelector       = { matchLabels = local.jaeger_pod_labels }
+        port              = local.jaeger_otlp_port
+      }
     }
   }
 

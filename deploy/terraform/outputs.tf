@@ -23,6 +23,11 @@ output "alertmanager_url" {
   value       = local.urls.alertmanager
 }
 
+output "jaeger_url" {
+  description = "Jaeger's UI: traces of the frontend and backend."
+  value       = "http://${local.hosts.jaeger}"
+}
+
 output "loki_url" {
   description = "Loki inside the cluster (Grafana's Loki datasource and Alloy use it)."
   value       = local.loki_url

@@ -71,6 +71,10 @@ locals {
         scrapeConfigSelectorNilUsesHelmValues   = false
         externalUrl                             = local.urls.prometheus
         retention                               = "7d"
+        # Exemplars (a trace id per latency bucket, from the OpenMetrics
+        # scrape) link the latency panels to Jaeger.
+        enableFeatures = ["exemplar-storage"]
+        exemplars      = { maxSize = 100000 }
         resources = {
           requests = { cpu = "100m", memory = "512Mi" }
           limits   = { memory = "2Gi" }

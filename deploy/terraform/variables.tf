@@ -99,12 +99,14 @@ variable "chart_versions" {
     kube_prometheus_stack = string
     loki                  = string
     alloy                 = string
+    jaeger                = string
   })
   default = {
     ingress_nginx         = "4.15.1"
     kube_prometheus_stack = "88.5.3"
     loki                  = "18.11.0"
     alloy                 = "1.11.1"
+    jaeger                = "4.11.1"
   }
 }
 

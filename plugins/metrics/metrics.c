@@ -1,7 +1,10 @@
 /*
  * metrics.c - the `metrics` plugin: GET /metrics in the Prometheus text
  * exposition format 0.0.4, over the host's registry (api->metrics_visit)
- * plus the standard process collector.
+ * plus the standard process collector. A scraper that asks for OpenMetrics
+ * (Accept: application/openmetrics-text, as Prometheus does with exemplar
+ * storage on) gets OpenMetrics 1.0 instead, with the trace exemplars of
+ * the histogram buckets.
  *
  * The page is built in one growable buffer and answered with one respond
  * call. Label values and help texts are escaped as the format requires,
@@ -20,6 +23,8 @@
 #include "process.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define OPENMETRICS_TYPE                                                       \
+	"application/openmetrics-text; version=1.0.0; charset=utf-8"
 
 static const struct gb_host_api *api;
 
@@ -176,15 +181,28 @@ static const char *type_name(enum gb_metric_type t)
 	return "untyped";
 }
 
+/*
+ * The HELP and TYPE lines. OpenMetrics names a counter family without
+ * its samples' "_total"; a counter whose name lacks it is "unknown" there,
+ * so its samples keep the name the text format gives them.
+ */
 static void put_header(struct page *p, const char *name, const char *help,
-		       const char *type)
+		       const char *type, bool openmetrics)
 {
+	size_t n = strlen(name);
+
+	if (openmetrics && strcmp(type, "counter") == 0) {
+		if (n > 6 && strcmp(name + n - 6, "_total") == 0)
+			n -= 6;
+		else
+			type = "unknown";
+	}
 	put_str(p, "# HELP ");
-	put_str(p, name);
+	put(p, name, n);
 	put(p, " ", 1);
-	put_escaped(p, help, false);
+	put_escaped(p, help, openmetrics);
 	put_str(p, "\n# TYPE ");
-	put_str(p, name);
+	put(p, name, n);
 	put(p, " ", 1);
 	put_str(p, type);
 	put(p, "\n", 1);
@@ -229,6 +247,7 @@ static const struct {
 struct scrape {
 	struct page page;
 	unsigned registered_process; /* PROC_* bits the registry exports */
+	bool openmetrics;
 };
 
 static void on_family(void *ud, const struct gb_metric_family_view *f)
@@ -239,7 +258,8 @@ static void on_family(void *ud, const struct gb_metric_family_view *f)
 		if (strcmp(f->name, process_families[i].name) == 0)
 			sc->registered_process |= process_families[i].bit;
 	}
-	put_header(&sc->page, f->name, f->help, type_name(f->type));
+	put_header(&sc->page, f->name, f->help, type_name(f->type),
+		   sc->openmetrics);
 }
 
 /* Appends `label="value",...` for every label of the series. */
@@ -271,8 +291,27 @@ static void put_sample_name(struct page *p,
 	put(p, " ", 1);
 }
 
+/* " # {trace_id="..",span_id=".."} VALUE TIMESTAMP" after a bucket. */
+static void put_exemplar(struct page *p, const struct gb_exemplar *e)
+{
+	char ts[32];
+
+	if (!e->trace_id)
+		return;
+	put_str(p, " # {trace_id=\"");
+	put_escaped(p, e->trace_id, true);
+	put_str(p, "\",span_id=\"");
+	put_escaped(p, e->span_id, true);
+	put_str(p, "\"} ");
+	put_double(p, e->value);
+	put(p, " ", 1);
+	snprintf(ts, sizeof(ts), "%.3f", e->timestamp);
+	put_str(p, ts);
+}
+
 static void put_histogram(struct page *p, const struct gb_metric_family_view *f,
-			  const struct gb_series_view *s)
+			  const struct gb_series_view *s,
+			  const struct gb_exemplar *exemplars)
 {
 	for (size_t i = 0; i <= f->bucket_count; i++) {
 		char le[32];
@@ -288,6 +327,8 @@ static void put_histogram(struct page *p, const struct gb_metric_family_view *f,
 		put_str(p, le);
 		put_str(p, "\"} ");
 		put_u64(p, s->bucket_counts[i]);
+		if (exemplars)
+			put_exemplar(p, &exemplars[i]);
 		put(p, "\n", 1);
 	}
 	put_sample_name(p, f, s, "_sum");
@@ -304,7 +345,12 @@ static void on_series(void *ud, const struct gb_metric_family_view *f,
 	struct scrape *sc = ud;
 
 	if (f->type == GB_METRIC_HISTOGRAM) {
-		put_histogram(&sc->page, f, s);
+		/* Exemplars are OpenMetrics only; the view has them from
+		 * ABI 1.2 on. */
+		put_histogram(&sc->page, f, s,
+			      sc->openmetrics
+				      ? s->exemplars
+				      : NULL);
 		return;
 	}
 	put_sample_name(&sc->page, f, s, "");
@@ -334,7 +380,8 @@ static void put_process(struct scrape *sc)
 		    (sc->registered_process & process_families[i].bit))
 			continue;
 		put_header(&sc->page, process_families[i].name,
-			   process_families[i].help, process_families[i].type);
+			   process_families[i].help, process_families[i].type,
+			   sc->openmetrics);
 		put_str(&sc->page, process_families[i].name);
 		put(&sc->page, " ", 1);
 		put_double(&sc->page, values[i].value);
@@ -350,10 +397,16 @@ static void handle_metrics(struct gb_request *req, void *userdata)
 	struct scrape sc = {0};
 
 	(void)userdata;
+	const char *accept = api->req_header(req, "Accept");
+
+	sc.openmetrics =
+	    accept && strstr(accept, "application/openmetrics-text") != NULL;
 	page_reserve(&sc.page, atomic_load_explicit(&last_page_size,
 						    memory_order_relaxed));
 	api->metrics_visit(&visitor, &sc);
 	put_process(&sc);
+	if (sc.openmetrics)
+		put_str(&sc.page, "# EOF\n");
 	if (sc.page.failed) {
 		api->respond_error(req, 500, "internal",
 				   "out of memory building the metrics page",
@@ -363,7 +416,9 @@ static void handle_metrics(struct gb_request *req, void *userdata)
 		atomic_store_explicit(&last_page_size,
 				      sc.page.len + sc.page.len / 8 + 256,
 				      memory_order_relaxed);
-		api->respond(req, 200, CONTENT_TYPE, sc.page.data, sc.page.len);
+		api->respond(req, 200,
+			     sc.openmetrics ? OPENMETRICS_TYPE : CONTENT_TYPE,
+			     sc.page.data, sc.page.len);
 	}
 	free(sc.page.data);
 }

@@ -456,18 +456,22 @@ static int response_keeps_alive(const struct mg_response_info *ri)
 
 /* ---- one HTTP exchange -------------------------------------------------- */
 
+/* The W3C Trace Context headers of the call this thread is making. */
+static _Thread_local char trace_headers[1024];
+
 /*
  * Writes the whole request in one write: several small writes on a kept-
  * alive connection would meet Nagle's algorithm and the peer's delayed ACK
  * (40 ms each time).
  */
+
 static int send_request(struct http_store *st, struct mg_connection *conn,
 			const struct gb_store_ctx *ctx, const char *method,
 			const char *target, const char *json,
 			const char *extra_headers)
 {
 	size_t len = json ? strlen(json) : 0;
-	char head[2048], *buf;
+	char head[4096], *buf; /* room for a 512-byte tracestate */
 	int n, ok;
 
 	n = snprintf(head, sizeof(head),
@@ -475,9 +479,9 @@ static int send_request(struct http_store *st, struct mg_connection *conn,
 		     "Host: %s:%d\r\n"
 		     "Accept: application/json\r\n"
 		     "User-Agent: guestbookd-http-store\r\n"
-		     "%s%s%s%s%s%s%s%s",
+		     "%s%s%s%s%s%s%s%s%s",
 		     method, st->prefix, target, st->host, st->port,
-		     extra_headers ? extra_headers : "",
+		     trace_headers, extra_headers ? extra_headers : "",
 		     strcmp(method, "DELETE") == 0 ? st->auth_header : "",
 		     ctx && header_safe(ctx->request_id) ? "X-Request-Id: " : "",
 		     ctx && header_safe(ctx->request_id) ? ctx->request_id : "",
@@ -516,11 +520,18 @@ static int response_has(const struct mg_response_info *ri, const char *name,
 	return 0;
 }
 
-enum gb_status http_call(struct http_store *st, const struct gb_store_ctx *ctx,
-			 const char *method, const char *target,
-			 const char *json, const char *extra_headers,
-			 int retry_safe, int timeout_ms, struct http_reply *out,
-			 struct gb_error *err)
+/*
+ * Sends `method target` (target starts with "/") with an optional JSON
+ * body and reads the whole response into out (caller frees with
+ * reply_free). Any transport problem is GB_ERR_UNAVAILABLE.
+ */
+static enum gb_status http_exchange(struct http_store *st,
+				    const struct gb_store_ctx *ctx,
+				    const char *method, const char *target,
+				    const char *json, const char *extra_headers,
+				    int retry_safe, int timeout_ms,
+				    struct http_reply *out,
+				    struct gb_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -580,6 +591,33 @@ enum gb_status http_call(struct http_store *st, const struct gb_store_ctx *ctx,
 	set_err(err, GB_ERR_UNAVAILABLE, "backend %s: connection lost twice",
 		st->url);
 	return GB_ERR_UNAVAILABLE;
+}
+
+/* http_exchange inside a client span, with the trace context sent. */
+enum gb_status http_call(struct http_store *st, const struct gb_store_ctx *ctx,
+			 const char *method, const char *target,
+			 const char *json, const char *extra_headers,
+			 int retry_safe, int timeout_ms, struct http_reply *out,
+			 struct gb_error *err)
+{
+	struct gb_span *span = NULL;
+	char url[1300];
+	enum gb_status rc;
+
+	trace_headers[0] = '\0';
+	if (ctx) {
+		snprintf(url, sizeof(url), "%s%s", st->url, target);
+		span = api->trace_client_begin(method, st->host, st->port, url,
+					       trace_headers,
+					       sizeof(trace_headers));
+	}
+	rc = http_exchange(st, ctx, method, target, json, extra_headers,
+			   retry_safe, timeout_ms, out, err);
+	if (ctx)
+		api->trace_client_end(span, rc == GB_OK ? out->status : 0,
+				      rc == GB_OK ? NULL : err->message);
+	trace_headers[0] = '\0';
+	return rc;
 }
 
 /* ---- v1 JSON <-> documents --------------------------------------------- */

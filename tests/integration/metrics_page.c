@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@ static char content_type[128];
 static char *body;
 static size_t body_len;
 static void *plugin;
+static const char *accept_header; /* what the fake request's Accept is */
 
 static enum gb_status fake_route_add(struct gb_plugin *self, unsigned methods,
 				     const char *pattern, gb_route_handler h,
@@ -66,6 +68,12 @@ static enum gb_status fake_respond_error(struct gb_request *req, int st,
 	return GB_OK;
 }
 
+static const char *fake_req_header(struct gb_request *req, const char *name)
+{
+	(void)req;
+	return strcasecmp(name, "Accept") == 0 ? accept_header : NULL;
+}
+
 static void setup(void)
 {
 	static struct gb_host_api api;
@@ -79,6 +87,8 @@ static void setup(void)
 	api.metrics_visit = gb_metrics_visit;
 	api.respond = fake_respond;
 	api.respond_error = fake_respond_error;
+	api.req_header = fake_req_header;
+	accept_header = NULL;
 	plugin =
 	    dlopen(gbt_build_path("plugins/metrics.so"), RTLD_NOW | RTLD_LOCAL);
 	cr_assert_not_null(plugin, "%s", dlerror());
@@ -318,4 +328,48 @@ Test(metrics_page, whole_page_passes_promtool)
 		       "promtool is missing: run scripts/install-deps.sh test");
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "promtool: %s", out);
 	cr_assert_str_empty(out, "promtool: %s\n---\n%s", out, text);
+}
+
+Test(metrics_page, openmetrics_on_request_with_exemplars_on_buckets)
+{
+	const double bounds[] = {0.01, 1};
+	const char *labels[] = {"route", NULL};
+	const char *values[] = {"/x"};
+	struct gb_metric *h =
+	    reg(GB_METRIC_HISTOGRAM, "lat_seconds", "L.", labels, bounds, 2);
+	struct gb_metric *c =
+	    reg(GB_METRIC_COUNTER, "hits_total", "H.", NULL, NULL, 0);
+	struct gb_metric *odd =
+	    reg(GB_METRIC_COUNTER, "odd_count", "O.", NULL, NULL, 0);
+	struct gb_series *s = gb_metric_series(h, values);
+
+	gb_histogram_observe(s, 0.005);
+	gb_histogram_exemplar(s, 0.005, "0af7651916cd43dd8448eb211c80319c",
+			      "b7ad6b7169203331");
+	gb_histogram_observe(s, 0.5);
+	gb_counter_add(gb_metric_series(c, NULL), 2);
+	gb_counter_add(gb_metric_series(odd, NULL), 1);
+
+	/* The plain text format never carries exemplars. */
+	cr_assert_null(strstr(page(), "# {"));
+
+	accept_header = "application/openmetrics-text; version=1.0.0; "
+			"charset=utf-8,text/plain;version=0.0.4;q=0.5";
+	handler(NULL, NULL);
+	cr_assert_eq(status, 200);
+	cr_assert_str_eq(content_type, "application/openmetrics-text; "
+				       "version=1.0.0; charset=utf-8");
+	cr_assert(strstr(body,
+			 "lat_seconds_bucket{route=\"/x\",le=\"0.01\"} 1 # "
+			 "{trace_id=\"0af7651916cd43dd8448eb211c80319c\","
+			 "span_id=\"b7ad6b7169203331\"} 0.005 "),
+		  "%s", body);
+	cr_assert(strstr(body, "lat_seconds_bucket{route=\"/x\",le=\"1\"} 2\n"),
+		  "a bucket without a traced observation has no exemplar");
+	cr_assert(strstr(body, "# TYPE hits counter\nhits_total 2\n"), "%s",
+		  body);
+	cr_assert(strstr(body, "# TYPE odd_count unknown\nodd_count 1\n"),
+		  "%s", body);
+	size_t n = strlen(body);
+	cr_assert(n > 6 && strcmp(body + n - 6, "# EOF\n") == 0);
 }

@@ -24,11 +24,10 @@
 #include <cjson/cJSON.h>
 
 #include "harness.h"
+#include "prometheus_server.h"
 
 static struct gbt_server server;
-static pid_t prometheus_pid;
-static int prometheus_port;
-static char prometheus_log[400];
+static struct gbt_prometheus prometheus;
 
 static double now(void)
 {
@@ -38,87 +37,6 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A loopback port nobody listens on right now. */
-static int free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static void print_prometheus_log(void)
-{
-	char line[512];
-	FILE *f = fopen(prometheus_log, "r");
-
-	if (!f)
-		return;
-	fprintf(stderr, "---- prometheus log ----\n");
-	while (fgets(line, sizeof(line), f))
-		fputs(line, stderr);
-	fclose(f);
-}
-
-static void start_prometheus(void)
-{
-	char config[300], storage[300], listen[64], flag_config[340],
-	    flag_storage[340], flag_listen[100];
-	FILE *f;
-
-	f = popen("command -v prometheus", "r");
-	cr_assert_not_null(f);
-	bool found = fgets(config, sizeof(config), f) != NULL;
-
-	pclose(f);
-	cr_assert(found, "prometheus is missing: run scripts/install-deps.sh "
-			 "test (Debian package prometheus)");
-
-	snprintf(config, sizeof(config), "%s/prometheus.yml", server.dir);
-	snprintf(storage, sizeof(storage), "%s/tsdb", server.dir);
-	snprintf(prometheus_log, sizeof(prometheus_log), "%s/prometheus.log",
-		 server.dir);
-	f = fopen(config, "w");
-	cr_assert_not_null(f);
-	fprintf(f,
-		"global:\n"
-		"  scrape_interval: 1s\n"
-		"  scrape_timeout: 1s\n"
-		"  evaluation_interval: 1s\n"
-		"scrape_configs:\n"
-		"  - job_name: guestbookd\n"
-		"    static_configs:\n"
-		"      - targets: ['127.0.0.1:%d']\n",
-		server.port);
-	fclose(f);
-
-	prometheus_port = free_port();
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", prometheus_port);
-	snprintf(flag_config, sizeof(flag_config), "--config.file=%s", config);
-	snprintf(flag_storage, sizeof(flag_storage), "--storage.tsdb.path=%s",
-		 storage);
-	snprintf(flag_listen, sizeof(flag_listen), "--web.listen-address=%s",
-		 listen);
-	prometheus_pid = fork();
-	cr_assert_geq(prometheus_pid, 0);
-	if (prometheus_pid == 0) {
-		/* Never outlive the test, even when it is killed. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (!freopen(prometheus_log, "w", stdout) ||
-		    !freopen(prometheus_log, "a", stderr))
-			_exit(126);
-		execlp("prometheus", "prometheus", flag_config, flag_storage,
-		       flag_listen, "--log.level=warn", (char *)NULL);
-		_exit(127);
-	}
-}
-
 static void start(void)
 {
 	static const char *const args[] = {"--plugins", "api,metrics",
@@ -126,15 +44,12 @@ static void start(void)
 
 	cr_assert_eq(gbt_server_start(&server, args, NULL), 0,
 		     "guestbookd did not start");
-	start_prometheus();
+	gbt_prometheus_start(&prometheus, server.dir, server.port, NULL);
 }
 
 static void stop(void)
 {
-	if (prometheus_pid > 0) {
-		kill(prometheus_pid, SIGTERM);
-		waitpid(prometheus_pid, NULL, 0);
-	}
+	gbt_prometheus_stop(&prometheus);
 	if (server.pid > 0)
 		gbt_server_stop(&server, 15);
 }
@@ -174,7 +89,7 @@ static double query(const char *promql)
 
 	url_encode(promql, enc, sizeof(enc));
 	snprintf(path, sizeof(path), "/api/v1/query?query=%s", enc);
-	if (gbt_http(prometheus_port, "GET", path, NULL, NULL, 0, &r) != 0)
+	if (gbt_http(prometheus.port, "GET", path, NULL, NULL, 0, &r) != 0)
 		return NAN;
 
 	cJSON *doc = r.status == 200 ? cJSON_Parse(r.body) : NULL;
@@ -259,7 +174,7 @@ Test(metrics_prometheus, prometheus_scrapes_rates_and_latency_quantiles)
 	double up = wait_for("up{job=\"guestbookd\"}", is_one, started + 15);
 
 	if (up != 1)
-		print_prometheus_log();
+		gbt_prometheus_print_log(&prometheus);
 	cr_assert_eq(up, 1, "target not up (got %g)", up);
 
 	/* rate() needs two scrapes of traffic; let about 15 s accumulate. */
@@ -279,7 +194,7 @@ Test(metrics_prometheus, prometheus_scrapes_rates_and_latency_quantiles)
 	for (int i = 0; i < 2; i++)
 		pthread_join(thread[i], NULL);
 	if (!is_finite_positive(rate) || !is_finite_positive(p99))
-		print_prometheus_log();
+		gbt_prometheus_print_log(&prometheus);
 	cr_log_info("Prometheus saw %g requests/s, p99 %g s, %g scrapes", rate,
 		    p99, scrapes);
 	cr_assert(is_finite_positive(rate), "request rate %g", rate);

@@ -19,26 +19,12 @@
 # (start: stop the server when this process is gone).
 
 FERRETDB_VERSION=v1.24.2
-GB_CACHE_DIR=${GB_CACHE_DIR:-$HOME/.cache/guestbook}
+# shellcheck source=tests/lib/gotool.sh
+. "$(dirname "${BASH_SOURCE[0]}")/gotool.sh"
 FERRETDB_DIR=$GB_CACHE_DIR/ferretdb-$FERRETDB_VERSION
+GOTOOL_NAME=ferretdb.sh
 
 ferretdb_log() { printf 'ferretdb.sh: %s\n' "$*" >&2; }
-
-# Prints the path of the go command, or fails with a clear message.
-ferretdb_find_go() {
-	local g
-	for g in "${GO:-}" "$(command -v go 2>/dev/null)" /usr/local/go/bin/go \
-	    /usr/lib/go/bin/go; do
-		if [ -n "$g" ] && [ -x "$g" ]; then
-			printf '%s\n' "$g"
-			return 0
-		fi
-	done
-	ferretdb_log "Go is not installed (looked for \$GO, go on PATH," \
-	    "/usr/local/go/bin/go): install Go >= 1.22 to build FerretDB," \
-	    "or set FERRETDB_BIN to a FerretDB $FERRETDB_VERSION binary"
-	return 1
-}
 
 # ferretdb_compile GO WORKDIR: builds WORKDIR/ferretdb from the Go module
 # proxy. FerretDB reads its version from build/version/version.txt, which
@@ -73,76 +59,11 @@ ferretdb_build() {
 		ferretdb_log "FERRETDB_BIN=$FERRETDB_BIN is not an executable"
 		return 1
 	fi
-	if [ -x "$FERRETDB_DIR/ferretdb" ]; then
-		printf '%s\n' "$FERRETDB_DIR/ferretdb"
-		return 0
-	fi
-	local go
-	go=$(ferretdb_find_go) || return 1
-	mkdir -p "$GB_CACHE_DIR" || return 1
-	# One builder at a time: parallel test binaries may all ask at once.
-	local lock=$GB_CACHE_DIR/ferretdb-$FERRETDB_VERSION.lock
-	(
-		flock -w 1800 9 || { ferretdb_log "timed out waiting for $lock"; exit 1; }
-		[ -x "$FERRETDB_DIR/ferretdb" ] && exit 0
-		local work
-		work=$(mktemp -d "$GB_CACHE_DIR/ferretdb-build.XXXXXX") || exit 1
-		local log=$GB_CACHE_DIR/ferretdb-$FERRETDB_VERSION.build.log
-		ferretdb_log "building FerretDB $FERRETDB_VERSION (several minutes; log: $log)"
-		if ! ferretdb_compile "$go" "$work" >"$log" 2>&1; then
-			ferretdb_log "FerretDB build failed; last lines of $log:"
-			tail -n 15 "$log" >&2
-			rm -rf "$work"
-			exit 1
-		fi
-		mkdir -p "$FERRETDB_DIR" &&
-		    mv "$work/ferretdb" "$FERRETDB_DIR/ferretdb.tmp" &&
-		    mv "$FERRETDB_DIR/ferretdb.tmp" "$FERRETDB_DIR/ferretdb"
-		local rc=$?
-		rm -rf "$work"
-		exit $rc
-	) 9>"$lock" || return 1
-	printf '%s\n' "$FERRETDB_DIR/ferretdb"
+	gotool_build ferretdb "$FERRETDB_VERSION" ferretdb_compile \
+	    "install Go >= 1.22 to build FerretDB, or set FERRETDB_BIN to a FerretDB $FERRETDB_VERSION binary"
 }
 
-# Prints a TCP port on 127.0.0.1 that nobody listens on right now.
-ferretdb_free_port() {
-	python3 - <<'PY' 2>/dev/null && return 0
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
-PY
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 30000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			printf '%s\n' "$p"
-			return 0
-		fi
-	done
-	return 1
-}
-
-# True when something accepts TCP connections on 127.0.0.1:$1.
-ferretdb_port_open() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# ferretdb_watch PID: when FERRETDB_WATCH_PID names a process (the test
-# that started this server), stops FerretDB PID once that process is gone,
-# so a test that crashes or times out leaves no server behind.
-ferretdb_watch() {
-	local pid=$1 watch=${FERRETDB_WATCH_PID:-}
-	[ -n "$watch" ] || return 0
-	(
-		while kill -0 "$watch" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do
-			sleep 1
-		done
-		kill "$pid" 2>/dev/null
-	) >/dev/null 2>&1 </dev/null &
-}
+ferretdb_free_port() { gotool_free_port; }
 
 # ferretdb_start DIR [PORT]: starts FerretDB with SQLite data in DIR/data/
 # and its log in DIR/ferretdb.log, waits until it accepts connections and
@@ -169,21 +90,13 @@ ferretdb_start() {
 		    --log-level=warn --state-dir="$dir" \
 		    --debug-addr=- \
 		    >>"$dir/ferretdb.log" 2>&1 </dev/null &
-		local pid=$! _
-		for _ in $(seq 200); do
-			if ! kill -0 "$pid" 2>/dev/null; then
-				break
-			fi
-			if ferretdb_port_open "$p"; then
-				ferretdb_watch "$pid"
-				printf '%s\n' "$pid" >"$dir/ferretdb.pid"
-				printf '%s %s\n' "$p" "$pid"
-				return 0
-			fi
-			sleep 0.05
-		done
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		local pid=$!
+		if gotool_await "$pid" 200 "$p"; then
+			gotool_watch "$pid" "${FERRETDB_WATCH_PID:-}"
+			printf '%s\n' "$pid" >"$dir/ferretdb.pid"
+			printf '%s %s\n' "$p" "$pid"
+			return 0
+		fi
 		tries=$((tries + 1))
 		# A fixed port is retried (a restart may race the old socket's
 		# release); a random one is simply replaced.
@@ -198,19 +111,7 @@ ferretdb_start() {
 
 # ferretdb_stop DIR: stops the FerretDB started in DIR and waits for it.
 ferretdb_stop() {
-	local dir=$1 pid
-	[ -f "$dir/ferretdb.pid" ] || return 0
-	pid=$(cat "$dir/ferretdb.pid")
-	rm -f "$dir/ferretdb.pid"
-	[ -n "$pid" ] || return 0
-	kill "$pid" 2>/dev/null || return 0
-	local _
-	for _ in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.05
-	done
-	kill -9 "$pid" 2>/dev/null
-	return 0
+	gotool_stop "$1/ferretdb.pid"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

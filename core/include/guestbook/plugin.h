@@ -191,6 +191,7 @@ struct gb_plugin;      /* opaque: one loaded plugin */
 struct gb_request;     /* opaque: one request and its response */
 struct gb_metric;      /* opaque: one metric family */
 struct gb_series;      /* opaque: one labelled series of a family */
+struct gb_span;        /* opaque: one open trace span */
 struct gb_host_api;
 
 /*
@@ -557,6 +558,22 @@ struct gb_series_view {
 	const uint64_t *bucket_counts;
 	uint64_t count;
 	double sum;
+	/*
+	 * Histograms: bucket_count + 1 entries (the last is +Inf), the
+	 * traced observation each bucket saw last; NULL otherwise.
+	 */
+	const struct gb_exemplar *exemplars;
+};
+
+/*
+ * An exemplar: one observation of a histogram bucket and the trace of the
+ * request that made it. trace_id is NULL when the bucket has none yet.
+ */
+struct gb_exemplar {
+	const char *trace_id; /* 32 lowercase hex digits */
+	const char *span_id;  /* 16 lowercase hex digits */
+	double value;
+	double timestamp; /* Unix seconds */
 };
 
 /* Callbacks for metrics_visit: one family, then each of its series. */
@@ -864,6 +881,31 @@ struct gb_host_api {
 					    char id_out[GB_ID_MAX],
 					    int *repeated,
 					    struct gb_error *err);
+
+	/*
+	 * Tracing an outgoing HTTP call the plugin makes on the worker
+	 * thread serving a request (a storage back end's call to a remote
+	 * service). Writes the W3C Trace Context headers to send with the
+	 * call into `headers` ("traceparent: ...\r\n", then "tracestate:
+	 * ...\r\n" when the request carried one; "" without a trace, or
+	 * when `len` is too small) and opens a client span, a child of the
+	 * storage operation's span. `url` is the full URL called. Returns
+	 * the span for trace_client_end, or NULL when there is none to end
+	 * (tracing off, or the trace is not sampled).
+	 */
+	struct gb_span *(*trace_client_begin)(const char *method,
+					      const char *server_address,
+					      int server_port, const char *url,
+					      char *headers, size_t len);
+
+	/*
+	 * Ends the span: `status` is the HTTP status of the answer (0 when
+	 * none arrived), `error` a reason when the call failed, else NULL.
+	 * The span is an error on `error` or a 5xx. NULL span: no-op.
+	 */
+	void (*trace_client_end)(struct gb_span *span, int status,
+				 const char *error);
+};
 
 	/* --- Slots added in later minors go here, at the end. ---------- */
 };

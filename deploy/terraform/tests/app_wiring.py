@@ -6,7 +6,9 @@ backend:  GUESTBOOK_ROLE=backend, GUESTBOOK_STORAGE=mongo, and
           GUESTBOOK_MONGO_URI from a Secret or GUESTBOOK_DB_ADDR;
 frontend: GUESTBOOK_ROLE=frontend and GUESTBOOK_API_ADDR=<backend Service>:8080
           (or GUESTBOOK_BACKEND_URL), where the backend Service is the one the
-          backend chart renders.
+          backend chart renders;
+both:     OTEL_EXPORTER_OTLP_ENDPOINT on the same collector, and an egress
+          NetworkPolicy rule to the collector's port.
 
 Usage: app_wiring.py BACKEND.yaml FRONTEND.yaml
 """
@@ -33,6 +35,24 @@ def guestbook_env(objs):
 
 def value(env, name):
     return (env.get(name) or {}).get("value")
+
+
+def tracing_errors(label, objs, env):
+    """Spans leave for OTLP_ENDPOINT's port, and a policy lets them."""
+    endpoint = value(env, "OTEL_EXPORTER_OTLP_ENDPOINT")
+    if not endpoint:
+        return [f"{label}: no OTEL_EXPORTER_OTLP_ENDPOINT (tracing off)"]
+    hostport = endpoint.split("://", 1)[-1].split("/", 1)[0]
+    port = int(hostport.rsplit(":", 1)[1]) if ":" in hostport else 80
+    ports = {
+        p.get("port")
+        for o in objs if o.get("kind") == "NetworkPolicy"
+        for rule in o["spec"].get("egress") or []
+        for p in rule.get("ports") or []
+    }
+    if port not in ports:
+        return [f"{label}: no egress NetworkPolicy rule for the collector's port {port} ({sorted(map(str, ports))})"]
+    return []
 
 
 def main(backend_path, frontend_path):
@@ -65,6 +85,12 @@ def main(backend_path, frontend_path):
         target = api
     if target not in services or not str(target).endswith(":8080"):
         errs.append(f"frontend {fname}: backend address {target!r} is not a backend Service port 8080 {sorted(services)}")
+
+    for label, objs, env_ in (("backend", backend, env),
+                              ("frontend", objects(frontend_path), fenv)):
+        errs += tracing_errors(label, objs, env_)
+    if value(env, "OTEL_EXPORTER_OTLP_ENDPOINT") != value(fenv, "OTEL_EXPORTER_OTLP_ENDPOINT"):
+        errs.append("backend and frontend send spans to different collectors")
 
     for e in errs:
         print(e, file=sys.stderr)
