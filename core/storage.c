@@ -491,9 +491,10 @@ enum gb_status gb_store_count(struct gb_request *req, const char *collection,
 		return GB_ERR_UNSUPPORTED;
 	}
 	struct gb_store_ctx c = ctx_of(req);
+	int span = gb_trace_on ? gb_trace_op_begin() : -1;
 	double t0 = gb_now_monotonic();
 	st = ops->count(store, &c, collection, count, err);
-	return finish(OP_COUNT, st, t0, err);
+	return finish(OP_COUNT, st, t0, collection, span, err);
 }
 
 const char *gb_store_name(void)
@@ -506,7 +507,7 @@ uint64_t gb_store_generation(void)
 	return atomic_load(&generation);
 }
 
-/* ---- moving data: export, import, backup (ABI 1.2 slots) ------------- */
+/* ---- moving data: export, import, backup (optional slots) ------------ */
 
 static enum gb_status lacks(const char *what, struct gb_error *err)
 {

@@ -905,7 +905,6 @@ struct gb_host_api {
 	 */
 	void (*trace_client_end)(struct gb_span *span, int status,
 				 const char *error);
-};
 
 	/* --- Slots added in later minors go here, at the end. ---------- */
 };
