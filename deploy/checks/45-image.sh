@@ -91,17 +91,26 @@ for e in errs:
 sys.exit(1 if errs else 0)
 PY
 
-port=$(free_port)
 name="gb-deploy-check-$$"
 on_exit "docker rm -f $name"
-log "docker run --read-only --tmpfs /var/lib/guestbook --user default (port $port)"
-docker run -d --name "$name" --network host --read-only \
-	--tmpfs /var/lib/guestbook:rw,nosuid,nodev,uid=10001,gid=10001,mode=0750 \
-	--cap-drop ALL --security-opt no-new-privileges \
-	--health-interval 2s --health-start-period 2s \
-	-e PORT="$port" -e GUESTBOOK_DRAIN_SECONDS="$DRAIN" \
-	-e GUESTBOOK_SHUTDOWN_TIMEOUT="$SHUTDOWN_TIMEOUT" \
-	"$IMAGE" >/dev/null || die "docker run failed"
+# free_port's port can be taken (as another connection's source port)
+# before the container binds it: a bind failure is retried on a new port.
+for attempt in 1 2 3; do
+	port=$(free_port)
+	log "docker run --read-only --tmpfs /var/lib/guestbook --user default (port $port)"
+	docker run -d --name "$name" --network host --read-only \
+		--tmpfs /var/lib/guestbook:rw,nosuid,nodev,uid=10001,gid=10001,mode=0750 \
+		--cap-drop ALL --security-opt no-new-privileges \
+		--health-interval 2s --health-start-period 2s \
+		-e PORT="$port" -e GUESTBOOK_DRAIN_SECONDS="$DRAIN" \
+		-e GUESTBOOK_SHUTDOWN_TIMEOUT="$SHUTDOWN_TIMEOUT" \
+		"$IMAGE" >/dev/null || die "docker run failed"
+	sleep 0.5
+	started=$(docker logs "$name" 2>&1 || true)
+	[[ $started == *"Address already in use"* ]] || break
+	log "port $port was taken before the container bound it; again on another"
+	docker rm -f "$name" >/dev/null 2>&1 || true
+done
 
 base="http://127.0.0.1:$port"
 fail_run() {
