@@ -557,7 +557,10 @@ Test(trace_jaeger, a_prometheus_exemplar_leads_to_a_trace_in_jaeger)
 
 Test(trace_jaeger, bad_otel_settings_stop_the_start_with_one_line)
 {
-	static const char *const args[] = {"--listen", "127.0.0.1:0", NULL};
+	char plugins[1024];
+	snprintf(plugins, sizeof(plugins), "%s", gbt_build_path("plugins"));
+	const char *const args[] = {"--listen", "127.0.0.1:0", "--plugin-dir",
+				    plugins, NULL};
 	const struct {
 		const char *env;
 		const char *says;
