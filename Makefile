@@ -186,12 +186,21 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@echo "make [all|run|test|check|bench|install|deploy-check|clean]"
-	@echo "  run      build and start role all (SQLite) on http://localhost:8080"
-	@echo "  test     unit + integration + browser tests, then the sanitizer build"
-	@echo "  check    ASan+UBSan build running the integration tests"
-	@echo "  bench    wrk benchmarks against the ceiling server"
-	@echo "  install  PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) (server, plugins, SDK, man page, unit)"
-	@echo "  sdk-check  the installed SDK builds and loads the example plugin"
+	@echo "make TARGET (default: all)"
+	@echo "  all          guestbookd, its plugins and the bench tools"
+	@echo "  run          build and start role all (SQLite) on http://localhost:8080"
+	@echo "  test         deps, unit, integration, sdk-check, hostile, e2e, then check"
+	@echo "  deps         install the Debian packages of DEPS (build test bench)"
+	@echo "  unit         the unit tests (tests/unit)"
+	@echo "  integration  the integration tests (tests/integration)"
+	@echo "  hostile      the hostile-client suite (tests/hostile, nginx edge)"
+	@echo "  e2e          the browser tests (Chromium, playwright-core)"
+	@echo "  check        ASan+UBSan build running the integration tests"
+	@echo "  bench        wrk benchmarks against the ceiling server"
+	@echo "  install      PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) (server, plugins, SDK, man page, unit)"
+	@echo "  sdk-check    the installed SDK builds and loads the example plugin"
+	@echo "  deploy-check every file under deploy/ checked by its consumer"
+	@echo "  format       clang-format the C sources in place"
+	@echo "  clean        remove $(BUILD)"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
