@@ -235,6 +235,12 @@ int gb_intake_cross_site(const char *method, const struct gb_intake *in)
 		return 0;
 	if (in->fetch_site && token_is(in->fetch_site, "cross-site"))
 		return 1;
+	/* The browser vouches for its own page (or a typed URL): a page
+	 * served with Referrer-Policy: no-referrer posts its forms with
+	 * Origin: null, so the Origin says nothing then. */
+	if (in->fetch_site && (token_is(in->fetch_site, "same-origin") ||
+			       token_is(in->fetch_site, "none")))
+		return 0;
 	if (!in->origin)
 		return 0;
 	return !same_authority(in->origin, in->host);

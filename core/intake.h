@@ -48,8 +48,9 @@ int gb_intake_check(const struct mg_request_info *ri, struct gb_intake *in,
 
 /*
  * 1 when a state-changing request (POST, PUT, PATCH, DELETE) comes from
- * another site: `Sec-Fetch-Site: cross-site`, `Origin: null`, or an
- * Origin whose host[:port] is not the Host header.
+ * another site: `Sec-Fetch-Site: cross-site`; or, unless Sec-Fetch-Site
+ * says same-origin or none, an Origin (`null` included) whose host[:port]
+ * is not the Host header.
  */
 int gb_intake_cross_site(const char *method, const struct gb_intake *in);
 

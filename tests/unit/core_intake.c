@@ -34,6 +34,20 @@ Test(cross_site, origin_must_name_the_host)
 	cr_assert(gb_intake_cross_site("POST", &in), "no Host: no match");
 }
 
+/* Chromium posts a form of a page served with Referrer-Policy:
+ * no-referrer with Origin: null and Sec-Fetch-Site: same-origin. */
+Test(cross_site, the_browser_vouching_for_its_own_page_wins)
+{
+	struct gb_intake in = with_origin("gb.example", "null", "same-origin");
+	cr_assert_not(gb_intake_cross_site("POST", &in));
+	in = with_origin("gb.example", "null", "none");
+	cr_assert_not(gb_intake_cross_site("POST", &in));
+	in = with_origin("gb.example", "null", "same-site");
+	cr_assert(gb_intake_cross_site("POST", &in));
+	in = with_origin("gb.example", "https://gb.example", "cross-site");
+	cr_assert(gb_intake_cross_site("POST", &in));
+}
+
 Test(cross_site, same_origin_matches_case_and_default_ports)
 {
 	struct gb_intake in = with_origin("GB.example:8080",
