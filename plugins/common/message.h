@@ -5,7 +5,7 @@
  * Shared by the api and web plugins (linked in with NAME_COMMON := 1) and by
  * the tests. Pure functions: no host calls, no global state, thread-safe.
  *
- * Rules (DESIGN.md section 5):
+ * Rules (the README's "Validation"):
  *   - text is valid UTF-8 (RFC 3629: no overlong forms, no surrogates,
  *     nothing above U+10FFFF, no truncated sequences);
  *   - leading and trailing whitespace (the Unicode White_Space property:

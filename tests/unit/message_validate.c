@@ -1,5 +1,5 @@
 /*
- * message_validate.c - the validation rules of DESIGN.md section 5 as a
+ * message_validate.c - the validation rules of the README ("Validation") as a
  * client meets them: lengths in characters, trimming, control characters
  * and UTF-8.
  */

@@ -4,7 +4,7 @@
   dashboards_check.py extract DASHBOARD_DIR OUT.json
       Structure (valid JSON, unique uid, no numeric dashboard id, every
       panel and query on the ${datasource} or ${loki} variable, no
-      undefined template variable), metric names against DESIGN.md
+      undefined template variable), metric names against the README's "Metrics"
       section 6, LogQL through a small parser (see logql_errors). Writes
       every PromQL expression, variables substituted, to OUT.json.
   dashboards_check.py query URL OUT.json
@@ -24,7 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-# DESIGN.md section 6, plus what the platform adds.
+# The README's "Metrics" section, plus what the platform adds.
 APP_METRICS = {
     "http_requests_total", "http_requests_in_flight",
     "http_request_duration_seconds_bucket", "http_request_duration_seconds_count",
@@ -65,7 +65,7 @@ def strip_strings(expr):
 def check_metric_names(expr, where, recorded):
     for name in re.findall(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\b", strip_strings(expr)):
         if name.startswith(APP_PREFIXES) and name not in APP_METRICS:
-            errors.append(f"{where}: unknown metric {name} (see DESIGN.md section 6)")
+            errors.append(f"{where}: unknown metric {name} (see the README's \"Metrics\" section)")
         if ":" in name and name not in recorded:
             errors.append(f"{where}: {name} is recorded by no rule in deploy/alert_rules")
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Check the guestbookd environment in the rendered backend and frontend
-Deployments against DESIGN.md section 3 and the deployment issue:
+Deployments against the roles and settings in the README ("Roles",
+"Settings") and deploy/README.md:
 
 backend:  GUESTBOOK_ROLE=backend, GUESTBOOK_STORAGE=mongo, and
           GUESTBOOK_MONGO_URI from a Secret or GUESTBOOK_DB_ADDR;
