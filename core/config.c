@@ -23,7 +23,7 @@ struct setting {
 	const char *env;
 	enum setting_type type;
 	const char *def;
-	long min, max;       /* T_INT */
+	long min, max;	     /* T_INT */
 	const char *choices; /* T_ENUM: "a|b|c" */
 	const char *help;
 };
@@ -34,50 +34,49 @@ struct setting {
  * the key loses the plugin prefix and keeps its old spelling as `legacy`.
  */
 static const struct setting settings[] = {
-	{"config", "GUESTBOOK_CONFIG", T_STR, NULL, 0, 0, NULL,
-	 "config file of `key = value` lines"},
-	{"listen", "GUESTBOOK_LISTEN", T_STR, NULL, 0, 0, NULL,
-	 "host:port to listen on (default 0.0.0.0:$PORT)"},
-	{"port", "PORT", T_INT, "8080", 0, 65535, NULL,
-	 "listen port (legacy)"},
-	{"role", "GUESTBOOK_ROLE", T_ENUM, "all", 0, 0, "all|backend|frontend",
-	 "default set of plugins and storage"},
-	{"plugins", "GUESTBOOK_PLUGINS", T_STR, NULL, 0, 0, NULL,
-	 "comma list of plugins to load (overrides the role's set)"},
-	{"plugin_dir", "GUESTBOOK_PLUGIN_DIR", T_STR, GB_PLUGIN_DIR, 0, 0, NULL,
-	 "directory of the plugin .so files"},
-	{"storage", "GUESTBOOK_STORAGE", T_STR, NULL, 0, 0, NULL,
-	 "storage back end: sqlite, mongo, http (default by role)"},
-	{"threads", "GUESTBOOK_THREADS", T_INT, "256", 2, 1024, NULL,
-	 "worker threads (one per open connection)"},
-	{"keepalive_ms", "GUESTBOOK_KEEPALIVE_MS", T_INT, "1000", 0, 60000,
-	 NULL, "idle keep-alive timeout; 0 turns keep-alive off"},
-	{"keepalive_requests", "GUESTBOOK_KEEPALIVE_REQUESTS", T_INT, "1000", 0,
-	 1000000, NULL, "requests per keep-alive connection, then close; 0 no cap"},
-	{"header_timeout_ms", "GUESTBOOK_HEADER_TIMEOUT_MS", T_INT, "3000", 100,
-	 60000, NULL, "request line and headers within this, else 408 or close"},
-	{"body_timeout_ms", "GUESTBOOK_BODY_TIMEOUT_MS", T_INT, "10000", 100,
-	 600000, NULL, "the whole request body within this, else 408"},
-	{"body_min_rate", "GUESTBOOK_BODY_MIN_RATE", T_INT, "1024", 0, 1 << 30,
-	 NULL, "bytes per second a body must keep up after 2 s, else 408"},
-	{"log_level", "GUESTBOOK_LOG_LEVEL", T_ENUM, "info", 0, 0,
-	 "debug|info|warn|error", "lowest level logged"},
-	{"log_format", "GUESTBOOK_LOG_FORMAT", T_ENUM, NULL, 0, 0, "json|text",
-	 "log format (default json, text on a TTY)"},
-	{"access_log", "GUESTBOOK_ACCESS_LOG", T_BOOL, "on", 0, 0, NULL,
-	 "one log line per request"},
-	{"rate_limit", "GUESTBOOK_RATE_LIMIT", T_INT, "60", 0, 1000000, NULL,
-	 "posts per minute per client, bursts of half a minute; 0 off"},
-	{"trust_proxy", "GUESTBOOK_TRUST_PROXY", T_BOOL, "off", 0, 0, NULL,
-	 "take the client address from X-Forwarded-For"},
-	{"max_body", "GUESTBOOK_MAX_BODY", T_INT, "16384", 1, 16777216, NULL,
-	 "largest request body in bytes"},
-	{"drain_seconds", "GUESTBOOK_DRAIN_SECONDS", T_INT, "5", 0, 3600, NULL,
-	 "after SIGTERM: seconds /ready is 503 while serving on"},
-	{"shutdown_timeout", "GUESTBOOK_SHUTDOWN_TIMEOUT", T_INT, "20", 1, 3600,
-	 NULL, "after SIGTERM: seconds until exit at the latest"},
-	{"ready_cache_ms", "GUESTBOOK_READY_CACHE_MS", T_INT, "1000", 0, 60000,
-	 NULL, "how long a storage ping result is reused"},
+    {"config", "GUESTBOOK_CONFIG", T_STR, NULL, 0, 0, NULL,
+     "config file of `key = value` lines"},
+    {"listen", "GUESTBOOK_LISTEN", T_STR, NULL, 0, 0, NULL,
+     "host:port to listen on (default 0.0.0.0:$PORT)"},
+    {"port", "PORT", T_INT, "8080", 0, 65535, NULL, "listen port (legacy)"},
+    {"role", "GUESTBOOK_ROLE", T_ENUM, "all", 0, 0, "all|backend|frontend",
+     "default set of plugins and storage"},
+    {"plugins", "GUESTBOOK_PLUGINS", T_STR, NULL, 0, 0, NULL,
+     "comma list of plugins to load (overrides the role's set)"},
+    {"plugin_dir", "GUESTBOOK_PLUGIN_DIR", T_STR, GB_PLUGIN_DIR, 0, 0, NULL,
+     "directory of the plugin .so files"},
+    {"storage", "GUESTBOOK_STORAGE", T_STR, NULL, 0, 0, NULL,
+     "storage back end: sqlite, mongo, http (default by role)"},
+    {"threads", "GUESTBOOK_THREADS", T_INT, "256", 2, 1024, NULL,
+     "worker threads (one per open connection)"},
+    {"keepalive_ms", "GUESTBOOK_KEEPALIVE_MS", T_INT, "1000", 0, 60000, NULL,
+     "idle keep-alive timeout; 0 turns keep-alive off"},
+    {"keepalive_requests", "GUESTBOOK_KEEPALIVE_REQUESTS", T_INT, "1000", 0,
+     1000000, NULL, "requests per keep-alive connection, then close; 0 no cap"},
+    {"header_timeout_ms", "GUESTBOOK_HEADER_TIMEOUT_MS", T_INT, "3000", 100,
+     60000, NULL, "request line and headers within this, else 408 or close"},
+    {"body_timeout_ms", "GUESTBOOK_BODY_TIMEOUT_MS", T_INT, "10000", 100,
+     600000, NULL, "the whole request body within this, else 408"},
+    {"body_min_rate", "GUESTBOOK_BODY_MIN_RATE", T_INT, "1024", 0, 1 << 30,
+     NULL, "bytes per second a body must keep up after 2 s, else 408"},
+    {"log_level", "GUESTBOOK_LOG_LEVEL", T_ENUM, "info", 0, 0,
+     "debug|info|warn|error", "lowest level logged"},
+    {"log_format", "GUESTBOOK_LOG_FORMAT", T_ENUM, NULL, 0, 0, "json|text",
+     "log format (default json, text on a TTY)"},
+    {"access_log", "GUESTBOOK_ACCESS_LOG", T_BOOL, "on", 0, 0, NULL,
+     "one log line per request"},
+    {"rate_limit", "GUESTBOOK_RATE_LIMIT", T_INT, "60", 0, 1000000, NULL,
+     "posts per minute per client, bursts of half a minute; 0 off"},
+    {"trust_proxy", "GUESTBOOK_TRUST_PROXY", T_BOOL, "off", 0, 0, NULL,
+     "take the client address from X-Forwarded-For"},
+    {"max_body", "GUESTBOOK_MAX_BODY", T_INT, "16384", 1, 16777216, NULL,
+     "largest request body in bytes"},
+    {"drain_seconds", "GUESTBOOK_DRAIN_SECONDS", T_INT, "5", 0, 3600, NULL,
+     "after SIGTERM: seconds /ready is 503 while serving on"},
+    {"shutdown_timeout", "GUESTBOOK_SHUTDOWN_TIMEOUT", T_INT, "20", 1, 3600,
+     NULL, "after SIGTERM: seconds until exit at the latest"},
+    {"ready_cache_ms", "GUESTBOOK_READY_CACHE_MS", T_INT, "1000", 0, 60000,
+     NULL, "how long a storage ping result is reused"},
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])
@@ -89,11 +88,14 @@ static const struct setting settings[] = {
  * Moving a row out of the table above adds its key here.
  */
 static const char *const moved_to_plugins[] = {
-	"sqlite_path",	   "mongo_uri",		 "db_addr",
-	"mongo_write_concern", "mongo_timeout_ms", "api_addr",
-	"backend_url",	   "backend_timeout_ms", "admin_token",
-	"admin_token_file",	   "legacy_list_max",	 "list_cache_ms",
-	"www_dir",	   "backend_api",	 "backend_max_body",
+    "sqlite_path",	"mongo_uri",
+    "db_addr",		"mongo_write_concern",
+    "mongo_timeout_ms", "api_addr",
+    "backend_url",	"backend_timeout_ms",
+    "admin_token",	"admin_token_file",
+    "legacy_list_max",	"list_cache_ms",
+    "www_dir",		"backend_api",
+    "backend_max_body",
 };
 
 static int moved_key(const char *key)
@@ -104,7 +106,7 @@ static int moved_key(const char *key)
 			return 1;
 	return 0;
 }
-#define NAME_MAX_LEN 80
+#define NAME_MAX_LEN	80
 #define SECRET_FILE_MAX 4096
 
 /* One setting as the host resolves it: a row of the host's table or a
@@ -125,7 +127,7 @@ struct entry {
 struct item {
 	char *name; /* key spelling: "sqlite_path" (flags: dashes to _) */
 	char *value;
-	int line;   /* config-file line, 0 for flags */
+	int line; /* config-file line, 0 for flags */
 	int used;
 };
 
@@ -255,8 +257,9 @@ static int load_file(const char *path, char *err, size_t errlen)
 			continue;
 		char *eq = strchr(s, '=');
 		if (!eq) {
-			snprintf(err, errlen, "config %s:%d: expected key = value",
-				 path, lineno);
+			snprintf(err, errlen,
+				 "config %s:%d: expected key = value", path,
+				 lineno);
 			rc = -1;
 			break;
 		}
@@ -268,8 +271,9 @@ static int load_file(const char *path, char *err, size_t errlen)
 			val++;
 		}
 		if (strcmp(key, "config") == 0 || strchr(key, '-')) {
-			snprintf(err, errlen, "config %s:%d: unknown setting '%s'",
-				 path, lineno, key);
+			snprintf(err, errlen,
+				 "config %s:%d: unknown setting '%s'", path,
+				 lineno, key);
 			rc = -1;
 			break;
 		}
@@ -334,8 +338,7 @@ static const char *invalid(const struct gb_setting *spec, const char *v,
 			return why;
 		}
 		return NULL;
-	case GB_SETTING_STRING:
-		return NULL;
+	case GB_SETTING_STRING: return NULL;
 	}
 	return NULL;
 }
@@ -354,7 +357,7 @@ static int validate(const struct entry *e, char *err, size_t errlen)
 {
 	char why[128], what[256];
 	const char *bad =
-		e->value ? invalid(&e->spec, e->value, why, sizeof why) : NULL;
+	    e->value ? invalid(&e->spec, e->value, why, sizeof why) : NULL;
 	if (!bad)
 		return 0;
 	describe(e, what, sizeof what);
@@ -380,7 +383,7 @@ static char *read_secret_file(const struct entry *e, const char *path,
 	}
 	size_t n = fread(buf, 1, sizeof buf, f);
 	fclose(f);
-	const char *why = n > SECRET_FILE_MAX	? "is longer than 4096 bytes"
+	const char *why = n > SECRET_FILE_MAX	 ? "is longer than 4096 bytes"
 			  : memchr(buf, '\0', n) ? "holds a NUL byte, expected "
 						   "text"
 						 : NULL;
@@ -403,9 +406,9 @@ static char *read_secret_file(const struct entry *e, const char *path,
 /* The best candidate of one source: the entry's own key beats its legacy
  * name; a later line or flag beats an earlier one. */
 struct pick {
-	const char *value;    /* a direct value */
-	const char *path;     /* a _FILE variant */
-	const char *key;      /* the key spelling it came from */
+	const char *value; /* a direct value */
+	const char *path;  /* a _FILE variant */
+	const char *key;   /* the key spelling it came from */
 	int rank;
 };
 
@@ -545,20 +548,21 @@ void gb_config_print_plugin_help(const char *plugin, const char *version,
 
 static void print_usage(void)
 {
-	printf("usage: guestbookd [--config FILE] [--KEY VALUE | --KEY=VALUE]...\n"
-	       "       guestbookd export [SETTINGS] > FILE   "
-	       "messages of the store as JSON Lines\n"
-	       "       guestbookd import [SETTINGS] < FILE   "
-	       "add an export's messages to the store\n"
-	       "       guestbookd backup FILE [SETTINGS]     "
-	       "consistent copy of the SQLite database\n"
-	       "       guestbookd --probe [PATH] | --probe-url URL\n"
-	       "       guestbookd --help | --version\n\n"
-	       "Every setting has three spellings: config-file key, "
-	       "environment variable, flag.\n"
-	       "Precedence: defaults < config file < environment < flags.\n"
-	       "A plugin NAME's setting KEY is NAME_KEY, GUESTBOOK_NAME_KEY, "
-	       "--NAME-KEY.\n\n");
+	printf(
+	    "usage: guestbookd [--config FILE] [--KEY VALUE | --KEY=VALUE]...\n"
+	    "       guestbookd export [SETTINGS] > FILE   "
+	    "messages of the store as JSON Lines\n"
+	    "       guestbookd import [SETTINGS] < FILE   "
+	    "add an export's messages to the store\n"
+	    "       guestbookd backup FILE [SETTINGS]     "
+	    "consistent copy of the SQLite database\n"
+	    "       guestbookd --probe [PATH] | --probe-url URL\n"
+	    "       guestbookd --help | --version\n\n"
+	    "Every setting has three spellings: config-file key, "
+	    "environment variable, flag.\n"
+	    "Precedence: defaults < config file < environment < flags.\n"
+	    "A plugin NAME's setting KEY is NAME_KEY, GUESTBOOK_NAME_KEY, "
+	    "--NAME-KEY.\n\n");
 	gb_config_print_help();
 }
 
@@ -577,8 +581,10 @@ static int read_flags(int argc, char **argv, char *err, size_t errlen,
 			return 0;
 		}
 		if (strncmp(arg, "--", 2) != 0) {
-			snprintf(err, errlen, "unexpected argument '%s' "
-				 "(see --help)", arg);
+			snprintf(err, errlen,
+				 "unexpected argument '%s' "
+				 "(see --help)",
+				 arg);
 			return -1;
 		}
 		const char *name = arg + 2, *eq = strchr(name, '=');
@@ -595,14 +601,18 @@ static int read_flags(int argc, char **argv, char *err, size_t errlen,
 			continue;
 		}
 		if (len == 0 || len >= NAME_MAX_LEN) {
-			snprintf(err, errlen, "unknown option '--%.*s' "
-				 "(see --help)", (int)len, name);
+			snprintf(err, errlen,
+				 "unknown option '--%.*s' "
+				 "(see --help)",
+				 (int)len, name);
 			return -1;
 		}
 		if (!val) {
 			if (a + 1 >= argc) {
-				snprintf(err, errlen, "option '--%.*s' needs a "
-					 "value", (int)len, name);
+				snprintf(err, errlen,
+					 "option '--%.*s' needs a "
+					 "value",
+					 (int)len, name);
 				return -1;
 			}
 			val = argv[++a];
@@ -672,8 +682,8 @@ static int plugins_setting(const char *role_set, char *err, size_t errlen)
 			len--;
 		}
 		if (len > 0)
-			n += (size_t)sprintf(joined + n, ",%.*s", (int)len,
-					     tok);
+			n +=
+			    (size_t)sprintf(joined + n, ",%.*s", (int)len, tok);
 		p = tok + len + (tok[len] == ',' ? 1 : 0);
 	}
 	free(e->value);
@@ -688,7 +698,7 @@ static int derive(int role_explicit, char *err, size_t errlen)
 	if (!role_explicit) {
 		const char *role = role_default_is_backend()	? "backend"
 				   : role_default_is_frontend() ? "frontend"
-								 : "all";
+								: "all";
 		if (set_value(role_e, role, err, errlen) < 0)
 			return -1;
 	}
@@ -730,9 +740,12 @@ static int add_core_entries(char *err, size_t errlen)
 		e->name = s->key;
 		snprintf(e->key, sizeof e->key, "%s", s->key);
 		snprintf(e->env, sizeof e->env, "%s", s->env);
-		e->spec = (struct gb_setting){
-			s->key, (enum gb_setting_type)s->type, s->def, s->min,
-			s->max, s->choices, s->help, 0, NULL};
+		e->spec =
+		    (struct gb_setting){s->key,	 (enum gb_setting_type)s->type,
+					s->def,	 s->min,
+					s->max,	 s->choices,
+					s->help, 0,
+					NULL};
 	}
 	core_count = nentries;
 	return 0;
@@ -763,10 +776,11 @@ enum gb_config_result gb_config_load(int argc, char **argv, char *err,
 	for (size_t i = 0; i < core_count; i++)
 		if (resolve(&entries[i], err, errlen) < 0)
 			return GB_CONFIG_ERROR;
-	/* The role is explicit when any source other than the default set it. */
+	/* The role is explicit when any source other than the default set it.
+	 */
 	struct entry *role = find_core("role");
-	int role_explicit = strcmp(role->value, "all") != 0 ||
-			    getenv("GUESTBOOK_ROLE") != NULL;
+	int role_explicit =
+	    strcmp(role->value, "all") != 0 || getenv("GUESTBOOK_ROLE") != NULL;
 	for (size_t i = 0; i < nflag; i++)
 		if (strcmp(items_flag[i].name, "role") == 0)
 			role_explicit = 1;
@@ -786,11 +800,12 @@ static int check_declared(const char *plugin, const struct gb_setting *s,
 			  const char *full_key, char *err, size_t errlen)
 {
 	char why[128];
-	if (!valid_key(s->key, 32) || strlen(plugin) + 1 + strlen(s->key) >=
-					      NAME_MAX_LEN - 6) {
-		snprintf(err, errlen, "plugin %s: setting key '%s' must "
-			 "match [a-z][a-z0-9_]{0,31}", plugin,
-			 s->key ? s->key : "(null)");
+	if (!valid_key(s->key, 32) ||
+	    strlen(plugin) + 1 + strlen(s->key) >= NAME_MAX_LEN - 6) {
+		snprintf(err, errlen,
+			 "plugin %s: setting key '%s' must "
+			 "match [a-z][a-z0-9_]{0,31}",
+			 plugin, s->key ? s->key : "(null)");
 		return -1;
 	}
 	if (s->type < GB_SETTING_STRING || s->type > GB_SETTING_ENUM ||
@@ -798,14 +813,17 @@ static int check_declared(const char *plugin, const struct gb_setting *s,
 	    (s->type == GB_SETTING_ENUM && (!s->choices || !*s->choices)) ||
 	    !s->help || (s->flags & ~GB_SETTING_SECRET) ||
 	    (s->legacy && !valid_key(s->legacy, NAME_MAX_LEN - 7))) {
-		snprintf(err, errlen, "plugin %s: setting %s is malformed "
+		snprintf(err, errlen,
+			 "plugin %s: setting %s is malformed "
 			 "(type, range, choices, help, flags or legacy name)",
 			 plugin, s->key);
 		return -1;
 	}
 	if (s->def && invalid(s, s->def, why, sizeof why)) {
-		snprintf(err, errlen, "plugin %s: the default of setting %s "
-			 "%s", plugin, s->key, why);
+		snprintf(err, errlen,
+			 "plugin %s: the default of setting %s "
+			 "%s",
+			 plugin, s->key, why);
 		return -1;
 	}
 	for (size_t i = 0; i < nentries; i++) {
@@ -822,9 +840,11 @@ static int check_declared(const char *plugin, const struct gb_setting *s,
 			  (o->spec.flags ^ s->flags) & GB_SETTING_SECRET))
 			clash = s->legacy;
 		if (clash) {
-			snprintf(err, errlen, "plugin %s: setting %s: '%s' is "
-				 "already a setting of %s", plugin, s->key,
-				 clash, o->plugin ? o->plugin : "guestbookd");
+			snprintf(err, errlen,
+				 "plugin %s: setting %s: '%s' is "
+				 "already a setting of %s",
+				 plugin, s->key, clash,
+				 o->plugin ? o->plugin : "guestbookd");
 			return -1;
 		}
 	}
@@ -879,8 +899,10 @@ int gb_config_finish(char *err, size_t errlen)
 			items_flag[i].used = 1;
 	for (size_t i = 0; i < nfile; i++)
 		if (!items_file[i].used && !moved_key(items_file[i].name)) {
-			snprintf(err, errlen, "config %s:%d: unknown setting "
-				 "'%s'", config_path, items_file[i].line,
+			snprintf(err, errlen,
+				 "config %s:%d: unknown setting "
+				 "'%s'",
+				 config_path, items_file[i].line,
 				 items_file[i].name);
 			return -1;
 		}
@@ -908,18 +930,21 @@ const char *gb_config_secret_flag(int argc, char **argv)
 		const char *flag, *advice;
 		int uri;
 	} secrets[] = {
-		{"--admin-token", "use --admin-token-file (or "
-		 "GUESTBOOK_ADMIN_TOKEN_FILE) with a file only guestbookd reads",
-		 0},
-		{"--api-admin-token", "use --api-admin-token-file (or "
-		 "GUESTBOOK_ADMIN_TOKEN_FILE) with a file only guestbookd reads",
-		 0},
-		{"--http-admin-token", "use --http-admin-token-file (or "
-		 "GUESTBOOK_ADMIN_TOKEN_FILE) with a file only guestbookd reads",
-		 0},
-		{"--mongo-uri", "put the URI in GUESTBOOK_MONGO_URI instead", 1},
-		{"--db-addr", "put it in GUESTBOOK_DB_ADDR instead", 1},
-		{"--mongo-addr", "put it in GUESTBOOK_DB_ADDR instead", 1},
+	    {"--admin-token",
+	     "use --admin-token-file (or "
+	     "GUESTBOOK_ADMIN_TOKEN_FILE) with a file only guestbookd reads",
+	     0},
+	    {"--api-admin-token",
+	     "use --api-admin-token-file (or "
+	     "GUESTBOOK_ADMIN_TOKEN_FILE) with a file only guestbookd reads",
+	     0},
+	    {"--http-admin-token",
+	     "use --http-admin-token-file (or "
+	     "GUESTBOOK_ADMIN_TOKEN_FILE) with a file only guestbookd reads",
+	     0},
+	    {"--mongo-uri", "put the URI in GUESTBOOK_MONGO_URI instead", 1},
+	    {"--db-addr", "put it in GUESTBOOK_DB_ADDR instead", 1},
+	    {"--mongo-addr", "put it in GUESTBOOK_DB_ADDR instead", 1},
 	};
 	for (int a = 1; a < argc; a++)
 		for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
@@ -928,8 +953,9 @@ const char *gb_config_secret_flag(int argc, char **argv)
 			if (strncmp(arg, secrets[i].flag, n) != 0 ||
 			    (arg[n] != '\0' && arg[n] != '='))
 				continue;
-			const char *v = arg[n] == '=' ? arg + n + 1
-				      : a + 1 < argc ? argv[a + 1] : "";
+			const char *v = arg[n] == '='  ? arg + n + 1
+					: a + 1 < argc ? argv[a + 1]
+						       : "";
 			if (!secrets[i].uri || has_password(v))
 				return secrets[i].advice;
 		}
@@ -966,8 +992,8 @@ static const struct entry *find_plugin_entry(const char *plugin,
 
 const char *gb_config_plugin_get(const char *plugin, const char *name)
 {
-	const struct entry *e = plugin && name ? find_plugin_entry(plugin, name)
-					       : NULL;
+	const struct entry *e =
+	    plugin && name ? find_plugin_entry(plugin, name) : NULL;
 	return e ? e->value : NULL;
 }
 
@@ -991,10 +1017,9 @@ size_t gb_config_describe(char *buf, size_t len)
 		const struct entry *e = &entries[i];
 		if (!e->value)
 			continue;
-		int w = snprintf(buf + n, len - n, "%s%s=%s", n ? " " : "",
-				 e->key,
-				 (e->spec.flags & GB_SETTING_SECRET) ? "****"
-								: e->value);
+		int w = snprintf(
+		    buf + n, len - n, "%s%s=%s", n ? " " : "", e->key,
+		    (e->spec.flags & GB_SETTING_SECRET) ? "****" : e->value);
 		if (w < 0 || (size_t)w >= len - n) {
 			buf[n] = '\0';
 			break;

@@ -18,8 +18,8 @@
 #include "guestbook/plugin.h"
 
 enum gb_config_result {
-	GB_CONFIG_OK = 0,   /* ready to start */
-	GB_CONFIG_EXIT = 1, /* --help or --version printed: exit 0 */
+	GB_CONFIG_OK = 0,    /* ready to start */
+	GB_CONFIG_EXIT = 1,  /* --help or --version printed: exit 0 */
 	GB_CONFIG_ERROR = 2, /* err holds one line: exit 2 */
 	GB_CONFIG_HELP = 3   /* --help: the host's part is printed; print the
 				plugins' with gb_config_print_plugin_help */

@@ -13,7 +13,7 @@
 
 /* Documents named on stderr when skipped; beyond that only counted. */
 #define EXPORT_SKIPS_SHOWN 10
-#define EXPORT_BUFFER (1 << 20)
+#define EXPORT_BUFFER	   (1 << 20)
 
 struct export_state {
 	struct gb_progress progress;
@@ -48,7 +48,7 @@ static int export_one(void *ud, const cJSON *doc)
 
 	if (!line) {
 		const char *id = cJSON_GetStringValue(
-			cJSON_GetObjectItemCaseSensitive(doc, "id"));
+		    cJSON_GetObjectItemCaseSensitive(doc, "id"));
 
 		if (strcmp(why, "out of memory") == 0) {
 			x->out_of_memory = 1;
@@ -88,9 +88,10 @@ int gb_export_run(void)
 	if (fflush(stdout) != 0 && !x.write_errno)
 		x.write_errno = errno ? errno : EIO;
 	if (x.write_errno) {
-		fprintf(stderr, "guestbookd export: writing stdout: %s "
-			"(after %llu messages)\n", strerror(x.write_errno),
-			(unsigned long long)x.written);
+		fprintf(stderr,
+			"guestbookd export: writing stdout: %s "
+			"(after %llu messages)\n",
+			strerror(x.write_errno), (unsigned long long)x.written);
 		return GB_EXIT_FAILED;
 	}
 	if (x.out_of_memory || st != GB_OK) {

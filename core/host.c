@@ -117,9 +117,8 @@ static struct gb_metric *api_metric_register(struct gb_plugin *self,
 	if (!in_init(self))
 		return NULL;
 	char err[256];
-	struct gb_metric *m = gb_metric_register(type, name, help, labels,
-						 buckets, nbuckets, err,
-						 sizeof err);
+	struct gb_metric *m = gb_metric_register(
+	    type, name, help, labels, buckets, nbuckets, err, sizeof err);
 	if (!m)
 		gb_log(GB_LOG_ERROR, plugin_name(self), "metric %s: %s",
 		       name ? name : "(null)", err);
@@ -165,54 +164,54 @@ static void api_metrics_visit(const struct gb_metrics_visitor *v, void *ud)
 }
 
 static const struct gb_host_api host_api = {
-	.size = sizeof(struct gb_host_api),
-	.abi_major = GB_ABI_MAJOR,
-	.abi_minor = GB_ABI_MINOR,
-	.log = api_log,
-	.init_error = api_init_error,
-	.setting_get = api_setting_get,
-	.setting_int = api_setting_int,
-	.setting_bool = api_setting_bool,
-	.config_get = gb_config_get,
-	.alloc = api_alloc,
-	.strdup = api_strdup,
-	.free = api_free,
-	.route_add = api_route_add,
-	.storage_register = api_storage_register,
-	.metric_register = api_metric_register,
-	.metric_series = gb_metric_series,
-	.counter_add = gb_counter_add,
-	.gauge_set = gb_gauge_set,
-	.gauge_add = gb_gauge_add,
-	.histogram_observe = gb_histogram_observe,
-	.metrics_visit = api_metrics_visit,
-	.req_method = gb_req_method,
-	.req_path = gb_req_path,
-	.req_param = gb_req_param,
-	.req_query = gb_req_query,
-	.req_header = gb_req_header,
-	.req_body = gb_req_body,
-	.req_client = gb_req_client,
-	.req_id = gb_req_id,
-	.res_header = gb_res_header,
-	.respond = gb_respond,
-	.respond_json = gb_respond_json,
-	.respond_error = gb_respond_error,
-	.redirect = gb_redirect,
-	.store_insert = gb_store_insert,
-	.store_get = gb_store_get,
-	.store_list = gb_store_list,
-	.store_remove = gb_store_remove,
-	.store_count = gb_store_count,
-	.store_name = gb_store_name,
-	.store_generation = gb_store_generation,
-	.rate_limit_take = api_rate_limit_take,
-	.now_monotonic = api_now_monotonic,
-	.now_wall = api_now_wall,
-	.format_time = api_format_time,
-	.store_insert_once = gb_store_insert_once,
-	.trace_client_begin = gb_trace_client_begin,
-	.trace_client_end = gb_trace_client_end,
+    .size = sizeof(struct gb_host_api),
+    .abi_major = GB_ABI_MAJOR,
+    .abi_minor = GB_ABI_MINOR,
+    .log = api_log,
+    .init_error = api_init_error,
+    .setting_get = api_setting_get,
+    .setting_int = api_setting_int,
+    .setting_bool = api_setting_bool,
+    .config_get = gb_config_get,
+    .alloc = api_alloc,
+    .strdup = api_strdup,
+    .free = api_free,
+    .route_add = api_route_add,
+    .storage_register = api_storage_register,
+    .metric_register = api_metric_register,
+    .metric_series = gb_metric_series,
+    .counter_add = gb_counter_add,
+    .gauge_set = gb_gauge_set,
+    .gauge_add = gb_gauge_add,
+    .histogram_observe = gb_histogram_observe,
+    .metrics_visit = api_metrics_visit,
+    .req_method = gb_req_method,
+    .req_path = gb_req_path,
+    .req_param = gb_req_param,
+    .req_query = gb_req_query,
+    .req_header = gb_req_header,
+    .req_body = gb_req_body,
+    .req_client = gb_req_client,
+    .req_id = gb_req_id,
+    .res_header = gb_res_header,
+    .respond = gb_respond,
+    .respond_json = gb_respond_json,
+    .respond_error = gb_respond_error,
+    .redirect = gb_redirect,
+    .store_insert = gb_store_insert,
+    .store_get = gb_store_get,
+    .store_list = gb_store_list,
+    .store_remove = gb_store_remove,
+    .store_count = gb_store_count,
+    .store_name = gb_store_name,
+    .store_generation = gb_store_generation,
+    .rate_limit_take = api_rate_limit_take,
+    .now_monotonic = api_now_monotonic,
+    .now_wall = api_now_wall,
+    .format_time = api_format_time,
+    .store_insert_once = gb_store_insert_once,
+    .trace_client_begin = gb_trace_client_begin,
+    .trace_client_end = gb_trace_client_end,
 };
 
 const struct gb_host_api *gb_host_api_table(void)
@@ -223,13 +222,14 @@ const struct gb_host_api *gb_host_api_table(void)
 static int plugin_path(const char *name, char *out, size_t len, char *err,
 		       size_t errlen)
 {
-	int n = strchr(name, '/')
-			? snprintf(out, len, "%s", name)
-			: snprintf(out, len, "%s/%s.so",
-				   gb_config_get("plugin_dir"), name);
+	int n = strchr(name, '/') ? snprintf(out, len, "%s", name)
+				  : snprintf(out, len, "%s/%s.so",
+					     gb_config_get("plugin_dir"), name);
 	if (n < 0 || (size_t)n >= len) {
-		snprintf(err, errlen, "setting plugins: path of '%s' is too "
-			 "long", name);
+		snprintf(err, errlen,
+			 "setting plugins: path of '%s' is too "
+			 "long",
+			 name);
 		return -1;
 	}
 	return 0;
@@ -300,21 +300,19 @@ static int register_info(char *err, size_t errlen)
 {
 	static const char *const build_labels[] = {"version", "revision",
 						   "role", NULL};
-	static const char *const plugin_labels[] = {"plugin", "kind",
-						    "version", NULL};
+	static const char *const plugin_labels[] = {"plugin", "kind", "version",
+						    NULL};
 	static const char *const kinds[] = {"", "route", "storage"};
-	struct gb_metric *build = gb_metric_register(
-		GB_METRIC_GAUGE, "guestbook_build_info",
-		"Always 1; labels carry the build.", build_labels, NULL, 0, err,
-		errlen);
+	struct gb_metric *build =
+	    gb_metric_register(GB_METRIC_GAUGE, "guestbook_build_info",
+			       "Always 1; labels carry the build.",
+			       build_labels, NULL, 0, err, errlen);
 	struct gb_metric *plugin = gb_metric_register(
-		GB_METRIC_GAUGE, "guestbook_plugin_info",
-		"Always 1 per loaded plugin.", plugin_labels, NULL, 0, err,
-		errlen);
+	    GB_METRIC_GAUGE, "guestbook_plugin_info",
+	    "Always 1 per loaded plugin.", plugin_labels, NULL, 0, err, errlen);
 	struct gb_metric *uptime = gb_metric_register(
-		GB_METRIC_GAUGE, "guestbook_uptime_seconds",
-		"Seconds since the process started.", NULL, NULL, 0, err,
-		errlen);
+	    GB_METRIC_GAUGE, "guestbook_uptime_seconds",
+	    "Seconds since the process started.", NULL, NULL, 0, err, errlen);
 	if (!build || !plugin || !uptime)
 		return -1;
 	const char *bl[] = {GB_VERSION, GB_REVISION, gb_config_get("role")};
@@ -331,9 +329,9 @@ static int register_info(char *err, size_t errlen)
 static struct gb_series *rate_limited_series(char *err, size_t errlen)
 {
 	struct gb_metric *m = gb_metric_register(
-		GB_METRIC_COUNTER, "guestbook_rate_limited_total",
-		"Posts refused by the per-client rate limit.", NULL, NULL, 0,
-		err, errlen);
+	    GB_METRIC_COUNTER, "guestbook_rate_limited_total",
+	    "Posts refused by the per-client rate limit.", NULL, NULL, 0, err,
+	    errlen);
 	return m ? gb_metric_series(m, NULL) : NULL;
 }
 
@@ -402,7 +400,8 @@ int gb_host_open_store(char *err, size_t errlen)
 static double trace_flush_budget(void)
 {
 	double b = (double)(gb_config_int("shutdown_timeout") -
-			    gb_config_int("drain_seconds")) - 1.0;
+			    gb_config_int("drain_seconds")) -
+		   1.0;
 	return b < 0.5 ? 0.5 : b;
 }
 

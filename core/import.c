@@ -54,8 +54,8 @@ static enum read_result read_line(struct reader *r, const char **line,
 		memmove(r->buf, r->buf + r->start, r->end - r->start);
 		r->end -= r->start;
 		r->start = 0;
-		ssize_t n = read(STDIN_FILENO, r->buf + r->end,
-				 sizeof r->buf - r->end);
+		ssize_t n =
+		    read(STDIN_FILENO, r->buf + r->end, sizeof r->buf - r->end);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -98,11 +98,13 @@ static void drop_pending(struct import_state *im)
 static void tell_resume(const struct import_state *im, uint64_t line)
 {
 	if (im->stored_through <= 1) {
-		fprintf(stderr, "guestbookd import: stopped; nothing was "
+		fprintf(stderr,
+			"guestbookd import: stopped; nothing was "
 			"written. %s\n",
 			line > 1 ? "Fix that line and run the import again."
-				 : line ? "" : "Run it again once the store "
-					       "is back.");
+			: line	 ? ""
+				 : "Run it again once the store "
+				   "is back.");
 		return;
 	}
 	fprintf(stderr,
@@ -124,8 +126,8 @@ static int bad_line(struct import_state *im, uint64_t line, const char *field,
 	if (im->progress.shown)
 		fputs("\n", stderr);
 	fprintf(stderr, "guestbookd import: line %llu: %s%s%s\n",
-		(unsigned long long)line, field ? field : "",
-		field ? ": " : "", why);
+		(unsigned long long)line, field ? field : "", field ? ": " : "",
+		why);
 	tell_resume(im, line);
 	drop_pending(im);
 	return GB_EXIT_BAD_INPUT;
@@ -160,7 +162,8 @@ static int flush(struct import_state *im, uint64_t line)
 	if (st != GB_OK) {
 		if (im->progress.shown)
 			fputs("\n", stderr);
-		fprintf(stderr, "guestbookd import: storing lines %llu to "
+		fprintf(stderr,
+			"guestbookd import: storing lines %llu to "
 			"%llu: %s\n",
 			(unsigned long long)im->stored_through + 1,
 			(unsigned long long)line, err.message);
@@ -189,15 +192,17 @@ static int import_lines(struct import_state *im, struct reader *r)
 	int rc;
 
 	if (rr == READ_EOF)
-		return bad_line(im, 1, NULL, "the input is empty; expected "
-			       "the header line of an export");
+		return bad_line(im, 1, NULL,
+				"the input is empty; expected "
+				"the header line of an export");
 	if (rr == READ_TOO_LONG)
 		return bad_line(im, 1, NULL, "longer than 65536 bytes");
 	if (rr == READ_LINE && gb_line_check_header(line, len, &why) != 0)
 		return bad_line(im, 1, NULL, why);
 	if (rr == READ_LINE)
 		im->stored_through = 1;
-	while (rr == READ_LINE && (rr = read_line(r, &line, &len)) == READ_LINE) {
+	while (rr == READ_LINE &&
+	       (rr = read_line(r, &line, &len)) == READ_LINE) {
 		cJSON *doc;
 
 		n++;
@@ -237,7 +242,8 @@ int gb_import_run(void)
 	}
 	/* a forgotten "< FILE" would wait for typing, silently */
 	if (isatty(STDIN_FILENO)) {
-		fprintf(stderr, "guestbookd import: stdin is a terminal; give "
+		fprintf(stderr,
+			"guestbookd import: stdin is a terminal; give "
 			"the export on stdin: guestbookd import < FILE\n");
 		rc = GB_EXIT_BAD_INPUT;
 		goto out;

@@ -104,8 +104,7 @@ enum field {
 static enum field field_of(const char *name, size_t n)
 {
 	switch (n) {
-	case 4:
-		return strcasecmp(name, "Host") == 0 ? F_HOST : F_OTHER;
+	case 4: return strcasecmp(name, "Host") == 0 ? F_HOST : F_OTHER;
 	case 6:
 		if (strcasecmp(name, "Origin") == 0)
 			return F_ORIGIN;
@@ -125,14 +124,13 @@ static enum field field_of(const char *name, size_t n)
 							       : F_OTHER;
 	case 15:
 		return strcasecmp(name, "X-Forwarded-For") == 0
-			       ? F_FORWARDED_FOR
-			       : F_OTHER;
+			   ? F_FORWARDED_FOR
+			   : F_OTHER;
 	case 17:
 		return strcasecmp(name, "Transfer-Encoding") == 0
-			       ? F_TRANSFER_ENCODING
-			       : F_OTHER;
-	default:
-		return F_OTHER;
+			   ? F_TRANSFER_ENCODING
+			   : F_OTHER;
+	default: return F_OTHER;
 	}
 }
 
@@ -218,8 +216,8 @@ static int same_authority(const char *origin, const char *host)
 	if (an == hn && strncasecmp(a, host, an) == 0)
 		return 1;
 	const char *dflt = scheme == 5 && strncasecmp(origin, "https", 5) == 0
-				   ? ":443"
-				   : ":80";
+			       ? ":443"
+			       : ":80";
 	size_t dn = strlen(dflt);
 	if (an + dn == hn && strncasecmp(a, host, an) == 0 &&
 	    strncmp(host + an, dflt, dn) == 0)
@@ -288,11 +286,11 @@ static int arm_read_timer(long ns)
 		ev.sigev_notify = SIGEV_THREAD_ID;
 		ev.sigev_signo = tick_signal;
 		ev._sigev_un._tid = gettid();
-		read_timer_state = tick_signal && timer_create(CLOCK_MONOTONIC,
-							       &ev,
-							       &read_timer) == 0
-					   ? 1
-					   : -1;
+		read_timer_state =
+		    tick_signal &&
+			    timer_create(CLOCK_MONOTONIC, &ev, &read_timer) == 0
+			? 1
+			: -1;
 	}
 	if (read_timer_state < 0)
 		return -1;

@@ -28,14 +28,14 @@ struct gb_intake_error {
 struct gb_intake {
 	const char *host;
 	const char *origin;
-	const char *fetch_site;     /* Sec-Fetch-Site */
+	const char *fetch_site; /* Sec-Fetch-Site */
 	const char *expect;
 	const char *connection;
-	const char *request_id;     /* X-Request-Id */
+	const char *request_id; /* X-Request-Id */
 	const char *user_agent;
-	const char *forwarded_for;  /* the LAST X-Forwarded-For line */
-	long long content_length;   /* -1: none */
-	int http11;                 /* HTTP/1.1 (else 1.0) */
+	const char *forwarded_for; /* the LAST X-Forwarded-For line */
+	long long content_length;  /* -1: none */
+	int http11;		   /* HTTP/1.1 (else 1.0) */
 };
 
 /*
@@ -64,9 +64,9 @@ int gb_intake_init(void);
 
 /* Deadlines of the body read, from the settings. */
 struct gb_body_limits {
-	size_t max;          /* larger: 413 */
-	double timeout;      /* seconds for the whole body */
-	double min_rate;     /* bytes per second after the first 2 s */
+	size_t max;	 /* larger: 413 */
+	double timeout;	 /* seconds for the whole body */
+	double min_rate; /* bytes per second after the first 2 s */
 };
 
 /*

@@ -52,8 +52,8 @@ int gb_log_format_parse(const char *s)
 
 int gb_log_enabled(enum gb_log_level level)
 {
-	return (int)level >= atomic_load_explicit(&min_level,
-						  memory_order_relaxed);
+	return (int)level >=
+	       atomic_load_explicit(&min_level, memory_order_relaxed);
 }
 
 static enum gb_log_format current_format(void)
@@ -150,10 +150,9 @@ static void append_raw(char *buf, size_t cap, size_t *len, const char *s)
 	buf[*len] = '\0';
 }
 
-static void append_fmt(char *buf, size_t cap, size_t *len, const char *fmt,
-		       ...) __attribute__((format(printf, 4, 5)));
-static void append_fmt(char *buf, size_t cap, size_t *len, const char *fmt,
-		       ...)
+static void append_fmt(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void append_fmt(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -175,8 +174,8 @@ static void timestamp(char out[32])
 	if (ts.tv_sec != cached_sec) {
 		struct tm tm;
 		gmtime_r(&ts.tv_sec, &tm);
-		prefix_len = strftime(prefix, sizeof prefix,
-				      "%Y-%m-%dT%H:%M:%S.", &tm);
+		prefix_len =
+		    strftime(prefix, sizeof prefix, "%Y-%m-%dT%H:%M:%S.", &tm);
 		cached_sec = ts.tv_sec;
 	}
 	long ms = ts.tv_nsec / 1000000;
@@ -216,7 +215,7 @@ static void emit(char *buf, size_t len)
  * FLUSH_MS apart from their order in time. A kill -9 loses at most
  * FLUSH_MS of access lines. Text format (a terminal) is not buffered.
  */
-#define FLUSH_MS 200
+#define FLUSH_MS   200
 #define ACCESS_BUF 16384
 
 struct access_buf {
@@ -316,8 +315,9 @@ static void begin_line(char *buf, size_t cap, size_t *len,
 			append_raw(buf, cap, len, "...");
 		return;
 	}
-	append_fmt(buf, cap, len, "{\"ts\":\"%s\",\"level\":\"%s\",\"logger\":\"",
-		   ts, level_names[level]);
+	append_fmt(buf, cap, len,
+		   "{\"ts\":\"%s\",\"level\":\"%s\",\"logger\":\"", ts,
+		   level_names[level]);
 	gb_json_escape_append(buf, cap - 2, len, logger);
 	append_raw(buf, cap, len, "\",\"msg\":\"");
 	/* Room for the mark of a cut message and the closing quote. */
@@ -437,8 +437,10 @@ void gb_log_access(const struct gb_access_entry *e)
 	field_str(line, cap, &len, "method", e->method, 64);
 	field_str(line, cap, &len, "route", e->route, 512);
 	field_str(line, cap, &len, "path", e->path, 2048);
-	append_fmt(line, cap, &len, ",\"status\":%d,\"duration_ms\":%.3f,"
-		   "\"bytes\":%zu", e->status, e->duration_ms, e->bytes);
+	append_fmt(line, cap, &len,
+		   ",\"status\":%d,\"duration_ms\":%.3f,"
+		   "\"bytes\":%zu",
+		   e->status, e->duration_ms, e->bytes);
 	field_str(line, cap, &len, "remote", e->remote, 256);
 	field_str(line, cap, &len, "request_id", e->request_id, 256);
 	field_str(line, cap, &len, "user_agent", e->user_agent, 1024);

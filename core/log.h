@@ -30,7 +30,7 @@ int gb_log_enabled(enum gb_log_level level);
 
 /* Logs msg (printf format) from `logger` at `level`. */
 void gb_log(enum gb_log_level level, const char *logger, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void gb_logv(enum gb_log_level level, const char *logger, const char *fmt,
 	     va_list ap);
 
@@ -42,7 +42,7 @@ void gb_logv(enum gb_log_level level, const char *logger, const char *fmt,
  */
 void gb_log_fields(enum gb_log_level level, const char *logger,
 		   const char *const *fields, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Writes out the buffered access lines now (at shutdown). */
 void gb_log_flush(void);

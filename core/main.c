@@ -35,8 +35,8 @@ static int probe(const char *url, const char *path)
 		const char *slash = strchr(url + 7, '/');
 		path = slash ? slash : "/health";
 	}
-	struct mg_connection *c = mg_connect_client(host, port, 0, err,
-						    sizeof err);
+	struct mg_connection *c =
+	    mg_connect_client(host, port, 0, err, sizeof err);
 	if (!c) {
 		fprintf(stderr, "probe: %s:%d: %s\n", host, port, err);
 		return 1;
@@ -47,7 +47,7 @@ static int probe(const char *url, const char *path)
 	if (mg_get_response(c, err, sizeof err, 5000) >= 0) {
 		const struct mg_response_info *ri = mg_get_response_info(c);
 		rc = ri && ri->status_code >= 200 && ri->status_code < 300 ? 0
-									    : 1;
+									   : 1;
 		if (rc)
 			fprintf(stderr, "probe: %s answered %d\n", path,
 				ri ? ri->status_code : 0);
@@ -63,8 +63,8 @@ static int probe_mode(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--probe") == 0)
 			return probe(NULL, i + 1 < argc && argv[i + 1][0] == '/'
-						   ? argv[i + 1]
-						   : "/health");
+					       ? argv[i + 1]
+					       : "/health");
 		if (strncmp(argv[i], "--probe=", 8) == 0)
 			return probe(NULL, argv[i] + 8);
 		if (strcmp(argv[i], "--probe-url") == 0 && i + 1 < argc)
@@ -136,8 +136,10 @@ int main(int argc, char **argv)
 	}
 	const char *advice = gb_config_secret_flag(argc, argv);
 	if (advice)
-		gb_log(GB_LOG_WARN, "core", "a secret was passed as a flag, "
-		       "visible to every user in ps: %s", advice);
+		gb_log(GB_LOG_WARN, "core",
+		       "a secret was passed as a flag, "
+		       "visible to every user in ps: %s",
+		       advice);
 	if (gb_server_start(err, sizeof err) < 0) {
 		gb_log(GB_LOG_ERROR, "core", "%s", err);
 		fprintf(stderr, "guestbookd: %s\n", err);
@@ -147,18 +149,19 @@ int main(int argc, char **argv)
 	char listen[300];
 	const char *l = gb_config_get("listen");
 	const char *colon = strrchr(l, ':');
-	snprintf(listen, sizeof listen, "%.*s:%d",
-		 colon ? (int)(colon - l) : 0, l, gb_server_port());
+	snprintf(listen, sizeof listen, "%.*s:%d", colon ? (int)(colon - l) : 0,
+		 l, gb_server_port());
 	/* The address actually bound (port 0 picks one) is also a field. */
-	const char *const fields[] = {"listen", listen, "role",
-				      gb_config_get("role"), "storage",
-				      gb_config_get("storage"), NULL};
+	const char *const fields[] = {"listen",	 listen,
+				      "role",	 gb_config_get("role"),
+				      "storage", gb_config_get("storage"),
+				      NULL};
 	gb_log_fields(GB_LOG_INFO, "core", fields,
 		      "ready: guestbookd %s role=%s storage=%s plugins=%s "
 		      "listen=%s threads=%ld startup_ms=%.1f",
 		      GB_VERSION, gb_config_get("role"),
-		      gb_config_get("storage"), gb_config_get("plugins"), listen,
-		      gb_config_int("threads"),
+		      gb_config_get("storage"), gb_config_get("plugins"),
+		      listen, gb_config_int("threads"),
 		      (gb_now_monotonic() - t0) * 1000.0);
 
 	int sig;

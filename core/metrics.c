@@ -579,8 +579,8 @@ void gb_histogram_observe(struct gb_series *s, double v)
 	add_double(&s->sum_bits, v);
 }
 
-void gb_histogram_exemplar(struct gb_series *s, double v,
-			   const char *trace_id, const char *span_id)
+void gb_histogram_exemplar(struct gb_series *s, double v, const char *trace_id,
+			   const char *span_id)
 {
 	if (!s || !s->exemplars || isnan(v))
 		return;
@@ -619,8 +619,8 @@ static void snapshot_exemplars(struct gb_series *s, size_t nbounds,
 	for (size_t i = 0; i <= nbounds; i++) {
 		struct exemplar_slot *e = &s->exemplars[i];
 
-		while (atomic_exchange_explicit(&e->busy, 1,
-						memory_order_acquire))
+		while (
+		    atomic_exchange_explicit(&e->busy, 1, memory_order_acquire))
 			sched_yield();
 		memset(&views[i], 0, sizeof(views[i]));
 		if (e->set) {
@@ -688,8 +688,8 @@ static void visit_family(struct gb_metric *f,
 		case GB_METRIC_HISTOGRAM:
 			snapshot_histogram(s, f->view.bucket_count, cumulative,
 					   &sv);
-			snapshot_exemplars(s, f->view.bucket_count, copy,
-					   views, &sv);
+			snapshot_exemplars(s, f->view.bucket_count, copy, views,
+					   &sv);
 			sv.value = (double)sv.count;
 			break;
 		}

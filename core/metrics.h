@@ -43,8 +43,8 @@ void gb_histogram_observe(struct gb_series *s, double v);
  * Keeps (trace_id, span_id, v, now) as the exemplar of the bucket v falls
  * into; skipped while a scrape or another observer holds that bucket's.
  */
-void gb_histogram_exemplar(struct gb_series *s, double v,
-			   const char *trace_id, const char *span_id);
+void gb_histogram_exemplar(struct gb_series *s, double v, const char *trace_id,
+			   const char *span_id);
 void gb_metrics_visit(const struct gb_metrics_visitor *v, void *ud);
 
 #endif

@@ -36,8 +36,8 @@ static const char *check_descriptor(const struct gb_plugin_descriptor *d,
 		snprintf(why, whylen,
 			 "built for ABI %u.%u, this guestbookd speaks %d.%d; "
 			 "rebuild it against guestbook/plugin.h %d.%d",
-			 d->abi_major, d->abi_minor, GB_ABI_MAJOR,
-			 GB_ABI_MINOR, GB_ABI_MAJOR, GB_ABI_MINOR);
+			 d->abi_major, d->abi_minor, GB_ABI_MAJOR, GB_ABI_MINOR,
+			 GB_ABI_MAJOR, GB_ABI_MINOR);
 		return why;
 	}
 	if (d->size < offsetof(struct gb_plugin_descriptor, reserved)) {
@@ -61,8 +61,10 @@ static const char *check_descriptor(const struct gb_plugin_descriptor *d,
 		return "descriptor has no init function";
 	for (size_t i = 0; i < nloaded; i++)
 		if (strcmp(loaded[i]->desc->name, d->name) == 0) {
-			snprintf(why, whylen, "a plugin named '%s' is already "
-				 "loaded from %s", d->name, loaded[i]->path);
+			snprintf(why, whylen,
+				 "a plugin named '%s' is already "
+				 "loaded from %s",
+				 d->name, loaded[i]->path);
 			return why;
 		}
 	return NULL;
@@ -85,8 +87,10 @@ int gb_plugin_open(const char *path, unsigned want_kind, char *err,
 	}
 	const struct gb_plugin_descriptor *d = dlsym(h, GB_PLUGIN_SYMBOL);
 	if (!d) {
-		snprintf(err, errlen, "plugin %s: no symbol %s: not a "
-			 "guestbookd plugin", path, GB_PLUGIN_SYMBOL);
+		snprintf(err, errlen,
+			 "plugin %s: no symbol %s: not a "
+			 "guestbookd plugin",
+			 path, GB_PLUGIN_SYMBOL);
 		dlclose(h);
 		return -1;
 	}
@@ -121,8 +125,10 @@ int gb_plugins_init(const struct gb_host_api *api, unsigned only_kind,
 		int rc = p->desc->init(p, api);
 		initializing = NULL;
 		if (rc != 0) {
-			snprintf(err, errlen, "plugin %s: error during "
-				 "initialization: %s", p->path,
+			snprintf(err, errlen,
+				 "plugin %s: error during "
+				 "initialization: %s",
+				 p->path,
 				 p->init_error ? p->init_error
 					       : "init failed (no message)");
 			/* Registrations made before the failure point into

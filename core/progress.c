@@ -27,8 +27,7 @@ static double rate(uint64_t count, double seconds)
 	return seconds > 0 ? (double)count / seconds : 0.0;
 }
 
-void gb_progress_tick(struct gb_progress *p, uint64_t count,
-		      const char *detail)
+void gb_progress_tick(struct gb_progress *p, uint64_t count, const char *detail)
 {
 	double now;
 
@@ -46,8 +45,7 @@ void gb_progress_tick(struct gb_progress *p, uint64_t count,
 	fflush(stderr);
 }
 
-void gb_progress_end(struct gb_progress *p, uint64_t count,
-		     const char *summary)
+void gb_progress_end(struct gb_progress *p, uint64_t count, const char *summary)
 {
 	double secs = gb_progress_elapsed(p);
 

@@ -11,10 +11,10 @@
 
 struct gb_progress {
 	const char *command; /* "export", "import" */
-	int tty;             /* stderr is a terminal */
-	double started;      /* monotonic seconds */
+	int tty;	     /* stderr is a terminal */
+	double started;	     /* monotonic seconds */
 	double last_shown;
-	int shown;           /* a progress line is on screen */
+	int shown; /* a progress line is on screen */
 };
 
 /* Starts the clock for `command` (a static string). */

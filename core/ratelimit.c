@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SLOTS 16384
+#define SLOTS	16384
 #define STRIPES 64
-#define PROBE 8
+#define PROBE	8
 
 struct bucket {
 	char client[64];

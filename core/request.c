@@ -41,8 +41,10 @@ const char *gb_status_text(int status)
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
 	case 505: return "HTTP Version Not Supported";
-	default: return status < 300 ? "OK" : status < 500 ? "Error" :
-							     "Server Error";
+	default:
+		return status < 300   ? "OK"
+		       : status < 500 ? "Error"
+				      : "Server Error";
 	}
 }
 
@@ -152,8 +154,8 @@ enum gb_status gb_respond_json(struct gb_request *req, int status,
 	char *text = cJSON_PrintUnformatted(json);
 	if (!text)
 		return GB_ERR_NOMEM;
-	enum gb_status st = gb_respond(req, status, "application/json", text,
-				       strlen(text));
+	enum gb_status st =
+	    gb_respond(req, status, "application/json", text, strlen(text));
 	cJSON_free(text);
 	return st;
 }
@@ -219,8 +221,7 @@ size_t gb_response_send(struct gb_request *req, int keep_alive)
 			 "%s\r\n",
 			 req->status, gb_status_text(req->status),
 			 req->content_type[0] ? "Content-Type: " : "",
-			 req->content_type,
-			 req->content_type[0] ? "\r\n" : "",
+			 req->content_type, req->content_type[0] ? "\r\n" : "",
 			 length, req->request_id,
 			 keep_alive ? "keep-alive" : "close", req->headers);
 	if (n < 0 || (size_t)n >= sizeof head)

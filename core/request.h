@@ -14,7 +14,7 @@
 struct mg_connection;
 struct mg_request_info;
 
-#define GB_REQUEST_ID_MAX 65
+#define GB_REQUEST_ID_MAX	65
 #define GB_RESPONSE_HEADERS_MAX 2048
 
 struct gb_request {

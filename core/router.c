@@ -13,9 +13,9 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } methods[] = {
-	{"GET", GB_GET},       {"HEAD", GB_HEAD},     {"POST", GB_POST},
-	{"PUT", GB_PUT},       {"DELETE", GB_DELETE}, {"PATCH", GB_PATCH},
-	{"OPTIONS", GB_OPTIONS},
+    {"GET", GB_GET},	     {"HEAD", GB_HEAD},	    {"POST", GB_POST},
+    {"PUT", GB_PUT},	     {"DELETE", GB_DELETE}, {"PATCH", GB_PATCH},
+    {"OPTIONS", GB_OPTIONS},
 };
 
 unsigned gb_method_bit(const char *method)
@@ -96,10 +96,10 @@ enum gb_status gb_router_add(const char *owner, unsigned method,
 		r->pattern = copy;
 	}
 	r->by_method[mi] = (struct gb_route_handler_slot){
-		.handler = handler,
-		.userdata = userdata,
-		.max_body = max_body,
-		.owner = owner,
+	    .handler = handler,
+	    .userdata = userdata,
+	    .max_body = max_body,
+	    .owner = owner,
 	};
 	r->methods |= method | (method == GB_GET ? GB_HEAD : 0);
 	nhandlers++;
@@ -137,8 +137,8 @@ static int match_one(const char *pat, const char *path,
 	return (*pat == '\0' && *path == '\0') || strcmp(pat, "*") == 0;
 }
 
-int gb_router_match(const char *path, unsigned method,
-		    struct gb_route_match *m, unsigned *allow)
+int gb_router_match(const char *path, unsigned method, struct gb_route_match *m,
+		    unsigned *allow)
 {
 	const struct gb_route *first = NULL;
 	unsigned seen = 0;

@@ -11,7 +11,7 @@
 #include "guestbook/plugin.h"
 
 #define GB_ROUTE_MAX_PARAMS GB_ROUTE_PARAMS_MAX
-#define GB_ROUTE_METHODS 7 /* the bits of enum gb_method */
+#define GB_ROUTE_METHODS    7 /* the bits of enum gb_method */
 
 /* What one method of a pattern runs. */
 struct gb_route_handler_slot {
@@ -23,7 +23,7 @@ struct gb_route_handler_slot {
 
 /* One pattern and its handlers, by method bit index. */
 struct gb_route {
-	char *pattern;    /* also the `route` metric label */
+	char *pattern;	  /* also the `route` metric label */
 	unsigned methods; /* enum gb_method bits with a handler (HEAD: GET's) */
 	struct gb_route_handler_slot by_method[GB_ROUTE_METHODS];
 };
@@ -50,8 +50,8 @@ enum gb_status gb_router_add(const char *owner, unsigned method,
  * match; 0 when no pattern matches; -1 when a pattern matches but has no
  * handler for the method, with m->route set and its methods in *allow.
  */
-int gb_router_match(const char *path, unsigned method,
-		    struct gb_route_match *m, unsigned *allow);
+int gb_router_match(const char *path, unsigned method, struct gb_route_match *m,
+		    unsigned *allow);
 
 /* Maps "GET" to GB_GET etc.; 0 for anything else. */
 unsigned gb_method_bit(const char *method);

@@ -42,9 +42,8 @@ static _Thread_local double request_began;
 static struct gb_metric *requests_total, *request_duration;
 static struct gb_series *in_flight;
 
-static const char *const method_labels[] = {"GET",    "HEAD",  "POST",
-					    "PUT",    "DELETE", "PATCH",
-					    "OPTIONS"};
+static const char *const method_labels[] = {"GET",    "HEAD",  "POST",	 "PUT",
+					    "DELETE", "PATCH", "OPTIONS"};
 
 static const char *method_label(const char *m)
 {
@@ -95,16 +94,16 @@ int gb_server_prepare(char *err, size_t errlen)
 						 NULL};
 	static const char *const dur_labels[] = {"method", "route", NULL};
 	requests_total = gb_metric_register(
-		GB_METRIC_COUNTER, "http_requests_total",
-		"HTTP requests by method, route template and status.",
-		req_labels, NULL, 0, err, errlen);
+	    GB_METRIC_COUNTER, "http_requests_total",
+	    "HTTP requests by method, route template and status.", req_labels,
+	    NULL, 0, err, errlen);
 	request_duration = gb_metric_register(
-		GB_METRIC_HISTOGRAM, "http_request_duration_seconds",
-		"HTTP request duration in seconds, by method and route.",
-		dur_labels, NULL, 0, err, errlen);
+	    GB_METRIC_HISTOGRAM, "http_request_duration_seconds",
+	    "HTTP request duration in seconds, by method and route.",
+	    dur_labels, NULL, 0, err, errlen);
 	struct gb_metric *inf = gb_metric_register(
-		GB_METRIC_GAUGE, "http_requests_in_flight",
-		"HTTP requests being served now.", NULL, NULL, 0, err, errlen);
+	    GB_METRIC_GAUGE, "http_requests_in_flight",
+	    "HTTP requests being served now.", NULL, NULL, 0, err, errlen);
 	if (!requests_total || !request_duration || !inf)
 		return -1;
 	in_flight = gb_metric_series(inf, NULL);
@@ -250,17 +249,17 @@ static void log_access(struct gb_request *req, const char *route, double t0,
 	char trace_id[33], span_id[17];
 	gb_trace_ids(trace_id, span_id);
 	struct gb_access_entry e = {
-		.method = req->ri->request_method,
-		.route = route,
-		.path = req->path,
-		.status = req->status,
-		.duration_ms = dt * 1000.0,
-		.bytes = bytes,
-		.remote = req->client,
-		.request_id = req->request_id,
-		.user_agent = user_agent,
-		.trace_id = trace_id,
-		.span_id = span_id,
+	    .method = req->ri->request_method,
+	    .route = route,
+	    .path = req->path,
+	    .status = req->status,
+	    .duration_ms = dt * 1000.0,
+	    .bytes = bytes,
+	    .remote = req->client,
+	    .request_id = req->request_id,
+	    .user_agent = user_agent,
+	    .trace_id = trace_id,
+	    .span_id = span_id,
 	};
 	gb_log_access(&e);
 }
@@ -271,8 +270,9 @@ static const char *serve(struct gb_request *req, const struct gb_intake *in,
 			 int *keep)
 {
 	unsigned allow = 0;
-	int m = gb_router_match(req->path, gb_method_bit(req->ri->request_method),
-				&req->match, &allow);
+	int m =
+	    gb_router_match(req->path, gb_method_bit(req->ri->request_method),
+			    &req->match, &allow);
 	/* A body nobody reads is never drained: the connection closes. */
 	int body_pending = in->content_length > 0;
 	if (m == 0) {
@@ -281,8 +281,8 @@ static const char *serve(struct gb_request *req, const struct gb_intake *in,
 				 NULL);
 		return "other";
 	}
-	const char *route = req->match.route ? req->match.route->pattern
-					     : "other";
+	const char *route =
+	    req->match.route ? req->match.route->pattern : "other";
 	if (m < 0) {
 		char methods[128];
 		gb_methods_format(allow, methods, sizeof methods);
@@ -303,16 +303,16 @@ static const char *serve(struct gb_request *req, const struct gb_intake *in,
 	struct gb_body_limits lim = body_limits;
 	lim.max = h->max_body ? h->max_body : default_max_body;
 	struct gb_intake_error err;
-	if (gb_intake_read_body(req->conn, in, &lim, &req->body,
-				&req->body_len, &err) < 0) {
+	if (gb_intake_read_body(req->conn, in, &lim, &req->body, &req->body_len,
+				&err) < 0) {
 		*keep = 0;
 		gb_respond_error(req, err.status, err.code, err.message, NULL);
 		return route;
 	}
 	h->handler(req, h->userdata);
 	if (!req->responded) {
-		gb_log(GB_LOG_ERROR, h->owner, "handler for %s answered nothing",
-		       route);
+		gb_log(GB_LOG_ERROR, h->owner,
+		       "handler for %s answered nothing", route);
 		gb_respond_error(req, 500, "internal", "internal error", NULL);
 	}
 	return route;
@@ -365,8 +365,8 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
 	log_access(&req, route, t0, bytes, bad ? NULL : in.user_agent);
 	if (gb_trace_on)
 		gb_trace_request_end(req.ri->request_method,
-				     req.match.route ? route : NULL,
-				     req.path, req.status, req.client,
+				     req.match.route ? route : NULL, req.path,
+				     req.status, req.client,
 				     bad ? NULL : in.user_agent);
 	gb_request_release(&req);
 	gb_gauge_add(in_flight, -1);
@@ -475,10 +475,10 @@ static int find_listener(int port)
 		    !on || getsockname(fd, (struct sockaddr *)&sa, &salen) < 0)
 			continue;
 		int p = sa.ss_family == AF_INET
-				? ntohs(((struct sockaddr_in *)&sa)->sin_port)
+			    ? ntohs(((struct sockaddr_in *)&sa)->sin_port)
 			: sa.ss_family == AF_INET6
-				? ntohs(((struct sockaddr_in6 *)&sa)->sin6_port)
-				: -1;
+			    ? ntohs(((struct sockaddr_in6 *)&sa)->sin6_port)
+			    : -1;
 		if (p == port)
 			return fd;
 	}
@@ -500,7 +500,8 @@ static void stop_accepting(void)
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof sa) < 0 ||
 	    listen(s, 1) < 0 || dup3(s, listen_fd, O_CLOEXEC) < 0)
-		gb_log(GB_LOG_WARN, "core", "cannot stop accepting: the last "
+		gb_log(GB_LOG_WARN, "core",
+		       "cannot stop accepting: the last "
 		       "queued connections may be cut");
 	if (s >= 0)
 		close(s);
@@ -526,24 +527,35 @@ int gb_server_start(char *err, size_t errlen)
 	snprintf(keepalive_text, sizeof keepalive_text, "%ld", keepalive_ms);
 	snprintf(header_text, sizeof header_text, "%ld", header_timeout_ms);
 	const char *options[] = {
-		"listening_ports", gb_config_get("listen"),
-		"num_threads", threads,
-		"enable_keep_alive", keepalive_ms ? "yes" : "no",
-		"keep_alive_timeout_ms", keepalive_text,
-		"tcp_nodelay", "1",
-		/* the whole header block, and every blocking read or write */
-		"request_timeout_ms", header_text,
-		"decode_url", "no",
-		"linger_timeout_ms", "500",
-		/* civetweb would answer CORS preflights itself, granting any
-		 * origin any method and header; the page uses the API on its
-		 * own origin, so OPTIONS goes to dispatch (405 with Allow). */
-		"access_control_allow_origin", "",
-		"access_control_allow_methods", "",
-		NULL,
+	    "listening_ports",
+	    gb_config_get("listen"),
+	    "num_threads",
+	    threads,
+	    "enable_keep_alive",
+	    keepalive_ms ? "yes" : "no",
+	    "keep_alive_timeout_ms",
+	    keepalive_text,
+	    "tcp_nodelay",
+	    "1",
+	    /* the whole header block, and every blocking read or write */
+	    "request_timeout_ms",
+	    header_text,
+	    "decode_url",
+	    "no",
+	    "linger_timeout_ms",
+	    "500",
+	    /* civetweb would answer CORS preflights itself, granting any
+	     * origin any method and header; the page uses the API on its
+	     * own origin, so OPTIONS goes to dispatch (405 with Allow). */
+	    "access_control_allow_origin",
+	    "",
+	    "access_control_allow_methods",
+	    "",
+	    NULL,
 	};
 	if (gb_intake_init() < 0)
-		gb_log(GB_LOG_WARN, "core", "no signal for body deadlines: "
+		gb_log(GB_LOG_WARN, "core",
+		       "no signal for body deadlines: "
 		       "bodies are read a byte per call");
 	struct mg_callbacks cb;
 	memset(&cb, 0, sizeof cb);
@@ -551,8 +563,8 @@ int gb_server_start(char *err, size_t errlen)
 	cb.http_error = http_error;
 	cb.init_connection = connection_opened;
 	cb.connection_close = connection_closed;
-	struct mg_init_data init = {.callbacks = &cb, .configuration_options =
-							      options};
+	struct mg_init_data init = {.callbacks = &cb,
+				    .configuration_options = options};
 	struct mg_error_data error;
 	char text[256] = "";
 	memset(&error, 0, sizeof error);
@@ -560,8 +572,10 @@ int gb_server_start(char *err, size_t errlen)
 	error.text_buffer_size = sizeof text;
 	ctx = mg_start2(&init, &error);
 	if (!ctx) {
-		snprintf(err, errlen, "setting listen (%s): cannot start the "
-			 "HTTP server: %s", gb_config_get("listen"),
+		snprintf(err, errlen,
+			 "setting listen (%s): cannot start the "
+			 "HTTP server: %s",
+			 gb_config_get("listen"),
 			 text[0] ? text : "unknown error");
 		return -1;
 	}

@@ -27,7 +27,7 @@ enum result {
 	NRESULTS
 };
 static const char *const result_names[NRESULTS] = {
-	"ok", "not_found", "invalid", "unavailable", "unsupported", "error"};
+    "ok", "not_found", "invalid", "unavailable", "unsupported", "error"};
 
 static struct {
 	char name[32];
@@ -69,8 +69,7 @@ enum gb_status gb_storage_register(const char *name,
 			return GB_ERR_EXISTS;
 	if (nbackends == MAX_BACKENDS)
 		return GB_ERR_NOMEM;
-	snprintf(backends[nbackends].name, sizeof backends[0].name, "%s",
-		 name);
+	snprintf(backends[nbackends].name, sizeof backends[0].name, "%s", name);
 	backends[nbackends].ops = o;
 	backends[nbackends].store = s;
 	nbackends++;
@@ -79,31 +78,30 @@ enum gb_status gb_storage_register(const char *name,
 
 static int register_metrics(char *err, size_t errlen)
 {
-	static const char *const op_labels[] = {"backend", "operation", "result",
-						NULL};
+	static const char *const op_labels[] = {"backend", "operation",
+						"result", NULL};
 	static const char *const dur_labels[] = {"backend", "operation", NULL};
 	static const char *const up_labels[] = {"backend", NULL};
 	struct gb_metric *count = gb_metric_register(
-		GB_METRIC_COUNTER, "guestbook_storage_operations_total",
-		"Storage operations by back end, operation and result.",
-		op_labels, NULL, 0, err, errlen);
+	    GB_METRIC_COUNTER, "guestbook_storage_operations_total",
+	    "Storage operations by back end, operation and result.", op_labels,
+	    NULL, 0, err, errlen);
 	struct gb_metric *dur = gb_metric_register(
-		GB_METRIC_HISTOGRAM,
-		"guestbook_storage_operation_duration_seconds",
-		"Duration of storage operations in seconds.", dur_labels, NULL,
-		0, err, errlen);
+	    GB_METRIC_HISTOGRAM, "guestbook_storage_operation_duration_seconds",
+	    "Duration of storage operations in seconds.", dur_labels, NULL, 0,
+	    err, errlen);
 	struct gb_metric *up = gb_metric_register(
-		GB_METRIC_GAUGE, "guestbook_storage_up",
-		"1 when the last storage ping succeeded, else 0.", up_labels,
-		NULL, 0, err, errlen);
+	    GB_METRIC_GAUGE, "guestbook_storage_up",
+	    "1 when the last storage ping succeeded, else 0.", up_labels, NULL,
+	    0, err, errlen);
 	struct gb_metric *created = gb_metric_register(
-		GB_METRIC_COUNTER, "guestbook_messages_created_total",
-		"Guestbook messages stored.", NULL, NULL, 0, err, errlen);
+	    GB_METRIC_COUNTER, "guestbook_messages_created_total",
+	    "Guestbook messages stored.", NULL, NULL, 0, err, errlen);
 	struct gb_metric *writable = gb_metric_register(
-		GB_METRIC_GAUGE, "guestbook_storage_writable",
-		"0 while the last write failed as unavailable (disk full, "
-		"read-only), else 1.",
-		up_labels, NULL, 0, err, errlen);
+	    GB_METRIC_GAUGE, "guestbook_storage_writable",
+	    "0 while the last write failed as unavailable (disk full, "
+	    "read-only), else 1.",
+	    up_labels, NULL, 0, err, errlen);
 	if (!count || !dur || !up || !created || !writable)
 		return -1;
 	for (int o = 0; o < NOPS; o++) {
@@ -195,8 +193,10 @@ int gb_storage_open(const char *name, long ping_interval_ms, char *err,
 		store_name = backends[i].name;
 	}
 	if (!ops) {
-		snprintf(err, errlen, "setting storage: no plugin registered "
-			 "storage '%s'", name);
+		snprintf(err, errlen,
+			 "setting storage: no plugin registered "
+			 "storage '%s'",
+			 name);
 		return -1;
 	}
 	if (register_metrics(err, errlen) < 0)
@@ -246,8 +246,8 @@ void gb_storage_close(void)
 		pinger_running = 0;
 	}
 	if (ops &&
-	    ops->size >= offsetof(struct gb_storage_ops, close) +
-				 sizeof ops->close &&
+	    ops->size >=
+		offsetof(struct gb_storage_ops, close) + sizeof ops->close &&
 	    ops->close)
 		ops->close(store);
 	ops = NULL;
@@ -338,7 +338,8 @@ static enum gb_status finish(enum op o, enum gb_status st, double t0,
 		 * and say why: /ready shows this detail. */
 		pthread_mutex_lock(&ping_lock);
 		snprintf(ready_detail, sizeof ready_detail, "%s",
-			 err->message[0] ? err->message : "storage unavailable");
+			 err->message[0] ? err->message
+					 : "storage unavailable");
 		atomic_store(&ready_flag, 0);
 		pthread_mutex_unlock(&ping_lock);
 		gb_gauge_set(up_gauge, 0.0);
@@ -350,7 +351,7 @@ static enum gb_status finish(enum op o, enum gb_status st, double t0,
 static int store_has_insert_once(void)
 {
 	return ops->size >= offsetof(struct gb_storage_ops, insert_once) +
-				    sizeof ops->insert_once &&
+				sizeof ops->insert_once &&
 	       ops->insert_once;
 }
 
@@ -358,8 +359,8 @@ int gb_idempotency_key_valid(const char *key)
 {
 	size_t n = key ? strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 				     "abcdefghijklmnopqrstuvwxyz"
-				     "0123456789_.:-") :
-			 0;
+				     "0123456789_.:-")
+		       : 0;
 
 	return n > 0 && n <= GB_IDEMPOTENCY_KEY_MAX && key[n] == '\0';
 }
@@ -512,8 +513,8 @@ uint64_t gb_store_generation(void)
 static enum gb_status lacks(const char *what, struct gb_error *err)
 {
 	err->status = GB_ERR_INVALID;
-	snprintf(err->message, sizeof err->message,
-		 "storage %s cannot %s", store_name, what);
+	snprintf(err->message, sizeof err->message, "storage %s cannot %s",
+		 store_name, what);
 	return GB_ERR_INVALID;
 }
 
@@ -529,9 +530,8 @@ enum gb_status gb_store_scan(const char *collection,
 	return ops->scan(store, collection, each, ud, err);
 }
 
-enum gb_status gb_store_import(const char *collection,
-			       const cJSON *const *docs, size_t n,
-			       size_t *added, struct gb_error *err)
+enum gb_status gb_store_import(const char *collection, const cJSON *const *docs,
+			       size_t n, size_t *added, struct gb_error *err)
 {
 	enum gb_status st = precheck(collection, err);
 	*added = 0;
@@ -559,6 +559,7 @@ enum gb_status gb_store_backup(const char *path, struct gb_error *err)
 	}
 	if (!GB_STORAGE_HAS(ops, backup))
 		return lacks("make a backup itself; use the database's own "
-			     "tool (MongoDB: mongodump)", err);
+			     "tool (MongoDB: mongodump)",
+			     err);
 	return ops->backup(store, path, err);
 }

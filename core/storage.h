@@ -68,9 +68,8 @@ uint64_t gb_store_generation(void);
 enum gb_status gb_store_scan(const char *collection,
 			     int (*each)(void *ud, const cJSON *doc), void *ud,
 			     struct gb_error *err);
-enum gb_status gb_store_import(const char *collection,
-			       const cJSON *const *docs, size_t n,
-			       size_t *added, struct gb_error *err);
+enum gb_status gb_store_import(const char *collection, const cJSON *const *docs,
+			       size_t n, size_t *added, struct gb_error *err);
 enum gb_status gb_store_backup(const char *path, struct gb_error *err);
 
 #endif

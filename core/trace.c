@@ -14,8 +14,8 @@
 #include "trace_export.h"
 
 /* Deepest nesting of open spans per thread: server, storage, client. */
-#define STACK_MAX 4
-#define VALUE_MAX 512 /* longest attribute value kept, in bytes */
+#define STACK_MAX      4
+#define VALUE_MAX      512 /* longest attribute value kept, in bytes */
 #define TRACESTATE_MAX 512
 
 _Atomic int gb_trace_on;
@@ -25,7 +25,7 @@ static struct {
 	enum sampler root;
 	int parent_based;
 	uint64_t threshold; /* RATIO: sample when id's low 64 bits < this */
-	int ratio_all;      /* RATIO 1.0: every trace */
+	int ratio_all;	    /* RATIO 1.0: every trace */
 } sampling;
 
 static struct gb_series *invalid_traceparent, *invalid_tracestate;
@@ -304,9 +304,9 @@ void gb_trace_request_begin(const char *traceparent, const char *tracestate)
 				 tracestate);
 		else if (tracestate)
 			gb_counter_add(invalid_tracestate, 1);
-		s->recording = sampling.parent_based ? flags & 1
-						     : sample_root(
-							       s->rec.trace_id);
+		s->recording = sampling.parent_based
+				   ? flags & 1
+				   : sample_root(s->rec.trace_id);
 	} else {
 		if (traceparent)
 			gb_counter_add(invalid_traceparent, 1);
@@ -328,8 +328,8 @@ void gb_trace_request_begin(const char *traceparent, const char *tracestate)
 
 static const char *known_method(const char *m)
 {
-	static const char *const known[] = {"GET",     "HEAD",   "POST",
-					    "PUT",     "DELETE", "PATCH",
+	static const char *const known[] = {"GET",     "HEAD",	  "POST",
+					    "PUT",     "DELETE",  "PATCH",
 					    "OPTIONS", "CONNECT", "TRACE"};
 	for (size_t i = 0; i < sizeof known / sizeof *known; i++)
 		if (m && strcmp(m, known[i]) == 0)
@@ -447,10 +447,10 @@ struct gb_span *gb_trace_client_begin(const char *method, const char *host,
 	char tid[33], sid[17];
 	gb_trace_hex(tid, ctx->rec.trace_id, 16);
 	gb_trace_hex(sid, ctx->rec.span_id, 8);
-	int n = snprintf(headers, len, "traceparent: 00-%s-%s-%02x\r\n%s%s%s",
-			 tid, sid, ctx->flags, tls.tracestate[0] ?
-			 "tracestate: " : "", tls.tracestate,
-			 tls.tracestate[0] ? "\r\n" : "");
+	int n =
+	    snprintf(headers, len, "traceparent: 00-%s-%s-%02x\r\n%s%s%s", tid,
+		     sid, ctx->flags, tls.tracestate[0] ? "tracestate: " : "",
+		     tls.tracestate, tls.tracestate[0] ? "\r\n" : "");
 	if (n < 0 || (size_t)n >= len) {
 		if (len)
 			headers[0] = '\0';
@@ -546,7 +546,8 @@ static int parse_sampler(char *err, size_t errlen)
 			if (*end || !(ratio >= 0.0 && ratio <= 1.0)) {
 				snprintf(err, errlen,
 					 "OTEL_TRACES_SAMPLER_ARG=%s: expected "
-					 "a ratio from 0 to 1", arg);
+					 "a ratio from 0 to 1",
+					 arg);
 				return -1;
 			}
 		}
@@ -570,9 +571,10 @@ static int parse_endpoint(const char *name, const char *url, int base,
 			  struct gb_export_config *c, char *err, size_t errlen)
 {
 	if (strncmp(url, "http://", 7) != 0) {
-		snprintf(err, errlen, "%s=%s: expected http://host[:port][/path] "
-			 "(no https: terminate TLS in a local collector)", name,
-			 url);
+		snprintf(err, errlen,
+			 "%s=%s: expected http://host[:port][/path] "
+			 "(no https: terminate TLS in a local collector)",
+			 name, url);
 		return -1;
 	}
 	const char *h = url + 7;
@@ -677,9 +679,11 @@ static char *resource_json(const char *role, char *err, size_t errlen)
 		if (!eq || kl == 0 || kl >= sizeof key ||
 		    pct_decode(eq + 1, n - (size_t)(eq - p) - 1, val,
 			       sizeof val) < 0) {
-			snprintf(err, errlen, "OTEL_RESOURCE_ATTRIBUTES: "
+			snprintf(err, errlen,
+				 "OTEL_RESOURCE_ATTRIBUTES: "
 				 "expected key=value,... (percent-encoded "
-				 "values), got '%.*s'", (int)n, p);
+				 "values), got '%.*s'",
+				 (int)n, p);
 			cJSON_Delete(res);
 			return NULL;
 		}
@@ -694,10 +698,12 @@ static char *resource_json(const char *role, char *err, size_t errlen)
 			p++;
 	}
 	char def[64];
-	snprintf(def, sizeof def, strcmp(role, "all") == 0 ? "guestbook"
-				  : "guestbook-%s", role);
+	snprintf(def, sizeof def,
+		 strcmp(role, "all") == 0 ? "guestbook" : "guestbook-%s", role);
 	add_resource_attr(attrs, "service.name",
-			  service ? service : from_list[0] ? from_list : def);
+			  service	 ? service
+			  : from_list[0] ? from_list
+					 : def);
 	add_resource_attr(attrs, "service.version", GB_VERSION);
 	add_resource_attr(attrs, "telemetry.sdk.name", "guestbookd");
 	add_resource_attr(attrs, "telemetry.sdk.version", GB_VERSION);
@@ -712,9 +718,10 @@ static int register_metrics(char *err, size_t errlen)
 {
 	static const char *const labels[] = {"header", NULL};
 	struct gb_metric *m = gb_metric_register(
-		GB_METRIC_COUNTER, "guestbook_trace_context_invalid_total",
-		"Incoming traceparent or tracestate headers refused as "
-		"malformed.", labels, NULL, 0, err, errlen);
+	    GB_METRIC_COUNTER, "guestbook_trace_context_invalid_total",
+	    "Incoming traceparent or tracestate headers refused as "
+	    "malformed.",
+	    labels, NULL, 0, err, errlen);
 	if (!m)
 		return -1;
 	const char *tp[] = {"traceparent"}, *ts[] = {"tracestate"};
@@ -733,16 +740,20 @@ int gb_trace_init(const char *role, char *err, size_t errlen)
 	    (exporter && strcmp(exporter, "none") == 0))
 		return 0;
 	if (exporter && strcmp(exporter, "otlp") != 0) {
-		snprintf(err, errlen, "OTEL_TRACES_EXPORTER=%s: only otlp and "
-			 "none are supported", exporter);
+		snprintf(err, errlen,
+			 "OTEL_TRACES_EXPORTER=%s: only otlp and "
+			 "none are supported",
+			 exporter);
 		return -1;
 	}
 	const char *proto = env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL");
 	if (!proto)
 		proto = env("OTEL_EXPORTER_OTLP_PROTOCOL");
 	if (proto && strcmp(proto, "http/json") != 0) {
-		snprintf(err, errlen, "OTEL_EXPORTER_OTLP_PROTOCOL=%s: "
-			 "guestbookd exports http/json only", proto);
+		snprintf(err, errlen,
+			 "OTEL_EXPORTER_OTLP_PROTOCOL=%s: "
+			 "guestbookd exports http/json only",
+			 proto);
 		return -1;
 	}
 	struct gb_export_config c;
@@ -755,7 +766,7 @@ int gb_trace_init(const char *role, char *err, size_t errlen)
 		return -1;
 	c.queue_size = env_long("OTEL_BSP_MAX_QUEUE_SIZE", 2048, err, errlen);
 	c.batch_size =
-		env_long("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, err, errlen);
+	    env_long("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, err, errlen);
 	c.delay_ms = env_long("OTEL_BSP_SCHEDULE_DELAY", 5000, err, errlen);
 	c.timeout_ms = env_long("OTEL_BSP_EXPORT_TIMEOUT", 30000, err, errlen);
 	if (c.queue_size < 0 || c.batch_size < 0 || c.delay_ms < 0 ||

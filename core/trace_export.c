@@ -53,16 +53,16 @@ void gb_export_enqueue(const struct gb_span_record *r)
 	do {
 		if (!atomic_load_explicit(&running, memory_order_acquire) ||
 		    i - atomic_load_explicit(&tail, memory_order_acquire) >=
-			    (uint64_t)cfg.queue_size) {
+			(uint64_t)cfg.queue_size) {
 			gb_counter_add(dropped, 1);
 			return;
 		}
 	} while (!atomic_compare_exchange_weak_explicit(
-		&head, &i, i + 1, memory_order_acq_rel, memory_order_relaxed));
+	    &head, &i, i + 1, memory_order_acq_rel, memory_order_relaxed));
 	/* Wake the exporter once, when this span completes a batch. */
-	int full_batch = i + 1 - atomic_load_explicit(&tail,
-						      memory_order_relaxed) ==
-			 (uint64_t)cfg.batch_size;
+	int full_batch =
+	    i + 1 - atomic_load_explicit(&tail, memory_order_relaxed) ==
+	    (uint64_t)cfg.batch_size;
 	struct slot *s = &queue[i % (uint64_t)cfg.queue_size];
 	/* Only what the record uses: the text is most of it. */
 	memcpy(&s->rec, r, offsetof(struct gb_span_record, text));
@@ -134,8 +134,7 @@ static void put_string(struct body *b, const char *s)
 	put(b, "\"");
 }
 
-static void put_id(struct body *b, const char *key, const uint8_t *id,
-		   size_t n)
+static void put_id(struct body *b, const char *key, const uint8_t *id, size_t n)
 {
 	char hex[33];
 	gb_trace_hex(hex, id, n);
@@ -157,9 +156,10 @@ static void put_span(struct body *b, const struct gb_span_record *r)
 	put(b, ",\"name\":");
 	put_string(b, r->text + r->name_off);
 	/* int64 values are strings in OTLP/JSON */
-	snprintf(num, sizeof num, ",\"kind\":%d,\"startTimeUnixNano\":\"%llu\","
-		 "\"endTimeUnixNano\":\"%llu\",\"attributes\":[", r->kind,
-		 (unsigned long long)r->start_ns,
+	snprintf(num, sizeof num,
+		 ",\"kind\":%d,\"startTimeUnixNano\":\"%llu\","
+		 "\"endTimeUnixNano\":\"%llu\",\"attributes\":[",
+		 r->kind, (unsigned long long)r->start_ns,
 		 (unsigned long long)r->end_ns);
 	put(b, num);
 	for (int i = 0; i < r->nattrs; i++) {
@@ -179,7 +179,8 @@ static void put_span(struct body *b, const struct gb_span_record *r)
 	}
 	put(b, "]");
 	if (r->status != 0) {
-		snprintf(num, sizeof num, ",\"status\":{\"code\":%d", r->status);
+		snprintf(num, sizeof num, ",\"status\":{\"code\":%d",
+			 r->status);
 		put(b, num);
 		if (r->status_off) {
 			put(b, ",\"message\":");
@@ -198,7 +199,7 @@ static char *take_batch(size_t *n)
 {
 	uint64_t from = atomic_load_explicit(&tail, memory_order_relaxed);
 	uint64_t avail =
-		atomic_load_explicit(&head, memory_order_acquire) - from;
+	    atomic_load_explicit(&head, memory_order_acquire) - from;
 	*n = avail < (uint64_t)cfg.batch_size ? (size_t)avail
 					      : (size_t)cfg.batch_size;
 	if (*n == 0)
@@ -232,7 +233,7 @@ static int post(const char *body, long timeout_ms, char *why, size_t len)
 {
 	char ebuf[256] = "";
 	struct mg_connection *conn =
-		mg_connect_client(cfg.host, cfg.port, 0, ebuf, sizeof ebuf);
+	    mg_connect_client(cfg.host, cfg.port, 0, ebuf, sizeof ebuf);
 	if (!conn) {
 		snprintf(why, len, "cannot connect: %s",
 			 ebuf[0] ? ebuf : "connection failed");
@@ -245,8 +246,8 @@ static int post(const char *body, long timeout_ms, char *why, size_t len)
 			   "Content-Length: %zu\r\nConnection: close\r\n\r\n",
 			   cfg.path, cfg.host, cfg.port, blen) > 0 &&
 		 mg_write(conn, body, blen) == (int)blen;
-	if (!ok || mg_get_response(conn, ebuf, sizeof ebuf,
-				   (int)timeout_ms) < 0) {
+	if (!ok ||
+	    mg_get_response(conn, ebuf, sizeof ebuf, (int)timeout_ms) < 0) {
 		snprintf(why, len, "no answer within %ld ms: %s", timeout_ms,
 			 ebuf[0] ? ebuf : "connection lost");
 		mg_close_connection(conn);
@@ -275,18 +276,20 @@ static void export_one(long timeout_ms)
 	if (post(body, timeout_ms, why, sizeof why) == 0) {
 		gb_counter_add(exported, n);
 		if (failing)
-			gb_log(GB_LOG_INFO, "core", "trace export to "
-			       "http://%s:%d%s works again", cfg.host,
-			       cfg.port, cfg.path);
+			gb_log(GB_LOG_INFO, "core",
+			       "trace export to "
+			       "http://%s:%d%s works again",
+			       cfg.host, cfg.port, cfg.path);
 		failing = 0;
 	} else {
 		gb_counter_add(dropped, n);
 		gb_counter_add(failures, 1);
 		if (!failing)
-			gb_log(GB_LOG_WARN, "core", "trace export to "
+			gb_log(GB_LOG_WARN, "core",
+			       "trace export to "
 			       "http://%s:%d%s failed (%s): spans are dropped "
-			       "until it works", cfg.host, cfg.port, cfg.path,
-			       why);
+			       "until it works",
+			       cfg.host, cfg.port, cfg.path, why);
 		failing = 1;
 	}
 	free(body);
@@ -339,21 +342,20 @@ static void *export_main(void *arg)
 	return NULL;
 }
 
-int gb_export_start(const struct gb_export_config *c, char *err,
-		    size_t errlen)
+int gb_export_start(const struct gb_export_config *c, char *err, size_t errlen)
 {
 	cfg = *c;
 	struct gb_metric *d = gb_metric_register(
-		GB_METRIC_COUNTER, "guestbook_trace_spans_dropped_total",
-		"Finished spans never delivered: the export queue was full, "
-		"the collector refused them or did not answer in time.", NULL,
-		NULL, 0, err, errlen);
+	    GB_METRIC_COUNTER, "guestbook_trace_spans_dropped_total",
+	    "Finished spans never delivered: the export queue was full, "
+	    "the collector refused them or did not answer in time.",
+	    NULL, NULL, 0, err, errlen);
 	struct gb_metric *e = gb_metric_register(
-		GB_METRIC_COUNTER, "guestbook_trace_spans_exported_total",
-		"Spans the collector accepted.", NULL, NULL, 0, err, errlen);
+	    GB_METRIC_COUNTER, "guestbook_trace_spans_exported_total",
+	    "Spans the collector accepted.", NULL, NULL, 0, err, errlen);
 	struct gb_metric *f = gb_metric_register(
-		GB_METRIC_COUNTER, "guestbook_trace_export_failures_total",
-		"Export requests that failed.", NULL, NULL, 0, err, errlen);
+	    GB_METRIC_COUNTER, "guestbook_trace_export_failures_total",
+	    "Export requests that failed.", NULL, NULL, 0, err, errlen);
 	if (!d || !e || !f)
 		goto fail;
 	dropped = gb_metric_series(d, NULL);
@@ -361,8 +363,10 @@ int gb_export_start(const struct gb_export_config *c, char *err,
 	failures = gb_metric_series(f, NULL);
 	queue = calloc((size_t)cfg.queue_size, sizeof *queue);
 	if (!queue) {
-		snprintf(err, errlen, "OTEL_BSP_MAX_QUEUE_SIZE=%ld: out of "
-			 "memory", cfg.queue_size);
+		snprintf(err, errlen,
+			 "OTEL_BSP_MAX_QUEUE_SIZE=%ld: out of "
+			 "memory",
+			 cfg.queue_size);
 		goto fail;
 	}
 	atomic_store(&head, 0);
@@ -376,13 +380,15 @@ int gb_export_start(const struct gb_export_config *c, char *err,
 	int rc = pthread_create(&thread, NULL, export_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		snprintf(err, errlen, "tracing: cannot start the export thread");
+		snprintf(err, errlen,
+			 "tracing: cannot start the export thread");
 		free(queue);
 		queue = NULL;
 		goto fail;
 	}
 	atomic_store(&running, 1);
-	gb_log(GB_LOG_INFO, "core", "tracing: exporting to http://%s:%d%s "
+	gb_log(GB_LOG_INFO, "core",
+	       "tracing: exporting to http://%s:%d%s "
 	       "(queue %ld, batch %ld, every %ld ms, timeout %ld ms)",
 	       cfg.host, cfg.port, cfg.path, cfg.queue_size, cfg.batch_size,
 	       cfg.delay_ms, cfg.timeout_ms);

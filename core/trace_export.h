@@ -14,10 +14,13 @@
 #include <stdint.h>
 
 #define GB_SPAN_MAX_ATTRS 12
-#define GB_SPAN_TEXT 1280
+#define GB_SPAN_TEXT	  1280
 
-enum gb_span_kind { GB_SPAN_INTERNAL = 1, GB_SPAN_SERVER = 2,
-		    GB_SPAN_CLIENT = 3 };
+enum gb_span_kind {
+	GB_SPAN_INTERNAL = 1,
+	GB_SPAN_SERVER = 2,
+	GB_SPAN_CLIENT = 3
+};
 enum gb_span_status { GB_SPAN_UNSET = 0, GB_SPAN_OK = 1, GB_SPAN_ERROR = 2 };
 
 /* One attribute: a string (offset into the span's text) or an integer. */

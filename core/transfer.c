@@ -41,9 +41,10 @@ static int sqlite_database_missing(const char *command)
 	if (strcmp(gb_config_get("storage"), "sqlite") != 0 || !path ||
 	    access(path, F_OK) == 0)
 		return 0;
-	fprintf(stderr, "guestbookd %s: sqlite_path %s: no such database "
-		"(check --sqlite-path / GUESTBOOK_SQLITE_PATH)\n", command,
-		path);
+	fprintf(stderr,
+		"guestbookd %s: sqlite_path %s: no such database "
+		"(check --sqlite-path / GUESTBOOK_SQLITE_PATH)\n",
+		command, path);
 	return 1;
 }
 
@@ -57,7 +58,8 @@ static int run(const char *command, const char *file)
 		gb_host_stop();
 		return GB_EXIT_BAD_INPUT;
 	}
-	if (strcmp(command, "import") != 0 && sqlite_database_missing(command)) {
+	if (strcmp(command, "import") != 0 &&
+	    sqlite_database_missing(command)) {
 		gb_host_stop();
 		return GB_EXIT_BAD_INPUT;
 	}
@@ -103,8 +105,8 @@ int gb_transfer_main(int argc, char **argv)
 	if (strcmp(command, "backup") == 0) {
 		if (argc < 3 || argv[2][0] == '-' || !argv[2][0]) {
 			fprintf(stderr, "guestbookd backup: give the file to "
-				"write first: guestbookd backup FILE "
-				"[SETTINGS]\n");
+					"write first: guestbookd backup FILE "
+					"[SETTINGS]\n");
 			return GB_EXIT_BAD_INPUT;
 		}
 		file = argv[2];
@@ -136,15 +138,15 @@ int gb_transfer_main(int argc, char **argv)
 	/* Logs share stderr with the command's own lines: text for a person
 	 * at a terminal unless a format was asked for. */
 	const char *format = getenv("GUESTBOOK_LOG_FORMAT");
-	enum gb_log_format lf = gb_log_format_parse(gb_config_get("log_format"));
+	enum gb_log_format lf =
+	    gb_log_format_parse(gb_config_get("log_format"));
 	if (!format && isatty(STDERR_FILENO))
 		lf = GB_LOG_TEXT;
 	/* Warnings and errors only, unless a level was asked for: the
 	 * command's own lines say what happened. */
 	int level = gb_log_level_parse(gb_config_get("log_level"));
-	if (!getenv("GUESTBOOK_LOG_LEVEL") && !flag_given(argc, argv,
-							   "--log-level") &&
-	    level < GB_LOG_WARN)
+	if (!getenv("GUESTBOOK_LOG_LEVEL") &&
+	    !flag_given(argc, argv, "--log-level") && level < GB_LOG_WARN)
 		level = GB_LOG_WARN;
 	gb_log_configure((enum gb_log_level)level, lf);
 	int rc = run(command, file);

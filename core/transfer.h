@@ -8,8 +8,8 @@
 #define GB_CORE_TRANSFER_H
 
 /* Exit statuses of the data commands. */
-#define GB_EXIT_OK 0
-#define GB_EXIT_FAILED 1   /* the store or a file failed: retry may help */
+#define GB_EXIT_OK	  0
+#define GB_EXIT_FAILED	  1 /* the store or a file failed: retry may help */
 #define GB_EXIT_BAD_INPUT 2 /* bad settings or a bad input line */
 
 /*

@@ -97,11 +97,12 @@ static void *run(void *arg)
 	struct worker *w = arg;
 	mongoc_client_t *client = mongoc_client_pool_pop(pool);
 	mongoc_collection_t *coll =
-		mongoc_client_get_collection(client, db_name, coll_name);
+	    mongoc_client_get_collection(client, db_name, coll_name);
 	uint64_t seq = 0;
 
 	for (double t = now_s(); t < deadline; seq++) {
-		int ok = list_mode ? one_list(coll) : one_insert(coll, w->id, seq);
+		int ok =
+		    list_mode ? one_list(coll) : one_insert(coll, w->id, seq);
 		double t2 = now_s();
 
 		if (!ok)
@@ -150,8 +151,9 @@ int main(int argc, char **argv)
 	double start, took;
 
 	if (argc < 6) {
-		fprintf(stderr, "usage: %s URI COLLECTION list|insert "
-				"CONNECTIONS SECONDS [LIMIT]\n",
+		fprintf(stderr,
+			"usage: %s URI COLLECTION list|insert "
+			"CONNECTIONS SECONDS [LIMIT]\n",
 			argv[0]);
 		return 2;
 	}
@@ -174,8 +176,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	mongoc_uri_set_option_as_int32(uri, MONGOC_URI_MAXPOOLSIZE, conns);
-	db_name = mongoc_uri_get_database(uri) ? mongoc_uri_get_database(uri) :
-						 "guestbook";
+	db_name = mongoc_uri_get_database(uri) ? mongoc_uri_get_database(uri)
+					       : "guestbook";
 	pool = mongoc_client_pool_new_with_error(uri, &e);
 	if (!pool) {
 		fprintf(stderr, "mongo_direct: %s\n", e.message);

@@ -28,22 +28,22 @@
 #include "message.h"
 #include "response_cache.h"
 
-#define V1_LIMIT_DEFAULT	20
-#define V1_LIMIT_MAX		100
-#define LEGACY_PAGE		100
-#define CURSOR_MAX		256
+#define V1_LIMIT_DEFAULT 20
+#define V1_LIMIT_MAX	 100
+#define LEGACY_PAGE	 100
+#define CURSOR_MAX	 256
 
 /* List cache slots: 0 is the legacy list, 1..100 the v1 first page by
  * limit. */
-#define LIST_CACHE_SLOTS	(V1_LIMIT_MAX + 1)
+#define LIST_CACHE_SLOTS (V1_LIMIT_MAX + 1)
 /* Seconds a client should wait after a 503 from the store. */
 #define STORAGE_RETRY_AFTER "2"
 #define V1_PREFIX	    "/api/v1/messages/"
 
 static const struct gb_host_api *api;
 static struct gb_plugin *plugin;
-static long legacy_list_max; /* setting legacy_list_max */
-static char *admin_token; /* NULL: moderation is off */
+static long legacy_list_max;		     /* setting legacy_list_max */
+static char *admin_token;		     /* NULL: moderation is off */
 static struct gb_response_cache *list_cache; /* rendered first pages */
 
 /* ---- responses ------------------------------------------------------- */
@@ -96,8 +96,8 @@ static void respond_owned_json(struct gb_request *req, int status, cJSON *json)
  * Answers 200 with `text`, its strong ETag and Cache-Control: no-cache, or
  * 304 when If-None-Match matches the ETag.
  */
-static void respond_tagged(struct gb_request *req, const char *text,
-			   size_t len, const char *etag)
+static void respond_tagged(struct gb_request *req, const char *text, size_t len,
+			   const char *etag)
 {
 	api->res_header(req, "ETag", etag);
 	api->res_header(req, "Cache-Control", "no-cache");
@@ -285,8 +285,8 @@ static int store_posted_message(struct gb_request *req, int field_status,
 		status = api->store_insert_once(req, GB_MESSAGES_COLLECTION,
 						doc, key, id, &repeated, &err);
 	else
-		status = api->store_insert(req, GB_MESSAGES_COLLECTION, doc,
-					   id, &err);
+		status = api->store_insert(req, GB_MESSAGES_COLLECTION, doc, id,
+					   &err);
 	if (status != GB_OK) {
 		gb_message_input_free(&input);
 		cJSON_Delete(doc);
@@ -424,7 +424,6 @@ static void legacy_post(struct gb_request *req, void *userdata)
 	cJSON_Delete(stored);
 	api->respond(req, 201, "application/json", "{}", 2);
 }
-
 
 /* ---- v1 -------------------------------------------------------------- */
 
@@ -596,7 +595,7 @@ static void v1_post(struct gb_request *req, void *userdata)
 	if (store_posted_message(req, 422, &stored) != 0)
 		return;
 	id = cJSON_GetStringValue(
-		cJSON_GetObjectItemCaseSensitive(stored, "id"));
+	    cJSON_GetObjectItemCaseSensitive(stored, "id"));
 	if (id) {
 		message_location(id, location, sizeof(location));
 		api->res_header(req, "Location", location);
@@ -609,7 +608,6 @@ static void v1_post(struct gb_request *req, void *userdata)
 	}
 	respond_owned_json(req, 201, message);
 }
-
 
 static void respond_not_found(struct gb_request *req)
 {
@@ -809,15 +807,14 @@ static void api_fini(struct gb_plugin *self)
 
 /* The settings keep the spellings of the host table they came from. */
 static const struct gb_setting api_settings[] = {
-	{"legacy_list_max", GB_SETTING_INT, "1000", 1, 100000, NULL,
-	 "most messages GET /messages returns", 0, "legacy_list_max"},
-	{"admin_token", GB_SETTING_STRING, NULL, 0, 0, NULL,
-	 "bearer token for DELETE (unset: moderation off)", GB_SETTING_SECRET,
-	 "admin_token"},
-	{"list_cache_ms", GB_SETTING_INT, "500", 0, 60000, NULL,
-	 "reuse rendered message lists this long (0: off)", 0,
-	 "list_cache_ms"},
-	{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"legacy_list_max", GB_SETTING_INT, "1000", 1, 100000, NULL,
+     "most messages GET /messages returns", 0, "legacy_list_max"},
+    {"admin_token", GB_SETTING_STRING, NULL, 0, 0, NULL,
+     "bearer token for DELETE (unset: moderation off)", GB_SETTING_SECRET,
+     "admin_token"},
+    {"list_cache_ms", GB_SETTING_INT, "500", 0, 60000, NULL,
+     "reuse rendered message lists this long (0: off)", 0, "list_cache_ms"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
 };
 
 GB_PLUGIN(GB_PLUGIN_ROUTE, "api", "2.0.0",

@@ -409,8 +409,8 @@ cJSON *gb_message_to_v1(const cJSON *doc)
 	out = cJSON_CreateObject();
 	if (!out)
 		return NULL;
-	if (!(id ? cJSON_AddStringToObject(out, "id", id) :
-		   cJSON_AddNullToObject(out, "id")) ||
+	if (!(id ? cJSON_AddStringToObject(out, "id", id)
+		 : cJSON_AddNullToObject(out, "id")) ||
 	    !cJSON_AddStringToObject(out, "author", author) ||
 	    !cJSON_AddStringToObject(out, "message", message) ||
 	    !cJSON_AddStringToObject(out, "created_at", created_at)) {

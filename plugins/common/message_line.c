@@ -22,14 +22,17 @@ int gb_line_check_header(const char *line, size_t len, const char **why)
 {
 	cJSON *root = cJSON_ParseWithLength(line, len);
 	const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
-	const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
-	const cJSON *coll = cJSON_GetObjectItemCaseSensitive(root, "collection");
+	const cJSON *version =
+	    cJSON_GetObjectItemCaseSensitive(root, "version");
+	const cJSON *coll =
+	    cJSON_GetObjectItemCaseSensitive(root, "collection");
 	int rc = -1;
 
 	if (!cJSON_IsObject(root) || !cJSON_IsString(format) ||
 	    strcmp(format->valuestring, GB_EXPORT_FORMAT) != 0)
-		*why = "the first line is not a guestbookd export header "
-		       "({\"format\":\"" GB_EXPORT_FORMAT "\",\"version\":1,...})";
+		*why =
+		    "the first line is not a guestbookd export header "
+		    "({\"format\":\"" GB_EXPORT_FORMAT "\",\"version\":1,...})";
 	else if (!cJSON_IsNumber(version) || version->valuedouble < 1 ||
 		 version->valuedouble != floor(version->valuedouble))
 		*why = "the header's version is not a positive integer";
@@ -127,14 +130,14 @@ int gb_parse_rfc3339_us(const char *s, size_t len, int64_t *out)
 	int64_t us = 0, total;
 
 	y = digits(s, len, &i, 4);
-	if (y < 0 || expect(s, len, &i, "-") || (mo = digits(s, len, &i, 2)) < 1 ||
-	    mo > 12 || expect(s, len, &i, "-") ||
-	    (d = digits(s, len, &i, 2)) < 1 || d > days_in_month(y, mo) ||
-	    expect(s, len, &i, "Tt") || (h = digits(s, len, &i, 2)) < 0 ||
-	    h > 23 || expect(s, len, &i, ":") ||
-	    (mi = digits(s, len, &i, 2)) < 0 || mi > 59 ||
-	    expect(s, len, &i, ":") || (sec = digits(s, len, &i, 2)) < 0 ||
-	    sec > 60)
+	if (y < 0 || expect(s, len, &i, "-") ||
+	    (mo = digits(s, len, &i, 2)) < 1 || mo > 12 ||
+	    expect(s, len, &i, "-") || (d = digits(s, len, &i, 2)) < 1 ||
+	    d > days_in_month(y, mo) || expect(s, len, &i, "Tt") ||
+	    (h = digits(s, len, &i, 2)) < 0 || h > 23 ||
+	    expect(s, len, &i, ":") || (mi = digits(s, len, &i, 2)) < 0 ||
+	    mi > 59 || expect(s, len, &i, ":") ||
+	    (sec = digits(s, len, &i, 2)) < 0 || sec > 60)
 		return -1;
 	if (i < len && s[i] == '.') {
 		i++;
@@ -234,8 +237,7 @@ static void content_key(const char *author, const char *message, int64_t us,
 		 (unsigned long long)(us - RFC3339_MIN_US), hex);
 }
 
-cJSON *gb_line_to_doc(const char *line, size_t len,
-		      struct gb_input_error *err)
+cJSON *gb_line_to_doc(const char *line, size_t len, struct gb_input_error *err)
 {
 	struct gb_message_input in = {NULL, NULL};
 	const cJSON *created_at, *id;

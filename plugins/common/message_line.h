@@ -14,8 +14,8 @@
  * `created_at` is RFC 3339 UTC with microseconds: the stored date to the
  * microsecond, the precision the API stores (legacy dates with more
  * digits are rounded to it; a date is a double of seconds, exact to the
- * microsecond from about 1685 to 2255). `id` is the id in the store exported from;
- * import does not keep it: an id means nothing in another store.
+ * microsecond from about 1685 to 2255). `id` is the id in the store exported
+ * from; import does not keep it: an id means nothing in another store.
  *
  * Import validates author and message with the API's rules (message.h),
  * and gives every message a content key, "import_key": created_at (to the
@@ -69,8 +69,7 @@ char *gb_line_from_doc(const cJSON *doc, const char **why);
  * cJSON_Delete), or NULL with *err (field "author", "message",
  * "created_at" or NULL, and a sentence).
  */
-cJSON *gb_line_to_doc(const char *line, size_t len,
-		      struct gb_input_error *err);
+cJSON *gb_line_to_doc(const char *line, size_t len, struct gb_input_error *err);
 
 /*
  * Parses an RFC 3339 time ("2026-11-26T06:00:00Z", up to 9 fraction

@@ -8,11 +8,11 @@
 /* How long past its expiry an entry may still be served while one request
  * rebuilds it, and how long that request holds the rebuild. */
 #define REFRESH_GRACE_MS 1000
-#define NO_CLAIM (-(1LL << 60))
+#define NO_CLAIM	 (-(1LL << 60))
 
 struct slot {
 	struct gb_cached_response *resp; /* NULL: empty */
-	double built;                    /* monotonic seconds */
+	double built;			 /* monotonic seconds */
 	uint64_t generation;
 	/* When a request claimed the rebuild of this expired entry (ms);
 	 * others keep serving the stale copy meanwhile, so an expiry under
@@ -110,8 +110,8 @@ struct gb_cached_response *gb_response_cache_get(struct gb_response_cache *c,
 
 void gb_response_cache_release(struct gb_cached_response *r)
 {
-	if (r && atomic_fetch_sub_explicit(&r->refs, 1,
-					   memory_order_acq_rel) == 1)
+	if (r &&
+	    atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1)
 		free(r);
 }
 

@@ -27,7 +27,7 @@ struct gb_cached_response {
 	atomic_size_t refs;
 	size_t len;
 	char etag[GB_ETAG_MAX]; /* "" when it was stored without one */
-	char body[];            /* len bytes and a NUL */
+	char body[];		/* len bytes and a NUL */
 };
 
 struct gb_response_cache;

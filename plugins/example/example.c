@@ -32,7 +32,7 @@
 /* The host table: valid from init until fini returns. */
 static const struct gb_host_api *api;
 static struct gb_series *greetings; /* guestbook_example_greetings_total */
-static const char *greeting;        /* the `greeting` setting */
+static const char *greeting;	    /* the `greeting` setting */
 static atomic_ulong served;
 
 static void hello(struct gb_request *req, void *userdata)
@@ -72,8 +72,8 @@ static int example_init(struct gb_plugin *self, const struct gb_host_api *host)
 	greeting = api->setting_get(self, "greeting");
 
 	struct gb_metric *m = api->metric_register(
-		self, GB_METRIC_COUNTER, "guestbook_example_greetings_total",
-		"Greetings served by the example plugin.", NULL, NULL, 0);
+	    self, GB_METRIC_COUNTER, "guestbook_example_greetings_total",
+	    "Greetings served by the example plugin.", NULL, NULL, 0);
 	greetings = m ? api->metric_series(m, NULL) : NULL;
 	if (!greetings) {
 		api->init_error(self, "cannot register "
@@ -81,10 +81,12 @@ static int example_init(struct gb_plugin *self, const struct gb_host_api *host)
 		return 1;
 	}
 	enum gb_status st =
-		api->route_add(self, GB_GET, "/api/v1/hello", hello, NULL, 0);
+	    api->route_add(self, GB_GET, "/api/v1/hello", hello, NULL, 0);
 	if (st != GB_OK) {
-		api->init_error(self, "cannot register GET /api/v1/hello "
-				      "(status %d: taken?)", (int)st);
+		api->init_error(self,
+				"cannot register GET /api/v1/hello "
+				"(status %d: taken?)",
+				(int)st);
 		return 1;
 	}
 	api->log(self, GB_LOG_DEBUG, "example plugin ready, greeting \"%s\"",
@@ -105,9 +107,9 @@ static void example_fini(struct gb_plugin *self)
  * flag.
  */
 static const struct gb_setting example_settings[] = {
-	{"greeting", GB_SETTING_STRING, "Hello", 0, 0, NULL,
-	 "first word of the GET /api/v1/hello answer", 0, NULL},
-	{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"greeting", GB_SETTING_STRING, "Hello", 0, 0, NULL,
+     "first word of the GET /api/v1/hello answer", 0, NULL},
+    {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
 };
 
 GB_PLUGIN(GB_PLUGIN_ROUTE, "example", "2.0.0",

@@ -348,9 +348,7 @@ static void on_series(void *ud, const struct gb_metric_family_view *f,
 		/* Exemplars are OpenMetrics only; the view has them from
 		 * ABI 1.2 on. */
 		put_histogram(&sc->page, f, s,
-			      sc->openmetrics
-				      ? s->exemplars
-				      : NULL);
+			      sc->openmetrics ? s->exemplars : NULL);
 		return;
 	}
 	put_sample_name(&sc->page, f, s, "");
@@ -432,7 +430,7 @@ static int metrics_init(struct gb_plugin *self, const struct gb_host_api *host)
 	st = api->route_add(self, GB_GET, "/metrics", handle_metrics, NULL, 0);
 	if (st != GB_OK) {
 		api->init_error(self, "cannot register GET /metrics (is "
-					"another plugin serving it?)");
+				      "another plugin serving it?)");
 		return -1;
 	}
 	return 0;

@@ -25,8 +25,8 @@ static size_t decode(const char *s, size_t n, char *out)
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '+') {
 			out[o++] = ' ';
-		} else if (s[i] == '%' && i + 2 < n &&
-			   hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+		} else if (s[i] == '%' && i + 2 < n && hex(s[i + 1]) >= 0 &&
+			   hex(s[i + 2]) >= 0) {
 			out[o++] = (char)(hex(s[i + 1]) * 16 + hex(s[i + 2]));
 			i += 2;
 		} else {

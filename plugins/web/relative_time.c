@@ -11,9 +11,8 @@ void web_relative_time(double now, double then, char *out, size_t len)
 		double seconds;
 		const char *unit;
 	} units[] = {
-		{365.0 * 86400, "year"}, {30.0 * 86400, "month"},
-		{86400, "day"},          {3600, "hour"},
-		{60, "minute"},
+	    {365.0 * 86400, "year"}, {30.0 * 86400, "month"}, {86400, "day"},
+	    {3600, "hour"},	     {60, "minute"},
 	};
 	double diff = now - then;
 

@@ -14,12 +14,12 @@
 
 #include "static_files.h"
 
-#define STATIC_MAX_DEPTH 3
-#define STATIC_MAX_FILES 256
+#define STATIC_MAX_DEPTH     3
+#define STATIC_MAX_FILES     256
 #define STATIC_MAX_FILE_SIZE (4u << 20)
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -36,22 +36,22 @@ const char *static_content_type(const char *name)
 		const char *ext;
 		const char *type;
 	} types[] = {
-		{".css", "text/css; charset=utf-8"},
-		{".js", "text/javascript; charset=utf-8"},
-		{".mjs", "text/javascript; charset=utf-8"},
-		{".html", "text/html; charset=utf-8"},
-		{".txt", "text/plain; charset=utf-8"},
-		{".json", "application/json"},
-		{".webmanifest", "application/manifest+json"},
-		{".svg", "image/svg+xml"},
-		{".png", "image/png"},
-		{".jpg", "image/jpeg"},
-		{".jpeg", "image/jpeg"},
-		{".gif", "image/gif"},
-		{".webp", "image/webp"},
-		{".ico", "image/x-icon"},
-		{".woff2", "font/woff2"},
-		{".woff", "font/woff"},
+	    {".css", "text/css; charset=utf-8"},
+	    {".js", "text/javascript; charset=utf-8"},
+	    {".mjs", "text/javascript; charset=utf-8"},
+	    {".html", "text/html; charset=utf-8"},
+	    {".txt", "text/plain; charset=utf-8"},
+	    {".json", "application/json"},
+	    {".webmanifest", "application/manifest+json"},
+	    {".svg", "image/svg+xml"},
+	    {".png", "image/png"},
+	    {".jpg", "image/jpeg"},
+	    {".jpeg", "image/jpeg"},
+	    {".gif", "image/gif"},
+	    {".webp", "image/webp"},
+	    {".ico", "image/x-icon"},
+	    {".woff2", "font/woff2"},
+	    {".woff", "font/woff"},
 	};
 	const char *dot = strrchr(name, '.');
 
@@ -140,8 +140,8 @@ static int load_dir(struct static_files *sf, const char *root_real,
 	int rc = 0;
 
 	if (!d) {
-		set_err(err, errlen, "cannot open static directory %s: %s",
-			dir, strerror(errno));
+		set_err(err, errlen, "cannot open static directory %s: %s", dir,
+			strerror(errno));
 		return -1;
 	}
 	while (rc == 0 && (e = readdir(d))) {
@@ -151,9 +151,9 @@ static int load_dir(struct static_files *sf, const char *root_real,
 		if (e->d_name[0] == '.')
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
-			    (int)sizeof(path) ||
-		    snprintf(name, sizeof(name), "%s%s", prefix,
-			     e->d_name) >= (int)sizeof(name) ||
+			(int)sizeof(path) ||
+		    snprintf(name, sizeof(name), "%s%s", prefix, e->d_name) >=
+			(int)sizeof(name) ||
 		    stat(path, &st) != 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {

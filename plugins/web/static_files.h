@@ -15,12 +15,12 @@
 #include "http_headers.h"
 
 struct static_file {
-	char *name;              /* relative to the static dir: "app.js" */
+	char *name; /* relative to the static dir: "app.js" */
 	char *data;
 	size_t size;
 	const char *content_type;
-	char etag[GB_ETAG_MAX];  /* hash of the content */
-	char last_modified[40];  /* IMF-fixdate of the file's mtime */
+	char etag[GB_ETAG_MAX]; /* hash of the content */
+	char last_modified[40]; /* IMF-fixdate of the file's mtime */
 	time_t mtime;
 };
 

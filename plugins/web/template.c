@@ -125,7 +125,7 @@ static int push(struct web_template *t, enum seg_kind kind, const char *s,
 }
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -198,15 +198,17 @@ struct web_template *web_template_parse(const char *tname, const char *src,
 				goto fail;
 			}
 			if (state == IN_TAG || (raw && state != IN_TEXT)) {
-				set_err(err, errlen,
-					"%s:%d: placeholder {{%.*s}} must be in "
-					"element text or a quoted attribute",
-					tname, line_of(t->text, p),
-					(int)name_len, name);
+				set_err(
+				    err, errlen,
+				    "%s:%d: placeholder {{%.*s}} must be in "
+				    "element text or a quoted attribute",
+				    tname, line_of(t->text, p), (int)name_len,
+				    name);
 				goto fail;
 			}
-			kind = raw ? SEG_RAW :
-			       state == IN_QUOTE ? SEG_ATTR : SEG_TEXT;
+			kind = raw		   ? SEG_RAW
+			       : state == IN_QUOTE ? SEG_ATTR
+						   : SEG_TEXT;
 			if (push(t, SEG_LITERAL, lit, (size_t)(p - lit), NULL,
 				 0) < 0 ||
 			    push(t, kind, NULL, 0, name, name_len) < 0)
@@ -270,8 +272,10 @@ struct web_template *web_template_load(const char *path, char *err,
 	if (ferror(f) || b.failed || !b.data || memchr(b.data, 0, b.len)) {
 		fclose(f);
 		web_buf_free(&b);
-		set_err(err, errlen, "cannot read template %s (empty, "
-			"unreadable or binary)", path);
+		set_err(err, errlen,
+			"cannot read template %s (empty, "
+			"unreadable or binary)",
+			path);
 		return NULL;
 	}
 	fclose(f);
@@ -297,9 +301,7 @@ void web_template_render(const struct web_template *t,
 		const struct seg *sg = &t->segs[i];
 
 		switch (sg->kind) {
-		case SEG_LITERAL:
-			web_buf_add(out, sg->s, sg->len);
-			break;
+		case SEG_LITERAL: web_buf_add(out, sg->s, sg->len); break;
 		case SEG_TEXT:
 			web_buf_text(out, lookup(vars, n, sg->name));
 			break;

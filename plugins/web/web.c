@@ -5,9 +5,9 @@
  *   GET  /static/...  the assets under www_dir/static
  * Templates come from www_dir/templates and are read once at init. Every
  * HTML response carries the security headers (a CSP without inline script
- * or style, no referrer, no framing; nosniff is the host's). The page works without
- * JavaScript; static/app.js adds posting without reload and live updates
- * over the v1 API.
+ * or style, no referrer, no framing; nosniff is the host's). The page works
+ * without JavaScript; static/app.js adds posting without reload and live
+ * updates over the v1 API.
  *
  * The newest page of GET / (no cursor, no error) is rendered once and
  * reused while younger than `list_cache_ms` (default 500, 0: off) and no
@@ -32,13 +32,13 @@
 #include "static_files.h"
 #include "template.h"
 
-#define PAGE_SIZE 20
-#define CURSOR_MAX 256
+#define PAGE_SIZE	    20
+#define CURSOR_MAX	    256
 #define RETRY_AFTER_SECONDS "5"
 
-#define CSP                                                                  \
-	"default-src 'self'; script-src 'self'; style-src 'self'; "           \
-	"img-src 'self' data:; object-src 'none'; base-uri 'none'; "          \
+#define CSP                                                                    \
+	"default-src 'self'; script-src 'self'; style-src 'self'; "            \
+	"img-src 'self' data:; object-src 'none'; base-uri 'none'; "           \
 	"form-action 'self'; frame-ancestors 'none'"
 
 enum tpl_id {
@@ -56,16 +56,16 @@ enum tpl_id {
 };
 
 static const char *const tpl_files[TPL_COUNT] = {
-	[TPL_PAGE] = "page.html",
-	[TPL_CARD] = "card.html",
-	[TPL_CARD_NOID] = "card_noid.html",
-	[TPL_CARD_BODY] = "card_body.html",
-	[TPL_EMPTY] = "empty.html",
-	[TPL_NOTICE] = "notice.html",
-	[TPL_OLDER] = "older.html",
-	[TPL_NEWEST] = "newest.html",
-	[TPL_FIELD_ERROR] = "field_error.html",
-	[TPL_ALERT] = "alert.html",
+    [TPL_PAGE] = "page.html",
+    [TPL_CARD] = "card.html",
+    [TPL_CARD_NOID] = "card_noid.html",
+    [TPL_CARD_BODY] = "card_body.html",
+    [TPL_EMPTY] = "empty.html",
+    [TPL_NOTICE] = "notice.html",
+    [TPL_OLDER] = "older.html",
+    [TPL_NEWEST] = "newest.html",
+    [TPL_FIELD_ERROR] = "field_error.html",
+    [TPL_ALERT] = "alert.html",
 };
 
 static const struct gb_host_api *api;
@@ -77,11 +77,11 @@ static struct gb_response_cache *page_cache; /* slot 0: the newest page */
 /* What one rendering of the page shows. */
 struct page {
 	int status;
-	const char *name, *message;             /* input kept, may be NULL */
+	const char *name, *message;		/* input kept, may be NULL */
 	const char *name_error, *message_error; /* next to the fields */
-	const char *alert;                      /* above the form */
-	const char *cursor;                     /* NULL: the newest page */
-	const char *retry_after;                /* for 429 and 503 */
+	const char *alert;			/* above the form */
+	const char *cursor;			/* NULL: the newest page */
+	const char *retry_after;		/* for 429 and 503 */
 	int cacheable; /* the plain newest page: kept if it renders 200 */
 };
 
@@ -95,8 +95,8 @@ static void security_headers(struct gb_request *req)
 	api->res_header(req, "X-Frame-Options", "DENY");
 }
 
-static void respond_html(struct gb_request *req, int status,
-			 const char *body, size_t len)
+static void respond_html(struct gb_request *req, int status, const char *body,
+			 size_t len)
 {
 	security_headers(req);
 	api->res_header(req, "Cache-Control", "no-store");
@@ -106,8 +106,7 @@ static void respond_html(struct gb_request *req, int status,
 static void send_html(struct gb_request *req, int status, struct web_buf *b)
 {
 	if (b->failed || !b->data) {
-		api->respond_error(req, 500, "internal", "out of memory",
-				   NULL);
+		api->respond_error(req, 500, "internal", "out of memory", NULL);
 		return;
 	}
 	respond_html(req, status, b->data, b->len);
@@ -175,17 +174,17 @@ static void render_card(const cJSON *doc, double now, struct web_buf *out)
 	}
 	sprintf(key, "%s|%s", when, author->valuestring);
 	const struct web_var inner[] = {
-		{"initial", initial},
-		{"author", author->valuestring},
-		{"message", text->valuestring},
-		{"datetime", when},
-		{"ago", ago},
+	    {"initial", initial},
+	    {"author", author->valuestring},
+	    {"message", text->valuestring},
+	    {"datetime", when},
+	    {"ago", ago},
 	};
 	render(TPL_CARD_BODY, inner, sizeof(inner) / sizeof(inner[0]), &body);
 	const struct web_var outer[] = {
-		{"id", cJSON_IsString(id) ? id->valuestring : ""},
-		{"key", key},
-		{"body", body.data},
+	    {"id", cJSON_IsString(id) ? id->valuestring : ""},
+	    {"key", key},
+	    {"body", body.data},
 	};
 	render(cJSON_IsString(id) ? TPL_CARD : TPL_CARD_NOID, outer,
 	       sizeof(outer) / sizeof(outer[0]), out);
@@ -218,14 +217,14 @@ static void render_messages(struct gb_request *req, struct page *pg,
 	enum gb_status rc;
 	double now = api->now_wall();
 
-	rc = api->store_list(req, GB_MESSAGES_COLLECTION, PAGE_SIZE,
-			     pg->cursor, &docs, &next, &err);
+	rc = api->store_list(req, GB_MESSAGES_COLLECTION, PAGE_SIZE, pg->cursor,
+			     &docs, &next, &err);
 	if (pg->cursor)
 		render(TPL_NEWEST, NULL, 0, pager);
 	if (rc == GB_ERR_INVALID) {
 		const struct web_var v[] = {
-			{"text", "This link to older messages is not valid "
-				 "(any more). Start again from the newest."}};
+		    {"text", "This link to older messages is not valid "
+			     "(any more). Start again from the newest."}};
 
 		render(TPL_NOTICE, v, 1, cards);
 		if (pg->status == 200)
@@ -234,8 +233,8 @@ static void render_messages(struct gb_request *req, struct page *pg,
 	}
 	if (rc != GB_OK) {
 		const struct web_var v[] = {
-			{"text", "Messages cannot be shown right now. "
-				 "Please try again in a few seconds."}};
+		    {"text", "Messages cannot be shown right now. "
+			     "Please try again in a few seconds."}};
 
 		api->log(self_plugin, GB_LOG_WARN, "listing messages: %s",
 			 err.message);
@@ -277,17 +276,17 @@ static void send_page(struct gb_request *req, struct page *pg)
 	render_field_error("name", pg->name_error, &name_err);
 	render_field_error("message", pg->message_error, &msg_err);
 	const struct web_var vars[] = {
-		{"asset_version", assets.version},
-		{"live", pg->cursor ? "false" : "true"},
-		{"alert", alert.data},
-		{"name", pg->name},
-		{"message", pg->message},
-		{"name_invalid", pg->name_error ? "true" : "false"},
-		{"message_invalid", pg->message_error ? "true" : "false"},
-		{"name_error", name_err.data},
-		{"message_error", msg_err.data},
-		{"messages", cards.data},
-		{"pager", pager.data},
+	    {"asset_version", assets.version},
+	    {"live", pg->cursor ? "false" : "true"},
+	    {"alert", alert.data},
+	    {"name", pg->name},
+	    {"message", pg->message},
+	    {"name_invalid", pg->name_error ? "true" : "false"},
+	    {"message_invalid", pg->message_error ? "true" : "false"},
+	    {"name_error", name_err.data},
+	    {"message_error", msg_err.data},
+	    {"messages", cards.data},
+	    {"pager", pager.data},
 	};
 	render(TPL_PAGE, vars, sizeof(vars) / sizeof(vars[0]), &out);
 	if (cards.failed || pager.failed || alert.failed || name_err.failed ||
@@ -349,8 +348,7 @@ static void handle_index(struct gb_request *req, void *userdata)
 static int is_blank(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' &&
-		    s[i] != '\n')
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
 			return 0;
 	return 1;
 }
@@ -364,8 +362,8 @@ static const char *field_message(const char *field, const char *value,
 	const char *rest = e->message;
 
 	if (!value || is_blank(value, len))
-		return is_author ? "Please enter your name." :
-				   "Please write a message.";
+		return is_author ? "Please enter your name."
+				 : "Please write a message.";
 	if (strncmp(rest, field, strlen(field)) == 0)
 		rest += strlen(field);
 	snprintf(buf, buflen, "Your %s%s", is_author ? "name" : "message",
@@ -388,8 +386,8 @@ static void handle_post(struct gb_request *req, void *userdata)
 	cJSON *doc;
 
 	(void)userdata;
-	if (ctype && !gb_media_type_is(ctype,
-				       "application/x-www-form-urlencoded")) {
+	if (ctype &&
+	    !gb_media_type_is(ctype, "application/x-www-form-urlencoded")) {
 		pg.status = 415;
 		pg.alert = "The form must be sent as "
 			   "application/x-www-form-urlencoded.";
@@ -399,16 +397,15 @@ static void handle_post(struct gb_request *req, void *userdata)
 	name = form_field(body, body_len, "name", &name_len, &nomem1);
 	message = form_field(body, body_len, "message", &msg_len, &nomem2);
 	if (nomem1 || nomem2) {
-		api->respond_error(req, 500, "internal", "out of memory",
-				   NULL);
+		api->respond_error(req, 500, "internal", "out of memory", NULL);
 		goto out;
 	}
 	pg.name = name;
 	pg.message = message;
 	if (gb_message_validate_field("author", name ? name : "", name_len,
 				      &in.author, &e1) < 0)
-		pg.name_error = field_message("author", name, name_len, &e1,
-					      m1, sizeof(m1));
+		pg.name_error = field_message("author", name, name_len, &e1, m1,
+					      sizeof(m1));
 	if (gb_message_validate_field("message", message ? message : "",
 				      msg_len, &in.message, &e2) < 0)
 		pg.message_error = field_message("message", message, msg_len,
@@ -434,15 +431,11 @@ static void handle_post(struct gb_request *req, void *userdata)
 	}
 	doc = gb_message_document(&in, api->now_wall());
 	if (!doc) {
-		api->respond_error(req, 500, "internal", "out of memory",
-				   NULL);
+		api->respond_error(req, 500, "internal", "out of memory", NULL);
 		goto out;
 	}
-	switch (api->store_insert(req, GB_MESSAGES_COLLECTION, doc, id,
-				  &err)) {
-	case GB_OK:
-		api->redirect(req, 303, "/");
-		break;
+	switch (api->store_insert(req, GB_MESSAGES_COLLECTION, doc, id, &err)) {
+	case GB_OK: api->redirect(req, 303, "/"); break;
 	case GB_ERR_INVALID:
 		snprintf(alert, sizeof(alert),
 			 "Your message was not posted: %s", err.message);
@@ -484,15 +477,15 @@ static void handle_static(struct gb_request *req, void *userdata)
 
 		api->respond_error(req, bad ? 400 : 404,
 				   bad ? "invalid_parameter" : "not_found",
-				   bad ? "invalid static file path" :
-					 "no such static file",
+				   bad ? "invalid static file path"
+				       : "no such static file",
 				   NULL);
 		return;
 	}
 	f = static_files_find(&assets, name);
 	if (!f) {
-		api->respond_error(req, 404, "not_found",
-				   "no such static file", NULL);
+		api->respond_error(req, 404, "not_found", "no such static file",
+				   NULL);
 		return;
 	}
 	/* Asset URLs in the page carry ?v=<version of all assets>: those
@@ -500,8 +493,8 @@ static void handle_static(struct gb_request *req, void *userdata)
 	immutable = api->req_query(req, "v", v, sizeof(v)) > 0 &&
 		    strcmp(v, assets.version) == 0;
 	api->res_header(req, "Cache-Control",
-			immutable ? "public, max-age=31536000, immutable" :
-				    "public, no-cache");
+			immutable ? "public, max-age=31536000, immutable"
+				  : "public, no-cache");
 	api->res_header(req, "ETag", f->etag);
 	api->res_header(req, "Last-Modified", f->last_modified);
 	if (static_not_modified(f, api->req_header(req, "If-None-Match"),
@@ -554,14 +547,12 @@ static int web_init(struct gb_plugin *self, const struct gb_host_api *host)
 	if (static_files_load(&assets, path, msg, sizeof(msg)) < 0)
 		return init_fail(msg);
 	page_cache = gb_response_cache_new(
-		1, api->setting_int(self, "list_cache_ms"),
-		api->store_generation);
+	    1, api->setting_int(self, "list_cache_ms"), api->store_generation);
 	if (!page_cache)
 		return init_fail("out of memory for the page cache");
 	if (api->route_add(self, GB_GET, "/", handle_index, NULL, 0) ||
 	    api->route_add(self, GB_POST, "/post", handle_post, NULL, 0) ||
-	    api->route_add(self, GB_GET, "/static/*", handle_static, NULL,
-			   0))
+	    api->route_add(self, GB_GET, "/static/*", handle_static, NULL, 0))
 		return init_fail("cannot register the web routes "
 				 "(/, /post, /static/*)");
 	api->log(self, GB_LOG_INFO, "serving %s (%zu static files)", dir,
@@ -575,13 +566,13 @@ static int web_init(struct gb_plugin *self, const struct gb_host_api *host)
 
 /* The settings keep the spellings of the host table they came from. */
 static const struct gb_setting web_settings[] = {
-	{"www_dir", GB_SETTING_STRING, GB_WWW_DIR, 0, 0, NULL,
-	 "templates and static files of the web page", 0, "www_dir"},
-	{"list_cache_ms", GB_SETTING_INT, "500", 0, 60000, NULL,
-	 "reuse the rendered page this long (0: off)", 0, "list_cache_ms"},
-	{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"www_dir", GB_SETTING_STRING, GB_WWW_DIR, 0, 0, NULL,
+     "templates and static files of the web page", 0, "www_dir"},
+    {"list_cache_ms", GB_SETTING_INT, "500", 0, 60000, NULL,
+     "reuse the rendered page this long (0: off)", 0, "list_cache_ms"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
 };
 
 GB_PLUGIN(GB_PLUGIN_ROUTE, "web", "2.0.0",
-	  "The guestbook web page, form posts and static assets",
-	  web_settings, web_init, web_fini);
+	  "The guestbook web page, form posts and static assets", web_settings,
+	  web_init, web_fini);

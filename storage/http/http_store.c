@@ -43,9 +43,9 @@
 #include "http_store.h"
 
 #define HTTP_STORE_DEFAULT_TIMEOUT_MS 3000
-#define HTTP_STORE_PING_TIMEOUT_MS 1000
-#define HTTP_STORE_DEFAULT_MAX_BODY (8L << 20) /* 8 MiB */
-#define HTTP_STORE_PAGE_MAX 100        /* the v1 API's largest limit */
+#define HTTP_STORE_PING_TIMEOUT_MS    1000
+#define HTTP_STORE_DEFAULT_MAX_BODY   (8L << 20) /* 8 MiB */
+#define HTTP_STORE_PAGE_MAX	      100 /* the v1 API's largest limit */
 
 static const struct gb_host_api *api;
 static struct gb_plugin *self_plugin;
@@ -53,8 +53,8 @@ static struct http_store the_store;
 
 static void pool_drain(void);
 
-void http_set_err(struct gb_error *err, enum gb_status status,
-		  const char *fmt, ...)
+void http_set_err(struct gb_error *err, enum gb_status status, const char *fmt,
+		  ...)
 {
 	va_list ap;
 
@@ -159,8 +159,8 @@ static int parse_backend_url(struct http_store *st, const char *url,
 	st->host[hlen] = '\0';
 	st->port = 80;
 	if (*host_end == ':') {
-		st->port = parse_port(host_end + 1,
-				      (size_t)(path - host_end - 1));
+		st->port =
+		    parse_port(host_end + 1, (size_t)(path - host_end - 1));
 		if (st->port < 0)
 			goto bad;
 	} else if (host_end != path) {
@@ -263,9 +263,9 @@ static enum gb_status http_open(void *store, struct gb_error *err)
 		return GB_ERR_INVALID;
 	st->timeout_ms = (int)timeout_ms;
 	st->max_body = (size_t)max_body;
-	atomic_store(&st->mode, st->api_setting == HTTP_API_AUTO ?
-					HTTP_API_AUTO :
-					st->api_setting);
+	atomic_store(&st->mode, st->api_setting == HTTP_API_AUTO
+				    ? HTTP_API_AUTO
+				    : st->api_setting);
 	st->auth_header[0] = '\0';
 	if (token && *token) {
 		if (!header_safe(token) ||
@@ -335,9 +335,9 @@ static enum gb_status read_body(struct http_store *st,
 		}
 		if (len + 1 >= cap) {
 			/* room for one byte past the limit, to see it */
-			size_t want = cap * 2 < st->max_body + 2 ?
-					      cap * 2 :
-					      st->max_body + 2;
+			size_t want = cap * 2 < st->max_body + 2
+					  ? cap * 2
+					  : st->max_body + 2;
 			char *bigger = realloc(buf, want);
 
 			if (!bigger) {
@@ -361,7 +361,8 @@ static enum gb_status read_body(struct http_store *st,
 		free(buf);
 		set_err(err, GB_ERR_UNAVAILABLE,
 			"backend %s: response body cut short (%zu of %lld "
-			"bytes)", st->url, len, ri->content_length);
+			"bytes)",
+			st->url, len, ri->content_length);
 		return GB_ERR_UNAVAILABLE;
 	}
 	buf[len] = '\0';
@@ -388,7 +389,7 @@ too_large:
  * by default), and the backend closes idle ones after keepalive_ms (1 s by
  * default).
  */
-#define POOL_MAX 32
+#define POOL_MAX	32
 #define POOL_IDLE_MAX_S 0.5
 
 struct pooled {
@@ -449,8 +450,8 @@ static int response_keeps_alive(const struct mg_response_info *ri)
 {
 	for (int i = 0; i < ri->num_headers; i++)
 		if (strcasecmp(ri->http_headers[i].name, "Connection") == 0)
-			return strcasecmp(ri->http_headers[i].value,
-					  "close") != 0;
+			return strcasecmp(ri->http_headers[i].value, "close") !=
+			       0;
 	return ri->http_version && strcmp(ri->http_version, "1.1") == 0;
 }
 
@@ -474,29 +475,28 @@ static int send_request(struct http_store *st, struct mg_connection *conn,
 	char head[4096], *buf; /* room for a 512-byte tracestate */
 	int n, ok;
 
-	n = snprintf(head, sizeof(head),
-		     "%s %s%s HTTP/1.1\r\n"
-		     "Host: %s:%d\r\n"
-		     "Accept: application/json\r\n"
-		     "User-Agent: guestbookd-http-store\r\n"
-		     "%s%s%s%s%s%s%s%s%s",
-		     method, st->prefix, target, st->host, st->port,
-		     trace_headers, extra_headers ? extra_headers : "",
-		     strcmp(method, "DELETE") == 0 ? st->auth_header : "",
-		     ctx && header_safe(ctx->request_id) ? "X-Request-Id: " : "",
-		     ctx && header_safe(ctx->request_id) ? ctx->request_id : "",
-		     ctx && header_safe(ctx->request_id) ? "\r\n" : "",
-		     ctx && header_safe(ctx->client_addr) ? "X-Forwarded-For: " :
-							    "",
-		     ctx && header_safe(ctx->client_addr) ? ctx->client_addr :
-							    "",
-		     ctx && header_safe(ctx->client_addr) ? "\r\n" : "");
+	n = snprintf(
+	    head, sizeof(head),
+	    "%s %s%s HTTP/1.1\r\n"
+	    "Host: %s:%d\r\n"
+	    "Accept: application/json\r\n"
+	    "User-Agent: guestbookd-http-store\r\n"
+	    "%s%s%s%s%s%s%s%s%s",
+	    method, st->prefix, target, st->host, st->port, trace_headers,
+	    extra_headers ? extra_headers : "",
+	    strcmp(method, "DELETE") == 0 ? st->auth_header : "",
+	    ctx && header_safe(ctx->request_id) ? "X-Request-Id: " : "",
+	    ctx && header_safe(ctx->request_id) ? ctx->request_id : "",
+	    ctx && header_safe(ctx->request_id) ? "\r\n" : "",
+	    ctx && header_safe(ctx->client_addr) ? "X-Forwarded-For: " : "",
+	    ctx && header_safe(ctx->client_addr) ? ctx->client_addr : "",
+	    ctx && header_safe(ctx->client_addr) ? "\r\n" : "");
 	if (n < 0 || (size_t)n >= sizeof(head) - 80)
 		return 0;
 	n += snprintf(head + n, sizeof(head) - (size_t)n,
 		      json ? "Content-Type: application/json\r\n"
-			     "Content-Length: %zu\r\n\r\n" :
-			     "\r\n",
+			     "Content-Length: %zu\r\n\r\n"
+			   : "\r\n",
 		      len);
 	buf = malloc((size_t)n + len);
 	if (!buf)
@@ -525,13 +525,11 @@ static int response_has(const struct mg_response_info *ri, const char *name,
  * body and reads the whole response into out (caller frees with
  * reply_free). Any transport problem is GB_ERR_UNAVAILABLE.
  */
-static enum gb_status http_exchange(struct http_store *st,
-				    const struct gb_store_ctx *ctx,
-				    const char *method, const char *target,
-				    const char *json, const char *extra_headers,
-				    int retry_safe, int timeout_ms,
-				    struct http_reply *out,
-				    struct gb_error *err)
+static enum gb_status
+http_exchange(struct http_store *st, const struct gb_store_ctx *ctx,
+	      const char *method, const char *target, const char *json,
+	      const char *extra_headers, int retry_safe, int timeout_ms,
+	      struct http_reply *out, struct gb_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -539,7 +537,7 @@ static enum gb_status http_exchange(struct http_store *st,
 		 * only if the backend really is away; the retry always
 		 * opens a new one. */
 		struct mg_connection *conn =
-			retry_safe && attempt == 0 ? pool_take() : NULL;
+		    retry_safe && attempt == 0 ? pool_take() : NULL;
 		const struct mg_response_info *ri;
 		int reused = conn != NULL;
 		double t0 = api->now_monotonic();
@@ -561,8 +559,8 @@ static enum gb_status http_exchange(struct http_store *st,
 			mg_close_connection(conn);
 			/* A pooled connection the backend had closed fails
 			 * at once: try again on a new one. */
-			if (reused && api->now_monotonic() - t0 <
-					      timeout_ms / 2000.0)
+			if (reused &&
+			    api->now_monotonic() - t0 < timeout_ms / 2000.0)
 				continue;
 			set_err(err, GB_ERR_UNAVAILABLE,
 				"backend %s: no valid response within %d ms "
@@ -631,8 +629,9 @@ static int parse_rfc3339(const char *s, double *out)
 	const char *p;
 	time_t t;
 
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
-		   &sec, &n) != 6 || n != 19)
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
+		   &n) != 6 ||
+	    n != 19)
 		return -1;
 	p = s + n;
 	if (*p == '.') {
@@ -684,11 +683,12 @@ static cJSON *message_to_doc(const cJSON *m, const char **missing)
 	double date;
 	cJSON *doc;
 
-	*missing = !cJSON_IsObject(m) ? "an object" :
-		   !id || !*id || strlen(id) >= GB_ID_MAX ? "\"id\"" :
-		   !author ? "\"author\"" :
-		   !text ? "\"message\"" :
-		   !created ? "\"created_at\"" : NULL;
+	*missing = !cJSON_IsObject(m)			    ? "an object"
+		   : !id || !*id || strlen(id) >= GB_ID_MAX ? "\"id\""
+		   : !author				    ? "\"author\""
+		   : !text				    ? "\"message\""
+		   : !created				    ? "\"created_at\""
+							    : NULL;
 	if (*missing)
 		return NULL;
 	if (parse_rfc3339(created, &date) < 0) {
@@ -772,10 +772,10 @@ static int check_collection(const char *collection, struct gb_error *err)
 /* ---- the operations ---------------------------------------------------- */
 
 static enum gb_status v1_insert(struct http_store *st,
-				const struct gb_store_ctx *ctx, const char *author,
-				const char *text, const char *key,
-				char id_out[GB_ID_MAX], int *repeated,
-				struct gb_error *err)
+				const struct gb_store_ctx *ctx,
+				const char *author, const char *text,
+				const char *key, char id_out[GB_ID_MAX],
+				int *repeated, struct gb_error *err)
 {
 	char key_header[40 + GB_IDEMPOTENCY_KEY_MAX];
 	struct http_reply r;
@@ -795,8 +795,8 @@ static enum gb_status v1_insert(struct http_store *st,
 	}
 	cJSON_Delete(body);
 	/* the key makes the retry on a closed pooled connection safe */
-	rc = http_call(st, ctx, "POST", "/api/v1/messages", json, key_header,
-		       1, st->timeout_ms, &r, err);
+	rc = http_call(st, ctx, "POST", "/api/v1/messages", json, key_header, 1,
+		       st->timeout_ms, &r, err);
 	cJSON_free(json);
 	if (rc != GB_OK)
 		return rc;
@@ -814,7 +814,7 @@ static enum gb_status v1_insert(struct http_store *st,
 	if (!id || !*id || strlen(id) >= GB_ID_MAX) {
 		cJSON_Delete(root);
 		return http_garbage(st, "POST /api/v1/messages",
-			       "the stored message with an \"id\"", err);
+				    "the stored message with an \"id\"", err);
 	}
 	/* The backend's answer must be a whole message, not just an id. */
 	cJSON_Delete(message_to_doc(root, &missing));
@@ -858,15 +858,17 @@ static enum gb_status v1_get(struct http_store *st,
 	*doc_out = message_to_doc(root, &missing);
 	cJSON_Delete(root);
 	if (!*doc_out)
-		return http_garbage(st, "GET /api/v1/messages/{id}", missing, err);
+		return http_garbage(st, "GET /api/v1/messages/{id}", missing,
+				    err);
 	return GB_OK;
 }
 
 /* A cursor as the storage API promises them: 1 to 200 of [A-Za-z0-9_-]. */
 static int cursor_valid(const char *c)
 {
-	size_t n = strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			     "0123456789_-");
+	size_t n =
+	    strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789_-");
 
 	return n > 0 && n <= 200 && c[n] == '\0';
 }
@@ -914,30 +916,32 @@ static enum gb_status list_page(struct http_store *st,
 	if (!cJSON_IsArray(msgs) || !(cJSON_IsNull(nc) || cJSON_IsString(nc))) {
 		cJSON_Delete(root);
 		return http_garbage(st, "GET /api/v1/messages",
-			       "{\"messages\":[...],\"next_cursor\":...}", err);
+				    "{\"messages\":[...],\"next_cursor\":...}",
+				    err);
 	}
 	/* http_list pages on from here: a page must make progress. */
 	if (cJSON_GetArraySize(msgs) > limit) {
 		cJSON_Delete(root);
 		return http_garbage(st, "GET /api/v1/messages",
-			       "at most \"limit\" messages", err);
+				    "at most \"limit\" messages", err);
 	}
 	if (cJSON_IsString(nc) && *nc->valuestring &&
-	    (!cursor_valid(nc->valuestring) ||
-	     cJSON_GetArraySize(msgs) == 0)) {
+	    (!cursor_valid(nc->valuestring) || cJSON_GetArraySize(msgs) == 0)) {
 		cJSON_Delete(root);
-		return http_garbage(st, "GET /api/v1/messages",
-			       "a next_cursor of 1 to 200 [A-Za-z0-9_-] after "
-			       "at least one message",
-			       err);
+		return http_garbage(
+		    st, "GET /api/v1/messages",
+		    "a next_cursor of 1 to 200 [A-Za-z0-9_-] after "
+		    "at least one message",
+		    err);
 	}
-	cJSON_ArrayForEach(m, msgs) {
+	cJSON_ArrayForEach(m, msgs)
+	{
 		cJSON *doc = message_to_doc(m, &missing);
 
 		if (!doc) {
 			cJSON_Delete(root);
 			return http_garbage(st, "GET /api/v1/messages", missing,
-				       err);
+					    err);
 		}
 		cJSON_AddItemToArray(docs, doc);
 	}
@@ -973,8 +977,8 @@ static enum gb_status v1_list(struct http_store *st,
 		want = limit - cJSON_GetArraySize(docs);
 		if (want > HTTP_STORE_PAGE_MAX)
 			want = HTTP_STORE_PAGE_MAX;
-		rc = list_page(st, ctx, want, next ? next : cursor, docs,
-			       &next, err);
+		rc = list_page(st, ctx, want, next ? next : cursor, docs, &next,
+			       err);
 		if (rc != GB_OK || !next || cJSON_GetArraySize(docs) >= limit)
 			break;
 	}
@@ -1000,14 +1004,14 @@ static enum gb_status v1_remove(struct http_store *st,
 	    mg_url_encode(id, enc, sizeof(enc)) < 0)
 		return fail(err, GB_ERR_NOT_FOUND, "remove", "no such id");
 	snprintf(target, sizeof(target), "/api/v1/messages/%s", enc);
-	rc = http_call(st, ctx, "DELETE", target, NULL, NULL, 1,
-		       st->timeout_ms, &r, err);
+	rc = http_call(st, ctx, "DELETE", target, NULL, NULL, 1, st->timeout_ms,
+		       &r, err);
 	if (rc != GB_OK)
 		return rc;
 	if (r.status == 204 || r.status == 200)
 		rc = GB_OK;
 	else if ((rc = http_unexpected(st, &r, "DELETE /api/v1/messages/{id}",
-				  err)) == GB_ERR_INVALID)
+				       err)) == GB_ERR_INVALID)
 		rc = err->status = GB_ERR_NOT_FOUND;
 	http_reply_free(&r);
 	return rc;
@@ -1019,8 +1023,8 @@ static enum gb_status v1_ping(struct http_store *st, int timeout_ms,
 	struct http_reply r;
 	enum gb_status rc;
 
-	rc = http_call(st, NULL, "GET", "/ready", NULL, NULL, 1, timeout_ms,
-		       &r, err);
+	rc = http_call(st, NULL, "GET", "/ready", NULL, NULL, 1, timeout_ms, &r,
+		       err);
 	if (rc != GB_OK)
 		return rc;
 	if (r.status != 200) {
@@ -1037,8 +1041,9 @@ static enum gb_status v1_ping(struct http_store *st, int timeout_ms,
 
 const char *http_api_name(enum http_api a)
 {
-	return a == HTTP_API_V1 ? "v1" : a == HTTP_API_LEGACY ? "legacy" :
-								"auto";
+	return a == HTTP_API_V1	      ? "v1"
+	       : a == HTTP_API_LEGACY ? "legacy"
+				      : "auto";
 }
 
 /*
@@ -1046,8 +1051,7 @@ const char *http_api_name(enum http_api a)
  * of its JSON errors such as 503 storage_unavailable), 0 when it is not
  * (404, or a body of another shape), -1 when the backend is unreachable.
  */
-static int v1_probe(struct http_store *st, int timeout_ms,
-		    struct gb_error *err)
+static int v1_probe(struct http_store *st, int timeout_ms, struct gb_error *err)
 {
 	struct http_reply r;
 	cJSON *root;
@@ -1059,11 +1063,11 @@ static int v1_probe(struct http_store *st, int timeout_ms,
 	root = cJSON_ParseWithLength(r.body, r.len);
 	if (r.status == 200)
 		v1 = cJSON_IsArray(
-			cJSON_GetObjectItemCaseSensitive(root, "messages"));
+		    cJSON_GetObjectItemCaseSensitive(root, "messages"));
 	else
 		v1 = r.status != 404 &&
 		     cJSON_IsObject(
-			     cJSON_GetObjectItemCaseSensitive(root, "error"));
+			 cJSON_GetObjectItemCaseSensitive(root, "error"));
 	cJSON_Delete(root);
 	http_reply_free(&r);
 	return v1;
@@ -1199,10 +1203,9 @@ static enum gb_status http_insert_once(void *store,
 		return rc;
 	if (m == HTTP_API_LEGACY)
 		return http_legacy_insert(st, ctx, author, text, key, err);
-	return v1_route_gone(st,
-			     v1_insert(st, ctx, author, text, key, id_out,
-				       repeated, err),
-			     err);
+	return v1_route_gone(
+	    st, v1_insert(st, ctx, author, text, key, id_out, repeated, err),
+	    err);
 }
 
 static enum gb_status http_insert(void *store, const struct gb_store_ctx *ctx,
@@ -1251,10 +1254,9 @@ static enum gb_status http_list(void *store, const struct gb_store_ctx *ctx,
 	if (m == HTTP_API_LEGACY)
 		return http_legacy_list(st, ctx, limit, cursor, docs_out,
 					next_cursor, err);
-	return v1_route_gone(st,
-			     v1_list(st, ctx, limit, cursor, docs_out,
-				     next_cursor, err),
-			     err);
+	return v1_route_gone(
+	    st, v1_list(st, ctx, limit, cursor, docs_out, next_cursor, err),
+	    err);
 }
 
 static enum gb_status http_remove(void *store, const struct gb_store_ctx *ctx,
@@ -1286,38 +1288,33 @@ static enum gb_status http_remove(void *store, const struct gb_store_ctx *ctx,
 static enum gb_status http_ping(void *store, struct gb_error *err)
 {
 	struct http_store *st = store;
-	int timeout = st->timeout_ms < HTTP_STORE_PING_TIMEOUT_MS ?
-			      st->timeout_ms :
-			      HTTP_STORE_PING_TIMEOUT_MS;
+	int timeout = st->timeout_ms < HTTP_STORE_PING_TIMEOUT_MS
+			  ? st->timeout_ms
+			  : HTTP_STORE_PING_TIMEOUT_MS;
 
 	switch (st->api_setting) {
-	case HTTP_API_V1:
-		return v1_ping(st, timeout, err);
-	case HTTP_API_LEGACY:
-		return http_legacy_ping(st, timeout, err);
-	default:
-		break;
+	case HTTP_API_V1: return v1_ping(st, timeout, err);
+	case HTTP_API_LEGACY: return http_legacy_ping(st, timeout, err);
+	default: break;
 	}
 	switch (detect(st, timeout, err)) {
-	case HTTP_API_V1:
-		return v1_ping(st, timeout, err);
+	case HTTP_API_V1: return v1_ping(st, timeout, err);
 	case HTTP_API_LEGACY:
 		return GB_OK; /* the probe was GET /messages answering 201 */
-	default:
-		return mode_unknown(err);
+	default: return mode_unknown(err);
 	}
 }
 
 static const struct gb_storage_ops http_ops = {
-	.size = sizeof(struct gb_storage_ops),
-	.open = http_open,
-	.insert = http_insert,
-	.get = http_get,
-	.list = http_list,
-	.remove = http_remove,
-	.ping = http_ping,
-	.close = http_close,
-	.insert_once = http_insert_once,
+    .size = sizeof(struct gb_storage_ops),
+    .open = http_open,
+    .insert = http_insert,
+    .get = http_get,
+    .list = http_list,
+    .remove = http_remove,
+    .ping = http_ping,
+    .close = http_close,
+    .insert_once = http_insert_once,
 };
 
 static int http_init(struct gb_plugin *self, const struct gb_host_api *host)
@@ -1338,26 +1335,26 @@ static int http_init(struct gb_plugin *self, const struct gb_host_api *host)
  * plugin carries admin_token too: one value reaches both.
  */
 static const struct gb_setting http_settings[] = {
-	{"url", GB_SETTING_STRING, NULL, 0, 0, NULL,
-	 "backend base URL (overrides api_addr)", 0, "backend_url"},
-	{"addr", GB_SETTING_STRING, NULL, 0, 0, NULL,
-	 "legacy: host:port of the backend for role frontend", 0, "api_addr"},
-	{"timeout_ms", GB_SETTING_INT, "3000", 100, 60000, NULL,
-	 "connect and response timeout towards the backend", 0,
-	 "backend_timeout_ms"},
-	{"admin_token", GB_SETTING_STRING, NULL, 0, 0, NULL,
-	 "bearer token sent with DELETE to the backend", GB_SETTING_SECRET,
-	 "admin_token"},
-	{"api", GB_SETTING_ENUM, "auto", 0, 0, "auto|v1|legacy",
-	 "backend contract: v1, legacy (GET/POST /messages), auto-detected", 0,
-	 "backend_api"},
-	{"max_body", GB_SETTING_INT, "8388608", 1024, 1073741824, NULL,
-	 "largest backend response body in bytes (503 above)", 0,
-	 "backend_max_body"},
-	{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"url", GB_SETTING_STRING, NULL, 0, 0, NULL,
+     "backend base URL (overrides api_addr)", 0, "backend_url"},
+    {"addr", GB_SETTING_STRING, NULL, 0, 0, NULL,
+     "legacy: host:port of the backend for role frontend", 0, "api_addr"},
+    {"timeout_ms", GB_SETTING_INT, "3000", 100, 60000, NULL,
+     "connect and response timeout towards the backend", 0,
+     "backend_timeout_ms"},
+    {"admin_token", GB_SETTING_STRING, NULL, 0, 0, NULL,
+     "bearer token sent with DELETE to the backend", GB_SETTING_SECRET,
+     "admin_token"},
+    {"api", GB_SETTING_ENUM, "auto", 0, 0, "auto|v1|legacy",
+     "backend contract: v1, legacy (GET/POST /messages), auto-detected", 0,
+     "backend_api"},
+    {"max_body", GB_SETTING_INT, "8388608", 1024, 1073741824, NULL,
+     "largest backend response body in bytes (503 above)", 0,
+     "backend_max_body"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
 };
 
 GB_PLUGIN(GB_PLUGIN_STORAGE, "http", "2.0.0",
 	  "Storage over a remote backend: guestbookd's v1 API or the "
-	  "original legacy contract", http_settings,
-	  http_init, NULL);
+	  "original legacy contract",
+	  http_settings, http_init, NULL);

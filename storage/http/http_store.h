@@ -24,23 +24,23 @@ enum http_api {
 /* The legacy list as last fetched, reused for paging (legacy.c). */
 struct http_legacy_snapshot {
 	pthread_mutex_t lock;
-	cJSON *docs;   /* array of documents, newest first; NULL: none */
-	double at;     /* monotonic time of the fetch */
-	double ttl_s;  /* list_cache_ms; 0: every list fetches */
+	cJSON *docs;  /* array of documents, newest first; NULL: none */
+	double at;    /* monotonic time of the fetch */
+	double ttl_s; /* list_cache_ms; 0: every list fetches */
 	unsigned long generation; /* grows when a post drops the snapshot */
 };
 
 struct http_store {
-	char url[512];        /* base URL as configured, for messages */
-	char host[256];       /* without brackets for IPv6 */
+	char url[512];	/* base URL as configured, for messages */
+	char host[256]; /* without brackets for IPv6 */
 	int port;
-	char prefix[256];     /* path before /api/v1, no trailing slash */
+	char prefix[256]; /* path before /api/v1, no trailing slash */
 	int timeout_ms;
-	size_t max_body;      /* backend_max_body */
+	size_t max_body;       /* backend_max_body */
 	char auth_header[600]; /* "Authorization: Bearer ...\r\n" or "" */
 	int library_ready;
 	enum http_api api_setting; /* as configured */
-	_Atomic int mode;          /* enum http_api in use; AUTO: detect */
+	_Atomic int mode;	   /* enum http_api in use; AUTO: detect */
 	struct http_legacy_snapshot legacy;
 };
 
@@ -58,11 +58,11 @@ const struct gb_host_api *http_host(void);
 
 /* Logs with the plugin's name. */
 void http_log(enum gb_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Fills err (may be NULL) with status and a printf message. */
-void http_set_err(struct gb_error *err, enum gb_status status,
-		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void http_set_err(struct gb_error *err, enum gb_status status, const char *fmt,
+		  ...) __attribute__((format(printf, 3, 4)));
 
 /*
  * Sends `method target` (target starts with "/", the backend_url's path

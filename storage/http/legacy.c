@@ -31,7 +31,7 @@
 
 #include "http_store.h"
 
-#define LEGACY_LIST "/messages"
+#define LEGACY_LIST	"/messages"
 #define LEGACY_DATE_MAX 253402300800.0 /* 10000-01-01T00:00:00Z */
 
 static void snapshot_drop(struct http_store *st)
@@ -114,8 +114,11 @@ static size_t decode_ref(const char *s, char out[4], size_t *outlen)
 	static const struct {
 		const char *name;
 		char c;
-	} named[] = {{"&amp;", '&'},	{"&lt;", '<'},	 {"&gt;", '>'},
-		     {"&quot;", '"'}, {"&apos;", '\''}};
+	} named[] = {{"&amp;", '&'},
+		     {"&lt;", '<'},
+		     {"&gt;", '>'},
+		     {"&quot;", '"'},
+		     {"&apos;", '\''}};
 	unsigned long c = 0;
 	const char *p = s + 2;
 	int base = 10, digits = 0;
@@ -136,10 +139,10 @@ static size_t decode_ref(const char *s, char out[4], size_t *outlen)
 		p++;
 	}
 	for (; digits < 8; p++, digits++) {
-		int d = *p >= '0' && *p <= '9' ? *p - '0' :
-			base == 16 && *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 :
-			base == 16 && *p >= 'A' && *p <= 'F' ? *p - 'A' + 10 :
-								-1;
+		int d = *p >= '0' && *p <= '9'		       ? *p - '0'
+			: base == 16 && *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+			: base == 16 && *p >= 'A' && *p <= 'F' ? *p - 'A' + 10
+							       : -1;
 
 		if (d < 0)
 			break;
@@ -254,7 +257,8 @@ static int fetch(struct http_store *st, const struct gb_store_ctx *ctx,
 		http_set_err(err, GB_ERR_NOMEM, "out of memory");
 		return -1;
 	}
-	cJSON_ArrayForEach(m, root) {
+	cJSON_ArrayForEach(m, root)
+	{
 		cJSON *doc = legacy_to_doc(m);
 
 		if (doc)
@@ -323,8 +327,7 @@ enum gb_status http_legacy_ping(struct http_store *st, int timeout_ms,
 static long long date_us(const cJSON *doc)
 {
 	return llround(
-		cJSON_GetObjectItemCaseSensitive(doc, "date")->valuedouble *
-		1e6);
+	    cJSON_GetObjectItemCaseSensitive(doc, "date")->valuedouble * 1e6);
 }
 
 /* "lg<us>_<n>" (a minus sign is written "m"); -1 when malformed. */
@@ -367,7 +370,8 @@ static char *make_cursor(const cJSON *docs, int idx)
 	const cJSON *d;
 	char buf[64];
 
-	cJSON_ArrayForEach(d, docs) {
+	cJSON_ArrayForEach(d, docs)
+	{
 		if (i++ == idx)
 			break;
 		nth += date_us(d) == us;
@@ -384,7 +388,8 @@ static int page_start(const cJSON *docs, long long us, int nth)
 	const cJSON *d;
 	int i = 0, seen = 0, first_older = -1;
 
-	cJSON_ArrayForEach(d, docs) {
+	cJSON_ArrayForEach(d, docs)
+	{
 		long long t = date_us(d);
 
 		if (t == us && seen++ == nth)
@@ -402,8 +407,8 @@ static int page_start(const cJSON *docs, long long us, int nth)
  * the cursor of its last one when older ones follow. One pass.
  */
 static enum gb_status cut_page(const cJSON *all, int limit, int from_cursor,
-			       long long us, int nth, cJSON **page,
-			       char **next, struct gb_error *err)
+			       long long us, int nth, cJSON **page, char **next,
+			       struct gb_error *err)
 {
 	int start = from_cursor ? page_start(all, us, nth) : 0, i = 0;
 	int last = -1;
@@ -413,7 +418,8 @@ static enum gb_status cut_page(const cJSON *all, int limit, int from_cursor,
 	*page = cJSON_CreateArray();
 	if (!*page)
 		goto nomem;
-	cJSON_ArrayForEach(d, all) {
+	cJSON_ArrayForEach(d, all)
+	{
 		if (i >= start + limit) {
 			*next = make_cursor(all, last);
 			if (!*next)
@@ -468,8 +474,8 @@ enum gb_status http_legacy_list(struct http_store *st,
 			return rc;
 	}
 	if (fetch(st, ctx, st->timeout_ms, &all, err) != 1)
-		return err && err->status == GB_ERR_NOMEM ? GB_ERR_NOMEM :
-							    GB_ERR_UNAVAILABLE;
+		return err && err->status == GB_ERR_NOMEM ? GB_ERR_NOMEM
+							  : GB_ERR_UNAVAILABLE;
 	rc = cut_page(all, limit, from_cursor, us, nth, docs_out, next_cursor,
 		      err);
 	snapshot_keep(st, all, now, gen);

@@ -7,15 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static enum gb_status append_value(bson_t *out, const char *key,
-				   const cJSON *v, struct gb_error *err);
+static enum gb_status append_value(bson_t *out, const char *key, const cJSON *v,
+				   struct gb_error *err);
 
 static enum gb_status fail(struct gb_error *err, const char *key,
 			   const char *what)
 {
 	err->status = GB_ERR_INVALID;
-	snprintf(err->message, sizeof(err->message), "field \"%.64s\": %s",
-		 key, what);
+	snprintf(err->message, sizeof(err->message), "field \"%.64s\": %s", key,
+		 what);
 	return GB_ERR_INVALID;
 }
 
@@ -56,7 +56,8 @@ static enum gb_status append_object(bson_t *out, const char *key,
 		return fail(err, key, "document too large");
 	cJSON_ArrayForEach(item, obj)
 	{
-		enum gb_status st = append_value(&child, item->string, item, err);
+		enum gb_status st =
+		    append_value(&child, item->string, item, err);
 
 		if (st != GB_OK) {
 			bson_append_document_end(out, &child);
@@ -68,8 +69,8 @@ static enum gb_status append_object(bson_t *out, const char *key,
 	return GB_OK;
 }
 
-static enum gb_status append_value(bson_t *out, const char *key,
-				   const cJSON *v, struct gb_error *err)
+static enum gb_status append_value(bson_t *out, const char *key, const cJSON *v,
+				   struct gb_error *err)
 {
 	bool ok;
 
@@ -169,10 +170,8 @@ static cJSON *value_from_iter(bson_iter_t *it, int *oom)
 	char hex[25];
 
 	switch (bson_iter_type(it)) {
-	case BSON_TYPE_DOUBLE:
-		return cJSON_CreateNumber(bson_iter_double(it));
-	case BSON_TYPE_INT32:
-		return cJSON_CreateNumber(bson_iter_int32(it));
+	case BSON_TYPE_DOUBLE: return cJSON_CreateNumber(bson_iter_double(it));
+	case BSON_TYPE_INT32: return cJSON_CreateNumber(bson_iter_int32(it));
 	case BSON_TYPE_INT64:
 		return cJSON_CreateNumber((double)bson_iter_int64(it));
 	case BSON_TYPE_DATE_TIME:
@@ -181,11 +180,9 @@ static cJSON *value_from_iter(bson_iter_t *it, int *oom)
 	case BSON_TYPE_UTF8:
 		s = bson_iter_utf8(it, &len);
 		return string_from_utf8(s, len);
-	case BSON_TYPE_BOOL:
-		return cJSON_CreateBool(bson_iter_bool(it));
+	case BSON_TYPE_BOOL: return cJSON_CreateBool(bson_iter_bool(it));
 	case BSON_TYPE_NULL:
-	case BSON_TYPE_UNDEFINED:
-		return cJSON_CreateNull();
+	case BSON_TYPE_UNDEFINED: return cJSON_CreateNull();
 	case BSON_TYPE_OID:
 		bson_oid_to_string(bson_iter_oid(it), hex);
 		return cJSON_CreateString(hex);
@@ -194,15 +191,14 @@ static cJSON *value_from_iter(bson_iter_t *it, int *oom)
 		if (!bson_iter_recurse(it, &child))
 			return NULL;
 		{
-			cJSON *v = json_from_iter(
-				&child, bson_iter_type(it) == BSON_TYPE_ARRAY);
+			cJSON *v = json_from_iter(&child, bson_iter_type(it) ==
+							      BSON_TYPE_ARRAY);
 
 			if (!v)
 				*oom = 1;
 			return v;
 		}
-	default:
-		return NULL;
+	default: return NULL;
 	}
 }
 

@@ -54,9 +54,9 @@
 #include "mongo_convert.h"
 #include "mongo_mask.h"
 
-#define MONGO_DEFAULT_DB "guestbook"
+#define MONGO_DEFAULT_DB	 "guestbook"
 #define MONGO_DEFAULT_TIMEOUT_MS 2000
-#define MONGO_DEFAULT_POOL 64
+#define MONGO_DEFAULT_POOL	 64
 /* A readiness ping must answer within about a second. */
 #define MONGO_PING_TIMEOUT_MS 1000
 /* During an outage, requests try the database at most this often. */
@@ -102,19 +102,11 @@ static void driver_log(mongoc_log_level_t level, const char *domain,
 	}
 	switch (level) {
 	case MONGOC_LOG_LEVEL_ERROR:
-	case MONGOC_LOG_LEVEL_CRITICAL:
-		ours = GB_LOG_ERROR;
-		break;
-	case MONGOC_LOG_LEVEL_WARNING:
-		ours = GB_LOG_WARN;
-		break;
+	case MONGOC_LOG_LEVEL_CRITICAL: ours = GB_LOG_ERROR; break;
+	case MONGOC_LOG_LEVEL_WARNING: ours = GB_LOG_WARN; break;
 	case MONGOC_LOG_LEVEL_MESSAGE:
-	case MONGOC_LOG_LEVEL_INFO:
-		ours = GB_LOG_INFO;
-		break;
-	default:
-		ours = GB_LOG_DEBUG;
-		break;
+	case MONGOC_LOG_LEVEL_INFO: ours = GB_LOG_INFO; break;
+	default: ours = GB_LOG_DEBUG; break;
 	}
 	/*
 	 * Servers without sessions (FerretDB, old MongoDB) refuse the
@@ -132,7 +124,7 @@ static void driver_log(mongoc_log_level_t level, const char *domain,
 
 static enum gb_status set_err(struct gb_error *err, enum gb_status st,
 			      const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static enum gb_status set_err(struct gb_error *err, enum gb_status st,
 			      const char *fmt, ...)
@@ -198,20 +190,20 @@ static enum gb_status outage_check(struct gb_error *err)
 static int is_transient_server_code(uint32_t code)
 {
 	static const uint32_t codes[] = {
-		6,     /* HostUnreachable */
-		7,     /* HostNotFound */
-		18,    /* AuthenticationFailed */
-		64,    /* WriteConcernFailed (wtimeout) */
-		89,    /* NetworkTimeout */
-		91,    /* ShutdownInProgress */
-		189,   /* PrimarySteppedDown */
-		262,   /* ExceededTimeLimit */
-		9001,  /* SocketException */
-		10107, /* NotWritablePrimary */
-		11600, /* InterruptedAtShutdown */
-		11602, /* InterruptedDueToReplStateChange */
-		13435, /* NotPrimaryNoSecondaryOk */
-		13436, /* NotPrimaryOrSecondary */
+	    6,	   /* HostUnreachable */
+	    7,	   /* HostNotFound */
+	    18,	   /* AuthenticationFailed */
+	    64,	   /* WriteConcernFailed (wtimeout) */
+	    89,	   /* NetworkTimeout */
+	    91,	   /* ShutdownInProgress */
+	    189,   /* PrimarySteppedDown */
+	    262,   /* ExceededTimeLimit */
+	    9001,  /* SocketException */
+	    10107, /* NotWritablePrimary */
+	    11600, /* InterruptedAtShutdown */
+	    11602, /* InterruptedDueToReplStateChange */
+	    13435, /* NotPrimaryNoSecondaryOk */
+	    13436, /* NotPrimaryOrSecondary */
 	};
 
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
@@ -226,8 +218,7 @@ static enum gb_status driver_status(const bson_error_t *e, const bson_t *reply)
 	switch (e->domain) {
 	case MONGOC_ERROR_SERVER_SELECTION:
 	case MONGOC_ERROR_STREAM:
-	case MONGOC_ERROR_WRITE_CONCERN:
-		return GB_ERR_UNAVAILABLE;
+	case MONGOC_ERROR_WRITE_CONCERN: return GB_ERR_UNAVAILABLE;
 	case MONGOC_ERROR_CLIENT:
 		if (e->code == MONGOC_ERROR_CLIENT_AUTHENTICATE ||
 		    e->code == MONGOC_ERROR_CLIENT_NO_ACCEPTABLE_PEER)
@@ -237,10 +228,8 @@ static enum gb_status driver_status(const bson_error_t *e, const bson_t *reply)
 		if (e->code == MONGOC_ERROR_COMMAND_INVALID_ARG)
 			return GB_ERR_INVALID;
 		break;
-	case MONGOC_ERROR_BSON:
-		return GB_ERR_INVALID;
-	default:
-		break;
+	case MONGOC_ERROR_BSON: return GB_ERR_INVALID;
+	default: break;
 	}
 	if (reply && (mongoc_error_has_label(reply, "RetryableWriteError") ||
 		      mongoc_error_has_label(reply, "NetworkError")))
@@ -256,7 +245,8 @@ static enum gb_status driver_err(struct gb_error *err, const char *op,
 	enum gb_status st = driver_status(e, reply);
 
 	if (st == GB_ERR_UNAVAILABLE) {
-		set_err(err, st, "MongoDB unavailable (%s): %s", op, e->message);
+		set_err(err, st, "MongoDB unavailable (%s): %s", op,
+			e->message);
 		outage_note(err->message);
 		return st;
 	}
@@ -314,8 +304,9 @@ static enum gb_status parse_uri(const char *text, const char *key,
 		char *msg = e.message;
 
 		msg[strcspn(msg, "\r\n")] = '\0';
-		return set_err(err, GB_ERR_INVALID, "%s: invalid MongoDB URI %s: %s",
-			       key, store.masked_uri, msg);
+		return set_err(err, GB_ERR_INVALID,
+			       "%s: invalid MongoDB URI %s: %s", key,
+			       store.masked_uri, msg);
 	}
 	if (captured_warning[0])
 		return set_err(err, GB_ERR_INVALID, "%s: %s: %s", key,
@@ -370,7 +361,8 @@ static enum gb_status read_settings(long *pool_size, struct gb_error *err)
 	if (t && *t && parse_int(t, 100, 60000, &v))
 		return set_err(err, GB_ERR_INVALID,
 			       "mongo_timeout_ms: \"%.32s\" is not a number of "
-			       "milliseconds from 100 to 60000", t);
+			       "milliseconds from 100 to 60000",
+			       t);
 	store.timeout_ms = (int)v;
 	*pool_size = MONGO_DEFAULT_POOL;
 	if (threads && *threads && parse_int(threads, 1, 100000, &v) == 0)
@@ -388,8 +380,9 @@ static enum gb_status create_pool(long pool_size, struct gb_error *err)
 	 * One client per worker thread so a request never waits for a
 	 * connection; short timeouts so an outage answers in seconds.
 	 */
-	default_option(MONGOC_URI_MAXPOOLSIZE,
-		       (int32_t)(pool_size > INT32_MAX ? INT32_MAX : pool_size));
+	default_option(
+	    MONGOC_URI_MAXPOOLSIZE,
+	    (int32_t)(pool_size > INT32_MAX ? INT32_MAX : pool_size));
 	default_option(MONGOC_URI_SERVERSELECTIONTIMEOUTMS, store.timeout_ms);
 	default_option(MONGOC_URI_CONNECTTIMEOUTMS, store.timeout_ms);
 	default_option(MONGOC_URI_SOCKETTIMEOUTMS, 2 * store.timeout_ms);
@@ -407,9 +400,9 @@ static enum gb_status create_pool(long pool_size, struct gb_error *err)
 
 static enum gb_status create_ping_client(struct gb_error *err)
 {
-	int32_t t = store.timeout_ms < MONGO_PING_TIMEOUT_MS ?
-			    store.timeout_ms :
-			    MONGO_PING_TIMEOUT_MS;
+	int32_t t = store.timeout_ms < MONGO_PING_TIMEOUT_MS
+			? store.timeout_ms
+			: MONGO_PING_TIMEOUT_MS;
 	mongoc_uri_t *uri = mongoc_uri_copy(store.uri);
 	bson_error_t e;
 
@@ -496,7 +489,8 @@ static void mongo_close(void *st)
 
 static enum gb_status open_store(struct gb_error *err)
 {
-	const char *key = api->config_get("mongo_uri") ? "mongo_uri" : "db_addr";
+	const char *key =
+	    api->config_get("mongo_uri") ? "mongo_uri" : "db_addr";
 	const char *db;
 	struct gb_error ping_err;
 	enum gb_status st;
@@ -508,8 +502,9 @@ static enum gb_status open_store(struct gb_error *err)
 		return st;
 	text = configured_uri(err);
 	if (!text)
-		return err->status ? err->status :
-				     set_err(err, GB_ERR_NOMEM, "out of memory");
+		return err->status
+			   ? err->status
+			   : set_err(err, GB_ERR_NOMEM, "out of memory");
 	mongo_mask_uri(text, store.masked_uri, sizeof(store.masked_uri));
 	/* the driver quotes a password it refuses: mask it as written */
 	raw_password = mongo_uri_password(text);
@@ -524,7 +519,8 @@ static enum gb_status open_store(struct gb_error *err)
 	bson_free(store.password);
 	store.password = NULL;
 	if (mongoc_uri_get_password(store.uri))
-		store.password = bson_strdup(mongoc_uri_get_password(store.uri));
+		store.password =
+		    bson_strdup(mongoc_uri_get_password(store.uri));
 	db = mongoc_uri_get_database(store.uri);
 	store.db_name = strdup(db && *db ? db : MONGO_DEFAULT_DB);
 	if (!store.db_name)
@@ -544,10 +540,11 @@ static enum gb_status open_store(struct gb_error *err)
 	 */
 	memset(&ping_err, 0, sizeof(ping_err));
 	if (mongo_ping(NULL, &ping_err) != GB_OK)
-		api->log(self, GB_LOG_WARN,
-			 "cannot reach the database yet: %s; /ready answers 503 "
-			 "until it answers",
-			 ping_err.message);
+		api->log(
+		    self, GB_LOG_WARN,
+		    "cannot reach the database yet: %s; /ready answers 503 "
+		    "until it answers",
+		    ping_err.message);
 	else
 		api->log(self, GB_LOG_INFO,
 			 "connected to %s (database %s, pool of %ld, timeout "
@@ -568,7 +565,8 @@ static enum gb_status mongo_open(void *st, struct gb_error *err)
 	return rc;
 }
 
-/* --- operations ------------------------------------------------------------- */
+/* --- operations -------------------------------------------------------------
+ */
 
 /*
  * A pooled client, or NULL with GB_ERR_UNAVAILABLE in err when the URI's
@@ -604,8 +602,8 @@ static int worth_retrying(const bson_error_t *e, double started)
 }
 
 /* Duplicate key: a retried insert whose first try had landed after all. */
-#define MONGO_DUPLICATE_KEY 11000
-#define MONGO_KEYS_COLLECTION "idempotency_keys"
+#define MONGO_DUPLICATE_KEY	11000
+#define MONGO_KEYS_COLLECTION	"idempotency_keys"
 #define MONGO_KEY_PURGE_EVERY_S 60.0
 
 /*
@@ -739,8 +737,8 @@ static enum gb_status key_claim(mongoc_collection_t *keys, const char *kid,
 		BSON_APPEND_DOUBLE(&kdoc, "created", now);
 		ok = insert_one(keys, &kdoc, true, &dup, &reply, &e);
 		if (!ok) {
-			enum gb_status rc = driver_err(err, "insert key", &e,
-						       &reply);
+			enum gb_status rc =
+			    driver_err(err, "insert key", &e, &reply);
 
 			bson_destroy(&reply);
 			bson_destroy(&kdoc);
@@ -753,8 +751,8 @@ static enum gb_status key_claim(mongoc_collection_t *keys, const char *kid,
 			return GB_OK;
 		}
 		BSON_APPEND_UTF8(&filter, "_id", kid);
-		cur = mongoc_collection_find_with_opts(keys, &filter, NULL,
-						       NULL);
+		cur =
+		    mongoc_collection_find_with_opts(keys, &filter, NULL, NULL);
 		if (mongoc_cursor_next(cur, &found)) {
 			known = true;
 			if (bson_iter_init_find(&it, found, "created") &&
@@ -793,12 +791,10 @@ static enum gb_status key_claim(mongoc_collection_t *keys, const char *kid,
 		       "MongoDB: idempotency key %s keeps changing", kid);
 }
 
-static enum gb_status mongo_insert_once(void *st,
-					const struct gb_store_ctx *ctx,
-					const char *collection,
-					const cJSON *doc, const char *key,
-					char id_out[GB_ID_MAX], int *repeated,
-					struct gb_error *err)
+static enum gb_status
+mongo_insert_once(void *st, const struct gb_store_ctx *ctx,
+		  const char *collection, const cJSON *doc, const char *key,
+		  char id_out[GB_ID_MAX], int *repeated, struct gb_error *err)
 {
 	char kid[40 + GB_IDEMPOTENCY_KEY_MAX];
 	bson_oid_t fresh, oid;
@@ -865,7 +861,8 @@ static enum gb_status find_docs(const char *collection, const bson_t *filter,
 	for (int attempt = 0;; attempt++) {
 		double started = api->now_monotonic();
 
-		cur = mongoc_collection_find_with_opts(coll, filter, opts, NULL);
+		cur =
+		    mongoc_collection_find_with_opts(coll, filter, opts, NULL);
 		while (mongoc_cursor_next(cur, &b)) {
 			cJSON *doc;
 
@@ -875,13 +872,15 @@ static enum gb_status find_docs(const char *collection, const bson_t *filter,
 			}
 			doc = mongo_json_from_bson(b);
 			if (!doc) {
-				rc = set_err(err, GB_ERR_NOMEM, "out of memory");
+				rc =
+				    set_err(err, GB_ERR_NOMEM, "out of memory");
 				break;
 			}
 			cJSON_AddItemToArray(out, doc);
 			n++;
 		}
-		if (rc != GB_OK || !mongoc_cursor_error_document(cur, &e, &reply)) {
+		if (rc != GB_OK ||
+		    !mongoc_cursor_error_document(cur, &e, &reply)) {
 			if (rc == GB_OK)
 				outage_clear();
 			break;
@@ -912,8 +911,8 @@ static enum gb_status mongo_get(void *st, const struct gb_store_ctx *ctx,
 	(void)st;
 	(void)ctx;
 	if (!mongo_is_oid_hex(id))
-		return set_err(err, GB_ERR_NOT_FOUND, "no document with id %.64s",
-			       id ? id : "");
+		return set_err(err, GB_ERR_NOT_FOUND,
+			       "no document with id %.64s", id ? id : "");
 	docs = cJSON_CreateArray();
 	if (!docs)
 		return set_err(err, GB_ERR_NOMEM, "out of memory");
@@ -924,7 +923,8 @@ static enum gb_status mongo_get(void *st, const struct gb_store_ctx *ctx,
 	bson_destroy(&filter);
 	bson_destroy(&opts);
 	if (rc == GB_OK && cJSON_GetArraySize(docs) == 0)
-		rc = set_err(err, GB_ERR_NOT_FOUND, "no document with id %s", id);
+		rc = set_err(err, GB_ERR_NOT_FOUND, "no document with id %s",
+			     id);
 	if (rc == GB_OK)
 		*doc_out = cJSON_DetachItemFromArray(docs, 0);
 	cJSON_Delete(docs);
@@ -981,9 +981,10 @@ static enum gb_status mongo_list(void *st, const struct gb_store_ctx *ctx,
 		int n = cJSON_GetArraySize(docs);
 		const cJSON *last = cJSON_GetArrayItem(docs, n - 1);
 		const char *id = cJSON_GetStringValue(
-			cJSON_GetObjectItemCaseSensitive(last, "id"));
+		    cJSON_GetObjectItemCaseSensitive(last, "id"));
 
-		/* a page ending on a document without an ObjectId cannot go on */
+		/* a page ending on a document without an ObjectId cannot go on
+		 */
 		if (id && mongo_is_oid_hex(id)) {
 			*next_cursor = strdup(id);
 			if (!*next_cursor) {
@@ -1014,8 +1015,8 @@ static enum gb_status mongo_remove(void *st, const struct gb_store_ctx *ctx,
 	(void)st;
 	(void)ctx;
 	if (!mongo_is_oid_hex(id))
-		return set_err(err, GB_ERR_NOT_FOUND, "no document with id %.64s",
-			       id ? id : "");
+		return set_err(err, GB_ERR_NOT_FOUND,
+			       "no document with id %.64s", id ? id : "");
 	rc = outage_check(err);
 	if (rc != GB_OK)
 		return rc;
@@ -1299,9 +1300,9 @@ static void mark_known(struct import_entry *entries, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && !strcmp(entries[i].key, entries[i - 1].key))
 			entries[i].skip = 1;
-		else if (nexisting && bsearch(&entries[i].key, existing,
-					      nexisting, sizeof(*existing),
-					      key_cmp))
+		else if (nexisting &&
+			 bsearch(&entries[i].key, existing, nexisting,
+				 sizeof(*existing), key_cmp))
 			entries[i].skip = 1;
 	}
 }
@@ -1429,7 +1430,7 @@ static enum gb_status mongo_import(void *st, const char *collection,
 	}
 	for (size_t i = 0; i < n; i++) {
 		entries[i].key = cJSON_GetStringValue(
-			cJSON_GetObjectItemCaseSensitive(docs[i], "import_key"));
+		    cJSON_GetObjectItemCaseSensitive(docs[i], "import_key"));
 		entries[i].index = i;
 		if (!entries[i].key || !*entries[i].key) {
 			rc = set_err(err, GB_ERR_INVALID,
@@ -1478,21 +1479,22 @@ out:
 }
 
 static const struct gb_storage_ops mongo_ops = {
-	.size = sizeof(struct gb_storage_ops),
-	.open = mongo_open,
-	.insert = mongo_insert,
-	.get = mongo_get,
-	.list = mongo_list,
-	.remove = mongo_remove,
-	.count = mongo_count,
-	.ping = mongo_ping,
-	.close = mongo_close,
-	.insert_once = mongo_insert_once,
-	.scan = mongo_scan,
-	.import = mongo_import,
+    .size = sizeof(struct gb_storage_ops),
+    .open = mongo_open,
+    .insert = mongo_insert,
+    .get = mongo_get,
+    .list = mongo_list,
+    .remove = mongo_remove,
+    .count = mongo_count,
+    .ping = mongo_ping,
+    .close = mongo_close,
+    .insert_once = mongo_insert_once,
+    .scan = mongo_scan,
+    .import = mongo_import,
 };
 
-/* --- plugin ------------------------------------------------------------------ */
+/* --- plugin ------------------------------------------------------------------
+ */
 
 static int mongo_init(struct gb_plugin *plugin, const struct gb_host_api *host)
 {
@@ -1538,16 +1540,16 @@ static void mongo_fini(struct gb_plugin *plugin)
  * hold a password: secret, so they also take a _FILE variant.
  */
 static const struct gb_setting mongo_settings[] = {
-	{"uri", GB_SETTING_STRING, NULL, 0, 0, NULL,
-	 "MongoDB URI (default from db_addr)", GB_SETTING_SECRET, NULL},
-	{"addr", GB_SETTING_STRING, NULL, 0, 0, NULL,
-	 "legacy: [user:pass@]host:port of MongoDB, db guestbook",
-	 GB_SETTING_SECRET, "db_addr"},
-	{"write_concern", GB_SETTING_STRING, "majority", 0, 0, NULL,
-	 "write concern w: majority or a number", 0, NULL},
-	{"timeout_ms", GB_SETTING_INT, "2000", 100, 60000, NULL,
-	 "MongoDB server selection and socket timeout", 0, NULL},
-	{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"uri", GB_SETTING_STRING, NULL, 0, 0, NULL,
+     "MongoDB URI (default from db_addr)", GB_SETTING_SECRET, NULL},
+    {"addr", GB_SETTING_STRING, NULL, 0, 0, NULL,
+     "legacy: [user:pass@]host:port of MongoDB, db guestbook",
+     GB_SETTING_SECRET, "db_addr"},
+    {"write_concern", GB_SETTING_STRING, "majority", 0, 0, NULL,
+     "write concern w: majority or a number", 0, NULL},
+    {"timeout_ms", GB_SETTING_INT, "2000", 100, 60000, NULL,
+     "MongoDB server selection and socket timeout", 0, NULL},
+    {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
 };
 
 GB_PLUGIN(GB_PLUGIN_STORAGE, "mongo", "2.0.0",

@@ -70,16 +70,16 @@
 
 #include "guestbook/plugin.h"
 
-#define SQ_SCHEMA_VERSION   2
-#define SQ_APPLICATION_ID   0x47424b44 /* "GBKD" */
-#define SQ_BUSY_TIMEOUT_MS  5000
-#define SQ_PING_TIMEOUT_MS  800
-#define SQ_IDLE_READERS_MAX 64
-#define SQ_DEFAULT_PATH	    "./data/guestbook.db"
-#define SQ_CURSOR_PREFIX    "sq"
-#define SQ_PATH_MAX	    4096
+#define SQ_SCHEMA_VERSION    2
+#define SQ_APPLICATION_ID    0x47424b44 /* "GBKD" */
+#define SQ_BUSY_TIMEOUT_MS   5000
+#define SQ_PING_TIMEOUT_MS   800
+#define SQ_IDLE_READERS_MAX  64
+#define SQ_DEFAULT_PATH	     "./data/guestbook.db"
+#define SQ_CURSOR_PREFIX     "sq"
+#define SQ_PATH_MAX	     4096
 #define SQ_KEY_PURGE_EVERY_S 60.0
-#define SQ_MARKER_SUFFIX    "-created"
+#define SQ_MARKER_SUFFIX     "-created"
 
 /*
  * Migration i takes the schema from version i to i + 1. Append only; never
@@ -155,8 +155,8 @@ struct sq_write {
 	const char *collection;
 	const char *body;      /* insert */
 	const char *key;       /* insert_once: the idempotency key, else NULL */
-	double now;            /* insert_once: wall clock of the call */
-	bool repeated;         /* insert_once: the key was known */
+	double now;	       /* insert_once: wall clock of the call */
+	bool repeated;	       /* insert_once: the key was known */
 	sqlite3_int64 id;      /* insert: the new id; remove: the target */
 	enum gb_status status; /* result, valid once done */
 	struct gb_error *err;
@@ -1335,8 +1335,8 @@ static const char sq_scan_sql[] =
  * holds one row at a time.
  */
 static enum gb_status sq_scan(void *store, const char *collection,
-			      int (*each)(void *ud, const cJSON *doc),
-			      void *ud, struct gb_error *err)
+			      int (*each)(void *ud, const cJSON *doc), void *ud,
+			      struct gb_error *err)
 {
 	struct sq_store *s = store;
 	struct sq_conn *c = sq_reader_acquire(s, err);
@@ -1354,9 +1354,9 @@ static enum gb_status sq_scan(void *store, const char *collection,
 	sqlite3_bind_text(st, 1, collection, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		sqlite3_int64 id = sqlite3_column_int64(st, 0);
-		cJSON *doc = sq_doc_from_row(collection, id,
-					     sqlite3_column_text(st, 1),
-					     sqlite3_column_bytes(st, 1), err);
+		cJSON *doc =
+		    sq_doc_from_row(collection, id, sqlite3_column_text(st, 1),
+				    sqlite3_column_bytes(st, 1), err);
 		int stop;
 
 		if (!doc) {
@@ -1409,7 +1409,8 @@ static enum gb_status sq_import_rows(sqlite3 *db, sqlite3_stmt *st,
 		if (!cJSON_IsObject(docs[i]) || !key || !*key)
 			return sq_fail(err, GB_ERR_INVALID,
 				       "import: document %zu has no "
-				       "import_key", i + 1);
+				       "import_key",
+				       i + 1);
 		body = sq_doc_text(docs[i]);
 		if (!body)
 			return sq_fail(err, GB_ERR_NOMEM,
@@ -1450,13 +1451,13 @@ static enum gb_status sq_import(void *store, const char *collection,
 	}
 	rc = sqlite3_exec(db, sq_import_index_sql, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(db, sq_import_insert_sql, -1, &st,
-					NULL);
+		rc =
+		    sqlite3_prepare_v2(db, sq_import_insert_sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		status = sq_db_fail(err, db, rc, "import");
 	else
-		status = sq_import_rows(db, st, collection, docs, n, added,
-					err);
+		status =
+		    sq_import_rows(db, st, collection, docs, n, added, err);
 	sqlite3_finalize(st);
 	if (status == GB_OK) {
 		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
@@ -1502,14 +1503,14 @@ static enum gb_status sq_backup_copy(sqlite3 *src, const char *tmp,
 	sqlite3 *dst = NULL;
 	sqlite3_backup *b;
 	char check[256];
-	int rc = sqlite3_open_v2(tmp, &dst,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-				 NULL);
+	int rc = sqlite3_open_v2(
+	    tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	enum gb_status status = GB_OK;
 
 	if (rc != SQLITE_OK) {
-		status = sq_fail(err, sq_status_of(rc), "backup %s: %s", tmp,
-				 dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+		status =
+		    sq_fail(err, sq_status_of(rc), "backup %s: %s", tmp,
+			    dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
 		goto out;
 	}
 	b = sqlite3_backup_init(dst, "main", src, "main");
@@ -1570,8 +1571,8 @@ static enum gb_status sq_backup(void *store, const char *path,
 	status = sq_backup_copy(c->db, tmp, err);
 	sq_reader_release(s, c);
 	if (status == GB_OK && rename(tmp, path) != 0)
-		status = sq_fail(err, GB_ERR_UNAVAILABLE, "backup %s: %s",
-				 path, strerror(errno));
+		status = sq_fail(err, GB_ERR_UNAVAILABLE, "backup %s: %s", path,
+				 strerror(errno));
 	if (status != GB_OK) {
 		unlink(tmp);
 		return status;

@@ -20,7 +20,8 @@ static int post(int port, const char *text)
 		 text);
 	struct gbt_response r;
 	cr_assert_eq(gbt_http(port, "POST", "/api/v1/messages", json_h, body,
-			      strlen(body), &r), 0);
+			      strlen(body), &r),
+		     0);
 	int st = r.status;
 	gbt_response_free(&r);
 	return st;
@@ -29,8 +30,8 @@ static int post(int port, const char *text)
 static int first_page_has(int port, const char *text)
 {
 	struct gbt_response r;
-	cr_assert_eq(gbt_http(port, "GET", "/api/v1/messages", NULL, NULL, 0,
-			      &r), 0);
+	cr_assert_eq(
+	    gbt_http(port, "GET", "/api/v1/messages", NULL, NULL, 0, &r), 0);
 	int found = strstr(r.body, text) != NULL;
 	gbt_response_free(&r);
 	return found;

@@ -40,8 +40,8 @@ static int stored_count(void)
 Test(api_idempotency, a_repeat_answers_the_first_201_and_stores_nothing)
 {
 	const char *body = "{\"author\":\"Ann\",\"message\":\"once\"}";
-	struct gbt_response first = post_with_key("/api/v1/messages", "k-1",
-						  body);
+	struct gbt_response first =
+	    post_with_key("/api/v1/messages", "k-1", body);
 	struct gbt_response again;
 	char location[200];
 
@@ -61,8 +61,9 @@ Test(api_idempotency, a_repeat_answers_the_first_201_and_stores_nothing)
 
 Test(api_idempotency, a_key_reused_for_another_message_is_422)
 {
-	struct gbt_response r = post_with_key(
-		"/api/v1/messages", "k-2", "{\"author\":\"Ann\",\"message\":\"a\"}");
+	struct gbt_response r =
+	    post_with_key("/api/v1/messages", "k-2",
+			  "{\"author\":\"Ann\",\"message\":\"a\"}");
 
 	cr_assert_eq(r.status, 201);
 	gbt_response_free(&r);
@@ -81,9 +82,9 @@ Test(api_idempotency, a_malformed_key_is_400)
 	char long_key[200];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct gbt_response r = post_with_key(
-			"/api/v1/messages", bad[i],
-			"{\"author\":\"Ann\",\"message\":\"m\"}");
+		struct gbt_response r =
+		    post_with_key("/api/v1/messages", bad[i],
+				  "{\"author\":\"Ann\",\"message\":\"m\"}");
 
 		api_assert_error(&r, 400, "invalid_parameter",
 				 "Idempotency-Key", NULL);
@@ -91,11 +92,10 @@ Test(api_idempotency, a_malformed_key_is_400)
 	}
 	memset(long_key, 'k', 129);
 	long_key[129] = '\0';
-	struct gbt_response r = post_with_key(
-		"/api/v1/messages", long_key,
-		"{\"author\":\"Ann\",\"message\":\"m\"}");
-	api_assert_error(&r, 400, "invalid_parameter", "Idempotency-Key",
-			 NULL);
+	struct gbt_response r =
+	    post_with_key("/api/v1/messages", long_key,
+			  "{\"author\":\"Ann\",\"message\":\"m\"}");
+	api_assert_error(&r, 400, "invalid_parameter", "Idempotency-Key", NULL);
 	gbt_response_free(&r);
 	cr_assert_eq(stored_count(), 0);
 }
@@ -119,9 +119,9 @@ Test(api_idempotency, the_legacy_post_honours_the_key_too)
 static void *race(void *arg)
 {
 	int *status = arg;
-	struct gbt_response r = post_with_key(
-		"/api/v1/messages", "k-race",
-		"{\"author\":\"Ann\",\"message\":\"raced\"}");
+	struct gbt_response r =
+	    post_with_key("/api/v1/messages", "k-race",
+			  "{\"author\":\"Ann\",\"message\":\"raced\"}");
 
 	*status = r.status;
 	gbt_response_free(&r);
@@ -146,12 +146,13 @@ Test(api_idempotency, concurrent_repeats_store_one_message)
 static void start_pair(struct gbt_server *back, struct gbt_server *front,
 		       const char *keepalive_ms)
 {
-	const char *back_args[] = {"--role", "backend", "--storage",
-				   "sqlite", "--rate-limit", "0",
-				   "--keepalive-ms", keepalive_ms, NULL};
+	const char *back_args[] = {
+	    "--role", "backend",	"--storage",  "sqlite", "--rate-limit",
+	    "0",      "--keepalive-ms", keepalive_ms, NULL};
 	char url[64];
-	const char *front_args[] = {"--role", "frontend", "--backend-url",
-				    url, "--rate-limit", "0", NULL};
+	const char *front_args[] = {"--role", "frontend",     "--backend-url",
+				    url,      "--rate-limit", "0",
+				    NULL};
 
 	cr_assert_eq(gbt_server_start(back, back_args, NULL), 0);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", back->port);
@@ -179,9 +180,9 @@ static double created_at_seconds(const char *s)
 	struct tm tm = {0};
 	int ms = 0;
 
-	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year,
-			 &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-			 &tm.tm_sec, &ms) != 7)
+	if (!s ||
+	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
+		   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -201,12 +202,13 @@ static void assert_same_message_but_clock(const char *first, const char *again)
 
 	cr_assert(a && b, "%s / %s", first, again);
 	for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
-		cr_assert_str_eq(
-		    cJSON_GetObjectItem(b, fields[i])->valuestring,
-		    cJSON_GetObjectItem(a, fields[i])->valuestring, "%s",
-		    fields[i]);
-	ta = created_at_seconds(cJSON_GetObjectItem(a, "created_at")->valuestring);
-	tb = created_at_seconds(cJSON_GetObjectItem(b, "created_at")->valuestring);
+		cr_assert_str_eq(cJSON_GetObjectItem(b, fields[i])->valuestring,
+				 cJSON_GetObjectItem(a, fields[i])->valuestring,
+				 "%s", fields[i]);
+	ta = created_at_seconds(
+	    cJSON_GetObjectItem(a, "created_at")->valuestring);
+	tb = created_at_seconds(
+	    cJSON_GetObjectItem(b, "created_at")->valuestring);
 	cr_assert(ta > 0 && tb > 0 && fabs(ta - tb) < 1.0, "%s / %s", first,
 		  again);
 	cJSON_Delete(a);

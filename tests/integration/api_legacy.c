@@ -45,7 +45,8 @@ Test(api_legacy, post_not_declared_json_is_415_and_not_stored)
 {
 	static const char body[] = "{\"author\":\"A\",\"message\":\"m\"}";
 	static const char *const types[] = {
-	    "Content-Type: text/plain", "Content-Type: text/plain;charset=UTF-8",
+	    "Content-Type: text/plain",
+	    "Content-Type: text/plain;charset=UTF-8",
 	    "Content-Type: application/x-www-form-urlencoded",
 	    "Content-Type: multipart/form-data; boundary=x", NULL};
 	const char *one[2] = {NULL, NULL};
@@ -55,8 +56,7 @@ Test(api_legacy, post_not_declared_json_is_415_and_not_stored)
 		one[0] = types[i];
 		r = api_request("POST", "/messages", types[i] ? one : NULL,
 				body, sizeof(body) - 1);
-		api_assert_error(&r, 415, "unsupported_media_type", NULL,
-				 NULL);
+		api_assert_error(&r, 415, "unsupported_media_type", NULL, NULL);
 		gbt_response_free(&r);
 	}
 	r = api_get("/messages");

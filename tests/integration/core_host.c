@@ -50,7 +50,8 @@ TestSuite(core, .init = start_default, .fini = stop, .timeout = 30);
 Test(core, health_is_200_json)
 {
 	struct gbt_response r;
-	cr_assert_eq(gbt_http(srv.port, "GET", "/health", NULL, NULL, 0, &r), 0);
+	cr_assert_eq(gbt_http(srv.port, "GET", "/health", NULL, NULL, 0, &r),
+		     0);
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(gbt_header(&r, "Content-Type"), "application/json");
 	cr_assert_str_eq(r.body, "{\"status\":\"ok\"}");
@@ -63,8 +64,8 @@ Test(core, ready_names_the_storage_check)
 	cr_assert_eq(gbt_http(srv.port, "GET", "/ready", NULL, NULL, 0, &r), 0);
 	cr_assert_eq(r.status, 200);
 	cJSON *j = json_of(&r);
-	cJSON *st = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "checks"),
-					"storage");
+	cJSON *st =
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "checks"), "storage");
 	cr_assert_str_eq(cJSON_GetObjectItem(st, "backend")->valuestring,
 			 "sqlite");
 	cr_assert_str_eq(cJSON_GetObjectItem(st, "status")->valuestring, "ok");
@@ -78,7 +79,8 @@ Test(core, ready_names_the_storage_check)
 Test(core, head_answers_without_body)
 {
 	struct gbt_response r;
-	cr_assert_eq(gbt_http(srv.port, "HEAD", "/health", NULL, NULL, 0, &r), 0);
+	cr_assert_eq(gbt_http(srv.port, "HEAD", "/health", NULL, NULL, 0, &r),
+		     0);
 	cr_assert_eq(r.status, 200);
 	cr_assert_eq(r.body_len, 0);
 	cr_assert_str_eq(gbt_header(&r, "Content-Length"), "15");
@@ -88,8 +90,8 @@ Test(core, head_answers_without_body)
 Test(core, unknown_path_is_404_json)
 {
 	struct gbt_response r;
-	cr_assert_eq(gbt_http(srv.port, "GET", "/no/such/thing", NULL, NULL, 0,
-			      &r), 0);
+	cr_assert_eq(
+	    gbt_http(srv.port, "GET", "/no/such/thing", NULL, NULL, 0, &r), 0);
 	cr_assert_eq(r.status, 404);
 	cJSON *j = json_of(&r);
 	cr_assert_str_eq(error_code(j), "not_found");
@@ -120,7 +122,8 @@ Test(core, garbage_method_is_400_json_and_server_keeps_serving)
 	cr_assert_str_eq(error_code(j), "bad_request");
 	cJSON_Delete(j);
 	gbt_response_free(&r);
-	cr_assert_eq(gbt_http(srv.port, "GET", "/health", NULL, NULL, 0, &r), 0);
+	cr_assert_eq(gbt_http(srv.port, "GET", "/health", NULL, NULL, 0, &r),
+		     0);
 	cr_assert_eq(r.status, 200);
 	gbt_response_free(&r);
 }
@@ -128,8 +131,8 @@ Test(core, garbage_method_is_400_json_and_server_keeps_serving)
 Test(core, encoded_nul_in_path_is_400)
 {
 	struct gbt_response r;
-	cr_assert_eq(gbt_http(srv.port, "GET", "/health%00.txt", NULL, NULL, 0,
-			      &r), 0);
+	cr_assert_eq(
+	    gbt_http(srv.port, "GET", "/health%00.txt", NULL, NULL, 0, &r), 0);
 	cr_assert_eq(r.status, 400);
 	cJSON *j = json_of(&r);
 	cr_assert_str_eq(error_code(j), "invalid_path");
@@ -152,8 +155,8 @@ Test(core, body_over_16k_is_413)
 	char *big = malloc(n);
 	memset(big, 'x', n);
 	struct gbt_response r;
-	cr_assert_eq(gbt_http(srv.port, "GET", "/api/v1/hello", NULL, big, n,
-			      &r), 0);
+	cr_assert_eq(
+	    gbt_http(srv.port, "GET", "/api/v1/hello", NULL, big, n, &r), 0);
 	cr_assert_eq(r.status, 413);
 	cJSON *j = json_of(&r);
 	cr_assert_str_eq(error_code(j), "payload_too_large");
@@ -168,8 +171,8 @@ Test(core, body_of_exactly_16k_is_accepted)
 	char *big = malloc(n);
 	memset(big, 'x', n);
 	struct gbt_response r;
-	cr_assert_eq(gbt_http(srv.port, "GET", "/api/v1/hello", NULL, big, n,
-			      &r), 0);
+	cr_assert_eq(
+	    gbt_http(srv.port, "GET", "/api/v1/hello", NULL, big, n, &r), 0);
 	cr_assert_eq(r.status, 200);
 	gbt_response_free(&r);
 	free(big);
@@ -180,8 +183,8 @@ Test(core, huge_declared_length_is_413_before_reading)
 	static const char *const h[] = {"Content-Length: 1073741824", NULL};
 	struct gbt_response r;
 	/* No body is sent: the answer must not wait for a gigabyte. */
-	cr_assert_eq(gbt_http(srv.port, "GET", "/api/v1/hello", h, NULL, 0,
-			      &r), 0);
+	cr_assert_eq(gbt_http(srv.port, "GET", "/api/v1/hello", h, NULL, 0, &r),
+		     0);
 	cr_assert_eq(r.status, 413);
 	gbt_response_free(&r);
 }
@@ -212,8 +215,8 @@ Test(core, forged_or_oversized_request_id_is_replaced)
 	for (size_t i = 0; i < 3; i++) {
 		const char *h[] = {cases[i], NULL};
 		struct gbt_response r;
-		cr_assert_eq(gbt_http(srv.port, "GET", "/health", h, NULL, 0,
-				      &r), 0);
+		cr_assert_eq(
+		    gbt_http(srv.port, "GET", "/health", h, NULL, 0, &r), 0);
 		const char *id = gbt_header(&r, "X-Request-Id");
 		cr_assert_not_null(id);
 		cr_assert_eq(strlen(id), 32, "generated id expected, got %s",
@@ -226,7 +229,8 @@ Test(core, every_log_line_is_json_with_the_required_fields)
 {
 	struct gbt_response r;
 	cr_assert_eq(gbt_http(srv.port, "GET", "/api/v1/hello?name=x", NULL,
-			      NULL, 0, &r), 0);
+			      NULL, 0, &r),
+		     0);
 	gbt_response_free(&r);
 	char *log = gbt_server_log_wait(&srv, "\"route\":\"/api/v1/hello\"");
 	int access = 0;
@@ -235,21 +239,22 @@ Test(core, every_log_line_is_json_with_the_required_fields)
 		cr_assert_not_null(j, "log line is not JSON: %s", line);
 		const char *req[] = {"ts", "level", "logger", "msg"};
 		for (int i = 0; i < 4; i++)
-			cr_assert(cJSON_IsString(cJSON_GetObjectItem(j, req[i])),
-				  "missing %s in %s", req[i], line);
+			cr_assert(
+			    cJSON_IsString(cJSON_GetObjectItem(j, req[i])),
+			    "missing %s in %s", req[i], line);
 		if (strcmp(cJSON_GetObjectItem(j, "logger")->valuestring,
 			   "access") == 0) {
-			const char *af[] = {"method", "route", "path",
-					    "remote", "request_id",
-					    "user_agent"};
+			const char *af[] = {"method",	  "route",
+					    "path",	  "remote",
+					    "request_id", "user_agent"};
 			for (int i = 0; i < 6; i++)
 				cr_assert(cJSON_IsString(
-						  cJSON_GetObjectItem(j, af[i])),
+					      cJSON_GetObjectItem(j, af[i])),
 					  "missing %s in %s", af[i], line);
 			const char *nf[] = {"status", "duration_ms", "bytes"};
 			for (int i = 0; i < 3; i++)
 				cr_assert(cJSON_IsNumber(
-						  cJSON_GetObjectItem(j, nf[i])),
+					      cJSON_GetObjectItem(j, nf[i])),
 					  "missing %s in %s", nf[i], line);
 			if (strcmp(cJSON_GetObjectItem(j, "route")->valuestring,
 				   "/api/v1/hello") == 0)
@@ -329,8 +334,9 @@ Test(startup, unknown_key_in_config_file_exits_2)
 
 Test(startup, missing_plugin_file_names_it)
 {
-	const char *const a[] = {"--plugin-dir", plugin_dir(), "--plugins",
-				 "nosuch", "--listen", "127.0.0.1:0", NULL};
+	const char *const a[] = {
+	    "--plugin-dir", plugin_dir(),  "--plugins", "nosuch",
+	    "--listen",	    "127.0.0.1:0", NULL};
 	expect_exit2(a, NULL, "nosuch.so: cannot load");
 }
 
@@ -339,8 +345,7 @@ Test(startup, missing_plugin_file_names_it)
 static void expect_test_plugin_refused(const char *name, const char *needle)
 {
 	char p[1024];
-	snprintf(p, sizeof p, "%s/%s.so", gbt_build_path("test-plugins"),
-		 name);
+	snprintf(p, sizeof p, "%s/%s.so", gbt_build_path("test-plugins"), name);
 	const char *const a[] = {"--plugin-dir", plugin_dir(), "--plugins", p,
 				 NULL};
 	expect_exit2(a, NULL, needle);
@@ -354,7 +359,7 @@ Test(startup, file_that_is_not_a_plugin_is_refused)
 Test(startup, abi_mismatch_is_refused_before_init)
 {
 	expect_test_plugin_refused("bad_abi", "built for ABI 3.0, this "
-						"guestbookd speaks 2.0");
+					      "guestbookd speaks 2.0");
 }
 
 /* A plugin built for ABI 1.x (init with the old signature, no settings):
@@ -362,7 +367,8 @@ Test(startup, abi_mismatch_is_refused_before_init)
 Test(startup, plugin_built_for_the_old_major_is_refused_in_one_line)
 {
 	char p[1024];
-	snprintf(p, sizeof p, "%s", gbt_build_path("test-plugins/old_major.so"));
+	snprintf(p, sizeof p, "%s",
+		 gbt_build_path("test-plugins/old_major.so"));
 	const char *const a[] = {"--plugin-dir", plugin_dir(), "--plugins", p,
 				 NULL};
 	char *out = NULL;
@@ -374,8 +380,7 @@ Test(startup, plugin_built_for_the_old_major_is_refused_in_one_line)
 		 "speaks 2.0; rebuild it against guestbook/plugin.h 2.0\n",
 		 p);
 	cr_assert_not_null(strstr(out, want), "'%s' not in:\n%s", want, out);
-	cr_assert_null(strstr(out, "must never run"), "its init ran:\n%s",
-		       out);
+	cr_assert_null(strstr(out, "must never run"), "its init ran:\n%s", out);
 	free(out);
 }
 
@@ -411,8 +416,12 @@ Test(startup, storage_plugin_in_plugins_list_is_refused)
 
 Test(startup, unusable_database_path_exits_2)
 {
-	const char *const a[] = {"--plugin-dir", plugin_dir(), "--plugins", "",
-				 "--sqlite-path", "/proc/nonexistent/x.db",
+	const char *const a[] = {"--plugin-dir",
+				 plugin_dir(),
+				 "--plugins",
+				 "",
+				 "--sqlite-path",
+				 "/proc/nonexistent/x.db",
 				 NULL};
 	expect_exit2(a, NULL, "/proc/nonexistent/x.db");
 }
@@ -426,23 +435,23 @@ Test(startup, version_and_help_exit_0)
 	free(out);
 	const char *const h[] = {"--help", "--plugin-dir", plugin_dir(), NULL};
 	cr_assert_eq(gbt_run(h, NULL, &out), 0, "%s", out);
-	const char *vars[] = {"PORT", "GUESTBOOK_LISTEN", "GUESTBOOK_RATE_LIMIT",
-			      "--sqlite-path", "GUESTBOOK_ADMIN_TOKEN",
-			      "plugin api ", "plugin web ", "plugin metrics ",
-			      "plugin sqlite "};
+	const char *vars[] = {
+	    "PORT",	     "GUESTBOOK_LISTEN",      "GUESTBOOK_RATE_LIMIT",
+	    "--sqlite-path", "GUESTBOOK_ADMIN_TOKEN", "plugin api ",
+	    "plugin web ",   "plugin metrics ",	      "plugin sqlite "};
 	for (int i = 0; i < 9; i++)
 		cr_assert_not_null(strstr(out, vars[i]), "--help lacks %s",
 				   vars[i]);
 	free(out);
 	/* the settings of the plugins of another role and store */
 	const char *const hb[] = {"--help", "--plugin-dir", plugin_dir(),
-				  "--role", "frontend", NULL};
+				  "--role", "frontend",	    NULL};
 	cr_assert_eq(gbt_run(hb, NULL, &out), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "GUESTBOOK_API_ADDR"), "%s", out);
 	cr_assert_not_null(strstr(out, "--backend-url"), "%s", out);
 	free(out);
-	const char *const hm[] = {"--help", "--plugin-dir", plugin_dir(),
-				  "--storage", "mongo", NULL};
+	const char *const hm[] = {"--help",    "--plugin-dir", plugin_dir(),
+				  "--storage", "mongo",	       NULL};
 	cr_assert_eq(gbt_run(hm, NULL, &out), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "GUESTBOOK_DB_ADDR"), "%s", out);
 	cr_assert_not_null(strstr(out, "GUESTBOOK_MONGO_URI_FILE"), "%s", out);

@@ -30,8 +30,7 @@ struct load {
 static void *poster(void *arg)
 {
 	struct load *l = arg;
-	static const char *const h[] = {"Content-Type: application/json",
-					NULL};
+	static const char *const h[] = {"Content-Type: application/json", NULL};
 	int i = 0;
 	while (!atomic_load(&l->stop)) {
 		char body[128];
@@ -82,15 +81,15 @@ static void load_stop(struct load *l, pthread_t *t)
 		pthread_join(t[i], NULL);
 }
 
-static const char *const base_args[] = {"--plugins", "api", "--rate-limit",
-					"0", "--access-log", "off", NULL};
+static const char *const base_args[] = {
+    "--plugins", "api", "--rate-limit", "0", "--access-log", "off", NULL};
 
 Test(lifecycle, sigterm_drains_then_exits_0_without_failing_requests,
      .timeout = 60)
 {
-	static const char *const args[] = {"--plugins", "api", "--rate-limit",
-					   "0", "--drain-seconds", "1",
-					   "--access-log", "off", NULL};
+	static const char *const args[] = {
+	    "--plugins", "api",		 "--rate-limit", "0", "--drain-seconds",
+	    "1",	 "--access-log", "off",		 NULL};
 	struct gbt_server s;
 	cr_assert_eq(gbt_server_start(&s, args, NULL), 0);
 	struct load l;

@@ -15,18 +15,19 @@ static int post_as(int port, const char *xff)
 	static const char body[] = "{\"author\":\"p\",\"message\":\"m\"}";
 	struct gbt_response r;
 	cr_assert_eq(gbt_http(port, "POST", "/api/v1/messages", h, body,
-			      sizeof body - 1, &r), 0);
+			      sizeof body - 1, &r),
+		     0);
 	int st = r.status;
 	gbt_response_free(&r);
 	return st;
 }
 
-Test(proxy, forged_first_entry_shares_the_proxy_appended_bucket,
-     .timeout = 30)
+Test(proxy, forged_first_entry_shares_the_proxy_appended_bucket, .timeout = 30)
 {
 	/* 2 a minute: a burst of 1, then 429. */
-	static const char *const args[] = {"--plugins", "api", "--rate-limit",
-					   "2", "--trust-proxy", "on", NULL};
+	static const char *const args[] = {
+	    "--plugins", "api", "--rate-limit", "2", "--trust-proxy",
+	    "on",	 NULL};
 	struct gbt_server s;
 	cr_assert_eq(gbt_server_start(&s, args, NULL), 0);
 	cr_assert_eq(post_as(s.port, "1.1.1.1, 10.0.0.7"), 201);

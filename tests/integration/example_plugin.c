@@ -28,8 +28,8 @@ TestSuite(example, .init = start, .fini = stop, .timeout = 30);
 Test(example, hello_greets_the_world_by_default)
 {
 	struct gbt_response r;
-	cr_assert_eq(gbt_http(srv.port, "GET", "/api/v1/hello", NULL, NULL, 0,
-			      &r), 0);
+	cr_assert_eq(
+	    gbt_http(srv.port, "GET", "/api/v1/hello", NULL, NULL, 0, &r), 0);
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(r.body, "{\"message\":\"Hello, world!\",\"count\":1}");
 	gbt_response_free(&r);
@@ -38,8 +38,9 @@ Test(example, hello_greets_the_world_by_default)
 Test(example, hello_uses_the_decoded_name)
 {
 	struct gbt_response r;
-	cr_assert_eq(gbt_http(srv.port, "GET", "/api/v1/hello?name=Ada%20L", NULL,
-			      NULL, 0, &r), 0);
+	cr_assert_eq(gbt_http(srv.port, "GET", "/api/v1/hello?name=Ada%20L",
+			      NULL, NULL, 0, &r),
+		     0);
 	cr_assert(strstr(r.body, "\"Hello, Ada L!\""), "%s", r.body);
 	gbt_response_free(&r);
 }
@@ -58,8 +59,8 @@ Test(example, too_long_name_is_400_invalid_parameter)
 Test(example, post_is_405)
 {
 	struct gbt_response r;
-	cr_assert_eq(gbt_http(srv.port, "POST", "/api/v1/hello", NULL, "x", 1,
-			      &r), 0);
+	cr_assert_eq(
+	    gbt_http(srv.port, "POST", "/api/v1/hello", NULL, "x", 1, &r), 0);
 	cr_assert_eq(r.status, 405);
 	cr_assert_str_eq(gbt_header(&r, "Allow"), "GET, HEAD");
 	gbt_response_free(&r);
@@ -68,8 +69,8 @@ Test(example, post_is_405)
 Test(example, its_metric_is_exported)
 {
 	struct gbt_response r;
-	cr_assert_eq(gbt_http(srv.port, "GET", "/api/v1/hello", NULL, NULL, 0,
-			      &r), 0);
+	cr_assert_eq(
+	    gbt_http(srv.port, "GET", "/api/v1/hello", NULL, NULL, 0, &r), 0);
 	gbt_response_free(&r);
 	cr_assert_eq(gbt_http(srv.port, "GET", "/metrics", NULL, NULL, 0, &r),
 		     0);
@@ -96,7 +97,8 @@ static char *hello_with(const char *const *args, const char *const *env)
 	struct gbt_response r;
 	cr_assert_eq(gbt_server_start(&s, args, env), 0);
 	cr_assert_eq(gbt_http(s.port, "GET", "/api/v1/hello?name=Ada", NULL,
-			      NULL, 0, &r), 0);
+			      NULL, 0, &r),
+		     0);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	char *body = strdup(r.body);
 	gbt_response_free(&r);
@@ -147,26 +149,26 @@ Test(greeting, from_the_config_file, .timeout = 30)
 Test(greeting, unknown_example_setting_exits_2_naming_it, .timeout = 30)
 {
 	const char *const args[] = {
-		"--plugin-dir", plugin_dir(), "--plugins",
-		"example",      "--example-greetin",	   "typo",
-		NULL};
+	    "--plugin-dir",	 plugin_dir(), "--plugins", "example",
+	    "--example-greetin", "typo",       NULL};
 	char *out = NULL;
 	int rc = gbt_run(args, NULL, &out);
 	cr_assert_eq(rc, 2, "%s", out);
 	cr_assert(strstr(out, "guestbookd: unknown option '--example-greetin' "
-			      "(see --help)\n"), "%s", out);
+			      "(see --help)\n"),
+		  "%s", out);
 	free(out);
 }
 
 Test(greeting, help_lists_the_plugin_and_its_setting, .timeout = 30)
 {
-	const char *const args[] = {"--help", "--plugin-dir",
-				    plugin_dir(), "--plugins",
-				    "+example", NULL};
+	const char *const args[] = {"--help",	 "--plugin-dir", plugin_dir(),
+				    "--plugins", "+example",	 NULL};
 	char *out = NULL;
 	cr_assert_eq(gbt_run(args, NULL, &out), 0, "%s", out);
 	cr_assert(strstr(out, "plugin example 2.0.0: GET /api/v1/hello: a "
-			      "complete plugin to copy"), "%s", out);
+			      "complete plugin to copy"),
+		  "%s", out);
 	const char *line = strstr(out, "--example-greeting");
 	cr_assert_not_null(line, "%s", out);
 	cr_assert(strstr(line, "GUESTBOOK_EXAMPLE_GREETING"), "%s", out);
@@ -178,8 +180,8 @@ Test(greeting, help_lists_the_plugin_and_its_setting, .timeout = 30)
  * naming the plugin, the spelling used and the allowed range. */
 Test(plugin_settings, bad_value_exits_2_naming_the_plugin, .timeout = 30)
 {
-	const char *const args[] = {"--plugin-dir", plugin_dir(),
-				    "--listen", "127.0.0.1:0", NULL};
+	const char *const args[] = {"--plugin-dir", plugin_dir(), "--listen",
+				    "127.0.0.1:0", NULL};
 	const char *const env[] = {"GUESTBOOK_API_LEGACY_LIST_MAX=0", NULL};
 	char *out = NULL;
 	int rc = gbt_run(args, env, &out);
@@ -187,14 +189,16 @@ Test(plugin_settings, bad_value_exits_2_naming_the_plugin, .timeout = 30)
 	cr_assert(strstr(out, "guestbookd: plugin api: setting "
 			      "api_legacy_list_max "
 			      "(GUESTBOOK_API_LEGACY_LIST_MAX): '0' is not a "
-			      "number from 1 to 100000\n"), "%s", out);
+			      "number from 1 to 100000\n"),
+		  "%s", out);
 	free(out);
 	const char *const old[] = {"GUESTBOOK_LIST_CACHE_MS=soon", NULL};
 	rc = gbt_run(args, old, &out);
 	cr_assert_eq(rc, 2, "%s", out);
 	cr_assert(strstr(out, "guestbookd: plugin "), "%s", out);
 	cr_assert(strstr(out, "setting list_cache_ms (GUESTBOOK_LIST_CACHE_MS)"
-			      ": 'soon' is not a number"), "%s", out);
+			      ": 'soon' is not a number"),
+		  "%s", out);
 	free(out);
 }
 
@@ -202,8 +206,7 @@ Test(plugin_settings, bad_value_exits_2_naming_the_plugin, .timeout = 30)
 Test(plugin_settings, secrets_are_masked_in_the_debug_log, .timeout = 30)
 {
 	const char *const args[] = {"--log-level", "debug", NULL};
-	const char *const env[] = {"GUESTBOOK_ADMIN_TOKEN=hunter2-token",
-				   NULL};
+	const char *const env[] = {"GUESTBOOK_ADMIN_TOKEN=hunter2-token", NULL};
 	struct gbt_server s;
 	cr_assert_eq(gbt_server_start(&s, args, env), 0);
 	char *log = gbt_server_log(&s);

@@ -368,8 +368,8 @@ Test(metrics_page, openmetrics_on_request_with_exemplars_on_buckets)
 		  "a bucket without a traced observation has no exemplar");
 	cr_assert(strstr(body, "# TYPE hits counter\nhits_total 2\n"), "%s",
 		  body);
-	cr_assert(strstr(body, "# TYPE odd_count unknown\nodd_count 1\n"),
-		  "%s", body);
+	cr_assert(strstr(body, "# TYPE odd_count unknown\nodd_count 1\n"), "%s",
+		  body);
 	size_t n = strlen(body);
 	cr_assert(n > 6 && strcmp(body + n - 6, "# EOF\n") == 0);
 }

@@ -71,8 +71,8 @@ static char *run_failing(const char *const *args)
 	char plugins[512];
 	/* a copy: gbt_build_path's buffer is reused by gbt_run */
 	snprintf(plugins, sizeof(plugins), "%s", gbt_build_path("plugins"));
-	const char *argv[32] = {"--listen", "127.0.0.1:0", "--plugin-dir",
-				plugins, "--role", "backend",
+	const char *argv[32] = {"--listen",	"127.0.0.1:0", "--plugin-dir",
+				plugins,	"--role",      "backend",
 				"--log-format", "json"};
 	size_t n = 8;
 	char *out = NULL;
@@ -102,14 +102,13 @@ Test(mongo_config, malformed_uri_stops_the_start_with_one_line_and_status_2,
 	free(out);
 }
 
-Test(mongo_config, unknown_uri_option_stops_the_start_naming_it,
-     .timeout = 30)
+Test(mongo_config, unknown_uri_option_stops_the_start_naming_it, .timeout = 30)
 {
 	const char *args[] = {
-		"--mongo-uri",
-		"mongodb://127.0.0.1:1/guestbook?serverSelectionTimeoutMS=500"
-		"&notAnOption=1",
-		NULL};
+	    "--mongo-uri",
+	    "mongodb://127.0.0.1:1/guestbook?serverSelectionTimeoutMS=500"
+	    "&notAnOption=1",
+	    NULL};
 	char *out = run_failing(args);
 	const char *line = last_line(out);
 
@@ -122,8 +121,8 @@ Test(mongo_config, unknown_uri_option_stops_the_start_naming_it,
 Test(mongo_config, bad_option_value_stops_the_start, .timeout = 30)
 {
 	const char *args[] = {
-		"--mongo-uri",
-		"mongodb://127.0.0.1:1/guestbook?connectTimeoutMS=soon", NULL};
+	    "--mongo-uri",
+	    "mongodb://127.0.0.1:1/guestbook?connectTimeoutMS=soon", NULL};
 	char *out = run_failing(args);
 
 	cr_assert_not_null(strstr(last_line(out), "connecttimeoutms"), "%s",
@@ -134,26 +133,24 @@ Test(mongo_config, bad_option_value_stops_the_start, .timeout = 30)
 Test(mongo_config, password_in_a_refused_uri_is_masked, .timeout = 30)
 {
 	const char *args[] = {
-		"--mongo-uri",
-		"mongodb://admin:hunter2secret@127.0.0.1:1/guestbook?nope=1",
-		NULL};
+	    "--mongo-uri",
+	    "mongodb://admin:hunter2secret@127.0.0.1:1/guestbook?nope=1", NULL};
 	char *out = run_failing(args);
 
-	cr_assert_null(strstr(out, "hunter2secret"),
-		       "the password leaked:\n%s", out);
+	cr_assert_null(strstr(out, "hunter2secret"), "the password leaked:\n%s",
+		       out);
 	cr_assert_not_null(strstr(out, "admin:****@127.0.0.1:1"), "%s", out);
 	free(out);
 }
 
 Test(mongo_config, password_in_a_malformed_uri_is_masked, .timeout = 30)
 {
-	const char *args[] = {"--mongo-uri",
-			      "mongodb:/admin:hunter2secret@127.0.0.1:1/x",
-			      NULL};
+	const char *args[] = {
+	    "--mongo-uri", "mongodb:/admin:hunter2secret@127.0.0.1:1/x", NULL};
 	char *out = run_failing(args);
 
-	cr_assert_null(strstr(out, "hunter2secret"),
-		       "the password leaked:\n%s", out);
+	cr_assert_null(strstr(out, "hunter2secret"), "the password leaked:\n%s",
+		       out);
 	free(out);
 }
 
@@ -163,13 +160,12 @@ Test(mongo_config, unacknowledged_write_concern_is_refused, .timeout = 30)
 			      "--mongo-write-concern", "0", NULL};
 	char *out = run_failing(args);
 
-	cr_assert_not_null(strstr(last_line(out), "mongo_write_concern"),
-			   "%s", out);
+	cr_assert_not_null(strstr(last_line(out), "mongo_write_concern"), "%s",
+			   out);
 	free(out);
 }
 
-static int http_status(const char *method, const char *path,
-		       const char *body)
+static int http_status(const char *method, const char *path, const char *body)
 {
 	const char *hdr[] = {"Content-Type: application/json", NULL};
 	struct gbt_response r;
@@ -202,8 +198,9 @@ Test(mongo_config, unreachable_database_starts_not_ready_with_masked_uri,
 	char *log = gbt_server_log(&server);
 	cr_assert_null(strstr(log, "hunter2secret"), "the password leaked:\n%s",
 		       log);
-	cr_assert_not_null(strstr(log, "mongodb://bob:****@127.0.0.1:1/guestbook"),
-			   "the log names the masked URI:\n%s", log);
+	cr_assert_not_null(
+	    strstr(log, "mongodb://bob:****@127.0.0.1:1/guestbook"),
+	    "the log names the masked URI:\n%s", log);
 	free(log);
 }
 
@@ -241,8 +238,8 @@ Test(mongo_config, password_with_a_question_mark_is_masked_in_the_log,
 {
 	/* the driver accepts it; nothing listens on port 1 */
 	const char *args[] = {
-		"--role", "backend", "--mongo-uri",
-		"mongodb://bob:hunter2?secret@127.0.0.1:1/guestbook", NULL};
+	    "--role", "backend", "--mongo-uri",
+	    "mongodb://bob:hunter2?secret@127.0.0.1:1/guestbook", NULL};
 
 	cr_assert_eq(gbt_server_start(&server, args, NULL), 0);
 	cr_assert_eq(http_status("GET", "/api/v1/messages", NULL), 503);
@@ -273,15 +270,13 @@ Test(mongo_config, legacy_db_addr_alone_makes_the_legacy_backend,
 
 	/* it went to database guestbook, collection messages */
 	struct gbt_response r;
-	cr_assert_eq(gbt_http(server.port, "GET", "/messages", NULL, NULL, 0,
-			      &r),
-		     0);
+	cr_assert_eq(
+	    gbt_http(server.port, "GET", "/messages", NULL, NULL, 0, &r), 0);
 	cr_assert_eq(r.status, 201);
 	cr_assert_not_null(strstr(r.body, marker), "%s", r.body);
 	gbt_response_free(&r);
-	cr_assert_gt(gbt_mongo_count(gbt_mongo_shared_uri("guestbook"),
-				     "messages"),
-		     0);
+	cr_assert_gt(
+	    gbt_mongo_count(gbt_mongo_shared_uri("guestbook"), "messages"), 0);
 	char *log = gbt_server_log(&server);
 	cr_assert_not_null(strstr(log, "storage=mongo"), "%s", log);
 	free(log);
@@ -292,9 +287,15 @@ static void start_with_write_concern(const char *wc)
 	char db[64];
 
 	snprintf(db, sizeof(db), "guestbook_wc_%d", (int)getpid());
-	const char *args[] = {"--role", "backend", "--mongo-uri",
-			      gbt_mongo_shared_uri(db), "--mongo-write-concern",
-			      wc, "--rate-limit", "0", NULL};
+	const char *args[] = {"--role",
+			      "backend",
+			      "--mongo-uri",
+			      gbt_mongo_shared_uri(db),
+			      "--mongo-write-concern",
+			      wc,
+			      "--rate-limit",
+			      "0",
+			      NULL};
 	cr_assert_eq(gbt_server_start(&server, args, NULL), 0);
 }
 
@@ -315,8 +316,8 @@ Test(mongo_config, driver_messages_are_json_lines_of_our_log,
 	/* an old-style boolean makes the driver warn, and start anyway */
 	snprintf(uri, sizeof(uri), "%s?retryWrites=1",
 		 gbt_mongo_shared_uri("guestbook_log"));
-	const char *args[] = {"--role", "backend", "--mongo-uri", uri,
-			      "--rate-limit", "0", NULL};
+	const char *args[] = {"--role",	      "backend", "--mongo-uri", uri,
+			      "--rate-limit", "0",	 NULL};
 	cr_assert_eq(gbt_server_start(&server, args, NULL), 0);
 	cr_assert_eq(http_status("POST", "/api/v1/messages",
 				 "{\"author\":\"a\",\"message\":\"m\"}"),
@@ -330,10 +331,10 @@ Test(mongo_config, driver_messages_are_json_lines_of_our_log,
 		cJSON *j = cJSON_Parse(line);
 
 		cr_assert_not_null(j, "not a JSON log line: %s", line);
-		const char *logger = cJSON_GetStringValue(
-			cJSON_GetObjectItem(j, "logger"));
+		const char *logger =
+		    cJSON_GetStringValue(cJSON_GetObjectItem(j, "logger"));
 		const char *msg =
-			cJSON_GetStringValue(cJSON_GetObjectItem(j, "msg"));
+		    cJSON_GetStringValue(cJSON_GetObjectItem(j, "msg"));
 		if (logger && msg && !strcmp(logger, "mongo") &&
 		    strstr(msg, "driver") && strstr(msg, "retrywrites"))
 			driver_lines++;

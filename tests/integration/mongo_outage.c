@@ -1,8 +1,9 @@
 /*
  * mongo_outage.c - guestbookd --role backend over a MongoDB server that
  * goes away and comes back (FerretDB, or mongod with GB_TEST_MONGOD=1,
- * stopped and restarted on the same port and data), or that is not there yet when guestbookd starts: quick
- * 503s, a live process, and recovery without a restart.
+ * stopped and restarted on the same port and data), or that is not there yet
+ * when guestbookd starts: quick 503s, a live process, and recovery without a
+ * restart.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -36,14 +37,17 @@ static void start_db(void)
 {
 	char why[1024];
 
-	cr_assert_eq(gbt_mongo_server_start(&db, why, sizeof(why)), 0, "%s", why);
-	snprintf(uri, sizeof(uri), "%s", gbt_mongo_uri(&db, "guestbook_outage"));
+	cr_assert_eq(gbt_mongo_server_start(&db, why, sizeof(why)), 0, "%s",
+		     why);
+	snprintf(uri, sizeof(uri), "%s",
+		 gbt_mongo_uri(&db, "guestbook_outage"));
 }
 
 static void start_guestbookd(void)
 {
-	const char *args[] = {"--role", "backend", "--storage", "mongo",
-			      "--mongo-uri", uri, "--rate-limit", "0", NULL};
+	const char *args[] = {"--role",	      "backend",     "--storage",
+			      "mongo",	      "--mongo-uri", uri,
+			      "--rate-limit", "0",	     NULL};
 
 	if (gbt_server_start(&server, args, NULL) != 0) {
 		/* a failed .init skips .fini: do not leave FerretDB running */
@@ -99,8 +103,8 @@ static int post(const char *text, char id[64], struct gbt_response *keep)
 	struct gbt_response r;
 	int status;
 
-	snprintf(body, sizeof(body), "{\"author\":\"outage\",\"message\":\"%s\"}",
-		 text);
+	snprintf(body, sizeof(body),
+		 "{\"author\":\"outage\",\"message\":\"%s\"}", text);
 	cr_assert_eq(gbt_http(server.port, "POST", "/api/v1/messages", hdr,
 			      body, strlen(body), &r),
 		     0, "POST got no answer: the process must keep serving");
@@ -177,8 +181,8 @@ Test(mongo_outage, outage_answers_503_quickly_and_recovers_without_restart,
 	for (int i = 0; i < n; i++) {
 		char *doc = gbt_mongo_find_json(uri, "messages", ids[i]);
 
-		cr_assert_not_null(doc, "post %d (%s) was acknowledged but lost",
-				   i, ids[i]);
+		cr_assert_not_null(
+		    doc, "post %d (%s) was acknowledged but lost", i, ids[i]);
 		free(doc);
 	}
 	cr_assert_eq(gbt_mongo_count(uri, "messages"), n,
@@ -226,7 +230,8 @@ Test(mongo_outage, concurrent_requests_during_an_outage_all_fail_fast,
 	}
 	for (int i = 0; i < N; i++) {
 		pthread_join(th[i], NULL);
-		cr_assert_eq(p[i].status, 503, "request %d: %d", i, p[i].status);
+		cr_assert_eq(p[i].status, 503, "request %d: %d", i,
+			     p[i].status);
 		cr_assert_lt(p[i].seconds, 3.0,
 			     "request %d waited %.2f s: the outage must not "
 			     "queue requests behind each other",

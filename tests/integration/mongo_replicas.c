@@ -42,9 +42,17 @@ static void start_replicas(void)
 
 	snprintf(db, sizeof(db), "guestbook_replicas_%d", (int)getpid());
 	snprintf(uri, sizeof(uri), "%s", gbt_mongo_shared_uri(db));
-	const char *args[] = {"--role", "backend", "--mongo-uri", uri,
-			      "--rate-limit", "0", "--list-cache-ms", "500",
-			      "--admin-token", TOKEN, NULL};
+	const char *args[] = {"--role",
+			      "backend",
+			      "--mongo-uri",
+			      uri,
+			      "--rate-limit",
+			      "0",
+			      "--list-cache-ms",
+			      "500",
+			      "--admin-token",
+			      TOKEN,
+			      NULL};
 	for (int i = 0; i < 2; i++) {
 		if (gbt_server_start(&replica[i], args, NULL) == 0)
 			continue;
@@ -81,14 +89,14 @@ static int post(int port, const char *text, char id_out[64])
 
 	snprintf(body, sizeof(body),
 		 "{\"author\":\"replica\",\"message\":\"%s\"}", text);
-	if (gbt_http(port, "POST", "/api/v1/messages", hdr, body,
-		     strlen(body), &r) != 0)
+	if (gbt_http(port, "POST", "/api/v1/messages", hdr, body, strlen(body),
+		     &r) != 0)
 		return -1;
 	status = r.status;
 	if (status == 201 && id_out) {
 		cJSON *j = cJSON_Parse(r.body);
 		const char *id =
-			cJSON_GetStringValue(cJSON_GetObjectItem(j, "id"));
+		    cJSON_GetStringValue(cJSON_GetObjectItem(j, "id"));
 
 		snprintf(id_out, 64, "%s", id ? id : "");
 		cJSON_Delete(j);
@@ -102,9 +110,8 @@ static int first_page_has(int port, const char *text)
 	struct gbt_response r;
 	int found;
 
-	cr_assert_eq(gbt_http(port, "GET", "/api/v1/messages", NULL, NULL, 0,
-			      &r),
-		     0);
+	cr_assert_eq(
+	    gbt_http(port, "GET", "/api/v1/messages", NULL, NULL, 0, &r), 0);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	found = strstr(r.body, text) != NULL;
 	gbt_response_free(&r);

@@ -16,8 +16,9 @@ static struct gbt_server srv;
 static void start(void)
 {
 	static const char *const args[] = {
-		"--plugins", "api,web", "--storage", "sqlite", "--rate-limit",
-		"0", "--admin-token", "review-secret", NULL};
+	    "--plugins",     "api,web",	      "--storage",
+	    "sqlite",	     "--rate-limit",  "0",
+	    "--admin-token", "review-secret", NULL};
 
 	cr_assert_eq(gbt_server_start(&srv, args, NULL), 0,
 		     "guestbookd did not start");
@@ -33,8 +34,7 @@ static void stop(void)
 TestSuite(review_http, .init = start, .fini = stop, .timeout = 60);
 
 static struct gbt_response request(const char *method, const char *path,
-				   const char *const *headers,
-				   const char *body)
+				   const char *const *headers, const char *body)
 {
 	struct gbt_response r;
 
@@ -83,7 +83,7 @@ Test(review_http, no_content_and_not_modified_carry_no_content_length)
 	gbt_response_free(&r);
 
 	static const char *const auth[] = {
-		"Authorization: Bearer review-secret", NULL};
+	    "Authorization: Bearer review-secret", NULL};
 	r = request("DELETE", path, auth, NULL);
 	cr_assert_eq(r.status, 204);
 	cr_assert_null(gbt_header(&r, "Content-Length"),
@@ -113,10 +113,10 @@ Test(review_http, head_announces_the_get_length)
 Test(review_http, access_line_of_a_non_utf8_request_is_valid_json)
 {
 	static const char *const headers[] = {
-		"X-Request-Id: review-hostile-1",
-		"User-Agent: agent-\xff\xfe-\xc0\xaf", NULL};
-	struct gbt_response r = request("GET", "/caf%e9/%ff%c0%af", headers,
-					NULL);
+	    "X-Request-Id: review-hostile-1",
+	    "User-Agent: agent-\xff\xfe-\xc0\xaf", NULL};
+	struct gbt_response r =
+	    request("GET", "/caf%e9/%ff%c0%af", headers, NULL);
 
 	cr_assert_eq(r.status, 404);
 	gbt_response_free(&r);
@@ -172,15 +172,15 @@ Test(review_http, deeply_nested_json_body_is_400_not_a_crash)
 Test(review_http, cors_preflight_is_not_granted)
 {
 	static const char *const preflight[] = {
-		"Origin: https://elsewhere.example",
-		"Access-Control-Request-Method: DELETE",
-		"Access-Control-Request-Headers: authorization", NULL};
+	    "Origin: https://elsewhere.example",
+	    "Access-Control-Request-Method: DELETE",
+	    "Access-Control-Request-Headers: authorization", NULL};
 	static const char *const paths[] = {"/api/v1/messages/1",
 					    "/api/v1/messages", "/post"};
 
 	for (size_t i = 0; i < 3; i++) {
 		struct gbt_response r =
-			request("OPTIONS", paths[i], preflight, NULL);
+		    request("OPTIONS", paths[i], preflight, NULL);
 
 		cr_assert_eq(r.status, 405, "OPTIONS %s: %d", paths[i],
 			     r.status);
@@ -198,13 +198,19 @@ Test(review_http, cors_preflight_is_not_granted)
  * its body must then name the failure, not the "ok" of the last ping. */
 Test(review_ready, ready_names_the_failure_a_request_found)
 {
-	static const char *const back_args[] = {
-		"--role", "backend", "--storage", "sqlite", NULL};
+	static const char *const back_args[] = {"--role", "backend",
+						"--storage", "sqlite", NULL};
 	struct gbt_server back, front;
 	char url[64];
-	const char *front_args[] = {"--role", "frontend", "--backend-url",
-				    url, "--ready-cache-ms", "60000",
-				    "--list-cache-ms", "0", NULL};
+	const char *front_args[] = {"--role",
+				    "frontend",
+				    "--backend-url",
+				    url,
+				    "--ready-cache-ms",
+				    "60000",
+				    "--list-cache-ms",
+				    "0",
+				    NULL};
 	struct gbt_response r;
 
 	cr_assert_eq(gbt_server_start(&back, back_args, NULL), 0);
@@ -216,8 +222,9 @@ Test(review_ready, ready_names_the_failure_a_request_found)
 	gbt_response_free(&r);
 
 	gbt_server_stop(&back, SIGKILL);
-	cr_assert_eq(gbt_http(front.port, "GET", "/api/v1/messages", NULL,
-			      NULL, 0, &r), 0);
+	cr_assert_eq(
+	    gbt_http(front.port, "GET", "/api/v1/messages", NULL, NULL, 0, &r),
+	    0);
 	cr_assert_eq(r.status, 503, "%s", r.body);
 	gbt_response_free(&r);
 	cr_assert_eq(gbt_http(front.port, "GET", "/ready", NULL, NULL, 0, &r),
@@ -225,9 +232,8 @@ Test(review_ready, ready_names_the_failure_a_request_found)
 	cr_assert_eq(r.status, 503, "%s", r.body);
 	cJSON *root = cJSON_Parse(r.body);
 	cJSON *st = cJSON_GetObjectItem(
-		cJSON_GetObjectItem(cJSON_GetObjectItem(root, "checks"),
-				    "storage"),
-		"error");
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(root, "checks"), "storage"),
+	    "error");
 	cr_assert(cJSON_IsString(st), "%s", r.body);
 	cr_assert_str_neq(st->valuestring, "ok", "%s", r.body);
 	cJSON_Delete(root);

@@ -13,9 +13,9 @@
 static int run_front(const char *const *extra, char **out)
 {
 	char plugins[1100], www[1100];
-	const char *args[20] = {"--role", "frontend", "--listen",
-				"127.0.0.1:0", "--plugin-dir", plugins,
-				"--www-dir", www};
+	const char *args[20] = {
+	    "--role",	    "frontend", "--listen",  "127.0.0.1:0",
+	    "--plugin-dir", plugins,	"--www-dir", www};
 	size_t n = 8;
 
 	snprintf(plugins, sizeof(plugins), "%s", gbt_build_path("plugins"));
@@ -30,10 +30,10 @@ Test(review_storage_http, password_in_a_refused_backend_url_is_never_printed,
      .timeout = 30)
 {
 	static const char *const bad[][3] = {
-		{"--backend-url", "https://admin:hunter2@backend:8080", NULL},
-		{"--backend-url", "admin:hunter2@backend:8080", NULL},
-		{"--backend-url", "ftp://admin:hunter2@backend", NULL},
-		{"--backend-url", "http://admin:hunter2@backend:8080", NULL},
+	    {"--backend-url", "https://admin:hunter2@backend:8080", NULL},
+	    {"--backend-url", "admin:hunter2@backend:8080", NULL},
+	    {"--backend-url", "ftp://admin:hunter2@backend", NULL},
+	    {"--backend-url", "http://admin:hunter2@backend:8080", NULL},
 	};
 	char *out = NULL;
 

@@ -74,8 +74,8 @@ Test(review_storage_mongo,
 
 	snprintf(uri, sizeof(uri), "%s?maxPoolSize=1&waitQueueTimeoutMS=1",
 		 gbt_mongo_shared_uri("guestbook_pool"));
-	const char *args[] = {"--role", "backend", "--mongo-uri", uri,
-			      "--rate-limit", "0", NULL};
+	const char *args[] = {"--role",	      "backend", "--mongo-uri", uri,
+			      "--rate-limit", "0",	 NULL};
 	cr_assert_eq(gbt_server_start(&server, args, NULL), 0);
 	memset(p, 0, sizeof(p));
 	for (int i = 0; i < T; i++)
@@ -94,8 +94,7 @@ Test(review_storage_mongo,
 	cr_assert_gt(unavailable, 0, "the pool never ran out: %d ok", ok);
 
 	struct gbt_response r;
-	cr_assert_eq(gbt_http(server.port, "GET", "/health", NULL, NULL, 0,
-			      &r),
+	cr_assert_eq(gbt_http(server.port, "GET", "/health", NULL, NULL, 0, &r),
 		     0, "the server is gone");
 	cr_assert_eq(r.status, 200);
 	gbt_response_free(&r);

@@ -23,9 +23,9 @@ static struct gbt_server backend, front;
 
 static void start_backend(void)
 {
-	static const char *const args[] = {"--role", "backend", "--storage",
-					   "sqlite", "--rate-limit", "0",
-					   NULL};
+	static const char *const args[] = {
+	    "--role",	    "backend", "--storage", "sqlite",
+	    "--rate-limit", "0",       NULL};
 
 	cr_assert_eq(gbt_server_start(&backend, args, NULL), 0,
 		     "backend did not start");
@@ -34,8 +34,9 @@ static void start_backend(void)
 static void start_front(void)
 {
 	char url[64];
-	const char *args[] = {"--role", "frontend", "--backend-url", url,
-			      "--rate-limit", "0", NULL};
+	const char *args[] = {"--role", "frontend",	"--backend-url",
+			      url,	"--rate-limit", "0",
+			      NULL};
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", backend.port);
 	cr_assert_eq(gbt_server_start(&front, args, NULL), 0,
@@ -66,7 +67,8 @@ static struct gbt_response request(int port, const char *method,
 	char h[128];
 	const char *headers[] = {h, NULL};
 
-	snprintf(h, sizeof(h), "Content-Type: %s", ctype ? ctype : "text/plain");
+	snprintf(h, sizeof(h), "Content-Type: %s",
+		 ctype ? ctype : "text/plain");
 	cr_assert_eq(gbt_http(port, method, path, ctype ? headers : NULL, body,
 			      body ? strlen(body) : 0, &r),
 		     0, "%s %s on port %d: no answer", method, path, port);
@@ -126,7 +128,8 @@ Test(role_frontend, backend_messages_show_on_the_frontend_page_and_api)
 	/* and the legacy list */
 	r = get(front.port, "/messages");
 	cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
-	cr_assert_not_null(strstr(r.body, "\"message\":\"posted at the back\""));
+	cr_assert_not_null(
+	    strstr(r.body, "\"message\":\"posted at the back\""));
 	gbt_response_free(&r);
 }
 
@@ -134,13 +137,12 @@ Test(role_frontend, json_post_on_the_frontend_is_stored_by_the_backend)
 {
 	struct gbt_response r;
 
-	r = request(front.port, "POST", "/api/v1/messages",
-		    "application/json",
+	r = request(front.port, "POST", "/api/v1/messages", "application/json",
 		    "{\"author\":\"Cy\",\"message\":\"fetch post\"}");
 	cr_assert_eq(r.status, 201, "%d %s", r.status, r.body);
 	gbt_response_free(&r);
-	r = request(front.port, "POST", "/api/v1/messages",
-		    "application/json", "{\"author\":\"\",\"message\":\"x\"}");
+	r = request(front.port, "POST", "/api/v1/messages", "application/json",
+		    "{\"author\":\"\",\"message\":\"x\"}");
 	cr_assert_eq(r.status, 422, "%d %s", r.status, r.body);
 	gbt_response_free(&r);
 	r = get(backend.port, "/api/v1/messages");
@@ -221,8 +223,8 @@ Test(role_frontend, backend_down_gives_a_friendly_503_page)
 Test(role_frontend, frontend_recovers_when_the_backend_returns)
 {
 	char listen[32];
-	const char *args[] = {"--role", "backend", "--storage", "sqlite",
-			      "--listen", listen, NULL};
+	const char *args[] = {"--role",	  "backend", "--storage", "sqlite",
+			      "--listen", listen,    NULL};
 	struct gbt_server again;
 	struct gbt_response r;
 
@@ -245,9 +247,9 @@ Test(role_frontend, frontend_recovers_when_the_backend_returns)
 static int run_front(const char *const *extra, char **out)
 {
 	char plugins[1100], www[1100];
-	const char *args[20] = {"--role", "frontend", "--listen",
-				"127.0.0.1:0", "--plugin-dir", plugins,
-				"--www-dir", www};
+	const char *args[20] = {
+	    "--role",	    "frontend", "--listen",  "127.0.0.1:0",
+	    "--plugin-dir", plugins,	"--www-dir", www};
 	size_t n = 8;
 
 	snprintf(plugins, sizeof(plugins), "%s", gbt_build_path("plugins"));
@@ -261,10 +263,10 @@ static int run_front(const char *const *extra, char **out)
 Test(role_frontend, unusable_backend_urls_stop_start_up_with_status_2)
 {
 	static const char *const bad[][3] = {
-		{"--backend-url", "https://backend:8080", NULL},
-		{"--backend-url", "backend:8080", NULL},
-		{"--backend-url", "http://backend:99999", NULL},
-		{"--backend-url", "http://:8080", NULL},
+	    {"--backend-url", "https://backend:8080", NULL},
+	    {"--backend-url", "backend:8080", NULL},
+	    {"--backend-url", "http://backend:99999", NULL},
+	    {"--backend-url", "http://:8080", NULL},
 	};
 	char *out = NULL;
 
@@ -280,7 +282,7 @@ Test(role_frontend, unusable_backend_urls_stop_start_up_with_status_2)
 Test(role_frontend, password_in_the_backend_url_is_refused_and_not_logged)
 {
 	static const char *const args[] = {
-		"--backend-url", "http://admin:hunter2@backend:8080", NULL};
+	    "--backend-url", "http://admin:hunter2@backend:8080", NULL};
 	char *out = NULL;
 
 	cr_assert_eq(run_front(args, &out), 2, "%s", out);
@@ -339,8 +341,12 @@ Test(role_frontend, legacy_port_and_api_addr_make_a_working_frontend)
 	char port_env[32], api_env[64], plugin_env[1100], www_env[1100];
 	char log[300];
 	int port = free_port(), up = 0;
-	char *const env[] = {port_env, api_env, plugin_env, www_env,
-			     (char *)"GUESTBOOK_LOG_FORMAT=json", NULL};
+	char *const env[] = {port_env,
+			     api_env,
+			     plugin_env,
+			     www_env,
+			     (char *)"GUESTBOOK_LOG_FORMAT=json",
+			     NULL};
 	struct gbt_response r;
 	pid_t pid;
 
@@ -391,9 +397,15 @@ Test(role_frontend, legacy_port_and_api_addr_make_a_working_frontend)
 static void start_legacy_backend(int port)
 {
 	char plugin[600], listen[64];
-	const char *args[] = {"--plugins", plugin, "--storage", "sqlite",
-			      "--rate-limit", "0", port ? "--listen" : NULL,
-			      listen, NULL};
+	const char *args[] = {"--plugins",
+			      plugin,
+			      "--storage",
+			      "sqlite",
+			      "--rate-limit",
+			      "0",
+			      port ? "--listen" : NULL,
+			      listen,
+			      NULL};
 
 	/* a copy: the harness reuses gbt_build_path's buffer */
 	snprintf(plugin, sizeof(plugin), "%s",
@@ -416,10 +428,14 @@ Test(role_frontend_legacy, legacy_env_frontend_works_with_a_legacy_backend)
 	char port_env[32], api_env[64], plugin_env[1100], www_env[1100];
 	char log[300];
 	int port = free_port();
-	char *const env[] = {port_env, api_env, plugin_env, www_env,
+	char *const env[] = {port_env,
+			     api_env,
+			     plugin_env,
+			     www_env,
 			     (char *)"GUESTBOOK_LOG_FORMAT=json",
 			     (char *)"GUESTBOOK_RATE_LIMIT=0",
-			     (char *)"GUESTBOOK_ADMIN_TOKEN=tok", NULL};
+			     (char *)"GUESTBOOK_ADMIN_TOKEN=tok",
+			     NULL};
 	const char *auth[] = {"Authorization: Bearer tok", NULL};
 	struct gbt_response r;
 	pid_t pid;
@@ -453,8 +469,8 @@ Test(role_frontend_legacy, legacy_env_frontend_works_with_a_legacy_backend)
 	r = get(port, "/");
 	cr_assert_eq(r.status, 200);
 	cr_assert_not_null(
-		strstr(r.body, ">&lt;b&gt;bold&lt;/b&gt; &amp; co</p>"), "%s",
-		r.body);
+	    strstr(r.body, ">&lt;b&gt;bold&lt;/b&gt; &amp; co</p>"), "%s",
+	    r.body);
 	cr_assert_not_null(strstr(r.body, ">&lt;Ann&gt;</h3>"));
 	cr_assert_null(strstr(r.body, "&amp;lt;"), "double-escaped");
 	cr_assert_null(strstr(r.body, "data-id="), "a link without an id");
@@ -467,9 +483,9 @@ Test(role_frontend_legacy, legacy_env_frontend_works_with_a_legacy_backend)
 	cr_assert_not_null(strstr(r.body, "<b>bold</b> & co"), "%s", r.body);
 	gbt_response_free(&r);
 	/* the contract cannot delete */
-	cr_assert_eq(gbt_http(port, "DELETE", "/api/v1/messages/1", auth, NULL,
-			      0, &r),
-		     0);
+	cr_assert_eq(
+	    gbt_http(port, "DELETE", "/api/v1/messages/1", auth, NULL, 0, &r),
+	    0);
 	cr_assert_eq(r.status, 501, "%d %s", r.status, r.body);
 	cr_assert_not_null(strstr(r.body, "legacy contract"), "%s", r.body);
 	gbt_response_free(&r);
@@ -539,8 +555,9 @@ Test(role_frontend_legacy, backend_down_gives_the_503_page)
 Test(role_frontend_legacy, a_list_over_the_body_limit_gives_the_503_page)
 {
 	char url[64];
-	const char *args[] = {"--role", "frontend", "--backend-url", url,
-			      "--backend-max-body", "1024", NULL};
+	const char *args[] = {"--role", "frontend",	      "--backend-url",
+			      url,	"--backend-max-body", "1024",
+			      NULL};
 	struct gbt_response r;
 	char *log;
 
@@ -566,10 +583,9 @@ Test(role_frontend_legacy, a_list_over_the_body_limit_gives_the_503_page)
 /* auto follows the backend when the legacy one is replaced by ours. */
 Test(role_frontend_legacy, auto_switches_from_legacy_to_v1)
 {
-	static const char *const v1_args[] = {"--role", "backend",
-					      "--storage", "sqlite",
-					      "--rate-limit", "0", "--listen",
-					      NULL, NULL};
+	static const char *const v1_args[] = {
+	    "--role", "backend",  "--storage", "sqlite", "--rate-limit",
+	    "0",      "--listen", NULL,	       NULL};
 	const char *args[9];
 	char listen[64];
 	struct gbt_response r;

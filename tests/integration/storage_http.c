@@ -50,8 +50,8 @@ static double mono_s(void)
 static void start_backend(void)
 {
 	static const char *const args[] = {
-		"--role", "backend", "--storage", "sqlite", "--rate-limit",
-		"0", "--admin-token", "s3cret-token", NULL};
+	    "--role", "backend",       "--storage",    "sqlite", "--rate-limit",
+	    "0",      "--admin-token", "s3cret-token", NULL};
 
 	cr_assert_eq(gbt_server_start(&backend, args, NULL), 0,
 		     "backend guestbookd did not start");
@@ -63,10 +63,17 @@ static void start_backend(void)
 static void start_host_speaking(const char *url, const char *timeout_ms,
 				const char *contract)
 {
-	const char *args[] = {"--storage", "http", "--backend-url", url,
-			      "--admin-token", "s3cret-token",
-			      "--backend-timeout-ms", timeout_ms,
-			      "--backend-api", contract, NULL};
+	const char *args[] = {"--storage",
+			      "http",
+			      "--backend-url",
+			      url,
+			      "--admin-token",
+			      "s3cret-token",
+			      "--backend-timeout-ms",
+			      timeout_ms,
+			      "--backend-api",
+			      contract,
+			      NULL};
 
 	gb_conformance_host_start(args);
 }
@@ -134,7 +141,7 @@ static cJSON *list(int limit, const char *cursor, char **next)
 	struct gb_error err = {0};
 	cJSON *docs = NULL;
 	enum gb_status st =
-		host()->store_list(NULL, MSGS, limit, cursor, &docs, next, &err);
+	    host()->store_list(NULL, MSGS, limit, cursor, &docs, next, &err);
 
 	cr_assert_eq(st, GB_OK, "list: %d %s", st, err.message);
 	cr_assert(cJSON_IsArray(docs));
@@ -178,10 +185,9 @@ Test(storage_http, date_is_the_backend_time_of_the_insert)
 	doc = get(id);
 	date = cJSON_GetObjectItemCaseSensitive(doc, "date");
 	cr_assert(cJSON_IsNumber(date));
-	cr_assert(date->valuedouble >= before - 1 &&
-		  date->valuedouble <= after + 1,
-		  "date %f not within [%f, %f]", date->valuedouble, before,
-		  after);
+	cr_assert(
+	    date->valuedouble >= before - 1 && date->valuedouble <= after + 1,
+	    "date %f not within [%f, %f]", date->valuedouble, before, after);
 	cJSON_Delete(doc);
 }
 
@@ -203,9 +209,9 @@ Test(storage_http, unicode_message_round_trips_exactly)
 {
 	static const char author[] = "Zoë 日本語 🎉";
 	static const char text[] =
-		"Grüße aus Köln ☃\nline two\twith a tab, \"quotes\", "
-		"back\\slash, <script>alert(1)</script> & 😀 \xe2\x80\xa8 "
-		"Ελληνικά עברית العربية";
+	    "Grüße aus Köln ☃\nline two\twith a tab, \"quotes\", "
+	    "back\\slash, <script>alert(1)</script> & 😀 \xe2\x80\xa8 "
+	    "Ελληνικά עברית العربية";
 	char id[GB_ID_MAX], *next = NULL;
 	cJSON *doc, *docs;
 
@@ -332,7 +338,7 @@ Test(storage_http, garbage_cursor_is_invalid)
 Test(storage_http, unknown_and_malformed_ids_are_not_found)
 {
 	static const char *const bad[] = {"999999", "abc", "../../ready",
-					  "a b", "%00", "?limit=1"};
+					  "a b",    "%00", "?limit=1"};
 	struct gb_error err = {0};
 	cJSON *doc = NULL;
 
@@ -376,11 +382,11 @@ Test(storage_http, other_collections_are_invalid_with_a_clear_message)
 
 	cr_assert_eq(host()->store_insert(NULL, "notes", doc, id, &err),
 		     GB_ERR_INVALID);
-	cr_assert_not_null(strstr(err.message, "only the \"messages\""),
-			   "%s", err.message);
-	cr_assert_eq(host()->store_list(NULL, "notes", 5, NULL, &docs, &next,
-					&err),
-		     GB_ERR_INVALID);
+	cr_assert_not_null(strstr(err.message, "only the \"messages\""), "%s",
+			   err.message);
+	cr_assert_eq(
+	    host()->store_list(NULL, "notes", 5, NULL, &docs, &next, &err),
+	    GB_ERR_INVALID);
 	cJSON_Delete(doc);
 }
 
@@ -470,9 +476,9 @@ Test(storage_http, ping_reports_ready)
 /* A backend that closes idle kept-alive connections after 100 ms. */
 static void setup_short_keepalive(void)
 {
-	static const char *const args[] = {"--role", "backend", "--storage",
-					   "sqlite", "--rate-limit", "0",
-					   "--keepalive-ms", "100", NULL};
+	static const char *const args[] = {
+	    "--role", "backend",	"--storage", "sqlite", "--rate-limit",
+	    "0",      "--keepalive-ms", "100",	     NULL};
 
 	cr_assert_eq(gbt_server_start(&backend, args, NULL), 0);
 	snprintf(backend_url, sizeof(backend_url), "http://127.0.0.1:%d",
@@ -512,11 +518,10 @@ Test(storage_http, stopped_backend_is_unavailable_quickly)
 	t0 = mono_s();
 	cr_assert_eq(host()->store_insert(NULL, MSGS, doc, id, &err),
 		     GB_ERR_UNAVAILABLE);
-	cr_assert_not_null(strstr(err.message, backend_url), "%s",
-			   err.message);
-	cr_assert_eq(host()->store_list(NULL, MSGS, 20, NULL, &docs, &next,
-					&err),
-		     GB_ERR_UNAVAILABLE);
+	cr_assert_not_null(strstr(err.message, backend_url), "%s", err.message);
+	cr_assert_eq(
+	    host()->store_list(NULL, MSGS, 20, NULL, &docs, &next, &err),
+	    GB_ERR_UNAVAILABLE);
 	cr_assert_eq(host()->store_get(NULL, MSGS, "1", &docs, &err),
 		     GB_ERR_UNAVAILABLE);
 	cr_assert_lt(mono_s() - t0, 1.0, "took %.2f s", mono_s() - t0);
@@ -531,14 +536,21 @@ Test(storage_http, stopped_backend_is_unavailable_quickly)
 
 /* ---- a misbehaving backend ---------------------------------------------- */
 
-enum fake_mode { FAKE_500, FAKE_NOT_JSON, FAKE_WRONG_SHAPE, FAKE_BAD_DATE,
-		 FAKE_SLOW, FAKE_EMPTY_LIST, FAKE_EMPTY_PAGE_WITH_CURSOR,
-		 FAKE_BAD_CURSOR, FAKE_OVERFULL_PAGE };
+enum fake_mode {
+	FAKE_500,
+	FAKE_NOT_JSON,
+	FAKE_WRONG_SHAPE,
+	FAKE_BAD_DATE,
+	FAKE_SLOW,
+	FAKE_EMPTY_LIST,
+	FAKE_EMPTY_PAGE_WITH_CURSOR,
+	FAKE_BAD_CURSOR,
+	FAKE_OVERFULL_PAGE
+};
 
 #define FAKE_MESSAGE                                                           \
-	"{\"id\":\"1\",\"author\":\"a\",\"message\":\"m\","                      \
+	"{\"id\":\"1\",\"author\":\"a\",\"message\":\"m\","                    \
 	"\"created_at\":\"2026-11-26T06:00:00.123Z\"}"
-
 
 static struct mg_context *fake;
 static int fake_port;
@@ -569,17 +581,19 @@ static int fake_handler(struct mg_connection *c, void *ud)
 	pthread_mutex_unlock(&fake_lock);
 	switch (fake_mode) {
 	case FAKE_500:
-		fake_reply(c, 500, "{\"error\":{\"code\":\"internal\","
-				   "\"message\":\"boom\"}}");
+		fake_reply(c, 500,
+			   "{\"error\":{\"code\":\"internal\","
+			   "\"message\":\"boom\"}}");
 		break;
-	case FAKE_NOT_JSON:
-		fake_reply(c, 200, "<html>not json</html>");
-		break;
+	case FAKE_NOT_JSON: fake_reply(c, 200, "<html>not json</html>"); break;
 	case FAKE_WRONG_SHAPE:
-		fake_reply(c, strcmp(mg_get_request_info(c)->request_method,
-				     "POST") == 0 ? 201 : 200,
-			   "{\"messages\":[{\"id\":\"1\",\"author\":7}],"
-			   "\"next_cursor\":null,\"id\":\"1\"}");
+		fake_reply(
+		    c,
+		    strcmp(mg_get_request_info(c)->request_method, "POST") == 0
+			? 201
+			: 200,
+		    "{\"messages\":[{\"id\":\"1\",\"author\":7}],"
+		    "\"next_cursor\":null,\"id\":\"1\"}");
 		break;
 	case FAKE_BAD_DATE:
 		fake_reply(c, 200,
@@ -598,9 +612,10 @@ static int fake_handler(struct mg_connection *c, void *ud)
 		fake_reply(c, 200, "{\"messages\":[],\"next_cursor\":\"abc\"}");
 		break;
 	case FAKE_BAD_CURSOR:
-		fake_reply(c, 200,
-			   "{\"messages\":[" FAKE_MESSAGE "],"
-			   "\"next_cursor\":\"x\\\"><script>alert(1)</script>\"}");
+		fake_reply(
+		    c, 200,
+		    "{\"messages\":[" FAKE_MESSAGE "],"
+		    "\"next_cursor\":\"x\\\"><script>alert(1)</script>\"}");
 		break;
 	case FAKE_OVERFULL_PAGE:
 		/* three messages whatever the limit asked */
@@ -648,9 +663,9 @@ static void assert_all_unavailable(const char *why)
 	cr_assert_eq(host()->store_insert(NULL, MSGS, doc, id, &err),
 		     GB_ERR_UNAVAILABLE, "%s: insert: %s", why, err.message);
 	cr_assert(err.message[0]);
-	cr_assert_eq(host()->store_list(NULL, MSGS, 20, NULL, &out, &next,
-					&err),
-		     GB_ERR_UNAVAILABLE, "%s: list: %s", why, err.message);
+	cr_assert_eq(
+	    host()->store_list(NULL, MSGS, 20, NULL, &out, &next, &err),
+	    GB_ERR_UNAVAILABLE, "%s: list: %s", why, err.message);
 	cr_assert_null(out);
 	cr_assert_eq(host()->store_get(NULL, MSGS, "1", &out, &err),
 		     GB_ERR_UNAVAILABLE, "%s: get: %s", why, err.message);
@@ -658,18 +673,42 @@ static void assert_all_unavailable(const char *why)
 	cJSON_Delete(doc);
 }
 
-static void fake_500(void) { fake_start(FAKE_500, "3000"); }
-static void fake_not_json(void) { fake_start(FAKE_NOT_JSON, "3000"); }
-static void fake_shape(void) { fake_start(FAKE_WRONG_SHAPE, "3000"); }
-static void fake_date(void) { fake_start(FAKE_BAD_DATE, "3000"); }
-static void fake_slow(void) { fake_start(FAKE_SLOW, "300"); }
-static void fake_ok(void) { fake_start(FAKE_EMPTY_LIST, "3000"); }
+static void fake_500(void)
+{
+	fake_start(FAKE_500, "3000");
+}
+static void fake_not_json(void)
+{
+	fake_start(FAKE_NOT_JSON, "3000");
+}
+static void fake_shape(void)
+{
+	fake_start(FAKE_WRONG_SHAPE, "3000");
+}
+static void fake_date(void)
+{
+	fake_start(FAKE_BAD_DATE, "3000");
+}
+static void fake_slow(void)
+{
+	fake_start(FAKE_SLOW, "300");
+}
+static void fake_ok(void)
+{
+	fake_start(FAKE_EMPTY_LIST, "3000");
+}
 static void fake_endless(void)
 {
 	fake_start(FAKE_EMPTY_PAGE_WITH_CURSOR, "3000");
 }
-static void fake_bad_cursor(void) { fake_start(FAKE_BAD_CURSOR, "3000"); }
-static void fake_overfull(void) { fake_start(FAKE_OVERFULL_PAGE, "3000"); }
+static void fake_bad_cursor(void)
+{
+	fake_start(FAKE_BAD_CURSOR, "3000");
+}
+static void fake_overfull(void)
+{
+	fake_start(FAKE_OVERFULL_PAGE, "3000");
+}
 
 TestSuite(storage_http_fake, .fini = fake_stop, .timeout = 60);
 
@@ -678,15 +717,13 @@ Test(storage_http_fake, backend_500_is_unavailable, .init = fake_500)
 	char detail[256];
 
 	assert_all_unavailable("HTTP 500");
-	for (int i = 0; i < 40 && gb_storage_ready(detail, sizeof(detail));
-	     i++)
+	for (int i = 0; i < 40 && gb_storage_ready(detail, sizeof(detail)); i++)
 		usleep(50000);
 	cr_assert_not(gb_storage_ready(detail, sizeof(detail)),
 		      "ready while /ready answers 500");
 }
 
-Test(storage_http_fake, non_json_answer_is_unavailable,
-     .init = fake_not_json)
+Test(storage_http_fake, non_json_answer_is_unavailable, .init = fake_not_json)
 {
 	assert_all_unavailable("HTML body");
 }
@@ -716,24 +753,22 @@ Test(storage_http_fake, unparseable_created_at_is_unavailable,
 			   err.message);
 }
 
-Test(storage_http_fake, slow_backend_times_out_as_configured,
-     .init = fake_slow)
+Test(storage_http_fake, slow_backend_times_out_as_configured, .init = fake_slow)
 {
 	struct gb_error err = {0};
 	cJSON *out = NULL;
 	char *next = NULL;
 	double t0 = mono_s();
 
-	cr_assert_eq(host()->store_list(NULL, MSGS, 20, NULL, &out, &next,
-					&err),
-		     GB_ERR_UNAVAILABLE);
+	cr_assert_eq(
+	    host()->store_list(NULL, MSGS, 20, NULL, &out, &next, &err),
+	    GB_ERR_UNAVAILABLE);
 	cr_assert_lt(mono_s() - t0, 1.5, "took %.2f s with a 300 ms timeout",
 		     mono_s() - t0);
 	cr_assert_not_null(strstr(err.message, "300 ms"), "%s", err.message);
 }
 
-Test(storage_http_fake, empty_list_answer_is_an_empty_list,
-     .init = fake_ok)
+Test(storage_http_fake, empty_list_answer_is_an_empty_list, .init = fake_ok)
 {
 	char *next = NULL;
 	cJSON *docs = list(20, NULL, &next);
@@ -763,8 +798,7 @@ Test(storage_http_fake, request_id_and_client_address_are_propagated,
 	struct gbt_server front;
 	struct gbt_response r;
 	char url[64];
-	const char *args[] = {"--role", "frontend", "--backend-url", url,
-			      NULL};
+	const char *args[] = {"--role", "frontend", "--backend-url", url, NULL};
 	static const char *const h[] = {"X-Request-Id: trace-abc-123", NULL};
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", fake_port);
@@ -793,9 +827,9 @@ Test(storage_http_fake, empty_page_with_a_cursor_is_unavailable_not_a_loop,
 	char *next = NULL;
 	double t0 = mono_s();
 
-	cr_assert_eq(host()->store_list(NULL, MSGS, 1000, NULL, &out, &next,
-					&err),
-		     GB_ERR_UNAVAILABLE, "%s", err.message);
+	cr_assert_eq(
+	    host()->store_list(NULL, MSGS, 1000, NULL, &out, &next, &err),
+	    GB_ERR_UNAVAILABLE, "%s", err.message);
 	cr_assert_null(out);
 	cr_assert_null(next);
 	cr_assert_lt(mono_s() - t0, 2.0, "took %.2f s", mono_s() - t0);
@@ -810,9 +844,9 @@ Test(storage_http_fake, cursor_outside_the_contract_is_unavailable,
 	cJSON *out = NULL;
 	char *next = NULL;
 
-	cr_assert_eq(host()->store_list(NULL, MSGS, 20, NULL, &out, &next,
-					&err),
-		     GB_ERR_UNAVAILABLE, "%s", err.message);
+	cr_assert_eq(
+	    host()->store_list(NULL, MSGS, 20, NULL, &out, &next, &err),
+	    GB_ERR_UNAVAILABLE, "%s", err.message);
 	cr_assert_null(out);
 	cr_assert_null(next);
 	cr_assert_not_null(strstr(err.message, "cursor"), "%s", err.message);
@@ -825,10 +859,8 @@ Test(storage_http_fake, page_longer_than_asked_is_unavailable,
 	cJSON *out = NULL;
 	char *next = NULL;
 
-	cr_assert_eq(host()->store_list(NULL, MSGS, 2, NULL, &out, &next,
-					&err),
+	cr_assert_eq(host()->store_list(NULL, MSGS, 2, NULL, &out, &next, &err),
 		     GB_ERR_UNAVAILABLE, "%s", err.message);
 	cr_assert_null(out);
 	cr_assert_null(next);
 }
-

@@ -41,8 +41,8 @@ static void legacy_backend_start(void)
 {
 	static int stop_registered;
 	char plugin[600];
-	const char *args[] = {"--plugins", plugin, "--storage", "sqlite",
-			      "--rate-limit", "0", NULL};
+	const char *args[] = {"--plugins",    plugin, "--storage", "sqlite",
+			      "--rate-limit", "0",    NULL};
 
 	/* a copy: the harness reuses gbt_build_path's buffer */
 	snprintf(plugin, sizeof(plugin), "%s",
@@ -61,9 +61,15 @@ static void legacy_backend_start(void)
 static void host_start(const char *url, const char *contract,
 		       const char *max_body)
 {
-	const char *args[] = {"--storage",	  "http",   "--backend-url",
-			      url,		  "--backend-api", contract,
-			      "--backend-max-body", max_body, NULL};
+	const char *args[] = {"--storage",
+			      "http",
+			      "--backend-url",
+			      url,
+			      "--backend-api",
+			      contract,
+			      "--backend-max-body",
+			      max_body,
+			      NULL};
 
 	gb_conformance_host_start(args);
 }
@@ -118,7 +124,7 @@ LEGACY_CONFORMANCE_TEST(empty_collection_lists_nothing)
 LEGACY_CONFORMANCE_TEST(large_limit_returns_everything_in_one_page)
 LEGACY_CONFORMANCE_TEST(cursor_paging_visits_every_document_once)
 LEGACY_CONFORMANCE_TEST(
-	paging_ends_with_null_cursor_when_count_is_a_multiple_of_limit)
+    paging_ends_with_null_cursor_when_count_is_a_multiple_of_limit)
 LEGACY_CONFORMANCE_TEST(garbage_cursor_is_invalid)
 LEGACY_CONFORMANCE_TEST(collections_are_isolated)
 LEGACY_CONFORMANCE_TEST(ping_reports_ready)
@@ -145,16 +151,16 @@ static cJSON *list(int limit, const char *cursor, char **next)
 	struct gb_error err = {0};
 	cJSON *docs = NULL;
 
-	cr_assert_eq(host()->store_list(NULL, MSGS, limit, cursor, &docs, next,
-					&err),
-		     GB_OK, "list: %s", err.message);
+	cr_assert_eq(
+	    host()->store_list(NULL, MSGS, limit, cursor, &docs, next, &err),
+	    GB_OK, "list: %s", err.message);
 	return docs;
 }
 
 static const char *text_of(const cJSON *doc, const char *field)
 {
 	return cJSON_GetStringValue(
-		cJSON_GetObjectItemCaseSensitive(doc, field));
+	    cJSON_GetObjectItemCaseSensitive(doc, field));
 }
 
 static void legacy_only(void)
@@ -179,9 +185,8 @@ Test(storage_http_legacy, escaped_text_is_decoded_exactly_once)
 	cJSON *docs;
 
 	insert("<Ann & Bob>", "<b>bold</b> &lt; \"q\" 'a'");
-	cr_assert_eq(gbt_http(backend.port, "GET", "/messages", NULL, NULL, 0,
-			      &r),
-		     0);
+	cr_assert_eq(
+	    gbt_http(backend.port, "GET", "/messages", NULL, NULL, 0, &r), 0);
 	/* what the backend stored, as the original would have */
 	cr_assert_not_null(strstr(r.body, "&lt;b&gt;bold&lt;/b&gt; &amp;lt;"),
 			   "%s", r.body);
@@ -193,7 +198,7 @@ Test(storage_http_legacy, escaped_text_is_decoded_exactly_once)
 	cr_assert_str_eq(text_of(cJSON_GetArrayItem(docs, 0), "message"),
 			 "<b>bold</b> &lt; \"q\" 'a'");
 	cr_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetArrayItem(docs, 0), "id")));
+	    cJSON_GetArrayItem(docs, 0), "id")));
 	cJSON_Delete(docs);
 }
 
@@ -223,18 +228,15 @@ Test(storage_http_legacy, a_cursor_survives_newer_posts)
 		insert("Ann", text);
 	}
 	docs = list(3, NULL, &next);
-	cr_assert_str_eq(text_of(cJSON_GetArrayItem(docs, 2), "message"),
-			 "m3");
+	cr_assert_str_eq(text_of(cJSON_GetArrayItem(docs, 2), "message"), "m3");
 	cr_assert_not_null(next);
 	cJSON_Delete(docs);
 	insert("Ann", "newer");
 	insert("Ann", "newest");
 	docs = list(3, next, &next2);
 	cr_assert_eq(cJSON_GetArraySize(docs), 3);
-	cr_assert_str_eq(text_of(cJSON_GetArrayItem(docs, 0), "message"),
-			 "m2");
-	cr_assert_str_eq(text_of(cJSON_GetArrayItem(docs, 2), "message"),
-			 "m0");
+	cr_assert_str_eq(text_of(cJSON_GetArrayItem(docs, 0), "message"), "m2");
+	cr_assert_str_eq(text_of(cJSON_GetArrayItem(docs, 2), "message"), "m0");
 	cr_assert_null(next2);
 	cJSON_Delete(docs);
 	free(next);
@@ -248,12 +250,11 @@ Test(storage_http_legacy, backend_down_is_unavailable_and_not_ready)
 
 	cr_assert(gb_storage_ready(detail, sizeof(detail)), "%s", detail);
 	backend_stop();
-	cr_assert_eq(host()->store_list(NULL, MSGS, 20, NULL, &docs, &next,
-					&err),
-		     GB_ERR_UNAVAILABLE);
+	cr_assert_eq(
+	    host()->store_list(NULL, MSGS, 20, NULL, &docs, &next, &err),
+	    GB_ERR_UNAVAILABLE);
 	cr_assert(err.message[0]);
-	for (int i = 0; i < 60 && gb_storage_ready(detail, sizeof(detail));
-	     i++)
+	for (int i = 0; i < 60 && gb_storage_ready(detail, sizeof(detail)); i++)
 		usleep(50000);
 	cr_assert_not(gb_storage_ready(detail, sizeof(detail)),
 		      "still ready with the backend gone");
@@ -289,9 +290,9 @@ Test(storage_http_legacy_modes, a_list_over_backend_max_body_is_unavailable)
 		snprintf(text, sizeof(text), "message number %d, to fill", i);
 		insert("Ann", text);
 	}
-	cr_assert_eq(host()->store_list(NULL, MSGS, 20, NULL, &docs, &next,
-					&err),
-		     GB_ERR_UNAVAILABLE);
+	cr_assert_eq(
+	    host()->store_list(NULL, MSGS, 20, NULL, &docs, &next, &err),
+	    GB_ERR_UNAVAILABLE);
 	cr_assert_null(docs);
 	cr_assert_not_null(strstr(err.message, "backend_max_body"), "%s",
 			   err.message);
@@ -300,9 +301,9 @@ Test(storage_http_legacy_modes, a_list_over_backend_max_body_is_unavailable)
 /* legacy also works against our own backend, which serves /messages. */
 Test(storage_http_legacy_modes, legacy_mode_works_against_a_v1_backend_too)
 {
-	static const char *const args[] = {"--role", "backend", "--storage",
-					   "sqlite", "--rate-limit", "0",
-					   NULL};
+	static const char *const args[] = {
+	    "--role",	    "backend", "--storage", "sqlite",
+	    "--rate-limit", "0",       NULL};
 	char *next;
 	cJSON *docs;
 
@@ -328,9 +329,9 @@ static int fake_handler(struct mg_connection *c, void *ud)
 	mg_printf(c,
 		  "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
 		  "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-		  strcmp(mg_get_request_info(c)->local_uri, "/messages") == 0 ?
-			  201 :
-			  404,
+		  strcmp(mg_get_request_info(c)->local_uri, "/messages") == 0
+		      ? 201
+		      : 404,
 		  strlen(fake_body), fake_body);
 	return 201;
 }
@@ -367,17 +368,23 @@ static void assert_list_unavailable(const char *why)
 	char *next = NULL, detail[256];
 	cJSON *docs = NULL;
 
-	cr_assert_eq(host()->store_list(NULL, MSGS, 20, NULL, &docs, &next,
-					&err),
-		     GB_ERR_UNAVAILABLE, "%s: %s", why, err.message);
+	cr_assert_eq(
+	    host()->store_list(NULL, MSGS, 20, NULL, &docs, &next, &err),
+	    GB_ERR_UNAVAILABLE, "%s: %s", why, err.message);
 	cr_assert_null(docs);
 	cr_assert(err.message[0]);
-	cr_assert_not(gb_storage_ready(detail, sizeof(detail)),
-		      "%s: ready", why);
+	cr_assert_not(gb_storage_ready(detail, sizeof(detail)), "%s: ready",
+		      why);
 }
 
-static void fake_html(void) { fake_start("<html>oops</html>"); }
-static void fake_object(void) { fake_start("{\"messages\":[]}"); }
+static void fake_html(void)
+{
+	fake_start("<html>oops</html>");
+}
+static void fake_object(void)
+{
+	fake_start("{\"messages\":[]}");
+}
 static void fake_deep(void)
 {
 	static char deep[4096];
@@ -393,8 +400,7 @@ Test(storage_http_legacy_garbage, html_is_unavailable, .init = fake_html)
 	assert_list_unavailable("HTML");
 }
 
-Test(storage_http_legacy_garbage, an_object_is_unavailable,
-     .init = fake_object)
+Test(storage_http_legacy_garbage, an_object_is_unavailable, .init = fake_object)
 {
 	assert_list_unavailable("an object instead of the array");
 }
@@ -408,9 +414,10 @@ Test(storage_http_legacy_garbage, unclosed_nesting_is_unavailable,
 /* Elements without the legacy shape are skipped, the rest is shown. */
 static void fake_mixed(void)
 {
-	fake_start("[{\"author\":\"a\",\"date\":1732600000.5,\"message\":\"ok\"},"
-		   "{\"author\":7},\"x\",null,"
-		   "{\"author\":\"b\",\"date\":\"today\",\"message\":\"m\"}]");
+	fake_start(
+	    "[{\"author\":\"a\",\"date\":1732600000.5,\"message\":\"ok\"},"
+	    "{\"author\":7},\"x\",null,"
+	    "{\"author\":\"b\",\"date\":\"today\",\"message\":\"m\"}]");
 }
 
 Test(storage_http_legacy_garbage, malformed_elements_are_skipped,
@@ -420,8 +427,7 @@ Test(storage_http_legacy_garbage, malformed_elements_are_skipped,
 	cJSON *docs = list(20, NULL, &next);
 
 	cr_assert_eq(cJSON_GetArraySize(docs), 1);
-	cr_assert_str_eq(text_of(cJSON_GetArrayItem(docs, 0), "message"),
-			 "ok");
+	cr_assert_str_eq(text_of(cJSON_GetArrayItem(docs, 0), "message"), "ok");
 	cJSON_Delete(docs);
 }
 

@@ -60,10 +60,10 @@ static void mongo_cleanup(void)
 }
 
 static const struct gb_conformance_backend mongo_backend = {
-	.name = "mongo",
-	.start = mongo_start,
-	.stop = gb_host_stop,
-	.cleanup = mongo_cleanup,
+    .name = "mongo",
+    .start = mongo_start,
+    .stop = gb_host_stop,
+    .cleanup = mongo_cleanup,
 };
 
 GB_CONFORMANCE_SUITE(mongo_conformance, mongo_backend)
@@ -78,10 +78,11 @@ static void backend_start(void)
 	char db[64];
 
 	snprintf(db, sizeof(db), "guestbook_legacy_%d", (int)getpid());
-	snprintf(legacy_uri, sizeof(legacy_uri), "%s", gbt_mongo_shared_uri(db));
-	const char *args[] = {"--role", "backend", "--storage", "mongo",
-			      "--mongo-uri", legacy_uri, "--rate-limit", "0",
-			      NULL};
+	snprintf(legacy_uri, sizeof(legacy_uri), "%s",
+		 gbt_mongo_shared_uri(db));
+	const char *args[] = {"--role",	      "backend",     "--storage",
+			      "mongo",	      "--mongo-uri", legacy_uri,
+			      "--rate-limit", "0",	     NULL};
 	cr_assert_eq(gbt_server_start(&server, args, NULL), 0,
 		     "guestbookd --role backend --storage mongo did not start");
 }
@@ -116,9 +117,9 @@ static const char *str_of(const cJSON *obj, const char *key)
 }
 
 /* The legacy backend stored escaped text; it is served back unchanged. */
-#define LEGACY_AUTHOR "Ann &amp; Bob"
+#define LEGACY_AUTHOR  "Ann &amp; Bob"
 #define LEGACY_MESSAGE "&lt;b&gt;hello&lt;/b&gt; from Python"
-#define LEGACY_DATE 1732600000.123456
+#define LEGACY_DATE    1732600000.123456
 
 Test(legacy_data, documents_written_by_the_legacy_backend_are_listed,
      .init = backend_start, .fini = backend_stop, .timeout = 60)
@@ -143,8 +144,8 @@ Test(legacy_data, documents_written_by_the_legacy_backend_are_listed,
 	cr_assert_str_eq(str_of(first, "message"), LEGACY_MESSAGE);
 	const cJSON *date = cJSON_GetObjectItemCaseSensitive(first, "date");
 	cr_assert(cJSON_IsNumber(date));
-	cr_assert(fabs(date->valuedouble - LEGACY_DATE) < 1e-6,
-		  "date %.6f", date->valuedouble);
+	cr_assert(fabs(date->valuedouble - LEGACY_DATE) < 1e-6, "date %.6f",
+		  date->valuedouble);
 	cr_assert_str_eq(str_of(cJSON_GetArrayItem(list, 1), "author"),
 			 "first");
 	cJSON_Delete(list);
@@ -229,7 +230,7 @@ Test(legacy_data, a_legacy_post_is_stored_in_the_legacy_shape,
 
 	cJSON *page = get_json("/api/v1/messages", 200);
 	const cJSON *m = cJSON_GetArrayItem(
-		cJSON_GetObjectItemCaseSensitive(page, "messages"), 0);
+	    cJSON_GetObjectItemCaseSensitive(page, "messages"), 0);
 	cr_assert_not_null(m, "the post is listed");
 	char id[64];
 	snprintf(id, sizeof(id), "%s", str_of(m, "id"));
@@ -248,31 +249,31 @@ Test(legacy_data, pages_of_legacy_data_follow_id_order_to_the_end,
 		char author[32];
 
 		snprintf(author, sizeof(author), "author %d", i);
-		cr_assert_eq(gbt_mongo_insert_legacy(legacy_uri, "messages",
-						     author, "m",
-						     1732600000.0 - i * 10,
-						     ids[i]),
-			     0);
+		cr_assert_eq(
+		    gbt_mongo_insert_legacy(legacy_uri, "messages", author, "m",
+					    1732600000.0 - i * 10, ids[i]),
+		    0);
 	}
 	char path[200] = "/api/v1/messages?limit=2";
 	int seen = 0;
 	for (int page_no = 0; page_no < 5; page_no++) {
 		cJSON *page = get_json(path, 200);
 		const cJSON *m;
-		cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(
-					      page, "messages"))
+		cJSON_ArrayForEach(
+		    m, cJSON_GetObjectItemCaseSensitive(page, "messages"))
 		{
 			cr_assert_lt(seen, 5);
 			cr_assert_str_eq(str_of(m, "id"), ids[4 - seen]);
 			seen++;
 		}
 		const cJSON *next =
-			cJSON_GetObjectItemCaseSensitive(page, "next_cursor");
+		    cJSON_GetObjectItemCaseSensitive(page, "next_cursor");
 		if (cJSON_IsNull(next)) {
 			cJSON_Delete(page);
 			break;
 		}
-		snprintf(path, sizeof(path), "/api/v1/messages?limit=2&cursor=%s",
+		snprintf(path, sizeof(path),
+			 "/api/v1/messages?limit=2&cursor=%s",
 			 str_of(page, "next_cursor"));
 		cJSON_Delete(page);
 	}

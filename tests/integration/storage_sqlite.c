@@ -291,19 +291,19 @@ Test(sqlite_store, idempotency_key_expires_after_the_window)
 	void *db;
 
 	cr_assert_eq(start_on(test_db(), err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(gb_host_api_table()->store_insert_once(
-			 NULL, "messages", doc, "old-key", first, &repeated,
-			 &e),
-		     GB_OK, "%s", e.message);
+	cr_assert_eq(
+	    gb_host_api_table()->store_insert_once(
+		NULL, "messages", doc, "old-key", first, &repeated, &e),
+	    GB_OK, "%s", e.message);
 	gb_host_stop();
 	db = outside_open(test_db());
 	outside_exec(db, "UPDATE idempotency_keys SET created = created - 601");
 	out.close(db);
 	cr_assert_eq(start_on(test_db(), err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(gb_host_api_table()->store_insert_once(
-			 NULL, "messages", doc, "old-key", again, &repeated,
-			 &e),
-		     GB_OK, "%s", e.message);
+	cr_assert_eq(
+	    gb_host_api_table()->store_insert_once(
+		NULL, "messages", doc, "old-key", again, &repeated, &e),
+	    GB_OK, "%s", e.message);
 	cr_assert_eq(repeated, 0, "a key older than 10 minutes was a repeat");
 	cr_assert_str_neq(again, first);
 	cJSON_Delete(doc);

@@ -39,8 +39,7 @@ static void setup(void)
 {
 	char why[2048];
 
-	cr_assert_eq(gbt_jaeger_start(&jaeger, why, sizeof(why)), 0, "%s",
-		     why);
+	cr_assert_eq(gbt_jaeger_start(&jaeger, why, sizeof(why)), 0, "%s", why);
 }
 
 static void teardown(void)
@@ -143,12 +142,13 @@ static const char *span_id(const cJSON *span)
 
 static void start_pair(void)
 {
-	static const char *const back_args[] = {"--role", "backend",
-						"--storage", "sqlite",
-						"--rate-limit", "0", NULL};
+	static const char *const back_args[] = {
+	    "--role",	    "backend", "--storage", "sqlite",
+	    "--rate-limit", "0",       NULL};
 	char url[64];
-	const char *front_args[] = {"--role", "frontend", "--backend-url", url,
-				    "--rate-limit", "0", NULL};
+	const char *front_args[] = {"--role", "frontend",     "--backend-url",
+				    url,      "--rate-limit", "0",
+				    NULL};
 
 	start_traced(&backend, back_args, NULL);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", backend.port);
@@ -158,9 +158,8 @@ static void start_pair(void)
 Test(trace_jaeger, a_post_through_the_page_is_one_trace_across_both)
 {
 	start_pair();
-	const char *form[] = {
-	    "Content-Type: application/x-www-form-urlencoded",
-	    "User-Agent: trace-test/1.0", NULL};
+	const char *form[] = {"Content-Type: application/x-www-form-urlencoded",
+			      "User-Agent: trace-test/1.0", NULL};
 	struct gbt_response r = request(front.port, "POST", "/post", form,
 					"name=Ada&message=traced+hello");
 
@@ -184,19 +183,20 @@ Test(trace_jaeger, a_post_through_the_page_is_one_trace_across_both)
 
 		struct gbt_response m =
 		    request(front.port, "GET", "/metrics", NULL, NULL);
-		const char *e = strstr(m.body, "guestbook_trace_spans_exported");
+		const char *e =
+		    strstr(m.body, "guestbook_trace_spans_exported");
 
 		cr_assert_fail("Jaeger does not hold trace %s with 5 spans; it "
-			       "holds %s; frontend: %.200s", trace_id,
-			       text ? text : "nothing", e ? e : "?");
+			       "holds %s; frontend: %.200s",
+			       trace_id, text ? text : "nothing", e ? e : "?");
 	}
 	const cJSON *server =
 	    gbt_jaeger_span(t, "POST /post", "guestbook-frontend");
 	const cJSON *store =
 	    gbt_jaeger_span(t, "insert messages", "guestbook-frontend");
 	const cJSON *client = gbt_jaeger_span(t, "POST", "guestbook-frontend");
-	const cJSON *bserver = gbt_jaeger_span(t, "POST /api/v1/messages",
-					       "guestbook-backend");
+	const cJSON *bserver =
+	    gbt_jaeger_span(t, "POST /api/v1/messages", "guestbook-backend");
 	const cJSON *bstore =
 	    gbt_jaeger_span(t, "insert messages", "guestbook-backend");
 	char *dump = cJSON_Print(t);
@@ -262,8 +262,8 @@ Test(trace_jaeger, an_incoming_traceparent_is_continued)
 				    2, 20);
 
 	cr_assert_not_null(t, "the incoming trace id was not continued");
-	const cJSON *server = gbt_jaeger_span(t, "GET /api/v1/messages",
-					      "continued");
+	const cJSON *server =
+	    gbt_jaeger_span(t, "GET /api/v1/messages", "continued");
 	const cJSON *store = gbt_jaeger_span(t, "list messages", "continued");
 
 	cr_assert(server && store);
@@ -272,12 +272,13 @@ Test(trace_jaeger, an_incoming_traceparent_is_continued)
 	cJSON_Delete(t);
 
 	/* Malformed context: ignored (a new trace) and counted. */
-	const char *bad[] = {
-	    "traceparent: 00-4BF92F3577B34DA6A3CE929D0E0E4736-"
-	    "00f067aa0ba902b7-01", NULL};
+	const char *bad[] = {"traceparent: 00-4BF92F3577B34DA6A3CE929D0E0E4736-"
+			     "00f067aa0ba902b7-01",
+			     NULL};
 	const char *zero[] = {
 	    "traceparent: 00-00000000000000000000000000000000-"
-	    "00f067aa0ba902b7-01", NULL};
+	    "00f067aa0ba902b7-01",
+	    NULL};
 	const char *bad_state[] = {
 	    "traceparent: 00-5bf92f3577b34da6a3ce929d0e0e4736-"
 	    "00f067aa0ba902b7-01",
@@ -315,7 +316,8 @@ Test(trace_jaeger, sampler_ratio_zero_exports_nothing)
 			     "OTEL_BSP_SCHEDULE_DELAY=100",
 			     "OTEL_SERVICE_NAME=ratio-zero",
 			     "OTEL_TRACES_SAMPLER=parentbased_traceidratio",
-			     "OTEL_TRACES_SAMPLER_ARG=0", NULL};
+			     "OTEL_TRACES_SAMPLER_ARG=0",
+			     NULL};
 
 	cr_assert_eq(gbt_server_start(&single, args, env), 0);
 	for (int i = 0; i < 30; i++) {
@@ -328,16 +330,17 @@ Test(trace_jaeger, sampler_ratio_zero_exports_nothing)
 	/* An unsampled parent is followed too; a log line still names the
 	 * trace so the request can be found in the logs. */
 	const char *h[] = {"traceparent: 00-6bf92f3577b34da6a3ce929d0e0e4736-"
-			   "00f067aa0ba902b7-00", NULL};
+			   "00f067aa0ba902b7-00",
+			   NULL};
 	struct gbt_response r = request(single.port, "GET", "/health", h, NULL);
 
 	gbt_response_free(&r);
-	cr_assert_str_eq(log_field(&single, "\"route\":\"/health\"",
-				   "trace_id"),
-			 "6bf92f3577b34da6a3ce929d0e0e4736");
+	cr_assert_str_eq(
+	    log_field(&single, "\"route\":\"/health\"", "trace_id"),
+	    "6bf92f3577b34da6a3ce929d0e0e4736");
 	usleep(600000); /* six export intervals */
-	cr_assert_eq(metric(single.port, "guestbook_trace_spans_exported_total"),
-		     0);
+	cr_assert_eq(
+	    metric(single.port, "guestbook_trace_spans_exported_total"), 0);
 	cr_assert_eq(metric(single.port, "guestbook_trace_spans_dropped_total"),
 		     0);
 	cr_assert_not(gbt_jaeger_has_service(&jaeger, "ratio-zero"));
@@ -345,7 +348,8 @@ Test(trace_jaeger, sampler_ratio_zero_exports_nothing)
 	/* parentbased: a sampled parent is still followed at ratio 0. */
 	const char *sampled[] = {
 	    "traceparent: 00-7bf92f3577b34da6a3ce929d0e0e4736-"
-	    "00f067aa0ba902b7-01", NULL};
+	    "00f067aa0ba902b7-01",
+	    NULL};
 
 	r = request(single.port, "GET", "/health", sampled, NULL);
 	gbt_response_free(&r);
@@ -406,8 +410,8 @@ Test(trace_jaeger, a_collector_down_or_hung_costs_requests_nothing)
 	start_traced(&single, args, "OTEL_BSP_MAX_QUEUE_SIZE=64");
 	measure(single.port, up, N);
 	usleep(300000);
-	double exported = metric(single.port,
-				 "guestbook_trace_spans_exported_total");
+	double exported =
+	    metric(single.port, "guestbook_trace_spans_exported_total");
 
 	cr_assert_gt(exported, 0, "nothing was exported while Jaeger ran");
 
@@ -470,9 +474,9 @@ Test(trace_jaeger, a_collector_down_or_hung_costs_requests_nothing)
 		   10 &&
 	       now() < t_end)
 		usleep(100000);
-	cr_assert_geq(metric(single.port,
-			     "guestbook_trace_spans_exported_total"),
-		      10, "export did not resume after Jaeger came back");
+	cr_assert_geq(
+	    metric(single.port, "guestbook_trace_spans_exported_total"), 10,
+	    "export did not resume after Jaeger came back");
 }
 
 Test(trace_jaeger, spans_queued_at_shutdown_are_flushed)
@@ -489,9 +493,9 @@ Test(trace_jaeger, spans_queued_at_shutdown_are_flushed)
 	gbt_response_free(&r);
 	char trace_id[64];
 
-	snprintf(trace_id, sizeof(trace_id), "%s",
-		 log_field(&single, "\"route\":\"/api/v1/messages\"",
-			   "trace_id"));
+	snprintf(
+	    trace_id, sizeof(trace_id), "%s",
+	    log_field(&single, "\"route\":\"/api/v1/messages\"", "trace_id"));
 	cr_assert_eq(gbt_server_stop(&single, SIGTERM), 0);
 	cJSON *t = gbt_jaeger_trace(&jaeger, trace_id, 2, 10);
 
@@ -530,8 +534,8 @@ Test(trace_jaeger, a_prometheus_exemplar_leads_to_a_trace_in_jaeger)
 
 			cJSON_ArrayForEach(series,
 					   cJSON_GetObjectItem(doc, "data"))
-			cJSON_ArrayForEach(
-			    e, cJSON_GetObjectItem(series, "exemplars"))
+			    cJSON_ArrayForEach(
+				e, cJSON_GetObjectItem(series, "exemplars"))
 			{
 				const cJSON *id = cJSON_GetObjectItem(
 				    cJSON_GetObjectItem(e, "labels"),
@@ -598,7 +602,6 @@ Test(trace_jaeger, bad_otel_settings_stop_the_start_with_one_line)
 	cr_assert_eq(gbt_server_start(&single, serve, off), 0);
 	cr_assert_eq(metric(single.port, "guestbook_trace_spans_dropped_total"),
 		     -1, "tracing is off: no trace metrics");
-	cr_assert_str_eq(log_field(&single, "\"route\":\"/metrics\"",
-				   "trace_id"),
-			 "");
+	cr_assert_str_eq(
+	    log_field(&single, "\"route\":\"/metrics\"", "trace_id"), "");
 }

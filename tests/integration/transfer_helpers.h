@@ -81,12 +81,16 @@ static inline void tr_message_text(int i, char *out, size_t len)
 {
 	switch (i % 8) {
 	case 0:
-		snprintf(out, len, "quote \" backslash \\ literal \\u0000 "
-			 "</script><b>&amp; #%d", i);
+		snprintf(out, len,
+			 "quote \" backslash \\ literal \\u0000 "
+			 "</script><b>&amp; #%d",
+			 i);
 		break;
 	case 1:
-		snprintf(out, len, "caf\xc3\xa9 \xf0\x9f\x98\x80 "
-			 "\xe4\xb8\xad\xe6\x96\x87 \xd7\xa2\xd7\x91 #%d", i);
+		snprintf(out, len,
+			 "caf\xc3\xa9 \xf0\x9f\x98\x80 "
+			 "\xe4\xb8\xad\xe6\x96\x87 \xd7\xa2\xd7\x91 #%d",
+			 i);
 		break;
 	case 2:
 		snprintf(out, len, "line one\nline\ttwo\n\nthree #%d", i);
@@ -103,8 +107,7 @@ static inline void tr_message_text(int i, char *out, size_t len)
 		out[n] = '\0';
 		break;
 	}
-	default:
-		snprintf(out, len, "message number %d, nothing special", i);
+	default: snprintf(out, len, "message number %d, nothing special", i);
 	}
 }
 
@@ -176,8 +179,7 @@ static inline char *tr_export_text(int first, int last, int bad_line,
 	return buf;
 }
 
-static inline void tr_write_file(const char *path, const char *text,
-				 size_t len)
+static inline void tr_write_file(const char *path, const char *text, size_t len)
 {
 	FILE *f = fopen(path, "wb");
 
@@ -208,8 +210,8 @@ static inline char *tr_read_file(const char *path)
  * The settings of one store: "--storage", storage, flag, value (value
  * copied; 8 sets used in turn, so a test can hold a few at once).
  */
-static inline const char *const *tr_store(const char *storage,
-					  const char *flag, const char *value)
+static inline const char *const *tr_store(const char *storage, const char *flag,
+					  const char *value)
 {
 	static _Thread_local char copy[8][512];
 	static _Thread_local const char *args[8][5];
@@ -247,8 +249,8 @@ static inline int tr_run(const char *command, const char *const *store,
 	if (in)
 		cr_assert_geq(in_fd = open(in, O_RDONLY), 0, "open %s", in);
 	if (out)
-		cr_assert_geq(out_fd = open(out, O_WRONLY | O_CREAT | O_TRUNC,
-					    0644),
+		cr_assert_geq(out_fd =
+				  open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644),
 			      0, "open %s", out);
 	rc = gbt_run_command(args, NULL, (const int[3]){in_fd, out_fd, -1},
 			     TR_TIMEOUT_S, &stderr_text, NULL);

@@ -13,7 +13,7 @@
 #include "transfer_helpers.h"
 
 #define IMPORTED 9800
-#define POSTED 200
+#define POSTED	 200
 
 /* One FerretDB for the binary, started before the first test. */
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
@@ -28,16 +28,15 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 	gbt_mongo_shared_teardown();
 }
 
-TestSuite(transfer_mongo, .init = tr_setup, .fini = tr_cleanup,
-	  .timeout = 300);
+TestSuite(transfer_mongo, .init = tr_setup, .fini = tr_cleanup, .timeout = 300);
 
 /* Posts POSTED messages through the v1 API of a server on `db`. */
 static void post_some(const char *db)
 {
 	static const char *const headers[] = {"Content-Type: application/json",
 					      NULL};
-	const char *args[] = {"--plugins", "api", "--rate-limit", "0",
-			      "--sqlite-path", db, NULL};
+	const char *args[] = {
+	    "--plugins", "api", "--rate-limit", "0", "--sqlite-path", db, NULL};
 	struct gbt_server srv;
 
 	cr_assert_eq(gbt_server_start(&srv, args, NULL), 0);
@@ -168,8 +167,8 @@ Test(transfer_mongo, sqlite_to_mongo_to_sqlite_round_trip)
 			 "SQLite -> MongoDB -> SQLite changed the export");
 	cr_log_info("round trip of %d messages: FerretDB import %.1f s "
 		    "(%.0f messages/s), export %.1f s, 1500 again %.1f s",
-		    IMPORTED + POSTED, import_s,
-		    (IMPORTED + POSTED) / import_s, export_s, again_s);
+		    IMPORTED + POSTED, import_s, (IMPORTED + POSTED) / import_s,
+		    export_s, again_s);
 
 	free(export_a);
 	free(export_b);
@@ -212,14 +211,16 @@ Test(transfer_mongo, migrated_store_is_served_newest_first)
 		free(line);
 		cJSON *got = cJSON_GetArrayItem(list, i);
 		const char *ca =
-			cJSON_GetObjectItem(want, "created_at")->valuestring;
+		    cJSON_GetObjectItem(want, "created_at")->valuestring;
 		int64_t us;
 		cr_assert_eq(gb_parse_rfc3339_us(ca, strlen(ca), &us), 0);
-		cr_assert_str_eq(cJSON_GetObjectItem(got, "message")->valuestring,
-				 cJSON_GetObjectItem(want, "message")->valuestring,
-				 "position %d", i);
-		cr_assert_float_eq(cJSON_GetObjectItem(got, "date")->valuedouble,
-				   (double)us / 1e6, 1e-7, "position %d", i);
+		cr_assert_str_eq(
+		    cJSON_GetObjectItem(got, "message")->valuestring,
+		    cJSON_GetObjectItem(want, "message")->valuestring,
+		    "position %d", i);
+		cr_assert_float_eq(
+		    cJSON_GetObjectItem(got, "date")->valuedouble,
+		    (double)us / 1e6, 1e-7, "position %d", i);
 		cJSON_Delete(want);
 	}
 	cJSON_Delete(list);
@@ -231,15 +232,20 @@ Test(transfer_mongo, migrated_store_is_served_newest_first)
 Test(transfer_mongo, backup_on_mongo_points_to_mongodump)
 {
 	char dbname[64], uri[512];
-	const char *args[] = {"backup", tr_path("x.archive"), "--plugin-dir",
-			      tr_plugin_dir(), "--mongo-uri", uri, NULL};
+	const char *args[] = {"backup",
+			      tr_path("x.archive"),
+			      "--plugin-dir",
+			      tr_plugin_dir(),
+			      "--mongo-uri",
+			      uri,
+			      NULL};
 	char *err = NULL;
 
 	snprintf(dbname, sizeof dbname, "guestbook_backup_%d", (int)getpid());
 	snprintf(uri, sizeof uri, "%s", gbt_mongo_shared_uri(dbname));
-	cr_assert_eq(gbt_run_command(args, NULL, TR_NO_FDS, TR_TIMEOUT_S, &err,
-				     NULL),
-		     2, "%s", err);
+	cr_assert_eq(
+	    gbt_run_command(args, NULL, TR_NO_FDS, TR_TIMEOUT_S, &err, NULL), 2,
+	    "%s", err);
 	cr_assert(strstr(err, "mongodump"), "%s", err);
 	free(err);
 }

@@ -59,8 +59,8 @@ Test(transfer, served_newest_first_after_import)
 	tr_write_file(tr_path("in.jsonl"), file, strlen(file));
 	tr_import_ok(sqlite_store(db), tr_path("in.jsonl"), "300 new");
 	cr_assert_eq(gbt_server_start(&srv, args, NULL), 0);
-	cr_assert_eq(gbt_http(srv.port, "GET", "/api/v1/messages?limit=2",
-			      NULL, NULL, 0, &r),
+	cr_assert_eq(gbt_http(srv.port, "GET", "/api/v1/messages?limit=2", NULL,
+			      NULL, 0, &r),
 		     0);
 	cr_assert_eq(r.status, 200);
 	j = cJSON_Parse(r.body);
@@ -79,9 +79,9 @@ Test(transfer, served_newest_first_after_import)
 	gb_format_rfc3339_ms((double)us / 1e6, ms);
 	cr_assert_str_eq(cJSON_GetObjectItem(newest, "created_at")->valuestring,
 			 ms);
-	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "id")
-				 ->valuestring,
-			 "299");
+	cr_assert_str_eq(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(msgs, 1), "id")->valuestring,
+	    "299");
 	cJSON_Delete(j);
 	cJSON_Delete(line);
 	gbt_response_free(&r);
@@ -95,8 +95,9 @@ Test(transfer, bad_line_in_the_middle_stops_and_resumes)
 	const char *const *db = sqlite_store(tr_path("guestbook.db"));
 	/* line 5502 is message 5501; batches of 1000 end at lines 1001,
 	 * 2001, ... so lines 1 to 5001 (5000 messages) get stored */
-	const char *bad = "{\"id\":\"5501\",\"author\":\"   \",\"message\":\"x\","
-			  "\"created_at\":\"2026-01-01T00:00:00Z\"}";
+	const char *bad =
+	    "{\"id\":\"5501\",\"author\":\"   \",\"message\":\"x\","
+	    "\"created_at\":\"2026-01-01T00:00:00Z\"}";
 	char *broken = tr_export_text(1, MESSAGES, 5502, bad);
 	char *good = tr_export_text(1, MESSAGES, 0, NULL);
 	char *err = NULL, *out;
@@ -136,9 +137,9 @@ Test(transfer, bad_line_in_the_middle_stops_and_resumes)
 /* Every hostile line stops the import at its line and stores nothing. */
 /* A raw NUL byte after a valid object. */
 static const char nul_line[] =
-	"{\"format\":\"guestbookd-export\",\"version\":1}\n"
-	"{\"author\":\"a\",\"message\":\"b\",\"created_at\":"
-	"\"2026-01-01T00:00:00Z\"}\0junk\n";
+    "{\"format\":\"guestbookd-export\",\"version\":1}\n"
+    "{\"author\":\"a\",\"message\":\"b\",\"created_at\":"
+    "\"2026-01-01T00:00:00Z\"}\0junk\n";
 
 Test(transfer, hostile_lines_are_refused_with_their_line_number)
 {
@@ -147,49 +148,48 @@ Test(transfer, hostile_lines_are_refused_with_their_line_number)
 		size_t len; /* 0: strlen */
 		const char *expect;
 	} cases[] = {
-		{"", 0, "line 1: the input is empty"},
-		{"{\"author\":\"a\",\"message\":\"b\"}\n", 0,
-		 "line 1: the first line is not a guestbookd export header"},
-		{"{\"format\":\"guestbookd-export\",\"version\":2}\n", 0,
-		 "line 1: the file was written by a newer guestbookd"},
-		{"{\"format\":\"guestbookd-export\",\"version\":1}\nnot json\n",
-		 0, "line 2: not valid JSON"},
-		{nul_line, sizeof nul_line - 1, "line 2: not valid JSON"},
-		{"{\"format\":\"guestbookd-export\",\"version\":1}\n[1,2]\n", 0,
-		 "line 2: not a JSON object"},
-		{"{\"format\":\"guestbookd-export\",\"version\":1}\n"
-		 "{\"author\":\"a\",\"message\":\"b\"}\n",
-		 0, "line 2: created_at: created_at must be a string"},
-		{"{\"format\":\"guestbookd-export\",\"version\":1}\n"
-		 "{\"author\":\"a\",\"message\":\"b\",\"created_at\":"
-		 "\"2026-02-30T00:00:00Z\"}\n",
-		 0, "line 2: created_at: created_at must be an RFC 3339"},
-		{"{\"format\":\"guestbookd-export\",\"version\":1}\n"
-		 "{\"author\":\"a\\u0001\",\"message\":\"b\",\"created_at\":"
-		 "\"2026-01-01T00:00:00Z\"}\n",
-		 0, "line 2: author:"},
-		{"{\"format\":\"guestbookd-export\",\"version\":1}\n"
-		 "{\"author\":\"a\",\"message\":\"b\\u0000\",\"created_at\":"
-		 "\"2026-01-01T00:00:00Z\"}\n",
-		 0, "line 2: message:"},
-		{"{\"format\":\"guestbookd-export\",\"version\":1}\n"
-		 "{\"id\":7,\"author\":\"a\",\"message\":\"b\",\"created_at\":"
-		 "\"2026-01-01T00:00:00Z\"}\n",
-		 0, "line 2: id: id must be a string"},
+	    {"", 0, "line 1: the input is empty"},
+	    {"{\"author\":\"a\",\"message\":\"b\"}\n", 0,
+	     "line 1: the first line is not a guestbookd export header"},
+	    {"{\"format\":\"guestbookd-export\",\"version\":2}\n", 0,
+	     "line 1: the file was written by a newer guestbookd"},
+	    {"{\"format\":\"guestbookd-export\",\"version\":1}\nnot json\n", 0,
+	     "line 2: not valid JSON"},
+	    {nul_line, sizeof nul_line - 1, "line 2: not valid JSON"},
+	    {"{\"format\":\"guestbookd-export\",\"version\":1}\n[1,2]\n", 0,
+	     "line 2: not a JSON object"},
+	    {"{\"format\":\"guestbookd-export\",\"version\":1}\n"
+	     "{\"author\":\"a\",\"message\":\"b\"}\n",
+	     0, "line 2: created_at: created_at must be a string"},
+	    {"{\"format\":\"guestbookd-export\",\"version\":1}\n"
+	     "{\"author\":\"a\",\"message\":\"b\",\"created_at\":"
+	     "\"2026-02-30T00:00:00Z\"}\n",
+	     0, "line 2: created_at: created_at must be an RFC 3339"},
+	    {"{\"format\":\"guestbookd-export\",\"version\":1}\n"
+	     "{\"author\":\"a\\u0001\",\"message\":\"b\",\"created_at\":"
+	     "\"2026-01-01T00:00:00Z\"}\n",
+	     0, "line 2: author:"},
+	    {"{\"format\":\"guestbookd-export\",\"version\":1}\n"
+	     "{\"author\":\"a\",\"message\":\"b\\u0000\",\"created_at\":"
+	     "\"2026-01-01T00:00:00Z\"}\n",
+	     0, "line 2: message:"},
+	    {"{\"format\":\"guestbookd-export\",\"version\":1}\n"
+	     "{\"id\":7,\"author\":\"a\",\"message\":\"b\",\"created_at\":"
+	     "\"2026-01-01T00:00:00Z\"}\n",
+	     0, "line 2: id: id must be a string"},
 	};
 	const char *const *db = sqlite_store(tr_path("guestbook.db"));
 
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		size_t len = cases[i].len ? cases[i].len
-					  : strlen(cases[i].input);
+		size_t len =
+		    cases[i].len ? cases[i].len : strlen(cases[i].input);
 		char *err = NULL;
 		int rc;
 
 		tr_write_file(tr_path("in.jsonl"), cases[i].input, len);
 		rc = tr_run("import", db, tr_path("in.jsonl"), NULL, &err);
 		cr_assert_eq(rc, 2, "case %zu: exit %d:\n%s", i, rc, err);
-		cr_assert(strstr(err, cases[i].expect), "case %zu: %s", i,
-			  err);
+		cr_assert(strstr(err, cases[i].expect), "case %zu: %s", i, err);
 		free(err);
 	}
 	/* a line longer than the limit, in the middle of good ones */
@@ -227,8 +227,8 @@ static void *read_pty(void *arg)
 
 	/* until EIO: the command closed its end */
 	while (r->len + 1 < sizeof r->buf &&
-	       (n = read(r->fd, r->buf + r->len,
-			 sizeof r->buf - 1 - r->len)) > 0)
+	       (n = read(r->fd, r->buf + r->len, sizeof r->buf - 1 - r->len)) >
+		   0)
 		r->len += (size_t)n;
 	r->buf[r->len] = '\0';
 	return NULL;
@@ -238,8 +238,9 @@ Test(transfer, progress_on_a_terminal_only)
 {
 	const char *db = tr_path("guestbook.db");
 	char *file = tr_export_text(1, 2500, 0, NULL);
-	const char *args[] = {"import", "--plugin-dir", tr_plugin_dir(),
-			      "--sqlite-path", db, NULL};
+	const char *args[] = {
+	    "import", "--plugin-dir", tr_plugin_dir(), "--sqlite-path", db,
+	    NULL};
 	static struct pty_reader r;
 	pthread_t t;
 	int master, slave, in, rc;
@@ -294,7 +295,7 @@ Test(transfer, export_of_a_missing_database_fails)
 
 /* ---- backup while 8 clients post ------------------------------------- */
 
-#define CLIENTS 8
+#define CLIENTS	  8
 #define POSTS_MAX 65536 /* per client */
 
 struct poster {
@@ -319,8 +320,8 @@ static void *post_loop(void *arg)
 				 "\"client %d post %d\"}",
 				 p->id, p->id, k);
 
-		if (gbt_http(p->port, "POST", "/api/v1/messages", headers,
-			     body, (size_t)n, &r) != 0) {
+		if (gbt_http(p->port, "POST", "/api/v1/messages", headers, body,
+			     (size_t)n, &r) != 0) {
 			p->failures++;
 			k--;
 			continue;
@@ -352,8 +353,8 @@ Test(transfer, backup_while_clients_post_is_consistent_and_complete)
 {
 	const char *db = tr_path("guestbook.db");
 	const char *copy = tr_path("backup.db");
-	const char *args[] = {"--plugins", "api",    "--rate-limit", "0",
-			      "--threads", "32",     "--sqlite-path", db,
+	const char *args[] = {"--plugins", "api", "--rate-limit",  "0",
+			      "--threads", "32",  "--sqlite-path", db,
 			      NULL};
 	struct gbt_server srv;
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -364,8 +365,8 @@ Test(transfer, backup_while_clients_post_is_consistent_and_complete)
 
 	cr_assert_eq(gbt_server_start(&srv, args, NULL), 0);
 	for (int c = 0; c < CLIENTS; c++) {
-		posters[c] = (struct poster){srv.port, c, &stop, &lock, acked,
-					     0};
+		posters[c] =
+		    (struct poster){srv.port, c, &stop, &lock, acked, 0};
 		pthread_create(&threads[c], NULL, post_loop, &posters[c]);
 	}
 	double until = gb_now_monotonic() + 60;
@@ -383,13 +384,13 @@ Test(transfer, backup_while_clients_post_is_consistent_and_complete)
 	pthread_mutex_unlock(&lock);
 	cr_assert_geq(total(before), 400, "the clients posted too slowly");
 
-	const char *bargs[] = {"backup", copy, "--plugin-dir",
-			       tr_plugin_dir(), "--sqlite-path", db,
-			       NULL};
+	const char *bargs[] = {
+	    "backup", copy, "--plugin-dir", tr_plugin_dir(), "--sqlite-path",
+	    db,	      NULL};
 	char *err = NULL;
 	double t0 = gb_now_monotonic();
-	int rc = gbt_run_command(bargs, NULL, TR_NO_FDS, TR_TIMEOUT_S, &err,
-				 NULL);
+	int rc =
+	    gbt_run_command(bargs, NULL, TR_NO_FDS, TR_TIMEOUT_S, &err, NULL);
 	double took = gb_now_monotonic() - t0;
 	cr_assert_eq(rc, 0, "backup exited %d:\n%s", rc, err);
 	free(err);
@@ -402,28 +403,29 @@ Test(transfer, backup_while_clients_post_is_consistent_and_complete)
 		pthread_join(threads[c], NULL);
 	int after = total(acked);
 	gbt_server_stop(&srv, SIGTERM);
-	cr_assert_gt(during, 0, "no post was acknowledged while the backup "
+	cr_assert_gt(during, 0,
+		     "no post was acknowledged while the backup "
 		     "ran: not an online backup test");
 
 	sqlite3 *b;
 	sqlite3_stmt *st;
 	cr_assert_eq(sqlite3_open_v2(copy, &b, SQLITE_OPEN_READONLY, NULL),
 		     SQLITE_OK);
-	cr_assert_eq(sqlite3_prepare_v2(b, "PRAGMA integrity_check", -1, &st,
-					NULL),
-		     SQLITE_OK);
+	cr_assert_eq(
+	    sqlite3_prepare_v2(b, "PRAGMA integrity_check", -1, &st, NULL),
+	    SQLITE_OK);
 	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
 	cr_assert_str_eq((const char *)sqlite3_column_text(st, 0), "ok");
 	sqlite3_finalize(st);
 
 	int rows = 0;
-	cr_assert_eq(sqlite3_prepare_v2(
-			     b,
-			     "SELECT json_extract(body, '$.message') FROM "
-			     "documents WHERE collection = 'messages'",
-			     -1, &st, NULL),
-		     SQLITE_OK);
-	char (*seen)[POSTS_MAX] = calloc(CLIENTS, POSTS_MAX);
+	cr_assert_eq(
+	    sqlite3_prepare_v2(b,
+			       "SELECT json_extract(body, '$.message') FROM "
+			       "documents WHERE collection = 'messages'",
+			       -1, &st, NULL),
+	    SQLITE_OK);
+	char(*seen)[POSTS_MAX] = calloc(CLIENTS, POSTS_MAX);
 	cr_assert_not_null(seen);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int c, k;
@@ -460,16 +462,16 @@ Test(transfer, backup_refuses_the_database_itself)
 {
 	const char *db = tr_path("guestbook.db");
 	char *file = tr_export_text(1, 3, 0, NULL);
-	const char *bargs[] = {"backup", db, "--plugin-dir",
-			       tr_plugin_dir(), "--sqlite-path", db,
-			       NULL};
+	const char *bargs[] = {
+	    "backup", db,  "--plugin-dir", tr_plugin_dir(), "--sqlite-path",
+	    db,	      NULL};
 	char *err = NULL;
 
 	tr_write_file(tr_path("in.jsonl"), file, strlen(file));
 	tr_import_ok(sqlite_store(db), tr_path("in.jsonl"), "3 new");
-	cr_assert_eq(gbt_run_command(bargs, NULL, TR_NO_FDS, TR_TIMEOUT_S, &err,
-				     NULL),
-		     2, "%s", err);
+	cr_assert_eq(
+	    gbt_run_command(bargs, NULL, TR_NO_FDS, TR_TIMEOUT_S, &err, NULL),
+	    2, "%s", err);
 	cr_assert(strstr(err, "that is the database itself"), "%s", err);
 	free(err);
 	free(file);
@@ -532,9 +534,9 @@ static void *count_lines(void *arg)
 /* Exports `db` into a pipe; returns the peak RSS in KiB. */
 static long export_rss(const char *db, long n, double *seconds)
 {
-	const char *args[] = {"export", "--plugin-dir",
-			      tr_plugin_dir(), "--sqlite-path", db,
-			      NULL};
+	const char *args[] = {
+	    "export", "--plugin-dir", tr_plugin_dir(), "--sqlite-path", db,
+	    NULL};
 	/* ASan keeps freed memory in quarantine: keep it small so RSS
 	 * measures what the export holds, not what ASan delays freeing */
 	char asan[512];
@@ -560,17 +562,16 @@ static long export_rss(const char *db, long n, double *seconds)
 	close(fds[0]);
 	cr_assert_eq(rc, 0, "export exited %d:\n%s", rc, err);
 	free(err);
-	cr_assert_eq(c.lines, (size_t)n + 1, "export wrote %zu lines",
-		     c.lines);
+	cr_assert_eq(c.lines, (size_t)n + 1, "export wrote %zu lines", c.lines);
 	return rss;
 }
 
 /* A million messages (a quarter of that under ASan, which is slower). */
 #ifdef __SANITIZE_ADDRESS__
-#define BIG_EXPORT 250000L
+#define BIG_EXPORT   250000L
 #define RSS_SLACK_KB (32L * 1024)
 #else
-#define BIG_EXPORT 1000000L
+#define BIG_EXPORT   1000000L
 #define RSS_SLACK_KB (8L * 1024)
 #endif
 

@@ -16,16 +16,20 @@
 #include "response_cache.h"
 
 static const char *const form_h[] = {
-	"Content-Type: application/x-www-form-urlencoded", NULL};
+    "Content-Type: application/x-www-form-urlencoded", NULL};
 static const char *const json_h[] = {"Content-Type: application/json", NULL};
 
 /* Starts guestbookd role all with list_cache_ms `ttl`. */
 static void start_all(struct gbt_server *s, const char *ttl)
 {
-	const char *const args[] = {"--role",	       "all",
-				    "--storage",       "sqlite",
-				    "--rate-limit",    "0",
-				    "--list-cache-ms", ttl,
+	const char *const args[] = {"--role",
+				    "all",
+				    "--storage",
+				    "sqlite",
+				    "--rate-limit",
+				    "0",
+				    "--list-cache-ms",
+				    ttl,
 				    NULL};
 
 	cr_assert_eq(gbt_server_start(s, args, NULL), 0,
@@ -38,8 +42,8 @@ static void start_second(struct gbt_server *s, const struct gbt_server *first)
 	char db[512];
 
 	snprintf(db, sizeof(db), "%s/guestbook.db", first->dir);
-	const char *const args[] = {"--plugins", "api", "--sqlite-path", db,
-				    "--rate-limit", "0", NULL};
+	const char *const args[] = {
+	    "--plugins", "api", "--sqlite-path", db, "--rate-limit", "0", NULL};
 	cr_assert_eq(gbt_server_start(s, args, NULL), 0,
 		     "second guestbookd did not start");
 }
@@ -63,9 +67,8 @@ static void post_form(int port, const char *message)
 	char body[256];
 
 	snprintf(body, sizeof(body), "name=Ann&message=%s", message);
-	cr_assert_eq(gbt_http(port, "POST", "/post", form_h, body,
-			      strlen(body), &r),
-		     0);
+	cr_assert_eq(
+	    gbt_http(port, "POST", "/post", form_h, body, strlen(body), &r), 0);
 	cr_assert_eq(r.status, 303, "form post answered %d", r.status);
 	gbt_response_free(&r);
 }
@@ -136,12 +139,11 @@ Test(web_cache, zero_turns_it_off, .timeout = 30)
 	gbt_server_stop(&a, SIGTERM);
 }
 
-Test(web_cache, cached_page_has_the_same_body_and_every_header,
-     .timeout = 30)
+Test(web_cache, cached_page_has_the_same_body_and_every_header, .timeout = 30)
 {
 	static const char *const names[] = {
-		"Content-Security-Policy", "X-Content-Type-Options",
-		"Referrer-Policy", "X-Frame-Options", "Cache-Control"};
+	    "Content-Security-Policy", "X-Content-Type-Options",
+	    "Referrer-Policy", "X-Frame-Options", "Cache-Control"};
 	struct gbt_server a;
 	struct gbt_response first, again, head;
 	char first_id[128];
@@ -189,9 +191,8 @@ Test(web_cache, older_pages_and_error_pages_are_not_cached, .timeout = 30)
 	start_all(&a, "60000");
 	cr_assert(page_shows(a.port, "empty"), "expected the empty state");
 	/* an invalid form post shows the page with the errors... */
-	cr_assert_eq(gbt_http(a.port, "POST", "/post", form_h, "name=Ann",
-			      8, &r),
-		     0);
+	cr_assert_eq(
+	    gbt_http(a.port, "POST", "/post", form_h, "name=Ann", 8, &r), 0);
 	cr_assert_eq(r.status, 400);
 	gbt_response_free(&r);
 	/* ...which the next GET / does not repeat */
@@ -200,9 +201,8 @@ Test(web_cache, older_pages_and_error_pages_are_not_cached, .timeout = 30)
 	cr_assert_null(strstr(r.body, "was not posted"), "%s", r.body);
 	gbt_response_free(&r);
 	/* a bad cursor is still a 400, not the cached newest page */
-	cr_assert_eq(gbt_http(a.port, "GET", "/?before=nope", NULL, NULL, 0,
-			      &r),
-		     0);
+	cr_assert_eq(
+	    gbt_http(a.port, "GET", "/?before=nope", NULL, NULL, 0, &r), 0);
 	cr_assert_eq(r.status, 400);
 	gbt_response_free(&r);
 	gbt_server_stop(&a, SIGTERM);

@@ -54,9 +54,9 @@ static inline struct gbt_response web_request(const char *method,
 {
 	struct gbt_response r;
 
-	cr_assert_eq(gbt_http(web_srv.port, method, path, headers, body, len,
-			      &r),
-		     0, "%s %s: no answer", method, path);
+	cr_assert_eq(
+	    gbt_http(web_srv.port, method, path, headers, body, len, &r), 0,
+	    "%s %s: no answer", method, path);
 	return r;
 }
 
@@ -69,7 +69,7 @@ static inline struct gbt_response web_get(const char *path)
 static inline struct gbt_response web_post_form(const char *body)
 {
 	static const char *const h[] = {
-		"Content-Type: application/x-www-form-urlencoded", NULL};
+	    "Content-Type: application/x-www-form-urlencoded", NULL};
 
 	return web_request("POST", "/post", h, body, strlen(body));
 }
@@ -106,11 +106,10 @@ static inline void web_assert_html_headers(const struct gbt_response *r)
 			 "text/html; charset=utf-8");
 	csp = gbt_header(r, "Content-Security-Policy");
 	cr_assert_not_null(csp, "no CSP on a %d page", r->status);
-	cr_assert_str_eq(csp,
-			 "default-src 'self'; script-src 'self'; "
-			 "style-src 'self'; img-src 'self' data:; "
-			 "object-src 'none'; base-uri 'none'; "
-			 "form-action 'self'; frame-ancestors 'none'");
+	cr_assert_str_eq(csp, "default-src 'self'; script-src 'self'; "
+			      "style-src 'self'; img-src 'self' data:; "
+			      "object-src 'none'; base-uri 'none'; "
+			      "form-action 'self'; frame-ancestors 'none'");
 	cr_assert_str_eq(gbt_header(r, "X-Content-Type-Options"), "nosniff");
 	cr_assert_str_eq(gbt_header(r, "Referrer-Policy"), "no-referrer");
 	cr_assert_str_eq(gbt_header(r, "X-Frame-Options"), "DENY");

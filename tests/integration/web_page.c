@@ -6,8 +6,7 @@
  */
 #include "web_helpers.h"
 
-TestSuite(web_page, .init = web_start_default, .fini = web_stop,
-	  .timeout = 60);
+TestSuite(web_page, .init = web_start_default, .fini = web_stop, .timeout = 60);
 
 Test(web_page, page_keeps_the_original_contract)
 {
@@ -17,18 +16,18 @@ Test(web_page, page_keeps_the_original_contract)
 	web_assert_html_headers(&r);
 	cr_assert_not_null(strstr(r.body, "<title>Guestbook</title>"));
 	cr_assert_not_null(strstr(r.body, "<h1>My Guestbook</h1>"));
-	cr_assert_not_null(
-		strstr(r.body, "<form id=\"post-form\" method=\"POST\" "
-			       "action=\"/post\">"),
-		"%s", r.body);
+	cr_assert_not_null(strstr(r.body,
+				  "<form id=\"post-form\" method=\"POST\" "
+				  "action=\"/post\">"),
+			   "%s", r.body);
 	cr_assert_not_null(strstr(r.body, "<label for=\"name\">"));
 	cr_assert_not_null(strstr(r.body, "<label for=\"message\">"));
 	cr_assert_not_null(
-		strstr(r.body, "<input id=\"name\" name=\"name\" type=\"text\" "
-			       "required"));
-	cr_assert_not_null(
-		strstr(r.body, "<textarea id=\"message\" name=\"message\" "
-			       "required"));
+	    strstr(r.body, "<input id=\"name\" name=\"name\" type=\"text\" "
+			   "required"));
+	cr_assert_not_null(strstr(r.body,
+				  "<textarea id=\"message\" name=\"message\" "
+				  "required"));
 	cr_assert_not_null(strstr(r.body, ">Post to Guestbook</button>"));
 	web_assert_no_inline_code(r.body);
 	gbt_response_free(&r);
@@ -171,16 +170,16 @@ Test(web_page, unknown_cursor_is_a_400_page_with_a_way_back)
 Test(web_page, invalid_post_is_400_with_the_error_and_the_input_kept)
 {
 	struct gbt_response r =
-		web_post_form("name=+++&message=I+was+here+%26+typed+this");
+	    web_post_form("name=+++&message=I+was+here+%26+typed+this");
 
 	cr_assert_eq(r.status, 400);
 	web_assert_html_headers(&r);
-	cr_assert_not_null(strstr(r.body, "Please enter your name."),
-			   "%s", r.body);
+	cr_assert_not_null(strstr(r.body, "Please enter your name."), "%s",
+			   r.body);
+	cr_assert_not_null(strstr(r.body, "aria-describedby=\"name-error\""));
 	cr_assert_not_null(
-		strstr(r.body, "aria-describedby=\"name-error\""));
-	cr_assert_not_null(strstr(r.body, "value=\"   \" aria-invalid=\"true\""),
-			   "%s", r.body);
+	    strstr(r.body, "value=\"   \" aria-invalid=\"true\""), "%s",
+	    r.body);
 	/* the message the person typed is still in the textarea */
 	cr_assert_not_null(strstr(r.body, ">I was here &amp; typed this"
 					  "</textarea>"),
@@ -223,7 +222,7 @@ Test(web_page, missing_fields_are_400_with_both_errors)
 Test(web_page, script_payload_is_shown_as_text)
 {
 	static const char payload[] =
-		"<script>alert(1)</script><img src=x onerror=alert(2)>";
+	    "<script>alert(1)</script><img src=x onerror=alert(2)>";
 	struct gbt_response r;
 
 	r = web_post_form("name=%3Cscript%3Ealert(1)%3C%2Fscript%3E%3Cimg+"
@@ -237,14 +236,14 @@ Test(web_page, script_payload_is_shown_as_text)
 	cr_assert_null(strstr(r.body, "<img src=x"));
 	cr_assert_null(strstr(r.body, "<script>alert"));
 	cr_assert_not_null(
-		strstr(r.body, "<h3 class=\"author\">&lt;script&gt;alert(1)"
-			       "&lt;/script&gt;&lt;img src=x onerror=alert(2)"
-			       "&gt;</h3>"),
-		"%s", r.body);
+	    strstr(r.body, "<h3 class=\"author\">&lt;script&gt;alert(1)"
+			   "&lt;/script&gt;&lt;img src=x onerror=alert(2)"
+			   "&gt;</h3>"),
+	    "%s", r.body);
 	cr_assert_not_null(
-		strstr(r.body, "<p class=\"text\">&lt;script&gt;alert(1)"
-			       "&lt;/script&gt;&lt;img src=x onerror=alert(2)"
-			       "&gt;</p>"));
+	    strstr(r.body, "<p class=\"text\">&lt;script&gt;alert(1)"
+			   "&lt;/script&gt;&lt;img src=x onerror=alert(2)"
+			   "&gt;</p>"));
 	gbt_response_free(&r);
 }
 
@@ -252,8 +251,8 @@ Test(web_page, kept_input_is_escaped_inside_the_attribute)
 {
 	/* name "><script>x</script> with an invalid (empty) message */
 	struct gbt_response r =
-		web_post_form("name=%22%3E%3Cscript%3Ex%3C%2Fscript%3E%27&"
-			      "message=");
+	    web_post_form("name=%22%3E%3Cscript%3Ex%3C%2Fscript%3E%27&"
+			  "message=");
 
 	cr_assert_eq(r.status, 400);
 	cr_assert_not_null(strstr(r.body, "value=\"&quot;&gt;&lt;script&gt;x"
@@ -265,8 +264,7 @@ Test(web_page, kept_input_is_escaped_inside_the_attribute)
 
 Test(web_page, form_post_of_another_media_type_is_415_page)
 {
-	static const char *const h[] = {"Content-Type: application/json",
-					NULL};
+	static const char *const h[] = {"Content-Type: application/json", NULL};
 	struct gbt_response r = web_request("POST", "/post", h, "{}", 2);
 
 	cr_assert_eq(r.status, 415);

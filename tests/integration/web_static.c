@@ -11,12 +11,10 @@ TestSuite(web_static, .init = web_start_default, .fini = web_stop,
 /* Asserts no file content leaked: nothing from core/ or /etc. */
 static void assert_no_leak(const char *path, const struct gbt_response *r)
 {
-	cr_assert(r->status == 400 || r->status == 404,
-		  "%s answered %d", path, r->status);
-	cr_assert_null(strstr(r->body, "#include"), "%s leaked C source",
-		       path);
-	cr_assert_null(strstr(r->body, "root:"), "%s leaked /etc/passwd",
-		       path);
+	cr_assert(r->status == 400 || r->status == 404, "%s answered %d", path,
+		  r->status);
+	cr_assert_null(strstr(r->body, "#include"), "%s leaked C source", path);
+	cr_assert_null(strstr(r->body, "root:"), "%s leaked /etc/passwd", path);
 	cr_assert_null(strstr(r->body, "Index of"), "%s listed a directory",
 		       path);
 	cr_assert_null(strstr(r->body, "app.js"), "%s listed files", path);
@@ -27,9 +25,9 @@ Test(web_static, assets_have_their_content_types)
 	static const struct {
 		const char *path, *type;
 	} want[] = {
-		{"/static/style.css", "text/css; charset=utf-8"},
-		{"/static/app.js", "text/javascript; charset=utf-8"},
-		{"/static/favicon.svg", "image/svg+xml"},
+	    {"/static/style.css", "text/css; charset=utf-8"},
+	    {"/static/app.js", "text/javascript; charset=utf-8"},
+	    {"/static/favicon.svg", "image/svg+xml"},
 	};
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -135,22 +133,22 @@ Test(web_static, versioned_asset_urls_are_cached_for_good)
 Test(web_static, paths_outside_static_are_never_served)
 {
 	static const char *const paths[] = {
-		"/static/../core/main.c",
-		"/static/..%2fcore%2fmain.c",
-		"/static/%2e%2e/core/main.c",
-		"/static/%2e%2e%2fcore%2fmain.c",
-		"/static/%2E%2E/%2E%2E/etc/passwd",
-		"/static/..%5c..%5cetc%5cpasswd",
-		"/static//etc/passwd",
-		"/static/%2fetc%2fpasswd",
-		"/static/./app.js/../../../etc/passwd",
-		"/static/",
-		"/static",
-		"/static/.",
-		"/static/.hidden",
-		"/static/nope.js",
-		"/static/templates",
-		"/static/../templates/page.html",
+	    "/static/../core/main.c",
+	    "/static/..%2fcore%2fmain.c",
+	    "/static/%2e%2e/core/main.c",
+	    "/static/%2e%2e%2fcore%2fmain.c",
+	    "/static/%2E%2E/%2E%2E/etc/passwd",
+	    "/static/..%5c..%5cetc%5cpasswd",
+	    "/static//etc/passwd",
+	    "/static/%2fetc%2fpasswd",
+	    "/static/./app.js/../../../etc/passwd",
+	    "/static/",
+	    "/static",
+	    "/static/.",
+	    "/static/.hidden",
+	    "/static/nope.js",
+	    "/static/templates",
+	    "/static/../templates/page.html",
 	};
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
@@ -198,7 +196,7 @@ Test(web_static, static_directory_has_no_listing)
 Test(web_static, head_has_the_headers_but_no_body)
 {
 	struct gbt_response r =
-		web_request("HEAD", "/static/style.css", NULL, NULL, 0);
+	    web_request("HEAD", "/static/style.css", NULL, NULL, 0);
 
 	cr_assert_eq(r.status, 200);
 	cr_assert_eq(r.body_len, 0);

@@ -63,19 +63,19 @@ Test(web_template, unquoted_attribute_placeholder_is_refused_at_load)
 {
 	char err[200] = "";
 
-	cr_assert_null(web_template_parse("t.html", "<a href={{x}}>",
-					  err, sizeof(err)));
+	cr_assert_null(
+	    web_template_parse("t.html", "<a href={{x}}>", err, sizeof(err)));
 	cr_assert_not_null(strstr(err, "t.html:1"), "%s", err);
-	cr_assert_null(web_template_parse("t.html", "<p>\n<a {{x}}>", err,
-					  sizeof(err)));
+	cr_assert_null(
+	    web_template_parse("t.html", "<p>\n<a {{x}}>", err, sizeof(err)));
 	cr_assert_not_null(strstr(err, "t.html:2"), "%s", err);
 	cr_assert_null(web_template_parse("t.html", "<a title=\"{{{x}}}\">",
 					  err, sizeof(err)),
 		       "raw HTML inside an attribute");
-	cr_assert_null(web_template_parse("t.html", "<p>{{X-1}}</p>", err,
-					  sizeof(err)));
-	cr_assert_null(web_template_parse("t.html", "<p>{{x</p>", err,
-					  sizeof(err)));
+	cr_assert_null(
+	    web_template_parse("t.html", "<p>{{X-1}}</p>", err, sizeof(err)));
+	cr_assert_null(
+	    web_template_parse("t.html", "<p>{{x</p>", err, sizeof(err)));
 }
 
 Test(web_template, comments_are_kept_and_do_not_confuse_the_context)

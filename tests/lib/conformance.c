@@ -146,8 +146,10 @@ static void conf_insert(const struct gb_conformance_backend *b,
 	cr_assert_eq(st, GB_OK, "%s: insert into %s: status %d: %s", b->name,
 		     collection, st, err.message);
 	if (b->no_ids)
-		cr_assert_str_eq(id, "", "%s: a store without ids returned "
-					 "an id", b->name);
+		cr_assert_str_eq(id, "",
+				 "%s: a store without ids returned "
+				 "an id",
+				 b->name);
 	else
 		cr_assert(id[0] != '\0', "%s: insert returned an empty id",
 			  b->name);
@@ -507,7 +509,7 @@ void gb_conf_list_is_newest_first(const struct gb_conformance_backend *b)
 				 "%s: position %d", b->name, i);
 		if (b->no_ids)
 			cr_assert(cJSON_IsNull(
-				cJSON_GetObjectItemCaseSensitive(doc, "id")));
+			    cJSON_GetObjectItemCaseSensitive(doc, "id")));
 		else
 			cr_assert_str_eq(conf_field(doc, "id"), ids[4 - i]);
 	}
@@ -961,8 +963,7 @@ void gb_conf_insert_once_stores_a_repeated_key_once(
 	st = api->store_insert_once(NULL, coll(b), doc, "key-1", first,
 				    &repeated, &err);
 	cr_assert_eq(st, GB_OK, "%s: insert_once: %s", b->name, err.message);
-	cr_assert_eq(repeated, 0, "%s: a new key counted as a repeat",
-		     b->name);
+	cr_assert_eq(repeated, 0, "%s: a new key counted as a repeat", b->name);
 	st = api->store_insert_once(NULL, coll(b), doc, "key-1", again,
 				    &repeated, &err);
 	cr_assert_eq(st, GB_OK, "%s: repeat: %s", b->name, err.message);
@@ -1020,8 +1021,7 @@ void gb_conf_count_follows_inserts_and_removes(
 	conf_insert_message(b, coll(b), "one", first);
 	for (int i = 0; i < 4; i++)
 		conf_insert_message(b, coll(b), "more", id);
-	cr_assert_eq(conf_count(b, coll(b)), 5, "%s: after 5 inserts",
-		     b->name);
+	cr_assert_eq(conf_count(b, coll(b)), 5, "%s: after 5 inserts", b->name);
 	cr_assert_eq(api->store_remove(NULL, coll(b), first, &err), GB_OK,
 		     "%s: remove: %s", b->name, err.message);
 	cr_assert_eq(conf_count(b, coll(b)), 4, "%s: after a remove", b->name);
@@ -1074,8 +1074,8 @@ static int conf_scan_one(void *ud, const cJSON *doc)
 }
 
 /* A store without the slot answers the command with a clear "cannot". */
-static int conf_lacks(const struct gb_conformance_backend *b,
-		      enum gb_status st, const struct gb_error *err)
+static int conf_lacks(const struct gb_conformance_backend *b, enum gb_status st,
+		      const struct gb_error *err)
 {
 	if (st != GB_ERR_INVALID || !strstr(err->message, "cannot"))
 		return 0;
@@ -1128,9 +1128,11 @@ static cJSON *conf_keyed(const char *text, const char *key)
 
 void gb_conf_import_skips_known_keys(const struct gb_conformance_backend *b)
 {
-	static const char *const first[][2] = {
-		{"one", "k1"}, {"two", "k2"}, {"three", "k3"},
-		{"three again", "k3"}, {"four", "k4"}};
+	static const char *const first[][2] = {{"one", "k1"},
+					       {"two", "k2"},
+					       {"three", "k3"},
+					       {"three again", "k3"},
+					       {"four", "k4"}};
 	static const char *const second[][2] = {{"one again", "k1"},
 						{"five", "k5"}};
 	cJSON *docs[5];
@@ -1165,10 +1167,10 @@ void gb_conf_import_skips_known_keys(const struct gb_conformance_backend *b)
 	/* after what was there, in the order given, newest first */
 	texts = conf_list_all(b, coll(b), 100, &n);
 	cr_assert_eq(n, 6, "%s: %zu documents, not 6", b->name, n);
-	static const char *const want[] = {"five", "four", "three", "two",
-					   "one", "posted before"};
+	static const char *const want[] = {"five", "four", "three",
+					   "two",  "one",  "posted before"};
 	for (size_t i = 0; i < n; i++)
-		cr_assert_str_eq(texts[i], want[i], "%s: position %zu",
-				 b->name, i);
+		cr_assert_str_eq(texts[i], want[i], "%s: position %zu", b->name,
+				 i);
 	conf_free_texts(texts);
 }

@@ -232,10 +232,10 @@ void gb_conf_import_skips_known_keys(const struct gb_conformance_backend *b);
 	GB_CONFORMANCE_TEST(suite, backend, documents_survive_reopen)          \
 	GB_CONFORMANCE_TEST(suite, backend, ping_reports_ready)                \
 	GB_CONFORMANCE_TEST(suite, backend,                                    \
-			    insert_once_stores_a_repeated_key_once)             \
-	GB_CONFORMANCE_TEST(suite, backend, count_follows_inserts_and_removes)  \
-	GB_CONFORMANCE_TEST(suite, backend, list_limit_is_bounded_by_the_host)  \
-	GB_CONFORMANCE_TEST(suite, backend, scan_is_oldest_first_and_complete)  \
+			    insert_once_stores_a_repeated_key_once)            \
+	GB_CONFORMANCE_TEST(suite, backend, count_follows_inserts_and_removes) \
+	GB_CONFORMANCE_TEST(suite, backend, list_limit_is_bounded_by_the_host) \
+	GB_CONFORMANCE_TEST(suite, backend, scan_is_oldest_first_and_complete) \
 	GB_CONFORMANCE_TEST(suite, backend, import_skips_known_keys)
 
 #endif

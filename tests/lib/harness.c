@@ -185,10 +185,9 @@ static char **build_argv(const struct gbt_server *s, const char *const *args,
 	snprintf(plugins, sizeof plugins, "%s", gbt_build_path("plugins"));
 	snprintf(www, sizeof www, "%s", gbt_src_path("www"));
 	const char *base[] = {
-		"--listen", "127.0.0.1:0", "--plugin-dir",
-		plugins, "--www-dir", www,
-		"--sqlite-path", db, "--drain-seconds", "0",
-		"--log-format", "json",
+	    "--listen",	       "127.0.0.1:0", "--plugin-dir",  plugins,
+	    "--www-dir",       www,	      "--sqlite-path", db,
+	    "--drain-seconds", "0",	      "--log-format",  "json",
 	};
 	size_t nbase = defaults ? sizeof base / sizeof base[0] : 0, nargs = 0;
 	while (args && args[nargs])
@@ -275,7 +274,8 @@ int gbt_server_start(struct gbt_server *s, const char *const *args,
 		int st;
 		if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
 			char *out = gbt_server_log(s);
-			fprintf(stderr, "guestbookd exited during start-up:\n%s\n",
+			fprintf(stderr,
+				"guestbookd exited during start-up:\n%s\n",
 				out ? out : "");
 			free(out);
 			dir_set_server(s->dir, 0);
@@ -344,9 +344,10 @@ int gbt_run_command(const char *const *args, const char *const *env,
 		if (getppid() != parent)
 			_exit(127);
 		int null = open("/dev/null", O_RDWR);
-		int err = fds[2] >= 0 ? fds[2]
-				      : open(s.log_path,
-					     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int err =
+		    fds[2] >= 0
+			? fds[2]
+			: open(s.log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		dup2(fds[0] >= 0 ? fds[0] : null, 0);
 		dup2(fds[1] >= 0 ? fds[1] : null, 1);
 		if (err >= 0)
@@ -452,8 +453,10 @@ int gbt_http(int port, const char *method, const char *path,
 		return -2;
 	size_t cap = 4096 + body_len, len = 0;
 	char *req = malloc(cap);
-	len += (size_t)snprintf(req, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-			       "Connection: close\r\n", method, path);
+	len += (size_t)snprintf(req, cap,
+				"%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+				"Connection: close\r\n",
+				method, path);
 	for (size_t i = 0; headers && headers[i]; i++) {
 		size_t hl = strlen(headers[i]);
 		if (len + hl + 64 > cap)
@@ -465,7 +468,7 @@ int gbt_http(int port, const char *method, const char *path,
 	}
 	if (body)
 		len += (size_t)snprintf(req + len, cap - len,
-				       "Content-Length: %zu\r\n", body_len);
+					"Content-Length: %zu\r\n", body_len);
 	memcpy(req + len, "\r\n", 2);
 	len += 2;
 	if (body && body_len) {

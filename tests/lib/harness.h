@@ -8,9 +8,10 @@
  * them recursively when the test process exits (atexit), but only those
  * whose server no longer runs (stopped with gbt_server_stop, exited, or
  * reaped by the test); a server still running at exit (usually a test
- * that failed before stopping it) keeps its directory, log included. Nothing is removed on gbt_server_stop itself: a test may
- * start a new server on the stopped one's database or read its log. Set
- * GB_KEEP_TEST_DIRS=1 to keep every directory for inspection.
+ * that failed before stopping it) keeps its directory, log included. Nothing is
+ * removed on gbt_server_stop itself: a test may start a new server on the
+ * stopped one's database or read its log. Set GB_KEEP_TEST_DIRS=1 to keep every
+ * directory for inspection.
  *
  * Every process the harness spawns gets SIGKILL when the thread that
  * started it exits (PR_SET_PDEATHSIG), so a test killed on timeout leaves
@@ -26,12 +27,13 @@
 struct gbt_server {
 	pid_t pid;
 	int port;
-	char dir[256];      /* temporary directory: data, logs */
+	char dir[256];	    /* temporary directory: data, logs */
 	char log_path[300]; /* the server's stdout+stderr */
 };
 
 /*
- * Starts guestbookd with `--listen 127.0.0.1:0 --plugin-dir $GB_BUILD_DIR/plugins
+ * Starts guestbookd with `--listen 127.0.0.1:0 --plugin-dir
+ * $GB_BUILD_DIR/plugins
  * --www-dir $GB_SRC_DIR/www --sqlite-path DIR/guestbook.db --drain-seconds 0`,
  * then `args` (NULL-terminated, may be NULL); `env` is a NULL-terminated
  * list of "KEY=VALUE" added to the environment (may be NULL). Waits up to

@@ -38,7 +38,8 @@ static int run_start(struct gbt_jaeger *j, char *why, size_t whylen)
 		 errpath);
 	p = popen(cmd, "r");
 	if (!p) {
-		snprintf(why, whylen, "cannot run %s: %s", cmd, strerror(errno));
+		snprintf(why, whylen, "cannot run %s: %s", cmd,
+			 strerror(errno));
 		return -1;
 	}
 	if (fgets(line, sizeof(line), p))
@@ -78,7 +79,8 @@ void gbt_jaeger_build(void)
 	if (!p || pclose(p) != 0 || !path[0]) {
 		setenv("GBT_JAEGER_ERROR",
 		       "tests/lib/jaeger.sh build failed (its messages are "
-		       "above; Go and the Go module proxy are needed)", 1);
+		       "above; Go and the Go module proxy are needed)",
+		       1);
 		return;
 	}
 	setenv("JAEGER_BIN", path, 1);
@@ -171,8 +173,8 @@ static cJSON *query(const struct gbt_jaeger *j, const char *path)
 		return NULL;
 	const char *te = gbt_header(&r, "Transfer-Encoding");
 
-	if (r.status == 200 && (!te || strcasecmp(te, "chunked") != 0 ||
-				dechunk(r.body) == 0))
+	if (r.status == 200 &&
+	    (!te || strcasecmp(te, "chunked") != 0 || dechunk(r.body) == 0))
 		doc = cJSON_Parse(r.body);
 	gbt_response_free(&r);
 	return doc;
@@ -208,9 +210,11 @@ int gbt_jaeger_has_service(const struct gbt_jaeger *j, const char *service)
 	cJSON *doc = query(j, "/api/services"), *s;
 	int found = 0;
 
-	cJSON_ArrayForEach(s, cJSON_GetObjectItem(doc, "data"))
-		if (cJSON_IsString(s) && strcmp(s->valuestring, service) == 0)
-			found = 1;
+	cJSON_ArrayForEach(
+	    s, cJSON_GetObjectItem(doc, "data")) if (cJSON_IsString(s) &&
+						     strcmp(s->valuestring,
+							    service) == 0)
+	    found = 1;
 	cJSON_Delete(doc);
 	return found;
 }

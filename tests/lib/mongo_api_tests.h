@@ -66,7 +66,7 @@ static inline void mongo_api_start_default(void)
 }
 
 /* From here on, the api tests start guestbookd through the functions above. */
-#define api_start mongo_api_start
+#define api_start	  mongo_api_start
 #define api_start_default mongo_api_start_default
 
 #endif

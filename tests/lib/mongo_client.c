@@ -58,9 +58,9 @@ static mongoc_client_t *connect_uri(const char *uri_text, char **db)
 	else
 		mongoc_client_set_error_api(c, MONGOC_ERROR_API_VERSION_2);
 	/* a copy: the name must outlive the URI */
-	*db = bson_strdup(mongoc_uri_get_database(uri) ?
-				  mongoc_uri_get_database(uri) :
-				  "guestbook");
+	*db = bson_strdup(mongoc_uri_get_database(uri)
+			      ? mongoc_uri_get_database(uri)
+			      : "guestbook");
 	mongoc_uri_destroy(uri);
 	if (!c) {
 		bson_free(*db);
@@ -107,8 +107,7 @@ int gbt_mongo_insert_legacy(const char *uri, const char *coll,
 	return rc;
 }
 
-char *gbt_mongo_find_json(const char *uri, const char *coll,
-			  const char *id_hex)
+char *gbt_mongo_find_json(const char *uri, const char *coll, const char *id_hex)
 {
 	char *db;
 	mongoc_client_t *c;

@@ -85,7 +85,8 @@ static int run_start_script(struct gbt_mongo_server *s, int port, char *why,
 			 s->dir, errpath);
 	p = popen(cmd, "r");
 	if (!p) {
-		snprintf(why, whylen, "cannot run %s: %s", cmd, strerror(errno));
+		snprintf(why, whylen, "cannot run %s: %s", cmd,
+			 strerror(errno));
 		return -1;
 	}
 	if (fgets(line, sizeof(line), p))
@@ -264,8 +265,7 @@ const char *gbt_mongo_uri(const struct gbt_mongo_server *s, const char *db)
 
 static struct gbt_mongo_server shared;
 
-int gbt_mongo_server_start(struct gbt_mongo_server *s, char *why,
-			   size_t whylen)
+int gbt_mongo_server_start(struct gbt_mongo_server *s, char *why, size_t whylen)
 {
 	const char *want_mongod = getenv("GB_TEST_MONGOD");
 	int rc;
@@ -305,9 +305,9 @@ int gbt_mongo_shared_port(void)
 
 	if (!port || atoi(port) <= 0)
 		cr_assert_fail("no MongoDB server for this test: %s",
-			 err ? err :
-			       "gbt_mongo_shared_setup() did not run "
-			       "(ReportHook(PRE_ALL) missing?)");
+			       err ? err
+				   : "gbt_mongo_shared_setup() did not run "
+				     "(ReportHook(PRE_ALL) missing?)");
 	return atoi(port);
 }
 

@@ -42,8 +42,8 @@ void gbt_prometheus_print_log(const struct gbt_prometheus *p)
 	fclose(f);
 }
 
-void gbt_prometheus_start(struct gbt_prometheus *p, const char *dir,
-			  int target, const char *feature)
+void gbt_prometheus_start(struct gbt_prometheus *p, const char *dir, int target,
+			  const char *feature)
 {
 	char config[300], flag_config[340], flag_storage[340], flag_listen[100],
 	    flag_feature[160];
@@ -69,8 +69,8 @@ void gbt_prometheus_start(struct gbt_prometheus *p, const char *dir,
 	fclose(f);
 	p->port = gbt_free_port();
 	snprintf(flag_config, sizeof(flag_config), "--config.file=%s", config);
-	snprintf(flag_storage, sizeof(flag_storage), "--storage.tsdb.path=%s/tsdb",
-		 dir);
+	snprintf(flag_storage, sizeof(flag_storage),
+		 "--storage.tsdb.path=%s/tsdb", dir);
 	snprintf(flag_listen, sizeof(flag_listen),
 		 "--web.listen-address=127.0.0.1:%d", p->port);
 	snprintf(flag_feature, sizeof(flag_feature), "--enable-feature=%s",

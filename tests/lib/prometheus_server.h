@@ -19,8 +19,8 @@ struct gbt_prometheus {
  * `feature` is an --enable-feature value or NULL. Fails the test when
  * prometheus is not installed. It dies with the test process.
  */
-void gbt_prometheus_start(struct gbt_prometheus *p, const char *dir,
-			  int target, const char *feature);
+void gbt_prometheus_start(struct gbt_prometheus *p, const char *dir, int target,
+			  const char *feature);
 
 /* Stops it and waits. */
 void gbt_prometheus_stop(struct gbt_prometheus *p);

@@ -9,13 +9,13 @@ static int bad_init(struct gb_plugin *self, const struct gb_host_api *api)
 }
 
 GB_EXPORT const struct gb_plugin_descriptor gb_plugin_descriptor = {
-	.magic = GB_PLUGIN_MAGIC,
-	.abi_major = GB_ABI_MAJOR + 1,
-	.abi_minor = 0,
-	.size = sizeof(struct gb_plugin_descriptor),
-	.kind = GB_PLUGIN_ROUTE,
-	.name = "bad_abi",
-	.version = "1.0.0",
-	.description = "built for another ABI",
-	.init = bad_init,
+    .magic = GB_PLUGIN_MAGIC,
+    .abi_major = GB_ABI_MAJOR + 1,
+    .abi_minor = 0,
+    .size = sizeof(struct gb_plugin_descriptor),
+    .kind = GB_PLUGIN_ROUTE,
+    .name = "bad_abi",
+    .version = "1.0.0",
+    .description = "built for another ABI",
+    .init = bad_init,
 };

@@ -10,9 +10,8 @@ static int bad_settings_init(struct gb_plugin *self,
 }
 
 static const struct gb_setting bad_settings[] = {
-	{"workers", GB_SETTING_INT, "0", 1, 8, NULL, "how many workers", 0,
-	 NULL},
-	{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"workers", GB_SETTING_INT, "0", 1, 8, NULL, "how many workers", 0, NULL},
+    {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
 };
 
 GB_PLUGIN(GB_PLUGIN_ROUTE, "bad_settings", "1.0.0",

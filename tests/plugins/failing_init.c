@@ -7,5 +7,5 @@ static int failing_init(struct gb_plugin *self, const struct gb_host_api *api)
 	return 1;
 }
 
-GB_PLUGIN(GB_PLUGIN_ROUTE, "failing_init", "1.0.0", "init always fails",
-	  NULL, failing_init, NULL);
+GB_PLUGIN(GB_PLUGIN_ROUTE, "failing_init", "1.0.0", "init always fails", NULL,
+	  failing_init, NULL);

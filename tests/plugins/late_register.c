@@ -10,8 +10,8 @@ static struct gb_plugin *me;
 static void late(struct gb_request *req, void *ud)
 {
 	(void)ud;
-	enum gb_status st = api->route_add(me, GB_GET, "/late/added", late,
-					   NULL, 0);
+	enum gb_status st =
+	    api->route_add(me, GB_GET, "/late/added", late, NULL, 0);
 	const char *answer = st == GB_ERR_STATE ? "refused" : "accepted";
 	api->respond(req, 200, "text/plain", answer, strlen(answer));
 }

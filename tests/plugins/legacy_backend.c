@@ -27,10 +27,10 @@ static char *bleach_escape(const char *s)
 	if (!out)
 		return NULL;
 	for (; *s; s++) {
-		const char *ref = *s == '&' ? "&amp;" :
-				  *s == '<' ? "&lt;" :
-				  *s == '>' ? "&gt;" :
-					      NULL;
+		const char *ref = *s == '&'   ? "&amp;"
+				  : *s == '<' ? "&lt;"
+				  : *s == '>' ? "&gt;"
+					      : NULL;
 
 		if (ref) {
 			strcpy(w, ref);
@@ -62,23 +62,22 @@ static void list_all(struct gb_request *req)
 			return;
 		}
 		free(cursor);
-		cJSON_ArrayForEach(doc, docs) {
+		cJSON_ArrayForEach(doc, docs)
+		{
 			cJSON *m = cJSON_CreateObject();
 
 			cJSON_AddItemToObject(
-				m, "author",
-				cJSON_Duplicate(cJSON_GetObjectItem(doc,
-								    "author"),
-						1));
+			    m, "author",
+			    cJSON_Duplicate(cJSON_GetObjectItem(doc, "author"),
+					    1));
 			cJSON_AddItemToObject(
-				m, "date",
-				cJSON_Duplicate(cJSON_GetObjectItem(doc, "date"),
-						1));
+			    m, "date",
+			    cJSON_Duplicate(cJSON_GetObjectItem(doc, "date"),
+					    1));
 			cJSON_AddItemToObject(
-				m, "message",
-				cJSON_Duplicate(cJSON_GetObjectItem(doc,
-								    "message"),
-						1));
+			    m, "message",
+			    cJSON_Duplicate(cJSON_GetObjectItem(doc, "message"),
+					    1));
 			cJSON_AddItemToArray(out, m);
 		}
 		cJSON_Delete(docs);

@@ -32,13 +32,13 @@ static int old_init(void *self, const void *api, char **err, int *err_static)
 }
 
 GB_EXPORT const struct descriptor_v1 gb_plugin_descriptor = {
-	.magic = GB_PLUGIN_MAGIC,
-	.abi_major = 1,
-	.abi_minor = 1,
-	.size = sizeof(struct descriptor_v1),
-	.kind = GB_PLUGIN_ROUTE,
-	.name = "old_major",
-	.version = "1.0.0",
-	.description = "built for ABI 1.1",
-	.init = old_init,
+    .magic = GB_PLUGIN_MAGIC,
+    .abi_major = 1,
+    .abi_minor = 1,
+    .size = sizeof(struct descriptor_v1),
+    .kind = GB_PLUGIN_ROUTE,
+    .name = "old_major",
+    .version = "1.0.0",
+    .description = "built for ABI 1.1",
+    .init = old_init,
 };

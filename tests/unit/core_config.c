@@ -17,15 +17,25 @@ static enum gb_config_result load(int argc, char **argv)
 
 static void clean_env(void)
 {
-	const char *vars[] = {"PORT", "GUESTBOOK_ROLE", "GUESTBOOK_DB_ADDR",
-			      "GUESTBOOK_API_ADDR", "GUESTBOOK_THREADS",
-			      "GUESTBOOK_MONGO_URI", "GUESTBOOK_CONFIG",
-			      "GUESTBOOK_STORAGE", "GUESTBOOK_PLUGINS",
-			      "GUESTBOOK_DEMO_GREETING", "GUESTBOOK_DEMO_LIMIT",
-			      "GUESTBOOK_OLD_LIMIT", "GUESTBOOK_DEMO_TOKEN",
-			      "GUESTBOOK_DEMO_TOKEN_FILE", "GUESTBOOK_OLD_TOKEN",
-			      "GUESTBOOK_OLD_TOKEN_FILE", "GUESTBOOK_DEMO_FAST",
-			      "GUESTBOOK_DEMO_MODE", "GUESTBOOK_OTHER_LIMIT"};
+	const char *vars[] = {"PORT",
+			      "GUESTBOOK_ROLE",
+			      "GUESTBOOK_DB_ADDR",
+			      "GUESTBOOK_API_ADDR",
+			      "GUESTBOOK_THREADS",
+			      "GUESTBOOK_MONGO_URI",
+			      "GUESTBOOK_CONFIG",
+			      "GUESTBOOK_STORAGE",
+			      "GUESTBOOK_PLUGINS",
+			      "GUESTBOOK_DEMO_GREETING",
+			      "GUESTBOOK_DEMO_LIMIT",
+			      "GUESTBOOK_OLD_LIMIT",
+			      "GUESTBOOK_DEMO_TOKEN",
+			      "GUESTBOOK_DEMO_TOKEN_FILE",
+			      "GUESTBOOK_OLD_TOKEN",
+			      "GUESTBOOK_OLD_TOKEN_FILE",
+			      "GUESTBOOK_DEMO_FAST",
+			      "GUESTBOOK_DEMO_MODE",
+			      "GUESTBOOK_OTHER_LIMIT"};
 	for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
 		unsetenv(vars[i]);
 }
@@ -91,8 +101,8 @@ Test(config, legacy_api_addr_makes_a_frontend)
 Test(config, explicit_role_and_storage_win_over_the_wiring)
 {
 	setenv("GUESTBOOK_DB_ADDR", "mongo:27017", 1);
-	char *argv[] = {"guestbookd", "--role", "all", "--storage", "sqlite",
-			NULL};
+	char *argv[] = {"guestbookd", "--role", "all",
+			"--storage",  "sqlite", NULL};
 	cr_assert_eq(load(5, argv), GB_CONFIG_OK, "%s", err);
 	cr_assert_str_eq(gb_config_get("role"), "all");
 	cr_assert_str_eq(gb_config_get("storage"), "sqlite");
@@ -125,15 +135,13 @@ Test(config, missing_config_file_is_an_error)
 /* ---- settings declared by plugins --------------------------------- */
 
 static const struct gb_setting demo_settings[] = {
-	{"greeting", GB_SETTING_STRING, "Hello", 0, 0, NULL, "first word", 0,
-	 NULL},
-	{"limit", GB_SETTING_INT, "10", 1, 100, NULL, "how many", 0,
-	 "old_limit"},
-	{"fast", GB_SETTING_BOOL, "off", 0, 0, NULL, "go fast", 0, NULL},
-	{"mode", GB_SETTING_ENUM, "a", 0, 0, "a|b", "which mode", 0, NULL},
-	{"token", GB_SETTING_STRING, NULL, 0, 0, NULL, "secret token",
-	 GB_SETTING_SECRET, "old_token"},
-	{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
+    {"greeting", GB_SETTING_STRING, "Hello", 0, 0, NULL, "first word", 0, NULL},
+    {"limit", GB_SETTING_INT, "10", 1, 100, NULL, "how many", 0, "old_limit"},
+    {"fast", GB_SETTING_BOOL, "off", 0, 0, NULL, "go fast", 0, NULL},
+    {"mode", GB_SETTING_ENUM, "a", 0, 0, "a|b", "which mode", 0, NULL},
+    {"token", GB_SETTING_STRING, NULL, 0, 0, NULL, "secret token",
+     GB_SETTING_SECRET, "old_token"},
+    {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL},
 };
 
 /* Loads argv, declares plugin "demo" and finishes: the result of finish,
@@ -222,12 +230,14 @@ Test(config, bad_plugin_values_name_the_plugin_and_spelling)
 	cr_assert_eq(load_demo(3, a1), -1);
 	cr_assert(strstr(err, "plugin demo: setting demo_limit "
 			      "(GUESTBOOK_DEMO_LIMIT): '101' is not a number "
-			      "from 1 to 100"), "%s", err);
+			      "from 1 to 100"),
+		  "%s", err);
 	setenv("GUESTBOOK_OLD_LIMIT", "0x10", 1);
 	char *a2[] = {"guestbookd", NULL};
 	cr_assert_eq(load_demo(1, a2), -1);
 	cr_assert(strstr(err, "plugin demo: setting old_limit "
-			      "(GUESTBOOK_OLD_LIMIT)"), "%s", err);
+			      "(GUESTBOOK_OLD_LIMIT)"),
+		  "%s", err);
 	unsetenv("GUESTBOOK_OLD_LIMIT");
 	char *a3[] = {"guestbookd", "--demo-fast", "maybe", NULL};
 	cr_assert_eq(load_demo(3, a3), -1);
@@ -237,8 +247,8 @@ Test(config, bad_plugin_values_name_the_plugin_and_spelling)
 	cr_assert(strstr(err, "is not one of a|b"), "%s", err);
 	char *a5[] = {"guestbookd", "--demo-limit", "", NULL};
 	cr_assert_eq(load_demo(3, a5), -1, "empty is not a number");
-	char *a6[] = {"guestbookd", "--demo-limit",
-		      "99999999999999999999999", NULL};
+	char *a6[] = {"guestbookd", "--demo-limit", "99999999999999999999999",
+		      NULL};
 	cr_assert_eq(load_demo(3, a6), -1, "overflow is refused");
 }
 
@@ -250,8 +260,8 @@ Test(config, unknown_keys_and_flags_are_refused_after_the_plugins)
 	cr_assert_eq(load_demo(3, a1), -1);
 	cr_assert(strstr(err, ":3: unknown setting 'demo_nosuch'"), "%s", err);
 	unlink(path);
-	char *a2[] = {"guestbookd", "--demo-greeting", "x", "--demo-nosuch",
-		      "1", NULL};
+	char *a2[] = {
+	    "guestbookd", "--demo-greeting", "x", "--demo-nosuch", "1", NULL};
 	cr_assert_eq(load_demo(5, a2), -1);
 	cr_assert_str_eq(err, "unknown option '--demo-nosuch' (see --help)");
 	/* without the plugin, its settings are unknown too */
@@ -303,7 +313,8 @@ Test(config, unusable_secret_files_stop_the_start)
 		      NULL};
 	cr_assert_eq(load_demo(3, a1), -1);
 	cr_assert(strstr(err, "plugin demo: setting demo_token_file: cannot "
-			      "read /nonexistent/tok"), "%s", err);
+			      "read /nonexistent/tok"),
+		  "%s", err);
 	char *empty = temp_file(" \n");
 	char e[64];
 	snprintf(e, sizeof e, "%s", empty);
@@ -334,21 +345,20 @@ Test(config, malformed_or_clashing_tables_are_refused)
 {
 	char *argv[] = {"guestbookd", NULL};
 	static const struct gb_setting bad_default[] = {
-		{"n", GB_SETTING_INT, "0", 1, 5, NULL, "n", 0, NULL},
-		{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
+	    {"n", GB_SETTING_INT, "0", 1, 5, NULL, "n", 0, NULL},
+	    {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
 	static const struct gb_setting bad_key[] = {
-		{"Upper", GB_SETTING_STRING, NULL, 0, 0, NULL, "x", 0, NULL},
-		{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
+	    {"Upper", GB_SETTING_STRING, NULL, 0, 0, NULL, "x", 0, NULL},
+	    {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
 	static const struct gb_setting takes_core[] = {
-		{"x", GB_SETTING_INT, "1", 0, 9, NULL, "x", 0, "threads"},
-		{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
+	    {"x", GB_SETTING_INT, "1", 0, 9, NULL, "x", 0, "threads"},
+	    {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
 	static const struct gb_setting shares_legacy[] = {
-		{"limit", GB_SETTING_INT, "1", 1, 9, NULL, "x", 0, "old_limit"},
-		{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
+	    {"limit", GB_SETTING_INT, "1", 1, 9, NULL, "x", 0, "old_limit"},
+	    {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
 	static const struct gb_setting clashing_legacy[] = {
-		{"limit", GB_SETTING_STRING, NULL, 0, 0, NULL, "x", 0,
-		 "old_limit"},
-		{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
+	    {"limit", GB_SETTING_STRING, NULL, 0, 0, NULL, "x", 0, "old_limit"},
+	    {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
 	cr_assert_eq(load(1, argv), GB_CONFIG_OK, "%s", err);
 	cr_assert_eq(gb_config_add_plugin("p", bad_default, err, sizeof err),
 		     -1);
@@ -358,27 +368,30 @@ Test(config, malformed_or_clashing_tables_are_refused)
 		     -1);
 	cr_assert(strstr(err, "'threads' is already a setting of guestbookd"),
 		  "%s", err);
-	cr_assert_eq(gb_config_add_plugin("demo", demo_settings, err,
-					  sizeof err), 0, "%s", err);
-	cr_assert_eq(gb_config_add_plugin("demo", demo_settings, err,
-					  sizeof err), -1, "declared twice");
-	cr_assert_eq(gb_config_add_plugin("other", shares_legacy, err,
-					  sizeof err), 0,
-		     "two plugins may carry one legacy name: %s", err);
-	cr_assert_eq(gb_config_add_plugin("third", clashing_legacy, err,
-					  sizeof err), -1,
-		     "but not with another type");
+	cr_assert_eq(
+	    gb_config_add_plugin("demo", demo_settings, err, sizeof err), 0,
+	    "%s", err);
+	cr_assert_eq(
+	    gb_config_add_plugin("demo", demo_settings, err, sizeof err), -1,
+	    "declared twice");
+	cr_assert_eq(
+	    gb_config_add_plugin("other", shares_legacy, err, sizeof err), 0,
+	    "two plugins may carry one legacy name: %s", err);
+	cr_assert_eq(
+	    gb_config_add_plugin("third", clashing_legacy, err, sizeof err), -1,
+	    "but not with another type");
 }
 
 Test(config, a_shared_legacy_name_reaches_every_plugin)
 {
 	static const struct gb_setting other[] = {
-		{"limit", GB_SETTING_INT, "5", 1, 9, NULL, "x", 0, "old_limit"},
-		{NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
+	    {"limit", GB_SETTING_INT, "5", 1, 9, NULL, "x", 0, "old_limit"},
+	    {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL}};
 	char *argv[] = {"guestbookd", "--old-limit", "7", NULL};
 	cr_assert_eq(load(3, argv), GB_CONFIG_OK, "%s", err);
-	cr_assert_eq(gb_config_add_plugin("demo", demo_settings, err,
-					  sizeof err), 0, "%s", err);
+	cr_assert_eq(
+	    gb_config_add_plugin("demo", demo_settings, err, sizeof err), 0,
+	    "%s", err);
 	cr_assert_eq(gb_config_add_plugin("other", other, err, sizeof err), 0,
 		     "%s", err);
 	setenv("GUESTBOOK_OTHER_LIMIT", "8", 1);
@@ -394,13 +407,13 @@ Test(config, plus_adds_plugins_to_the_roles_set)
 	char *a1[] = {"guestbookd", "--plugins", "+example", NULL};
 	cr_assert_eq(load(3, a1), GB_CONFIG_OK, "%s", err);
 	cr_assert_str_eq(gb_config_get("plugins"), "api,web,metrics,example");
-	char *a2[] = {"guestbookd", "--role", "backend", "--plugins",
-		      "+stats, +example", NULL};
+	char *a2[] = {"guestbookd", "--role",		"backend",
+		      "--plugins",  "+stats, +example", NULL};
 	cr_assert_eq(load(5, a2), GB_CONFIG_OK, "%s", err);
-	cr_assert_str_eq(gb_config_get("plugins"),
-			 "api,metrics,stats,example");
+	cr_assert_str_eq(gb_config_get("plugins"), "api,metrics,stats,example");
 	char *a3[] = {"guestbookd", "--plugins", "api", NULL};
 	cr_assert_eq(load(3, a3), GB_CONFIG_OK, "%s", err);
-	cr_assert_str_eq(gb_config_get("plugins"), "api", "a plain list "
+	cr_assert_str_eq(gb_config_get("plugins"), "api",
+			 "a plain list "
 			 "replaces the role's set");
 }

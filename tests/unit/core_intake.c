@@ -21,8 +21,8 @@ static struct gb_intake with_origin(const char *host, const char *origin,
 
 Test(cross_site, origin_must_name_the_host)
 {
-	struct gb_intake in = with_origin("gb.example", "https://evil.example",
-					  NULL);
+	struct gb_intake in =
+	    with_origin("gb.example", "https://evil.example", NULL);
 	cr_assert(gb_intake_cross_site("POST", &in));
 	in = with_origin("gb.example", "https://gb.example.evil.example", NULL);
 	cr_assert(gb_intake_cross_site("POST", &in));
@@ -50,8 +50,8 @@ Test(cross_site, the_browser_vouching_for_its_own_page_wins)
 
 Test(cross_site, same_origin_matches_case_and_default_ports)
 {
-	struct gb_intake in = with_origin("GB.example:8080",
-					  "http://gb.EXAMPLE:8080", NULL);
+	struct gb_intake in =
+	    with_origin("GB.example:8080", "http://gb.EXAMPLE:8080", NULL);
 	cr_assert_not(gb_intake_cross_site("POST", &in));
 	in = with_origin("gb.example:80", "http://gb.example", NULL);
 	cr_assert_not(gb_intake_cross_site("POST", &in));
@@ -131,8 +131,8 @@ Test(framing, one_plain_length_is_read)
 
 Test(framing, doubtful_lengths_are_400)
 {
-	const char *const bad[] = {"+36", "-36", "0x24", "36abc", "36, 36",
-				   "", "1234567890123456789"};
+	const char *const bad[] = {
+	    "+36", "-36", "0x24", "36abc", "36, 36", "", "1234567890123456789"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		char cl[64];
 		snprintf(cl, sizeof cl, "Content-Length: %s", bad[i]);
@@ -195,12 +195,12 @@ Test(secrets, flags_that_hold_secrets)
 	char *a1[] = {"guestbookd", "--admin-token", "t", NULL};
 	cr_assert_not_null(gb_config_secret_flag(3, a1));
 	char *a2[] = {"guestbookd", "--admin-token=t", NULL};
-	cr_assert_not_null(strstr(gb_config_secret_flag(2, a2),
-				  "--admin-token-file"));
+	cr_assert_not_null(
+	    strstr(gb_config_secret_flag(2, a2), "--admin-token-file"));
 	char *a3[] = {"guestbookd", "--mongo-uri", "mongodb://u:pw@db/x", NULL};
 	cr_assert_not_null(gb_config_secret_flag(3, a3));
-	char *a4[] = {"guestbookd", "--mongo-uri", "mongodb://db/x",
-		      "--admin-token-file", "/run/token", NULL};
+	char *a4[] = {"guestbookd",	    "--mongo-uri", "mongodb://db/x",
+		      "--admin-token-file", "/run/token",  NULL};
 	cr_assert_null(gb_config_secret_flag(5, a4));
 	char *a5[] = {"guestbookd", "--db-addr=u:pw@db:27017", NULL};
 	cr_assert_not_null(gb_config_secret_flag(2, a5));

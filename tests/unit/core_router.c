@@ -22,12 +22,14 @@ static void setup(void)
 	gb_router_clear();
 	cr_assert_eq(gb_router_add("t", GB_GET, "/messages", noop, NULL, 0),
 		     GB_OK);
-	cr_assert_eq(gb_router_add("t", GB_POST, "/messages", other, NULL,
-				   4096), GB_OK);
-	cr_assert_eq(gb_router_add("t", GB_GET, "/api/v1/messages/{id}", noop,
-				   NULL, 0), GB_OK);
+	cr_assert_eq(
+	    gb_router_add("t", GB_POST, "/messages", other, NULL, 4096), GB_OK);
+	cr_assert_eq(
+	    gb_router_add("t", GB_GET, "/api/v1/messages/{id}", noop, NULL, 0),
+	    GB_OK);
 	cr_assert_eq(gb_router_add("t", GB_DELETE, "/api/v1/messages/{id}",
-				   other, NULL, 0), GB_OK);
+				   other, NULL, 0),
+		     GB_OK);
 	cr_assert_eq(gb_router_add("t", GB_GET, "/static/*", noop, NULL, 0),
 		     GB_OK);
 }
@@ -54,8 +56,8 @@ Test(router, parameter_captures_one_segment)
 	cr_assert_str_eq(m.values[0], "42");
 	cr_assert_eq(gb_router_match("/api/v1/messages/", GB_GET, &m, &allow),
 		     0);
-	cr_assert_eq(gb_router_match("/api/v1/messages/4/2", GB_GET, &m,
-				     &allow), 0);
+	cr_assert_eq(
+	    gb_router_match("/api/v1/messages/4/2", GB_GET, &m, &allow), 0);
 }
 
 Test(router, star_matches_the_rest)
@@ -93,19 +95,20 @@ Test(router, each_method_runs_its_own_handler)
 	cr_assert_eq(gb_router_match("/messages", GB_POST, &m, &allow), 1);
 	cr_assert_eq(m.handler->handler, other);
 	cr_assert_eq(m.handler->max_body, 4096);
-	cr_assert_eq(gb_router_match("/api/v1/messages/7", GB_DELETE, &m,
-				     &allow), 1);
+	cr_assert_eq(
+	    gb_router_match("/api/v1/messages/7", GB_DELETE, &m, &allow), 1);
 	cr_assert_eq(m.handler->handler, other);
-	cr_assert_eq(gb_router_match("/api/v1/messages/7", GB_POST, &m,
-				     &allow), -1);
+	cr_assert_eq(gb_router_match("/api/v1/messages/7", GB_POST, &m, &allow),
+		     -1);
 	cr_assert_eq(allow, GB_GET | GB_HEAD | GB_DELETE);
 	cr_assert_str_eq(m.route->pattern, "/api/v1/messages/{id}");
 }
 
 Test(router, one_method_per_registration)
 {
-	cr_assert_eq(gb_router_add("t", GB_GET | GB_POST, "/two", noop, NULL,
-				   0), GB_ERR_INVALID);
+	cr_assert_eq(
+	    gb_router_add("t", GB_GET | GB_POST, "/two", noop, NULL, 0),
+	    GB_ERR_INVALID);
 	cr_assert_eq(gb_router_add("t", 0, "/none", noop, NULL, 0),
 		     GB_ERR_INVALID);
 	cr_assert_eq(gb_router_add("t", GB_HEAD, "/head", noop, NULL, 0),

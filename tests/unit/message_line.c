@@ -25,14 +25,17 @@ Test(sha256, fips_180_vectors)
 {
 	static char million[1000000];
 
-	assert_sha256("", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b93"
-			     "4ca495991b7852b855");
-	assert_sha256("abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a39617"
-				"7a9cb410ff61f20015ad");
+	assert_sha256("", 0,
+		      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b93"
+		      "4ca495991b7852b855");
+	assert_sha256("abc", 3,
+		      "ba7816bf8f01cfea414140de5dae2223b00361a39617"
+		      "7a9cb410ff61f20015ad");
 	/* 56 bytes: the length no longer fits in the first block */
-	assert_sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-		      56, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6"
-			  "ecedd419db06c1");
+	assert_sha256(
+	    "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56,
+	    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6"
+	    "ecedd419db06c1");
 	memset(million, 'a', sizeof million);
 	assert_sha256(million, sizeof million,
 		      "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d"
@@ -82,26 +85,26 @@ Test(rfc3339_us, parses_utc_offsets_and_fractions)
 Test(rfc3339_us, refuses_what_is_not_a_time)
 {
 	static const char *const bad[] = {
-		"",
-		"2026-11-26",
-		"2026-11-26T06:00:00",
-		"2026-11-26 06:00:00Z",
-		"2026-13-01T00:00:00Z",
-		"2026-00-01T00:00:00Z",
-		"2026-02-29T00:00:00Z",
-		"2026-04-31T00:00:00Z",
-		"2026-11-26T24:00:00Z",
-		"2026-11-26T06:60:00Z",
-		"2026-11-26T06:00:61Z",
-		"2026-11-26T06:00:00.Z",
-		"2026-11-26T06:00:00.1234567890Z",
-		"2026-11-26T06:00:00Zjunk",
-		"2026-11-26T06:00:00+0100",
-		"2026-11-26T06:00:00+24:00",
-		"+2026-11-26T06:00:00Z",
-		"20261-11-26T06:00:00Z",
-		"0000-01-01T00:00:00+00:01",
-		"9999-12-31T23:59:59-00:01",
+	    "",
+	    "2026-11-26",
+	    "2026-11-26T06:00:00",
+	    "2026-11-26 06:00:00Z",
+	    "2026-13-01T00:00:00Z",
+	    "2026-00-01T00:00:00Z",
+	    "2026-02-29T00:00:00Z",
+	    "2026-04-31T00:00:00Z",
+	    "2026-11-26T24:00:00Z",
+	    "2026-11-26T06:60:00Z",
+	    "2026-11-26T06:00:61Z",
+	    "2026-11-26T06:00:00.Z",
+	    "2026-11-26T06:00:00.1234567890Z",
+	    "2026-11-26T06:00:00Zjunk",
+	    "2026-11-26T06:00:00+0100",
+	    "2026-11-26T06:00:00+24:00",
+	    "+2026-11-26T06:00:00Z",
+	    "20261-11-26T06:00:00Z",
+	    "0000-01-01T00:00:00+00:01",
+	    "9999-12-31T23:59:59-00:01",
 	};
 
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
@@ -110,15 +113,18 @@ Test(rfc3339_us, refuses_what_is_not_a_time)
 
 Test(rfc3339_us, format_and_parse_agree_to_the_microsecond)
 {
-	static const int64_t samples[] = {0, 1, 999999, 1764136800123456LL,
-					  -1, 7258118400123456LL /* 2200 */,
+	static const int64_t samples[] = {0,
+					  1,
+					  999999,
+					  1764136800123456LL,
+					  -1,
+					  7258118400123456LL /* 2200 */,
 					  -5000000000123456LL /* 1811 */};
 	char out[GB_RFC3339_MAX];
 
 	for (size_t i = 0; i < sizeof samples / sizeof *samples; i++) {
-		cr_assert_eq(gb_format_rfc3339_us((double)samples[i] / 1e6,
-						  out),
-			     0);
+		cr_assert_eq(
+		    gb_format_rfc3339_us((double)samples[i] / 1e6, out), 0);
 		cr_assert_eq(parse(out), samples[i], "%s", out);
 	}
 	cr_assert_eq(gb_format_rfc3339_us(1764136800.1234567, out), 0);
@@ -141,11 +147,13 @@ static const char *key_of(const cJSON *doc)
 
 Test(message_line, a_line_becomes_the_document_the_api_would_store)
 {
-	cJSON *doc = line_doc("{\"id\":\"42\",\"author\":\"  Ada \",\"message\":"
-			      "\"a\\r\\nb\",\"created_at\":"
-			      "\"2026-11-26T06:00:00.123456Z\"}");
+	cJSON *doc =
+	    line_doc("{\"id\":\"42\",\"author\":\"  Ada \",\"message\":"
+		     "\"a\\r\\nb\",\"created_at\":"
+		     "\"2026-11-26T06:00:00.123456Z\"}");
 
-	cr_assert_str_eq(cJSON_GetObjectItem(doc, "author")->valuestring, "Ada");
+	cr_assert_str_eq(cJSON_GetObjectItem(doc, "author")->valuestring,
+			 "Ada");
 	cr_assert_str_eq(cJSON_GetObjectItem(doc, "message")->valuestring,
 			 "a\nb");
 	cr_assert_eq(cJSON_GetObjectItem(doc, "date")->valuedouble,
@@ -157,8 +165,9 @@ Test(message_line, a_line_becomes_the_document_the_api_would_store)
 
 Test(message_line, content_keys_follow_the_content_not_the_id)
 {
-	cJSON *a = line_doc("{\"id\":\"1\",\"author\":\"Ada\",\"message\":\"hi\","
-			    "\"created_at\":\"2026-11-26T06:00:00Z\"}");
+	cJSON *a =
+	    line_doc("{\"id\":\"1\",\"author\":\"Ada\",\"message\":\"hi\","
+		     "\"created_at\":\"2026-11-26T06:00:00Z\"}");
 	/* another store's id, spaces the API trims, the same instant */
 	cJSON *b = line_doc("{\"id\":\"65a1b2c3d4e5f60718293a4b\",\"author\":"
 			    "\" Ada\",\"message\":\"hi \",\"created_at\":"
@@ -181,9 +190,10 @@ Test(message_line, content_keys_follow_the_content_not_the_id)
 
 Test(message_line, export_line_of_a_stored_document)
 {
-	cJSON *doc = cJSON_Parse("{\"id\":\"7\",\"date\":1764136800.5,\"author\":"
-				 "\"Bob\",\"message\":\"\\\"q\\\" \\u00e9\","
-				 "\"import_key\":\"x\"}");
+	cJSON *doc =
+	    cJSON_Parse("{\"id\":\"7\",\"date\":1764136800.5,\"author\":"
+			"\"Bob\",\"message\":\"\\\"q\\\" \\u00e9\","
+			"\"import_key\":\"x\"}");
 	const char *why = NULL;
 	char *line = gb_line_from_doc(doc, &why);
 

@@ -44,7 +44,8 @@ static int valid_utf8(const char *text, size_t len)
 		for (size_t k = 1; k <= need; k++) {
 			unsigned char b = s[i + k];
 
-			if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xbf))
+			if (b < (k == 1 ? lo : 0x80) ||
+			    b > (k == 1 ? hi : 0xbf))
 				return 0;
 		}
 		i += need + 1;
@@ -108,8 +109,12 @@ Test(log_json, escape_replaces_invalid_utf8)
 	/* a lone continuation byte, an overlong '/', a cut 3-byte sequence,
 	 * a surrogate, 0xff and a valid "é" */
 	gb_json_escape_append(buf, sizeof buf, &len,
-			      "a\x80" "b\xc0\xaf" "c\xe2\x82" "d\xed\xa0\x80"
-			      "e\xff" "f\xc3\xa9");
+			      "a\x80"
+			      "b\xc0\xaf"
+			      "c\xe2\x82"
+			      "d\xed\xa0\x80"
+			      "e\xff"
+			      "f\xc3\xa9");
 	cr_assert(valid_utf8(buf, len), "escaped text: %s", buf);
 	cr_assert_not_null(strstr(buf, "\\ufffd"));
 	cr_assert_not_null(strstr(buf, "f\xc3\xa9"), "valid text was changed");
@@ -134,13 +139,13 @@ Test(log_json, access_line_with_invalid_utf8_is_valid_json)
 {
 	FILE *f = capture_start();
 	struct gb_access_entry e = {
-		.method = "GET",
-		.route = "other",
-		.path = "/caf\xe9/\xff\xfe",
-		.status = 404,
-		.remote = "127.0.0.1",
-		.request_id = "abc",
-		.user_agent = "agent \xc0\x80 \"quoted\"",
+	    .method = "GET",
+	    .route = "other",
+	    .path = "/caf\xe9/\xff\xfe",
+	    .status = 404,
+	    .remote = "127.0.0.1",
+	    .request_id = "abc",
+	    .user_agent = "agent \xc0\x80 \"quoted\"",
 	};
 
 	gb_log_access(&e);
@@ -163,15 +168,15 @@ Test(log_json, access_line_with_huge_fields_keeps_every_field)
 	memset(path + 1, '\x01', n - 1);
 	path[n] = '\0';
 	struct gb_access_entry e = {
-		.method = "GET",
-		.route = "other",
-		.path = path,
-		.status = 400,
-		.duration_ms = 1.5,
-		.bytes = 42,
-		.remote = "10.0.0.1",
-		.request_id = "rid-1",
-		.user_agent = agent,
+	    .method = "GET",
+	    .route = "other",
+	    .path = path,
+	    .status = 400,
+	    .duration_ms = 1.5,
+	    .bytes = 42,
+	    .remote = "10.0.0.1",
+	    .request_id = "rid-1",
+	    .user_agent = agent,
 	};
 
 	gb_log_access(&e);
@@ -225,13 +230,14 @@ Test(log_json, text_access_line_cannot_forge_lines_or_escapes)
 {
 	FILE *f = capture_start();
 	struct gb_access_entry e = {
-		.method = "GET",
-		.route = "other",
-		.path = "/x\n2026-11-26T00:00:00.000Z info  [access] forged\r"
-			"\x1b]0;owned\x07\x1b[2J\xff\xc2\x9b" "31m",
-		.status = 404,
-		.remote = "127.0.0.1",
-		.request_id = "abc",
+	    .method = "GET",
+	    .route = "other",
+	    .path = "/x\n2026-11-26T00:00:00.000Z info  [access] forged\r"
+		    "\x1b]0;owned\x07\x1b[2J\xff\xc2\x9b"
+		    "31m",
+	    .status = 404,
+	    .remote = "127.0.0.1",
+	    .request_id = "abc",
 	};
 
 	gb_log_configure(GB_LOG_INFO, GB_LOG_TEXT);

@@ -31,9 +31,8 @@ Test(review_message_json, body_nested_past_the_limit_is_invalid_json)
 
 Test(review_message_json, nesting_within_the_limit_still_parses)
 {
-	static const char body[] =
-		"{\"author\":\"Ann\",\"message\":\"[[[{{{\","
-		"\"extra\":[[{\"a\":[1]}]]}";
+	static const char body[] = "{\"author\":\"Ann\",\"message\":\"[[[{{{\","
+				   "\"extra\":[[{\"a\":[1]}]]}";
 	struct gb_message_input in;
 	struct gb_input_error err;
 
@@ -53,8 +52,8 @@ Test(review_message_json, brackets_inside_strings_do_not_count)
 
 	memset(deep, '[', sizeof deep - 1);
 	deep[sizeof deep - 1] = '\0';
-	snprintf(body, sizeof body,
-		 "{\"author\":\"x\",\"message\":\"\\\"%s\"}", deep);
+	snprintf(body, sizeof body, "{\"author\":\"x\",\"message\":\"\\\"%s\"}",
+		 deep);
 	cr_assert_eq(gb_message_from_json(body, strlen(body), &in, &err), 0,
 		     "%s", err.message);
 	gb_message_input_free(&in);

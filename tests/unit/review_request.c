@@ -26,12 +26,11 @@ Test(review_request, error_after_an_answer_changes_nothing)
 
 	memset(&req, 0, sizeof req);
 	cr_assert_eq(gb_respond(&req, 200, "text/plain", "hi", 2), GB_OK);
-	cr_assert_eq(gb_respond_error(&req, 503, "storage_unavailable",
-				      "down", NULL),
-		     GB_ERR_STATE);
+	cr_assert_eq(
+	    gb_respond_error(&req, 503, "storage_unavailable", "down", NULL),
+	    GB_ERR_STATE);
 	cr_assert_eq(req.status, 200);
-	cr_assert_null(strstr(req.headers, "Retry-After"), "%s",
-		       req.headers);
+	cr_assert_null(strstr(req.headers, "Retry-After"), "%s", req.headers);
 	gb_request_release(&req);
 }
 

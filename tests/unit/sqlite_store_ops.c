@@ -114,8 +114,7 @@ static void load_plugin(void)
 	desc = dlsym(h, GB_PLUGIN_SYMBOL);
 	cr_assert_not_null(desc);
 	cr_assert_eq(desc->kind, GB_PLUGIN_STORAGE);
-	cr_assert_eq(desc->init(SELF, &fake_host), 0, "init: %s",
-		     init_message);
+	cr_assert_eq(desc->init(SELF, &fake_host), 0, "init: %s", init_message);
 	cr_assert_not_null(ops);
 	cr_assert_eq(ops->size, sizeof(struct gb_storage_ops));
 }

@@ -136,17 +136,20 @@ Test(trace_context, the_backend_gets_the_trace_and_the_client_span)
 				 "b7ad6b7169203331-01",
 				 "rojo=00f067aa0ba902b7, congo=t61rcWkgMzE");
 
-	cr_assert(strncmp(h, "traceparent: 00-0af7651916cd43dd8448eb211c80319c-",
-			  49) == 0, "%s", h);
+	cr_assert(strncmp(h,
+			  "traceparent: 00-0af7651916cd43dd8448eb211c80319c-",
+			  49) == 0,
+		  "%s", h);
 	cr_assert(strstr(h, "-01\r\ntracestate: rojo=00f067aa0ba902b7, "
-			    "congo=t61rcWkgMzE\r\n"), "%s", h);
+			    "congo=t61rcWkgMzE\r\n"),
+		  "%s", h);
 	cr_assert_null(strstr(h, "b7ad6b7169203331"),
 		       "the backend's parent is our client span: %s", h);
 
 	/* A malformed tracestate is dropped, the traceparent kept. */
 	static const char *const bad_state[] = {
-	    "UPPER=1", "=novalue", "key=", "key=a,b", "key=with=equals",
-	    "k\x01=v", "key=v\x7f",
+	    "UPPER=1",	       "=novalue", "key=",	"key=a,b",
+	    "key=with=equals", "k\x01=v",  "key=v\x7f",
 	};
 
 	for (size_t i = 0; i < sizeof(bad_state) / sizeof(bad_state[0]); i++) {
@@ -263,7 +266,8 @@ Test(trace_context, bad_settings_are_refused_with_their_name)
 	char tid[33], sid[17];
 
 	gb_trace_request_begin("00-0af7651916cd43dd8448eb211c80319c-"
-			       "b7ad6b7169203331-01", NULL);
+			       "b7ad6b7169203331-01",
+			       NULL);
 	cr_assert_not(gb_trace_ids(tid, sid));
 	cr_assert_str_eq(tid, "");
 }

@@ -102,8 +102,8 @@
 
 #include <cjson/cJSON.h>
 
-#if !defined(CJSON_VERSION_MAJOR) || CJSON_VERSION_MAJOR != 1 ||              \
-	CJSON_VERSION_MINOR < 7
+#if !defined(CJSON_VERSION_MAJOR) || CJSON_VERSION_MAJOR != 1 ||               \
+    CJSON_VERSION_MINOR < 7
 #error "guestbook/plugin.h needs cJSON 1.7 or newer in the 1.x series"
 #endif
 
@@ -125,12 +125,12 @@ extern "C" {
 #define GB_ID_MAX 64
 
 /* Limits of the host (see "Limits" above). */
-#define GB_ROUTE_PARAMS_MAX 4   /* "{name}" segments per pattern */
-#define GB_PATTERN_MAX 256      /* bytes per route pattern */
-#define GB_ROUTES_MAX 128       /* pattern and method pairs, all plugins */
-#define GB_PLUGINS_MAX 32       /* plugins loaded, storage included */
-#define GB_SETTINGS_MAX 32      /* settings one plugin declares */
-#define GB_STORE_LIST_MAX 1000  /* largest `limit` of a list call */
+#define GB_ROUTE_PARAMS_MAX 4	 /* "{name}" segments per pattern */
+#define GB_PATTERN_MAX	    256	 /* bytes per route pattern */
+#define GB_ROUTES_MAX	    128	 /* pattern and method pairs, all plugins */
+#define GB_PLUGINS_MAX	    32	 /* plugins loaded, storage included */
+#define GB_SETTINGS_MAX	    32	 /* settings one plugin declares */
+#define GB_STORE_LIST_MAX   1000 /* largest `limit` of a list call */
 
 /* Size of a buffer for api->format_time ("2026-11-26T06:00:00.123Z"). */
 #define GB_TIME_MAX 32
@@ -149,13 +149,13 @@ enum gb_plugin_kind {
 /* Result codes of host and storage functions. 0 is success. */
 enum gb_status {
 	GB_OK = 0,
-	GB_ERR_INVALID = 1,     /* bad argument: bad id, bad cursor, bad doc */
-	GB_ERR_NOT_FOUND = 2,   /* no such document */
+	GB_ERR_INVALID = 1,	/* bad argument: bad id, bad cursor, bad doc */
+	GB_ERR_NOT_FOUND = 2,	/* no such document */
 	GB_ERR_UNAVAILABLE = 3, /* storage or backend cannot be reached now */
-	GB_ERR_EXISTS = 4,      /* a route or name is already registered */
-	GB_ERR_STATE = 5,       /* call not allowed now (e.g. after init) */
-	GB_ERR_NOMEM = 6,       /* out of memory */
-	GB_ERR_INTERNAL = 7,    /* anything else; see the error message */
+	GB_ERR_EXISTS = 4,	/* a route or name is already registered */
+	GB_ERR_STATE = 5,	/* call not allowed now (e.g. after init) */
+	GB_ERR_NOMEM = 6,	/* out of memory */
+	GB_ERR_INTERNAL = 7,	/* anything else; see the error message */
 	GB_ERR_UNSUPPORTED = 8, /* the back end does not offer this call
 				   (count on the http store, delete on a
 				   backend that has no ids) */
@@ -187,11 +187,11 @@ enum gb_method {
 	GB_OPTIONS = 1 << 6,
 };
 
-struct gb_plugin;      /* opaque: one loaded plugin */
-struct gb_request;     /* opaque: one request and its response */
-struct gb_metric;      /* opaque: one metric family */
-struct gb_series;      /* opaque: one labelled series of a family */
-struct gb_span;        /* opaque: one open trace span */
+struct gb_plugin;  /* opaque: one loaded plugin */
+struct gb_request; /* opaque: one request and its response */
+struct gb_metric;  /* opaque: one metric family */
+struct gb_series;  /* opaque: one labelled series of a family */
+struct gb_span;	   /* opaque: one open trace span */
 struct gb_host_api;
 
 /*
@@ -264,14 +264,14 @@ enum gb_setting_type {
 #define GB_SETTING_SECRET 1u /* masked in --help and logs; has a _FILE form */
 
 struct gb_setting {
-	const char *key;          /* [a-z][a-z0-9_]{0,31}, without NAME_ */
+	const char *key; /* [a-z][a-z0-9_]{0,31}, without NAME_ */
 	enum gb_setting_type type;
-	const char *def;          /* default as text, NULL for unset */
-	long min, max;            /* GB_SETTING_INT: inclusive range */
-	const char *choices;      /* GB_SETTING_ENUM: "a|b|c" */
-	const char *help;         /* one line for --help */
-	unsigned flags;           /* GB_SETTING_SECRET or 0 */
-	const char *legacy;       /* older file key it answers to, or NULL */
+	const char *def;     /* default as text, NULL for unset */
+	long min, max;	     /* GB_SETTING_INT: inclusive range */
+	const char *choices; /* GB_SETTING_ENUM: "a|b|c" */
+	const char *help;    /* one line for --help */
+	unsigned flags;	     /* GB_SETTING_SECRET or 0 */
+	const char *legacy;  /* older file key it answers to, or NULL */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -297,18 +297,18 @@ typedef void (*gb_plugin_fini_fn)(struct gb_plugin *self);
  * code of the plugin. Fill it with GB_PLUGIN(); never by hand.
  */
 struct gb_plugin_descriptor {
-	uint32_t magic;          /* GB_PLUGIN_MAGIC */
-	uint16_t abi_major;      /* GB_ABI_MAJOR the plugin was built with */
-	uint16_t abi_minor;      /* GB_ABI_MINOR the plugin was built with */
-	uint32_t size;           /* sizeof(struct gb_plugin_descriptor) */
-	uint32_t kind;           /* enum gb_plugin_kind */
-	const char *name;        /* [a-z][a-z0-9_]{0,31}; unique */
-	const char *version;     /* the plugin's own version, e.g. "1.0.0" */
+	uint32_t magic;		 /* GB_PLUGIN_MAGIC */
+	uint16_t abi_major;	 /* GB_ABI_MAJOR the plugin was built with */
+	uint16_t abi_minor;	 /* GB_ABI_MINOR the plugin was built with */
+	uint32_t size;		 /* sizeof(struct gb_plugin_descriptor) */
+	uint32_t kind;		 /* enum gb_plugin_kind */
+	const char *name;	 /* [a-z][a-z0-9_]{0,31}; unique */
+	const char *version;	 /* the plugin's own version, e.g. "1.0.0" */
 	const char *description; /* one line for --help */
 	const struct gb_setting *settings; /* ended by key NULL; may be NULL */
-	gb_plugin_init_fn init;  /* required */
-	gb_plugin_fini_fn fini;  /* optional */
-	void *reserved[4];       /* zero; room to grow without a new major */
+	gb_plugin_init_fn init;		   /* required */
+	gb_plugin_fini_fn fini;		   /* optional */
+	void *reserved[4]; /* zero; room to grow without a new major */
 };
 
 #define GB_EXPORT __attribute__((visibility("default")))
@@ -321,20 +321,20 @@ struct gb_plugin_descriptor {
  *   GB_PLUGIN(GB_PLUGIN_ROUTE, "example", "1.0.0", "Says hello",
  *             example_settings, example_init, example_fini);
  */
-#define GB_PLUGIN(kind_, name_, version_, desc_, settings_, init_, fini_)   \
+#define GB_PLUGIN(kind_, name_, version_, desc_, settings_, init_, fini_)      \
 	GB_EXPORT const struct gb_plugin_descriptor gb_plugin_descriptor = {   \
-		.magic = GB_PLUGIN_MAGIC,                                      \
-		.abi_major = GB_ABI_MAJOR,                                     \
-		.abi_minor = GB_ABI_MINOR,                                     \
-		.size = sizeof(struct gb_plugin_descriptor),                   \
-		.kind = (kind_),                                               \
-		.name = (name_),                                               \
-		.version = (version_),                                         \
-		.description = (desc_),                                        \
-		.settings = (settings_),                                       \
-		.init = (init_),                                               \
-		.fini = (fini_),                                               \
-		.reserved = {0},                                               \
+	    .magic = GB_PLUGIN_MAGIC,                                          \
+	    .abi_major = GB_ABI_MAJOR,                                         \
+	    .abi_minor = GB_ABI_MINOR,                                         \
+	    .size = sizeof(struct gb_plugin_descriptor),                       \
+	    .kind = (kind_),                                                   \
+	    .name = (name_),                                                   \
+	    .version = (version_),                                             \
+	    .description = (desc_),                                            \
+	    .settings = (settings_),                                           \
+	    .init = (init_),                                                   \
+	    .fini = (fini_),                                                   \
+	    .reserved = {0},                                                   \
 	}
 
 /* ---------------------------------------------------------------------- */
@@ -528,7 +528,7 @@ struct gb_storage_ops {
  * (set, and inside the struct the plugin was built with). */
 #define GB_STORAGE_HAS(ops, slot)                                              \
 	((ops)->size >= offsetof(struct gb_storage_ops, slot) +                \
-				sizeof(((struct gb_storage_ops *)0)->slot) &&  \
+			    sizeof(((struct gb_storage_ops *)0)->slot) &&      \
 	 (ops)->slot != NULL)
 
 /* ---------------------------------------------------------------------- */
@@ -542,8 +542,8 @@ struct gb_metric_family_view {
 	enum gb_metric_type type;
 	size_t label_count;
 	const char *const *label_names;
-	size_t bucket_count;          /* histograms: upper bounds, no +Inf */
-	const double *bucket_bounds;  /* ascending */
+	size_t bucket_count;	     /* histograms: upper bounds, no +Inf */
+	const double *bucket_bounds; /* ascending */
 };
 
 /*
@@ -606,8 +606,7 @@ struct gb_host_api {
 	 * nothing but the call.
 	 */
 	void (*log)(struct gb_plugin *self, enum gb_log_level level,
-		    const char *fmt, ...)
-		__attribute__((format(printf, 3, 4)));
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 	/*
 	 * Records why init failed (printf-like), for the host's one-line
@@ -615,7 +614,7 @@ struct gb_host_api {
 	 * later call replaces the message. Ignored outside init.
 	 */
 	void (*init_error)(struct gb_plugin *self, const char *fmt, ...)
-		__attribute__((format(printf, 2, 3)));
+	    __attribute__((format(printf, 2, 3)));
 
 	/*
 	 * The value of the calling plugin's own setting `key` (as declared,
