@@ -101,7 +101,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TESTLIB_OBJS) $(COMMON_OBJS) $(BUILD)
 TEST_ENV = GB_BUILD_DIR=$(abspath $(BUILD)) GB_SRC_DIR=$(CURDIR)
 TEST_JOBS ?= 1
 FORCE:
-.PHONY: FORCE deps test unit integration hostile e2e check bench run install clean help deploy-check format sdk-check
+.PHONY: FORCE deps test unit integration hostile e2e check bench run install clean help deploy-check format format-check sdk-check
 deps:
 	@scripts/install-deps.sh $(DEPS)
 
@@ -121,6 +121,7 @@ hostile: all
 test: DEPS = build test
 test:
 	@scripts/install-deps.sh build test
+	$(MAKE) format-check
 	$(MAKE) unit integration
 	$(MAKE) sdk-check
 	$(MAKE) hostile
@@ -179,8 +180,14 @@ install: all $(DIST_FILES)
 sdk-check: all
 	@$(TEST_ENV) tests/sdk/run.sh
 
+# Every C file of the project, as clang-format (Debian's) would write it.
+C_FILES = $(wildcard core/*.[ch] core/include/guestbook/*.h plugins/*/*.[ch] storage/*/*.[ch] tests/*/*.[ch] bench/*.c bench/*/*.c)
 format:
-	clang-format -i $(wildcard core/*.[ch] core/include/guestbook/*.h plugins/*/*.[ch] storage/*/*.[ch] tests/*/*.[ch] bench/*.c)
+	clang-format -i $(C_FILES)
+
+format-check:
+	@scripts/install-deps.sh build test
+	clang-format --dry-run --Werror $(C_FILES)
 
 clean:
 	rm -rf $(BUILD)
@@ -201,6 +208,7 @@ help:
 	@echo "  sdk-check    the installed SDK builds and loads the example plugin"
 	@echo "  deploy-check every file under deploy/ checked by its consumer"
 	@echo "  format       clang-format the C sources in place"
+	@echo "  format-check the C sources against .clang-format (part of test)"
 	@echo "  clean        remove $(BUILD)"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

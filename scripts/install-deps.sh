@@ -13,7 +13,7 @@ set -euo pipefail
 
 declare -A PKGS=(
   [build]="gcc make pkg-config libcivetweb-dev libsqlite3-dev libmongoc-dev libbson-dev libcjson-dev"
-  [test]="libcriterion-dev curl prometheus chromium nodejs python3 nginx gettext-base groff-base man-db systemd e2fsprogs"
+  [test]="libcriterion-dev curl prometheus chromium nodejs python3 nginx gettext-base groff-base man-db systemd e2fsprogs clang-format"
   [bench]="wrk nginx gettext-base"
   [edge]="nginx gettext-base"
 )
@@ -23,7 +23,7 @@ declare -A PROGRAMS=(
   [prometheus]="prometheus promtool" [chromium]=/usr/bin/chromium
   [wrk]=wrk [python3]=/usr/bin/python3 [nginx]=/usr/sbin/nginx [gettext-base]=envsubst
   [groff-base]=groff [man-db]=man [systemd]=systemd-analyze
-  [e2fsprogs]=chattr
+  [e2fsprogs]=chattr [clang-format]=clang-format
 )
 NODE_MIN_MAJOR=18
 
