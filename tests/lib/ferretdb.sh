@@ -65,6 +65,21 @@ ferretdb_build() {
 
 ferretdb_free_port() { gotool_free_port; }
 
+# ferretdb_launch: one try of ferretdb_start (its bin, dir and port):
+# FerretDB on PORT, or on a free port when none was given.
+ferretdb_launch() {
+	GOTOOL_PORTS=$port
+	[ -n "$GOTOOL_PORTS" ] || GOTOOL_PORTS=$(ferretdb_free_port) || {
+		ferretdb_log "no free port found"
+		return 1
+	}
+	"$bin" --handler=sqlite --sqlite-url="file:$dir/data/" \
+	    --listen-addr="127.0.0.1:$GOTOOL_PORTS" --telemetry=disable \
+	    --log-level=warn --state-dir="$dir" \
+	    --debug-addr=- \
+	    >>"$dir/ferretdb.log" 2>&1 </dev/null &
+}
+
 # ferretdb_start DIR [PORT]: starts FerretDB with SQLite data in DIR/data/
 # and its log in DIR/ferretdb.log, waits until it accepts connections and
 # prints "PORT PID". The pid is also kept in DIR/ferretdb.pid.
@@ -78,35 +93,11 @@ ferretdb_start() {
 	bin=$(ferretdb_build) || return 1
 	mkdir -p "$dir/data" || return 1
 	dir=$(cd "$dir" && pwd)
-	local tries=0
-	while :; do
-		local p=$port
-		[ -n "$p" ] || p=$(ferretdb_free_port) || {
-			ferretdb_log "no free port found"
-			return 1
-		}
-		"$bin" --handler=sqlite --sqlite-url="file:$dir/data/" \
-		    --listen-addr="127.0.0.1:$p" --telemetry=disable \
-		    --log-level=warn --state-dir="$dir" \
-		    --debug-addr=- \
-		    >>"$dir/ferretdb.log" 2>&1 </dev/null &
-		local pid=$!
-		if gotool_await "$pid" 200 "$p"; then
-			gotool_watch "$pid" "${FERRETDB_WATCH_PID:-}"
-			printf '%s\n' "$pid" >"$dir/ferretdb.pid"
-			printf '%s %s\n' "$p" "$pid"
-			return 0
-		fi
-		tries=$((tries + 1))
-		# A fixed port is retried (a restart may race the old socket's
-		# release); a random one is simply replaced.
-		if [ "$tries" -ge 5 ]; then
-			ferretdb_log "FerretDB did not start on 127.0.0.1:$p; last log lines:"
-			tail -n 10 "$dir/ferretdb.log" >&2
-			return 1
-		fi
-		[ -n "$port" ] && sleep 0.5
-	done
+	local fixed=0
+	[ -n "$port" ] && fixed=1
+	gotool_start FerretDB ferretdb_launch 200 "$fixed" "$dir/ferretdb.log" \
+	    "$dir/ferretdb.pid" "${FERRETDB_WATCH_PID:-}" || return 1
+	printf '%s %s\n' "$GOTOOL_PORTS" "$GOTOOL_PID"
 }
 
 # ferretdb_stop DIR: stops the FerretDB started in DIR and waits for it.

@@ -125,6 +125,41 @@ gotool_await() {
 	return 1
 }
 
+# gotool_start WHAT LAUNCH STEPS FIXED LOG PIDFILE WATCH: starts a server,
+# waits until it accepts and tries again, five times at most. LAUNCH is a function,
+# run in this shell, that picks the ports, starts the server in the
+# background (output appended to LOG) and sets GOTOOL_PORTS to the ports
+# to wait for; it returns non-zero when it cannot (no free port), which
+# ends the tries. A try that fails (the server exited, or STEPS x 50 ms
+# passed) stops the server; with FIXED=1 (ports a restart reuses, which
+# may race the old sockets' release) the next try waits 0.5 s, otherwise
+# LAUNCH picks new ports. On success the server's pid is in GOTOOL_PID
+# and PIDFILE, and it is stopped once the process WATCH is gone (see
+# gotool_watch); after the last try WHAT and the last lines of LOG go to
+# stderr.
+gotool_start() {
+	local what=$1 launch=$2 steps=$3 fixed=$4 log=$5 pidfile=$6 watch=$7
+	local tries=0
+	while :; do
+		"$launch" || return 1
+		GOTOOL_PID=$!
+		# shellcheck disable=SC2086 # GOTOOL_PORTS is a list of ports
+		if gotool_await "$GOTOOL_PID" "$steps" $GOTOOL_PORTS; then
+			gotool_watch "$GOTOOL_PID" "$watch"
+			printf '%s\n' "$GOTOOL_PID" >"$pidfile"
+			return 0
+		fi
+		tries=$((tries + 1))
+		if [ "$tries" -ge 5 ]; then
+			gotool_log "$what did not start on 127.0.0.1 port(s)" \
+			    "$GOTOOL_PORTS; last lines of $log:"
+			tail -n 10 "$log" >&2
+			return 1
+		fi
+		[ "$fixed" = 1 ] && sleep 0.5
+	done
+}
+
 # gotool_stop PIDFILE: stops the process whose pid PIDFILE holds (SIGTERM,
 # SIGKILL after 5 s) and removes the file.
 gotool_stop() {

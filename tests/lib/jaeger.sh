@@ -101,6 +101,23 @@ exporters:
 YAML
 }
 
+# jaeger_launch: one try of jaeger_start (its bin, dir, otlp, query and
+# grpc): the ports of DIR/jaeger.ports when present, else free ones.
+jaeger_launch() {
+	if [ -f "$dir/jaeger.ports" ]; then
+		read -r otlp query grpc <"$dir/jaeger.ports"
+	else
+		if ! otlp=$(gotool_free_port) || ! query=$(gotool_free_port) ||
+		    ! grpc=$(gotool_free_port); then
+			jaeger_log "no free port found"
+			return 1
+		fi
+	fi
+	jaeger_config "$otlp" "$query" "$grpc" >"$dir/jaeger.yaml"
+	GOTOOL_PORTS="$otlp $query"
+	"$bin" --config "file:$dir/jaeger.yaml" >>"$dir/jaeger.log" 2>&1 </dev/null &
+}
+
 # jaeger_start DIR: starts Jaeger with its config and log in DIR, waits
 # until the OTLP and query ports accept and prints "OTLP QUERY PID" (the
 # pid is also kept in DIR/jaeger.pid, the ports in DIR/jaeger.ports).
@@ -115,36 +132,12 @@ jaeger_start() {
 	bin=$(jaeger_build) || return 1
 	mkdir -p "$dir" || return 1
 	dir=$(cd "$dir" && pwd)
-	local tries=0 otlp query grpc
-	while :; do
-		if [ -f "$dir/jaeger.ports" ]; then
-			read -r otlp query grpc <"$dir/jaeger.ports"
-		else
-			otlp=$(gotool_free_port) && query=$(gotool_free_port) &&
-			    grpc=$(gotool_free_port) || {
-				jaeger_log "no free port found"
-				return 1
-			}
-		fi
-		jaeger_config "$otlp" "$query" "$grpc" >"$dir/jaeger.yaml"
-		"$bin" --config "file:$dir/jaeger.yaml" >>"$dir/jaeger.log" 2>&1 </dev/null &
-		local pid=$!
-		if gotool_await "$pid" 600 "$otlp" "$query"; then
-			gotool_watch "$pid" "${JAEGER_WATCH_PID:-}"
-			printf '%s\n' "$pid" >"$dir/jaeger.pid"
-			printf '%s %s %s\n' "$otlp" "$query" "$grpc" >"$dir/jaeger.ports"
-			printf '%s %s %s\n' "$otlp" "$query" "$pid"
-			return 0
-		fi
-		tries=$((tries + 1))
-		if [ "$tries" -ge 5 ]; then
-			jaeger_log "Jaeger did not start; last log lines:"
-			tail -n 10 "$dir/jaeger.log" >&2
-			return 1
-		fi
-		# Fixed ports (a restart) may race the old sockets' release.
-		[ -f "$dir/jaeger.ports" ] && sleep 0.5
-	done
+	local otlp query grpc fixed=0
+	[ -f "$dir/jaeger.ports" ] && fixed=1
+	gotool_start Jaeger jaeger_launch 600 "$fixed" "$dir/jaeger.log" \
+	    "$dir/jaeger.pid" "${JAEGER_WATCH_PID:-}" || return 1
+	printf '%s %s %s\n' "$otlp" "$query" "$grpc" >"$dir/jaeger.ports"
+	printf '%s %s %s\n' "$otlp" "$query" "$GOTOOL_PID"
 }
 
 # jaeger_stop DIR: stops the Jaeger started in DIR and waits for it. The
