@@ -23,7 +23,7 @@ OPT      ?= -O2 -g
 SAN      ?=
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wsign-compare
-CPPFLAGS += -D_GNU_SOURCE -Icore/include -Icore -Iplugins/common -Itests/lib \
+CPPFLAGS += -D_GNU_SOURCE -Icore/include -Icore -Iplugins/common \
             -DGB_VERSION='"$(VERSION)"' -DGB_REVISION='"$(REVISION)"' \
             -DGB_PLUGIN_DIR='"$(PLUGINDIR)"' -DGB_WWW_DIR='"$(WWWDIR)"'
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SAN) -fno-strict-aliasing -pthread -MMD -MP
@@ -39,8 +39,12 @@ CORE_LIBS := -lcivetweb -lcjson -ldl -lm
 COMMON_SRCS := $(wildcard plugins/common/*.c)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/pic/%.o)
 
+# Archives: whoever links one gets only the objects it calls. Rebuilt
+# from scratch, so an object whose source is gone leaves with it.
 $(BUILD)/libgbcore.a: $(CORE_OBJS)
+$(BUILD)/%.a:
 	@mkdir -p $(@D)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 # The host formats times as the api does (api->format_time) and the data
@@ -89,14 +93,95 @@ $(BUILD)/bench/%: bench/%.c
 all: $(BUILD)/guestbookd $(PLUGINS) $(BENCH_BINS)
 
 # ---- tests: every tests/unit/*.c and tests/integration/*.c is one
-# Criterion binary, linked with the core, plugins/common and tests/lib.
-TESTLIB_SRCS := $(wildcard tests/lib/*.c)
-TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/obj/%.o)
-UNIT_TESTS   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c))
-INTEG_TESTS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/*.c))
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TESTLIB_OBJS) $(COMMON_OBJS) $(BUILD)/libgbcore.a $(TEST_PLUGINS)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -rdynamic -o $@ $(filter %.o %.a,$^) -lcriterion $(CORE_LIBS) $(MONGO_LIBS) -lsqlite3
+# Criterion binary, linked with its own object and the parts its line in
+# the table below names. Only test objects see tests/lib's headers.
+$(BUILD)/obj/tests/%.o: CPPFLAGS += -Itests/lib
+$(BUILD)/obj/tests/unit/web_%.o: CPPFLAGS += -Iplugins/web
+TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
+WEB_OBJS     := $(patsubst %.c,$(BUILD)/pic/%.o,$(wildcard plugins/web/*.c))
+$(BUILD)/libgbcommon.a: $(COMMON_OBJS)
+$(BUILD)/libgbtest.a: $(TESTLIB_OBJS)
+$(BUILD)/libgbweb.a: $(WEB_OBJS)
+
+# The parts: archives with the libraries their objects call, libraries a
+# test calls itself, and `plugins`, the test plugins a test loads (built
+# first, not linked). Libraries no linked object calls are dropped
+# (--as-needed).
+TEST_PART_core    := $(BUILD)/libgbcore.a $(BUILD)/libgbcommon.a $(CORE_LIBS) -rdynamic
+TEST_PART_common  := $(BUILD)/libgbcommon.a -lcjson -lm
+TEST_PART_web     := $(BUILD)/libgbweb.a $(BUILD)/libgbcommon.a -lcjson -lm
+TEST_PART_testlib := $(BUILD)/libgbtest.a
+TEST_PART_cjson   := -lcjson
+TEST_PART_dl      := -ldl
+TEST_PART_mongo   := $(MONGO_LIBS)
+TEST_PART_sqlite  := -lsqlite3
+TEST_PART_plugins := $(TEST_PLUGINS)
+
+# core: the host (core/ but main.c) and plugins/common, which it calls;
+# common: plugins/common alone; web: the web plugin's objects; testlib:
+# tests/lib (the harness that starts guestbookd, the conformance suite,
+# FerretDB, Prometheus, Jaeger).
+TEST_LINK_unit/core_config                    := core
+TEST_LINK_unit/core_intake                    := core
+TEST_LINK_unit/core_log                       := core
+TEST_LINK_unit/core_ratelimit                 := core
+TEST_LINK_unit/core_response                  := core
+TEST_LINK_unit/core_router                    := core
+TEST_LINK_unit/message_http_headers           := common
+TEST_LINK_unit/message_json                   := common
+TEST_LINK_unit/message_line                   := common
+TEST_LINK_unit/message_time                   := core
+TEST_LINK_unit/message_validate               := common
+TEST_LINK_unit/metrics_registry               := core
+TEST_LINK_unit/sqlite_store_ops               := cjson dl
+TEST_LINK_unit/trace_context                  := core
+TEST_LINK_unit/web_form                       := web
+TEST_LINK_unit/web_relative_time              := web
+TEST_LINK_unit/web_template                   := web
+TEST_LINK_integration/api_cache               := testlib
+TEST_LINK_integration/api_guards              := testlib cjson
+TEST_LINK_integration/api_idempotency         := testlib cjson
+TEST_LINK_integration/api_legacy              := testlib cjson
+TEST_LINK_integration/api_unavailable         := testlib cjson
+TEST_LINK_integration/api_v1                  := testlib cjson
+TEST_LINK_integration/core_host               := testlib cjson plugins
+TEST_LINK_integration/core_lifecycle          := testlib cjson
+TEST_LINK_integration/core_proxy              := testlib
+TEST_LINK_integration/example_plugin          := testlib
+TEST_LINK_integration/metrics_exporter        := testlib
+TEST_LINK_integration/metrics_page            := core testlib
+TEST_LINK_integration/metrics_prometheus      := testlib cjson
+TEST_LINK_integration/mongo_api_guards        := testlib cjson
+TEST_LINK_integration/mongo_api_legacy        := testlib cjson
+TEST_LINK_integration/mongo_api_v1            := testlib cjson
+TEST_LINK_integration/mongo_config            := testlib cjson mongo
+TEST_LINK_integration/mongo_outage            := testlib cjson mongo
+TEST_LINK_integration/mongo_replicas          := testlib cjson mongo
+TEST_LINK_integration/role_frontend           := testlib cjson plugins
+TEST_LINK_integration/storage_http            := core testlib
+TEST_LINK_integration/storage_http_conformance := core testlib
+TEST_LINK_integration/storage_http_legacy     := core testlib plugins
+TEST_LINK_integration/storage_mongo           := core testlib mongo
+TEST_LINK_integration/storage_sqlite          := core testlib
+TEST_LINK_integration/trace_jaeger            := testlib cjson
+TEST_LINK_integration/transfer_mongo          := common testlib
+TEST_LINK_integration/transfer_sqlite         := common testlib sqlite
+TEST_LINK_integration/web_cache               := common testlib
+TEST_LINK_integration/web_page                := testlib
+TEST_LINK_integration/web_static              := testlib
+
+UNIT_TESTS  := $(patsubst tests/%.c,%,$(wildcard tests/unit/*.c))
+INTEG_TESTS := $(patsubst tests/%.c,%,$(wildcard tests/integration/*.c))
+test_parts = $(foreach p,$(TEST_LINK_$(1)),$(TEST_PART_$(p)))
+define test_rule
+$(if $(TEST_LINK_$(1)),,$(error tests/$(1).c has no line TEST_LINK_$(1) in the Makefile's test table))
+$(BUILD)/tests/$(1): $(BUILD)/obj/tests/$(1).o $(filter-out -%,$(call test_parts,$(1)))
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -Wl,--as-needed -o $$@ $$< -Wl,--start-group $$(filter %.a,$$^) -Wl,--end-group -lcriterion $(filter -%,$(call test_parts,$(1)))
+endef
+$(foreach t,$(UNIT_TESTS) $(INTEG_TESTS),$(eval $(call test_rule,$(t))))
+UNIT_BINS  := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+INTEG_BINS := $(addprefix $(BUILD)/tests/,$(INTEG_TESTS))
 
 TEST_ENV = GB_BUILD_DIR=$(abspath $(BUILD)) GB_SRC_DIR=$(CURDIR)
 TEST_JOBS ?= 1
@@ -105,11 +190,11 @@ FORCE:
 deps:
 	@scripts/install-deps.sh $(DEPS)
 
-unit: all $(UNIT_TESTS)
-	@scripts/run-tests.sh $(UNIT_TESTS)
+unit: all $(UNIT_BINS)
+	@$(TEST_ENV) scripts/run-tests.sh $(UNIT_BINS)
 
-integration: all $(TEST_PLUGINS) $(INTEG_TESTS)
-	@$(TEST_ENV) scripts/run-tests.sh $(INTEG_TESTS)
+integration: all $(TEST_PLUGINS) $(INTEG_BINS)
+	@$(TEST_ENV) scripts/run-tests.sh $(INTEG_BINS)
 
 e2e: all
 	@$(TEST_ENV) scripts/run-e2e.sh
@@ -128,11 +213,11 @@ test:
 	$(MAKE) e2e
 	$(MAKE) check
 
-# ASan + UBSan build of everything, running the integration tests.
+# ASan + UBSan build of everything, running the unit and integration tests.
 check:
 	@scripts/install-deps.sh build test
 	$(MAKE) BUILD=$(BUILD)/san OPT="-O1 -g -fno-omit-frame-pointer" \
-	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" integration
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" unit integration
 
 bench:
 	@scripts/install-deps.sh build bench
@@ -202,7 +287,7 @@ help:
 	@echo "  integration  the integration tests (tests/integration)"
 	@echo "  hostile      the hostile-client suite (tests/hostile, nginx edge)"
 	@echo "  e2e          the browser tests (Chromium, playwright-core)"
-	@echo "  check        ASan+UBSan build running the integration tests"
+	@echo "  check        ASan+UBSan build running the unit and integration tests"
 	@echo "  bench        wrk benchmarks against the ceiling server"
 	@echo "  install      PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) (server, plugins, SDK, man page, unit)"
 	@echo "  sdk-check    the installed SDK builds and loads the example plugin"

@@ -5,6 +5,7 @@
  * the environment), and what a visitor sees when the backend is down.
  */
 #include <arpa/inet.h>
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -241,6 +242,53 @@ Test(role_frontend, frontend_recovers_when_the_backend_returns)
 	gbt_server_stop(&again, SIGKILL);
 }
 
+/* A store call that finds the store down turns /ready to 503 at once;
+ * its body must then name the failure, not the "ok" of the last ping. */
+Test(role_frontend_ready, ready_names_the_failure_a_request_found)
+{
+	static const char *const back_args[] = {"--role", "backend",
+						"--storage", "sqlite", NULL};
+	struct gbt_server back, frontend;
+	char url[64];
+	const char *front_args[] = {"--role",
+				    "frontend",
+				    "--backend-url",
+				    url,
+				    "--ready-cache-ms",
+				    "60000",
+				    "--list-cache-ms",
+				    "0",
+				    NULL};
+	struct gbt_response r;
+
+	cr_assert_eq(gbt_server_start(&back, back_args, NULL), 0);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", back.port);
+	cr_assert_eq(gbt_server_start(&frontend, front_args, NULL), 0);
+	cr_assert_eq(
+	    gbt_http(frontend.port, "GET", "/ready", NULL, NULL, 0, &r), 0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	gbt_response_free(&r);
+
+	gbt_server_stop(&back, SIGKILL);
+	cr_assert_eq(gbt_http(frontend.port, "GET", "/api/v1/messages", NULL,
+			      NULL, 0, &r),
+		     0);
+	cr_assert_eq(r.status, 503, "%s", r.body);
+	gbt_response_free(&r);
+	cr_assert_eq(
+	    gbt_http(frontend.port, "GET", "/ready", NULL, NULL, 0, &r), 0);
+	cr_assert_eq(r.status, 503, "%s", r.body);
+	cJSON *root = cJSON_Parse(r.body);
+	cJSON *st = cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(root, "checks"), "storage"),
+	    "error");
+	cr_assert(cJSON_IsString(st), "%s", r.body);
+	cr_assert_str_neq(st->valuestring, "ok", "%s", r.body);
+	cJSON_Delete(root);
+	gbt_response_free(&r);
+	gbt_server_stop(&frontend, SIGKILL);
+}
+
 /* ---- bad wiring ---------------------------------------------------------- */
 
 /* Runs guestbookd --role frontend with `extra` and returns its output. */
@@ -288,6 +336,29 @@ Test(role_frontend, password_in_the_backend_url_is_refused_and_not_logged)
 	cr_assert_eq(run_front(args, &out), 2, "%s", out);
 	cr_assert_null(strstr(out, "hunter2"), "%s", out);
 	free(out);
+}
+
+/* Whatever else is wrong with the URL, its password is never printed. */
+Test(role_frontend, password_in_a_refused_backend_url_is_never_printed,
+     .timeout = 30)
+{
+	static const char *const bad[][3] = {
+	    {"--backend-url", "https://admin:hunter2@backend:8080", NULL},
+	    {"--backend-url", "admin:hunter2@backend:8080", NULL},
+	    {"--backend-url", "ftp://admin:hunter2@backend", NULL},
+	    {"--backend-url", "http://admin:hunter2@backend:8080", NULL},
+	};
+	char *out = NULL;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(run_front(bad[i], &out), 2, "%s: %s", bad[i][1],
+			     out);
+		cr_assert_not_null(strstr(out, "backend_url"), "%s", out);
+		cr_assert_null(strstr(out, "hunter2"), "%s leaked:\n%s",
+			       bad[i][1], out);
+		free(out);
+		out = NULL;
+	}
 }
 
 Test(role_frontend, frontend_without_a_backend_stops_with_status_2)

@@ -1,8 +1,7 @@
-/* Route patterns, parameters, one handler per method and the rate limiter. */
+/* Route patterns, parameters and one handler per method. */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "ratelimit.h"
 #include "router.h"
 
 static void noop(struct gb_request *req, void *ud)
@@ -131,24 +130,4 @@ Test(router, duplicates_and_malformed_patterns_are_refused)
 		     GB_ERR_INVALID);
 	cr_assert_eq(gb_router_add("t", GB_GET, "/a/{x", noop, NULL, 0),
 		     GB_ERR_INVALID);
-}
-
-Test(ratelimit, burst_then_refusal_then_refill)
-{
-	cr_assert_eq(gb_ratelimit_init(60), 0); /* 1/s, burst 30 */
-	for (int i = 0; i < 30; i++)
-		cr_assert_eq(gb_ratelimit_take("10.0.0.1", 100.0), 0);
-	int wait = gb_ratelimit_take("10.0.0.1", 100.0);
-	cr_assert_eq(wait, 1);
-	cr_assert_eq(gb_ratelimit_take("10.0.0.2", 100.0), 0,
-		     "clients are limited separately");
-	cr_assert_eq(gb_ratelimit_take("10.0.0.1", 101.01), 0);
-	gb_ratelimit_shutdown();
-}
-
-Test(ratelimit, zero_turns_it_off)
-{
-	cr_assert_eq(gb_ratelimit_init(0), 0);
-	for (int i = 0; i < 1000; i++)
-		cr_assert_eq(gb_ratelimit_take("10.0.0.1", 1.0), 0);
 }

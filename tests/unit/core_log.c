@@ -1,6 +1,8 @@
 /*
- * The JSON log stays one valid JSON object of valid UTF-8 per line,
- * whatever clients put in the path, the headers or a message.
+ * core_log.c - the log (core/log.c): in JSON, one valid JSON object of
+ * valid UTF-8 per line; in text, one line a client cannot forge or fill
+ * with terminal escapes; whatever clients put in the path, the headers or
+ * a message.
  */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
@@ -226,7 +228,7 @@ static char *one_text_line(FILE *f)
 
 /* Text format is for a terminal: a client must not be able to forge a
  * log line or send escape sequences to the operator's terminal. */
-Test(log_json, text_access_line_cannot_forge_lines_or_escapes)
+Test(log_text, access_line_cannot_forge_lines_or_escapes)
 {
 	FILE *f = capture_start();
 	struct gb_access_entry e = {
@@ -247,7 +249,7 @@ Test(log_json, text_access_line_cannot_forge_lines_or_escapes)
 	free(line);
 }
 
-Test(log_json, text_event_line_cannot_forge_lines)
+Test(log_text, event_line_cannot_forge_lines)
 {
 	FILE *f = capture_start();
 

@@ -1,11 +1,15 @@
-/* Reason phrases of the statuses civetweb itself may answer with
- * (through the host's http_error callback). */
+/*
+ * core_response.c - the answer a handler gives: one final answer per
+ * request, the reason phrases, and the statuses a handler may use.
+ */
 #include <criterion/criterion.h>
 #include <string.h>
 
 #include "request.h"
 
-Test(review_request, statuses_civetweb_answers_have_their_reason_phrase)
+/* Reason phrases of the statuses civetweb itself may answer with
+ * (through the host's http_error callback). */
+Test(response, statuses_civetweb_answers_have_their_reason_phrase)
 {
 	cr_assert_str_eq(gb_status_text(408), "Request Timeout");
 	cr_assert_str_eq(gb_status_text(411), "Length Required");
@@ -20,7 +24,7 @@ Test(review_request, statuses_civetweb_answers_have_their_reason_phrase)
 
 /* A handler that answers twice keeps its first answer untouched: the
  * second error must not slip a Retry-After into the first response. */
-Test(review_request, error_after_an_answer_changes_nothing)
+Test(response, error_after_an_answer_changes_nothing)
 {
 	static struct gb_request req; /* large: not on the stack */
 
@@ -34,7 +38,7 @@ Test(review_request, error_after_an_answer_changes_nothing)
 	gb_request_release(&req);
 }
 
-Test(review_request, redirect_after_an_answer_changes_nothing)
+Test(response, redirect_after_an_answer_changes_nothing)
 {
 	static struct gb_request req;
 
@@ -48,7 +52,7 @@ Test(review_request, redirect_after_an_answer_changes_nothing)
 
 /* A 1xx is not a final answer: the client would wait for the real one
  * until it times out. The handler's mistake becomes the host's 500. */
-Test(review_request, informational_status_is_not_a_final_answer)
+Test(response, informational_status_is_not_a_final_answer)
 {
 	static struct gb_request req;
 
