@@ -106,7 +106,8 @@ $(BUILD)/libgbweb.a: $(WEB_OBJS)
 # The parts: archives with the libraries their objects call, libraries a
 # test calls itself, and `plugins`, the test plugins a test loads (built
 # first, not linked). Libraries no linked object calls are dropped
-# (--as-needed).
+# (--as-needed). `core` links as guestbookd does (-rdynamic): its tests
+# load plugins into the host in their own process.
 TEST_PART_core    := $(BUILD)/libgbcore.a $(BUILD)/libgbcommon.a $(CORE_LIBS) -rdynamic
 TEST_PART_common  := $(BUILD)/libgbcommon.a -lcjson -lm
 TEST_PART_web     := $(BUILD)/libgbweb.a $(BUILD)/libgbcommon.a -lcjson -lm
