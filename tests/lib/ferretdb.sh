@@ -24,8 +24,6 @@ FERRETDB_VERSION=v1.24.2
 FERRETDB_DIR=$GB_CACHE_DIR/ferretdb-$FERRETDB_VERSION
 GOTOOL_NAME=ferretdb.sh
 
-ferretdb_log() { printf 'ferretdb.sh: %s\n' "$*" >&2; }
-
 # ferretdb_compile GO WORKDIR: builds WORKDIR/ferretdb from the Go module
 # proxy. FerretDB reads its version from build/version/version.txt, which
 # its releases generate and its module does not ship: a binary built
@@ -51,16 +49,9 @@ ferretdb_compile() {
 # Prints the path of the FerretDB binary, building it once into the cache
 # (only a binary that ran --version successfully is kept there).
 ferretdb_build() {
-	if [ -n "${FERRETDB_BIN:-}" ]; then
-		if [ -x "$FERRETDB_BIN" ]; then
-			printf '%s\n' "$FERRETDB_BIN"
-			return 0
-		fi
-		ferretdb_log "FERRETDB_BIN=$FERRETDB_BIN is not an executable"
-		return 1
-	fi
 	gotool_build ferretdb "$FERRETDB_VERSION" ferretdb_compile \
-	    "install Go >= 1.22 to build FerretDB, or set FERRETDB_BIN to a FerretDB $FERRETDB_VERSION binary"
+	    "install Go >= 1.22 to build FerretDB, or set FERRETDB_BIN to a FerretDB $FERRETDB_VERSION binary" \
+	    FERRETDB_BIN
 }
 
 ferretdb_free_port() { gotool_free_port; }
@@ -70,7 +61,7 @@ ferretdb_free_port() { gotool_free_port; }
 ferretdb_launch() {
 	GOTOOL_PORTS=$port
 	[ -n "$GOTOOL_PORTS" ] || GOTOOL_PORTS=$(ferretdb_free_port) || {
-		ferretdb_log "no free port found"
+		gotool_log "no free port found"
 		return 1
 	}
 	"$bin" --handler=sqlite --sqlite-url="file:$dir/data/" \
@@ -86,7 +77,7 @@ ferretdb_launch() {
 ferretdb_start() {
 	local dir=$1 port=${2:-}
 	if [ -z "$dir" ]; then
-		ferretdb_log "usage: ferretdb_start DIR [PORT]"
+		gotool_log "usage: ferretdb_start DIR [PORT]"
 		return 1
 	fi
 	local bin

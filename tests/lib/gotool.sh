@@ -28,13 +28,23 @@ gotool_find_go() {
 	return 1
 }
 
-# gotool_build NAME VERSION COMPILE GO_HINT: prints the path of the cached
-# binary NAME, building it first when missing. COMPILE is a function
-# called as `COMPILE GO WORKDIR` that leaves WORKDIR/NAME (its output goes
-# to the build log). GOTOOL_NAME names the caller in messages.
+# gotool_build NAME VERSION COMPILE GO_HINT BINVAR: prints the path of the
+# cached binary NAME, building it first when missing. COMPILE is a
+# function called as `COMPILE GO WORKDIR` that leaves WORKDIR/NAME (its
+# output goes to the build log). BINVAR names the environment variable
+# (e.g. FERRETDB_BIN) that, when set, gives a binary to use instead, with
+# no build. GOTOOL_NAME names the caller in messages.
 gotool_build() {
-	local name=$1 version=$2 compile=$3 hint=$4
+	local name=$1 version=$2 compile=$3 hint=$4 binvar=$5
 	local dir=$GB_CACHE_DIR/$name-$version
+	if [ -n "${!binvar:-}" ]; then
+		if [ -x "${!binvar}" ]; then
+			printf '%s\n' "${!binvar}"
+			return 0
+		fi
+		gotool_log "$binvar=${!binvar} is not an executable"
+		return 1
+	fi
 	if [ -x "$dir/$name" ]; then
 		printf '%s\n' "$dir/$name"
 		return 0

@@ -29,8 +29,6 @@ JAEGER_VERSION=v1.76.0
 JAEGER_DIR=$GB_CACHE_DIR/jaeger-$JAEGER_VERSION
 GOTOOL_NAME=jaeger.sh
 
-jaeger_log() { printf 'jaeger.sh: %s\n' "$*" >&2; }
-
 # jaeger_compile GO WORKDIR: builds WORKDIR/jaeger from the Go module proxy
 # through a wrapper module that pins the version (go get -tool).
 jaeger_compile() {
@@ -45,16 +43,9 @@ jaeger_compile() {
 # Prints the path of the Jaeger binary, building it once into the cache
 # (only a binary that ran "version" successfully is kept there).
 jaeger_build() {
-	if [ -n "${JAEGER_BIN:-}" ]; then
-		if [ -x "$JAEGER_BIN" ]; then
-			printf '%s\n' "$JAEGER_BIN"
-			return 0
-		fi
-		jaeger_log "JAEGER_BIN=$JAEGER_BIN is not an executable"
-		return 1
-	fi
 	gotool_build jaeger "$JAEGER_VERSION" jaeger_compile \
-	    "install Go >= 1.24 to build Jaeger, or set JAEGER_BIN to a Jaeger $JAEGER_VERSION binary"
+	    "install Go >= 1.24 to build Jaeger, or set JAEGER_BIN to a Jaeger $JAEGER_VERSION binary" \
+	    JAEGER_BIN
 }
 
 # jaeger_config OTLP QUERY GRPC: the collector's configuration on loopback:
@@ -109,7 +100,7 @@ jaeger_launch() {
 	else
 		if ! otlp=$(gotool_free_port) || ! query=$(gotool_free_port) ||
 		    ! grpc=$(gotool_free_port); then
-			jaeger_log "no free port found"
+			gotool_log "no free port found"
 			return 1
 		fi
 	fi
@@ -125,7 +116,7 @@ jaeger_launch() {
 jaeger_start() {
 	local dir=$1
 	if [ -z "$dir" ]; then
-		jaeger_log "usage: jaeger_start DIR"
+		gotool_log "usage: jaeger_start DIR"
 		return 1
 	fi
 	local bin
