@@ -10,8 +10,12 @@
 #define STRIPES 64
 #define PROBE	8
 
+/* A client name is kept to its first KEY_MAX bytes: longer names that
+ * share those bytes share a bucket (stricter, never looser). */
+#define KEY_MAX 63
+
 struct bucket {
-	char client[64];
+	char client[KEY_MAX + 1];
 	double tokens;
 	double last;
 };
@@ -38,8 +42,8 @@ int gb_ratelimit_init(long per_minute)
 static uint32_t hash(const char *s)
 {
 	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
+	for (size_t i = 0; i < KEY_MAX && s[i]; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
 	return h;
 }
 
@@ -56,7 +60,7 @@ int gb_ratelimit_take(const char *client, double now)
 	pthread_mutex_lock(lock);
 	struct bucket *b = NULL, *oldest = &table[start];
 	for (uint32_t i = start; i < start + PROBE; i++) {
-		if (strcmp(table[i].client, client) == 0) {
+		if (strncmp(table[i].client, client, KEY_MAX) == 0) {
 			b = &table[i];
 			break;
 		}
@@ -65,8 +69,8 @@ int gb_ratelimit_take(const char *client, double now)
 	}
 	if (!b) {
 		b = oldest;
-		strncpy(b->client, client, sizeof b->client - 1);
-		b->client[sizeof b->client - 1] = '\0';
+		strncpy(b->client, client, KEY_MAX);
+		b->client[KEY_MAX] = '\0';
 		b->tokens = burst;
 		b->last = now;
 	}

@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ratelimit.h"
 
@@ -209,4 +210,18 @@ Test(ratelimit, concurrent_takes_grant_the_burst_exactly)
 	}
 	cr_assert_eq(granted[0], 300);
 	cr_assert_eq(granted[1], 300);
+}
+
+Test(ratelimit, a_long_client_name_is_limited_by_its_first_63_bytes)
+{
+	cr_assert_eq(gb_ratelimit_init(2), 0);
+	char name[200];
+	memset(name, 'a', sizeof name - 1);
+	name[sizeof name - 1] = '\0';
+	cr_assert_eq(gb_ratelimit_take(name, 100.0), 0);
+	cr_assert_gt(gb_ratelimit_take(name, 100.0), 0,
+		     "a name longer than the key is limited");
+	name[100] = 'b';
+	cr_assert_gt(gb_ratelimit_take(name, 100.0), 0,
+		     "names that share the first 63 bytes share a bucket");
 }
