@@ -55,8 +55,31 @@ users:
 current-context: openapi-$KUBE_VERSION
 KC
 
-charts=("$DEPLOY_DIR"/helm/guestbook-*/)
-[[ ${#charts[@]} -eq 3 ]] || die "expected 3 charts in deploy/helm, found ${#charts[@]}"
+# The installable charts, and the library chart guestbook-app that the two
+# app charts take every template from.
+LIBRARY=guestbook-app
+charts=()
+for chart in "$DEPLOY_DIR"/helm/guestbook-*/; do
+	[[ $(basename "$chart") == "$LIBRARY" ]] || charts+=("$chart")
+done
+[[ ${#charts[@]} -eq 3 ]] || die "expected 3 charts in deploy/helm besides $LIBRARY, found ${#charts[@]}"
+grep -qx 'type: library' "$DEPLOY_DIR/helm/$LIBRARY/Chart.yaml" ||
+	die "deploy/helm/$LIBRARY/Chart.yaml must say type: library"
+"$helm" lint --strict --quiet "$DEPLOY_DIR/helm/$LIBRARY" >"$work/lint.log" 2>&1 || {
+	cat "$work/lint.log" >&2
+	die "helm lint --strict $LIBRARY failed"
+}
+# Each app chart gets the library through a committed symbolic link, never
+# a copy: charts/ holds the link and nothing else (no packaged .tgz that
+# could go stale).
+for name in "${GOLDEN_CHARTS[@]}"; do
+	dir="$DEPLOY_DIR/helm/$name/charts"
+	[[ -L $dir/$LIBRARY && $(readlink "$dir/$LIBRARY") == "../../$LIBRARY" ]] ||
+		die "deploy/helm/$name/charts/$LIBRARY must be a symbolic link to ../../$LIBRARY"
+	extra=$(find "$dir" -mindepth 1 -maxdepth 1 ! -name "$LIBRARY")
+	[[ -z $extra ]] || die "deploy/helm/$name/charts/ holds more than the $LIBRARY link: $extra"
+done
+log "  $LIBRARY: library chart, lint OK, linked from ${GOLDEN_CHARTS[*]}"
 
 # render CHART CASE [VALUES]: lint --strict and template one combination.
 render() {
