@@ -141,6 +141,61 @@ need_go_tool() {
 	printf '%s\n' "$dir/$name"
 }
 
+# need_go_build NAME MODULE VERSION PACKAGE OUT: makes OUT the binary of
+# PACKAGE built from MODULE@VERSION, once (OUT names the version; an
+# existing OUT is used as it is). For modules `go install` refuses because
+# their go.mod has replace or exclude directives (the Terraform providers):
+# a throwaway wrapper module carries those directives verbatim and builds
+# the package. go's output, and the module proxy's answer when the download
+# fails, go to $TOOLS_DIR/logs/build-NAME.log; returns 1 on failure so the
+# caller decides whether that is fatal (go_build_error NAME says why).
+need_go_build() {
+	local name=$1 mod=$2 ver=$3 pkg=$4 out=$5 w gomod
+	[[ -x $out ]] && return 0
+	command -v go >/dev/null 2>&1 || {
+		printf 'Go is not installed to build %s\n' "$pkg@$ver" >"$(go_build_log "$name")"
+		return 1
+	}
+	local buildlog
+	buildlog=$(go_build_log "$name")
+	mkdir -p "$(dirname "$out")"
+	w=$(mktemp -d "$TOOLS_DIR/.build-$name.XXXXXX")
+	log "building $pkg@$ver into $out (log: $buildlog)"
+	if ! (cd "$w" && go mod download -json "$mod@$ver") >"$w/download.json" 2>"$buildlog"; then
+		# The proxy's answer, unquoted.
+		sed -n 's/^[[:space:]]*"Error": "\(.*\)"$/\1/p' "$w/download.json" |
+			sed 's/\\n\\t/ /g; s/\\"/"/g' >>"$buildlog"
+		rm -rf "$w"
+		return 1
+	fi
+	gomod=$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p' "$w/download.json")
+	if ! (
+		cd "$w" &&
+			go mod init local/wrapper &&
+			awk '/^(replace|exclude)[[:space:]]*\($/ {blk=1} blk {print} blk && /^\)/ {blk=0; next}
+			     !blk && /^(replace|exclude)[[:space:]]/ {print}' "$gomod" >>go.mod &&
+			go get -tool "$pkg@$ver" &&
+			go build -trimpath -o "$w/$name.bin" "$pkg"
+	) >>"$buildlog" 2>&1; then
+		rm -rf "$w"
+		return 1
+	fi
+	mv "$w/$name.bin" "$out"
+	rm -rf "$w"
+}
+
+# go_build_log NAME: the log file of need_go_build NAME.
+go_build_log() {
+	mkdir -p "$TOOLS_DIR/logs"
+	printf '%s\n' "$TOOLS_DIR/logs/build-$1.log"
+}
+
+# go_build_error NAME: the last lines of need_go_build NAME's log, without
+# go's "downloading" chatter.
+go_build_error() {
+	grep -v '^go: downloading' "$(go_build_log "$1")" | tail -n 5
+}
+
 # need_helm: prints the path of helm $HELM_VERSION (go install, cached).
 # A helm built so reports only "v3.22" and a default Kubernetes of 1.20:
 # give every call --kube-version "$KUBE_VERSION.0".
