@@ -6,7 +6,7 @@
 #   - project rules actionlint does not know (.github/scripts/lint_workflows.py):
 #     actions pinned to commit SHAs, permissions, concurrency, the gate's
 #     path filters equal to the workflows' paths, CI never pages (no secrets,
-#     no PagerDuty key, the plan asserted), Helm pinned to HELM_VERSION,
+#     no PagerDuty key, the plan asserted), tool versions from versions.env,
 #     `!cancelled()` and `failure() || cancelled()` conditions;
 #   - the backend and frontend path filters cover every input of the image
 #     and of `make test`, derived from the Dockerfile, .dockerignore and
@@ -36,8 +36,8 @@ scripts=(build.sh .github/scripts/*.sh .github/scripts/tests/*.sh)
 log "shellcheck ${scripts[*]}"
 shellcheck "${scripts[@]}" || die "shellcheck failed"
 
-log "pinned actions, permissions, concurrency, gate path filters, no paging, Helm $HELM_VERSION, conditions"
-"$PY" .github/scripts/lint_workflows.py "$REPO_DIR" "$HELM_VERSION" || die "workflow rules (above) failed"
+log "pinned actions, permissions, concurrency, gate path filters, no paging, tool versions from versions.env, conditions"
+"$PY" .github/scripts/lint_workflows.py "$REPO_DIR" || die "workflow rules (above) failed"
 
 need_apt jq jq
 need_apt make make
