@@ -29,7 +29,8 @@
 #
 # Tools come from lib.sh (need_go_tool, need_go_build, need_helm), built
 # once and cached in ~/.cache/guestbook-tools (GUESTBOOK_TOOLS_DIR), at the
-# versions of deploy/versions.env. What needs a live cluster (plan, apply)
+# versions of deploy/versions.env. What needs a live cluster (the full plan,
+# apply)
 # runs in .github/workflows/infra-deploy.yml.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -270,7 +271,15 @@ for chart in sys.argv[2:]:
 sys.exit(bad)
 PY
 
-# 5. The kind_cluster block against the v0.11.0 schema, read by hcl2json.
+# 5. The kind_cluster block against the schema of the pinned provider, read
+# by hcl2json. The pin is written three times, in files that cannot read
+# each other: versions.tf, the schema in kind_schema.py and versions.env
+# (the build above). They must agree.
+kind_pin=$(grep -A2 '^ *source *= *"tehcyx/kind"' "$TF_DIR/versions.tf" || true)
+grep -q "^ *version *= *\"$TF_PROVIDER_KIND\"" <<<"$kind_pin" ||
+  die "deploy/terraform/versions.tf does not require tehcyx/kind $TF_PROVIDER_KIND (TF_PROVIDER_KIND in deploy/versions.env)"
+grep -qx "PROVIDER = \"tehcyx/kind $TF_PROVIDER_KIND\"" "$TF_DIR/tests/kind_schema.py" ||
+  die "deploy/terraform/tests/kind_schema.py is not the schema of tehcyx/kind $TF_PROVIDER_KIND (TF_PROVIDER_KIND in deploy/versions.env)"
 HCL2JSON=$(need_go_tool hcl2json github.com/tmccombs/hcl2json "$HCL2JSON_VERSION")
 # kind_schema DIR OUT: checks the .tf files of DIR (their JSON goes to OUT).
 kind_schema() {
@@ -282,9 +291,9 @@ kind_schema() {
   done
   "$PY" "$TF_DIR/tests/kind_schema.py" "${jsons[@]}" -- "$dir"/*.tf
 }
-say "kind_cluster against the tehcyx/kind v0.11.0 schema (hcl2json $HCL2JSON_VERSION)"
+say "kind_cluster against the tehcyx/kind $TF_PROVIDER_KIND schema (hcl2json $HCL2JSON_VERSION)"
 kind_schema "$TF_DIR" "$SCRATCH/kind-schema" ||
-  die "the kind_cluster block does not fit the tehcyx/kind v0.11.0 schema (above)"
+  die "the kind_cluster block does not fit the tehcyx/kind $TF_PROVIDER_KIND schema (above)"
 # The same configuration with one nested block misspelt must fail.
 mkdir -p "$SCRATCH/kind-typo"
 cp "$TF_DIR"/*.tf "$SCRATCH/kind-typo/"
