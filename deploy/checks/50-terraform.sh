@@ -30,8 +30,7 @@
 # Tools come from lib.sh (need_go_tool, need_go_build, need_helm), built
 # once and cached in ~/.cache/guestbook-tools (GUESTBOOK_TOOLS_DIR), at the
 # versions of deploy/versions.env. What needs a live cluster (the full plan,
-# apply)
-# runs in .github/workflows/infra-deploy.yml.
+# apply) runs in .github/workflows/infra-deploy.yml.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
