@@ -15,10 +15,11 @@
 #      (deploy/terraform/tests/*.py); then `tofu plan` of the local charts'
 #      releases, in which the helm provider loads the charts (and the app
 #      charts' library dependency) as apply does.
-#   5. The kind_cluster block against the tehcyx/kind v0.11.0 schema written
-#      down in deploy/terraform/tests/kind_schema.py (the configuration read
-#      by hcl2json), always: the provider itself cannot be built here, and
-#      the stand-in below would let a typo in that block pass.
+#   5. The kind_cluster block against the schema of tehcyx/kind
+#      TF_PROVIDER_KIND written down in deploy/terraform/tests/kind_schema.py
+#      (the configuration read by hcl2json), always: the provider itself
+#      cannot be built here, and the stand-in below would let a typo in
+#      that block pass.
 #   6. The recovery after the cluster was deleted by hand (deploy/QUICKSTART.md):
 #      its `state rm` and stage-1 apply, on a state holding the stand-in.
 #   7. The observability values as Terraform renders them
@@ -172,7 +173,7 @@ WORK=$SCRATCH/deploy/terraform
 if [ "$KIND_PROVIDER" = no ]; then
   warn "provider tehcyx/kind cannot be built here:"
   printf '%s\n' "$KIND_PROVIDER_ERROR" | sed 's/^/    /'
-  warn "validating with a terraform_data stand-in for kind_cluster.this (its block is checked against the v0.11.0 schema in tests/kind_schema.py below; CI's terraform validate runs the real provider)"
+  warn "validating with a terraform_data stand-in for kind_cluster.this (its block is checked against the $TF_PROVIDER_KIND schema in tests/kind_schema.py below; CI's terraform validate runs the real provider)"
   stand_in_for_kind "$WORK"
 fi
 
