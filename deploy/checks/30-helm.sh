@@ -69,17 +69,25 @@ grep -qx 'type: library' "$DEPLOY_DIR/helm/$LIBRARY/Chart.yaml" ||
 	cat "$work/lint.log" >&2
 	die "helm lint --strict $LIBRARY failed"
 }
-# Each app chart gets the library through a committed symbolic link, never
-# a copy: charts/ holds the link and nothing else (no packaged .tgz that
-# could go stale).
-for name in "${GOLDEN_CHARTS[@]}"; do
-	dir="$DEPLOY_DIR/helm/$name/charts"
+# A chart that depends on the library gets it through a committed symbolic
+# link, never a copy: charts/ holds the link and nothing else (no packaged
+# .tgz that could go stale). The app charts (GOLDEN_CHARTS) must be users.
+users=()
+for chart in "${charts[@]}"; do
+	name=$(basename "$chart") dir=${chart%/}/charts
+	if ! grep -q "^  - name: $LIBRARY$" "$chart/Chart.yaml"; then
+		[[ ! -e $dir ]] || die "deploy/helm/$name/charts/ exists, but $name depends on no chart"
+		continue
+	fi
 	[[ -L $dir/$LIBRARY && $(readlink "$dir/$LIBRARY") == "../../$LIBRARY" ]] ||
 		die "deploy/helm/$name/charts/$LIBRARY must be a symbolic link to ../../$LIBRARY"
 	extra=$(find "$dir" -mindepth 1 -maxdepth 1 ! -name "$LIBRARY")
 	[[ -z $extra ]] || die "deploy/helm/$name/charts/ holds more than the $LIBRARY link: $extra"
+	users+=("$name")
 done
-log "  $LIBRARY: library chart, lint OK, linked from ${GOLDEN_CHARTS[*]}"
+[[ ${users[*]} == "${GOLDEN_CHARTS[*]}" ]] ||
+	die "the charts using $LIBRARY are '${users[*]}', expected '${GOLDEN_CHARTS[*]}'"
+log "  $LIBRARY: library chart, lint OK, linked from ${users[*]}"
 
 # render CHART CASE [VALUES]: lint --strict and template one combination.
 render() {
