@@ -5,7 +5,7 @@
 # Gives: DEPLOY_DIR, REPO_DIR, TOOLS_DIR (the tool cache outside the
 # checkout), CHECK_NAME, the versions of ../versions.env, log/warn/die,
 # need_cmd, need_apt, need_python_yaml, need_go_tool, need_go_build,
-# go_module_dir, need_helm, helm_render, golden_renders, on_exit (cleanup
+# go_build_error, go_module_dir, need_helm, golden_renders, on_exit (cleanup
 # stack), scratch_dir and free_port.
 set -euo pipefail
 
