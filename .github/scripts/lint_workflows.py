@@ -12,14 +12,21 @@
   secrets, TF_VAR_pagerduty_integration_key is only ever set empty, and the
   kind-platform action fails on a plan whose `pagerduty_key_set` output is
   not false (deploy/terraform/outputs.tf must define it).
-- Helm is pinned: azure/setup-helm installs exactly HELM_VERSION (the
-  version deploy/checks test with), and every job step that runs helm or
-  build.sh comes after the step that installs it.
+- Tool versions come from deploy/versions.env, the file deploy/checks
+  source: a step loads it into $GITHUB_ENV before azure/setup-helm,
+  hashicorp/setup-terraform and helm/kind-action, which take
+  `${{ env.HELM_VERSION }}`, `${{ env.TERRAFORM_VERSION }}` and
+  `${{ env.KIND_VERSION }}`; the file holds plain NAME=VALUE lines (what
+  $GITHUB_ENV and bash read alike). Every job step that runs helm or
+  build.sh comes after the step that installs Helm.
+- A chart's path filter covers the charts it links under charts/ (the app
+  charts' library chart): a change to the library deploys both roles. The
+  deploy workflows watch deploy/versions.env (their tools' versions).
 - Job and step conditions: `!cancelled()` rather than `always()` (a
   cancelled run stops), and the diagnostics step runs on
   `failure() || cancelled()` (a timeout cancels the job).
 
-Usage: lint_workflows.py REPO_ROOT HELM_VERSION
+Usage: lint_workflows.py REPO_ROOT
 """
 import pathlib
 import re
@@ -34,6 +41,15 @@ SECRET_REF = re.compile(r"\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)")
 PD_VAR = re.compile(r"TF_VAR_pagerduty_integration_key\b(.*)")
 RUNS_HELM = re.compile(r"(^|[\s;&|(])(helm|\./build\.sh|build\.sh)\s")
 KIND_PLATFORM = "./.github/actions/kind-platform"
+VERSIONS_ENV = "deploy/versions.env"
+VERSIONS_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=([^\s'\"$`\\]+)$")
+# Actions that install a tool: (input, versions.env name).
+TOOL_ACTIONS = {
+    "azure/setup-helm": ("version", "HELM_VERSION"),
+    "hashicorp/setup-terraform": ("terraform_version", "TERRAFORM_VERSION"),
+    "helm/kind-action": ("version", "KIND_VERSION"),
+}
+LOADS_VERSIONS = re.compile(re.escape(VERSIONS_ENV) + r".*>>\s*\"?\$GITHUB_ENV")
 FILTER_TO_WORKFLOW = {
     "infra": "infra-deploy.yml",
     "backend": "backend-deploy.yml",
@@ -83,27 +99,74 @@ def check_never_pages(root, files, errors):
         errors.append("deploy/terraform/outputs.tf: no output pagerduty_key_set (the kind-platform action reads it)")
 
 
-def check_helm_pinned(root, files, helm_version, errors):
+def read_versions(root, errors):
+    """deploy/versions.env as a dict; every line a comment, blank or NAME=VALUE."""
+    versions = {}
+    path = root / VERSIONS_ENV
+    if not path.exists():
+        errors.append(f"{VERSIONS_ENV}: missing")
+        return versions
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        m = VERSIONS_LINE.match(line)
+        if not m:
+            errors.append(f"{VERSIONS_ENV}:{n}: '{line}' is not a plain NAME=VALUE line ($GITHUB_ENV would read it otherwise than bash)")
+            continue
+        versions[m.group(1)] = m.group(2)
+    return versions
+
+
+def check_tool_versions(root, files, versions, errors):
     docs = {f: yaml.safe_load(f.read_text()) for f in files}
     action_installs_helm = False
     for f, doc in docs.items():
+        rel = f.relative_to(root)
         for job, steps in steps_of(doc):
-            installed = False
+            installed = loaded = False
             for step in steps:
                 uses = step.get("uses", "")
+                if LOADS_VERSIONS.search(str(step.get("run", ""))):
+                    loaded = True
+                tool = TOOL_ACTIONS.get(uses.split("@", 1)[0])
+                if tool:
+                    key, name = tool
+                    value = str((step.get("with") or {}).get(key, ""))
+                    want = "${{ env.%s }}" % name
+                    if value != want:
+                        errors.append(f"{rel}: job {job}: {uses.split('@', 1)[0]} {key} is '{value}', expected '{want}' ({VERSIONS_ENV})")
+                    elif not loaded:
+                        errors.append(f"{rel}: job {job}: {uses.split('@', 1)[0]} reads env.{name} before a step loads {VERSIONS_ENV} into $GITHUB_ENV")
+                    if name not in versions:
+                        errors.append(f"{rel}: job {job}: {VERSIONS_ENV} has no {name}")
                 if uses.startswith("azure/setup-helm@"):
-                    version = str((step.get("with") or {}).get("version", ""))
-                    if version != helm_version:
-                        errors.append(f"{f.relative_to(root)}: job {job}: azure/setup-helm installs '{version}', expected exactly {helm_version} (deploy/checks/lib.sh HELM_VERSION)")
                     installed = True
                     if f.name == "action.yml" and f.parent.name == "kind-platform":
                         action_installs_helm = True
                 if uses == KIND_PLATFORM:
                     installed = True
                 if RUNS_HELM.search(" " + str(step.get("run", ""))) and not installed:
-                    errors.append(f"{f.relative_to(root)}: job {job}: step '{step.get('name', '?')}' runs helm or build.sh before Helm {helm_version} is installed")
+                    errors.append(f"{rel}: job {job}: step '{step.get('name', '?')}' runs helm or build.sh before Helm is installed")
     if not action_installs_helm:
-        errors.append(f".github/actions/kind-platform/action.yml: does not install Helm {helm_version} with azure/setup-helm")
+        errors.append(".github/actions/kind-platform/action.yml: does not install Helm with azure/setup-helm")
+
+
+def check_chart_dependencies(root, workflows, errors):
+    """A workflow that watches deploy/helm/CHART/** watches the charts it links."""
+    for wf, doc in workflows.items():
+        on = doc.get(True, doc.get("on"))
+        paths = set(((on or {}).get("push") or {}).get("paths") or [])
+        for p in sorted(paths):
+            m = re.fullmatch(r"deploy/helm/([\w.-]+)/\*\*", p)
+            if not m:
+                continue
+            charts = root / "deploy/helm" / m.group(1) / "charts"
+            for link in sorted(charts.iterdir()) if charts.is_dir() else []:
+                if not link.is_symlink():
+                    continue
+                target = link.resolve().relative_to(root.resolve())
+                if f"{target}/**" not in paths:
+                    errors.append(f"{wf}: watches {p} but not {target}/** (linked as {link.relative_to(root)})")
 
 
 def check_conditions(root, files, errors):
@@ -123,12 +186,12 @@ def check_conditions(root, files, errors):
                     errors.append(f"{rel}: job {job}: the diagnostics step runs on '{cond}', expected `failure() || cancelled()` (a timeout cancels the job)")
 
 
-def main(root: pathlib.Path, helm_version: str) -> int:
+def main(root: pathlib.Path) -> int:
     gh = root / ".github"
     errors = []
     files = sorted(gh.glob("workflows/*.yml")) + sorted(gh.glob("actions/*/action.yml"))
     check_never_pages(root, files, errors)
-    check_helm_pinned(root, files, helm_version, errors)
+    check_tool_versions(root, files, read_versions(root, errors), errors)
     check_conditions(root, files, errors)
     for f in files:
         for n, line in enumerate(f.read_text().splitlines(), 1):
@@ -154,6 +217,12 @@ def main(root: pathlib.Path, helm_version: str) -> int:
         if not reusable_only and "concurrency" not in doc:
             errors.append(f"{f.relative_to(root)}: no concurrency group")
 
+    check_chart_dependencies(root, workflows, errors)
+    for wf in FILTER_TO_WORKFLOW.values():
+        on = (workflows.get(wf) or {}).get(True, (workflows.get(wf) or {}).get("on"))
+        if VERSIONS_ENV not in (((on or {}).get("push") or {}).get("paths") or []):
+            errors.append(f"{wf}: on.push.paths misses {VERSIONS_ENV} (the versions of the tools it installs)")
+
     filters = yaml.safe_load((gh / "path-filters.yml").read_text())
     if set(filters) != set(FILTER_TO_WORKFLOW):
         errors.append(f"path-filters.yml: filters {sorted(filters)}, expected {sorted(FILTER_TO_WORKFLOW)}")
@@ -178,6 +247,6 @@ def main(root: pathlib.Path, helm_version: str) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: lint_workflows.py REPO_ROOT HELM_VERSION")
-    sys.exit(main(pathlib.Path(sys.argv[1]), sys.argv[2]))
+    if len(sys.argv) != 2:
+        sys.exit("usage: lint_workflows.py REPO_ROOT")
+    sys.exit(main(pathlib.Path(sys.argv[1])))

@@ -3,21 +3,18 @@
 # and every deploy/helm/ci-values/CHART--CASE.yaml; the rendered manifests
 # (and the alert rules wrapped as PrometheusRule objects) validated by
 # kubectl-validate against Kubernetes 1.33 and the Prometheus Operator's
-# CRDs; then the platform's own rules (tools/chart_policy.py).
+# CRDs; then the platform's own rules (tools/chart_policy.py), and the app
+# charts' renders against the golden ones in checks/golden/.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# Newest kubectl-validate release on the Go module proxy.
-KUBECTL_VALIDATE_VERSION=v0.0.4
-KUBE_VERSION=1.33
-# Kubernetes' published OpenAPI v3 documents of that release come from
-# k8s.io/kubernetes@KUBERNETES_MODULE_VERSION (lib.sh).
-PROMETHEUS_OPERATOR_VERSION=v0.85.0
+# Versions: ../versions.env (KUBE_VERSION, KUBECTL_VALIDATE_VERSION, the
+# OpenAPI documents of KUBERNETES_MODULE_VERSION, PROMETHEUS_OPERATOR_VERSION).
 NAMESPACE=guestbook
 
 need_cmd go python3
 need_python_yaml
-helm=$(need_go_tool helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION")
+helm=$(need_helm)
 kv=$(need_go_tool kubectl-validate sigs.k8s.io/kubectl-validate "$KUBECTL_VALIDATE_VERSION")
 log "helm $("$helm" version --short 2>/dev/null) (built from $HELM_VERSION), kubectl-validate $KUBECTL_VALIDATE_VERSION"
 
@@ -58,8 +55,39 @@ users:
 current-context: openapi-$KUBE_VERSION
 KC
 
-charts=("$DEPLOY_DIR"/helm/guestbook-*/)
-[[ ${#charts[@]} -eq 3 ]] || die "expected 3 charts in deploy/helm, found ${#charts[@]}"
+# The installable charts, and the library chart guestbook-app that the two
+# app charts take every template from.
+LIBRARY=guestbook-app
+charts=()
+for chart in "$DEPLOY_DIR"/helm/guestbook-*/; do
+	[[ $(basename "$chart") == "$LIBRARY" ]] || charts+=("$chart")
+done
+[[ ${#charts[@]} -eq 3 ]] || die "expected 3 charts in deploy/helm besides $LIBRARY, found ${#charts[@]}"
+grep -qx 'type: library' "$DEPLOY_DIR/helm/$LIBRARY/Chart.yaml" ||
+	die "deploy/helm/$LIBRARY/Chart.yaml must say type: library"
+"$helm" lint --strict --quiet "$DEPLOY_DIR/helm/$LIBRARY" >"$work/lint.log" 2>&1 || {
+	cat "$work/lint.log" >&2
+	die "helm lint --strict $LIBRARY failed"
+}
+# A chart that depends on the library gets it through a committed symbolic
+# link, never a copy: charts/ holds the link and nothing else (no packaged
+# .tgz that could go stale). The app charts (GOLDEN_CHARTS) must be users.
+users=()
+for chart in "${charts[@]}"; do
+	name=$(basename "$chart") dir=${chart%/}/charts
+	if ! grep -q "^  - name: $LIBRARY$" "$chart/Chart.yaml"; then
+		[[ ! -e $dir ]] || die "deploy/helm/$name/charts/ exists, but $name depends on no chart"
+		continue
+	fi
+	[[ -L $dir/$LIBRARY && $(readlink "$dir/$LIBRARY") == "../../$LIBRARY" ]] ||
+		die "deploy/helm/$name/charts/$LIBRARY must be a symbolic link to ../../$LIBRARY"
+	extra=$(find "$dir" -mindepth 1 -maxdepth 1 ! -name "$LIBRARY")
+	[[ -z $extra ]] || die "deploy/helm/$name/charts/ holds more than the $LIBRARY link: $extra"
+	users+=("$name")
+done
+[[ ${users[*]} == "${GOLDEN_CHARTS[*]}" ]] ||
+	die "the charts using $LIBRARY are '${users[*]}', expected '${GOLDEN_CHARTS[*]}'"
+log "  $LIBRARY: library chart, lint OK, linked from ${users[*]}"
 
 # render CHART CASE [VALUES]: lint --strict and template one combination.
 render() {
@@ -100,6 +128,17 @@ for values in "$DEPLOY_DIR"/helm/ci-values/*.yaml; do
 	[[ -d $DEPLOY_DIR/helm/$(basename "${values%%--*}") ]] ||
 		die "$(basename "$values"): name it CHART--CASE.yaml after one of the charts"
 done
+
+# The app charts render exactly the golden manifests (lib.sh
+# golden_renders; checks/golden.sh rewrites them when a change means to
+# change what the charts render).
+log "golden renders (${GOLDEN_DIR#"$REPO_DIR"/})"
+golden_renders "$helm" "$work/golden"
+diff -ru "$GOLDEN_DIR" "$work/golden" >"$work/golden.diff" || {
+	head -n 200 "$work/golden.diff" >&2
+	die "the charts render other manifests than ${GOLDEN_DIR#"$REPO_DIR"/} (diff above): fix the charts, or run deploy/checks/golden.sh if the change is meant and commit the new renders"
+}
+log "  $(find "$work/golden" -name '*.yaml' | wc -l) renders equal to the golden ones"
 
 # The schema must refuse what the charts do not know.
 if "$helm" template gb "$DEPLOY_DIR/helm/guestbook-backend" --set no.such.value=1 >/dev/null 2>&1; then

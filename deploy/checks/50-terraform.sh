@@ -12,11 +12,14 @@
 #      `tofu console` evaluates local.app_chart_values in the scratch copy.
 #   4. The rendered app pods against Pod Security "restricted" (the app
 #      namespace enforces it) and the backend/frontend environment wiring
-#      (deploy/terraform/tests/*.py).
-#   5. The kind_cluster block against the tehcyx/kind v0.11.0 schema written
-#      down in deploy/terraform/tests/kind_schema.py (the configuration read
-#      by hcl2json), always: the provider itself cannot be built here, and
-#      the stand-in below would let a typo in that block pass.
+#      (deploy/terraform/tests/*.py); then `tofu plan` of the local charts'
+#      releases, in which the helm provider loads the charts (and the app
+#      charts' library dependency) as apply does.
+#   5. The kind_cluster block against the schema of tehcyx/kind
+#      TF_PROVIDER_KIND written down in deploy/terraform/tests/kind_schema.py
+#      (the configuration read by hcl2json), always: the provider itself
+#      cannot be built here, and the stand-in below would let a typo in
+#      that block pass.
 #   6. The recovery after the cluster was deleted by hand (deploy/QUICKSTART.md):
 #      its `state rm` and stage-1 apply, on a state holding the stand-in.
 #   7. The observability values as Terraform renders them
@@ -25,20 +28,17 @@
 #      Jaeger, Prometheus exemplars and the apps' tracing in agreement; then
 #      `jaeger validate` (tests/lib/jaeger.sh's Jaeger) on Jaeger's config.
 #
-# Tools are built once and cached in ~/.cache/guestbook-tools (override with
-# GUESTBOOK_TOOLS_DIR); a build is skipped when the pinned binary is there.
-# What needs a live cluster (plan, apply) runs in
-# .github/workflows/infra-deploy.yml.
+# Tools come from lib.sh (need_go_tool, need_go_build, need_helm), built
+# once and cached in ~/.cache/guestbook-tools (GUESTBOOK_TOOLS_DIR), at the
+# versions of deploy/versions.env. What needs a live cluster (the full plan,
+# apply) runs in .github/workflows/infra-deploy.yml.
 set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-OPENTOFU_VERSION=v1.6.3
-HCL2JSON_VERSION=v0.6.9
-# Kubernetes version the charts are rendered for (as in 30-helm.sh).
-KUBE_VERSION=1.33.0
-
-# Providers: address, Go module, version asked of the Go module proxy, and the
-# version the binary is filed under in the mirror (it must satisfy
-# deploy/terraform/versions.tf).
+# Providers: address, Go module, version asked of the Go module proxy
+# (TF_PROVIDER_*_MODULE), and the version the binary is filed under in the
+# mirror (TF_PROVIDER_*; it must satisfy deploy/terraform/versions.tf).
 #
 # The Go module proxy reachable here serves no tagged v3.x/v2.x release of
 # the hashicorp providers (their tags lack the /vN module suffix, and
@@ -49,75 +49,30 @@ KUBE_VERSION=1.33.0
 #               3.2.0): filed as 3.2.0, the same v3 schema as 3.1.2.
 #   kubernetes: 3a33fb6cc605 (2026-08-21, after v3.2.1): filed as 3.2.1.
 PROVIDERS=(
-  "hashicorp/helm github.com/hashicorp/terraform-provider-helm v1.3.3-0.20260629194918-a4f1c1d8b008 3.2.0"
-  "hashicorp/kubernetes github.com/hashicorp/terraform-provider-kubernetes v1.13.4-0.20260821094251-3a33fb6cc605 3.2.1"
-  "tehcyx/kind github.com/tehcyx/terraform-provider-kind v0.11.0 0.11.0"
+  "hashicorp/helm github.com/hashicorp/terraform-provider-helm $TF_PROVIDER_HELM_MODULE $TF_PROVIDER_HELM"
+  "hashicorp/kubernetes github.com/hashicorp/terraform-provider-kubernetes $TF_PROVIDER_KUBERNETES_MODULE $TF_PROVIDER_KUBERNETES"
+  "tehcyx/kind github.com/tehcyx/terraform-provider-kind $TF_PROVIDER_KIND_MODULE $TF_PROVIDER_KIND"
 )
 
 # The local charts Terraform installs; local.app_chart_values in
 # deploy/terraform has their values under the name without "guestbook-".
 APP_CHARTS=(guestbook-mongodb guestbook-backend guestbook-frontend)
 
-# shellcheck source=/dev/null
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TF_DIR=$DEPLOY_DIR/terraform
-TOOLS=$TOOLS_DIR
 say() { log "$@"; }
 
 # Our own CLI configuration (the filesystem mirror, written below) whatever
 # the environment points at.
-TF_CLI_CONFIG=$TOOLS/tofu-offline.tfrc
+TF_CLI_CONFIG=$TOOLS_DIR/tofu-offline.tfrc
 export TF_CLI_CONFIG_FILE=$TF_CLI_CONFIG TF_IN_AUTOMATION=1 TF_INPUT=0
 unset TF_PLUGIN_CACHE_DIR
 
-command -v go >/dev/null || die "go is not installed (needed to build tofu, the providers and helm)"
+need_cmd go
 need_python_yaml
-mkdir -p "$TOOLS/logs"
 GOARCH_OS=$(go env GOOS)_$(go env GOARCH)
 
-# go_build_tool MODULE VERSION PACKAGE OUTPUT
-# Builds PACKAGE of MODULE@VERSION into OUTPUT through a throwaway wrapper
-# module carrying the upstream replace/exclude lines (go install refuses
-# modules that have them). Prints the exact go error and fails otherwise.
-go_build_tool() {
-  local mod=$1 ver=$2 pkg=$3 out=$4 log w gomod
-  log="$TOOLS/logs/build-$(basename "$out").log"
-  w=$(mktemp -d)
-  say "building $pkg@$ver (log: $log)"
-  if ! (cd "$w" && go mod download -json "$mod@$ver") >"$w/download.json" 2>"$log"; then
-    # The proxy's answer, unquoted.
-    sed -n 's/^[[:space:]]*"Error": "\(.*\)"$/\1/p' "$w/download.json" | sed 's/\\n\\t/ /g; s/\\"/"/g' >>"$log"
-    rm -rf "$w"
-    return 1
-  fi
-  gomod=$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p' "$w/download.json")
-  if ! (
-    cd "$w"
-    go mod init local/wrapper
-    # Copy replace/exclude directives (single-line and block form) verbatim.
-    awk '/^(replace|exclude)[[:space:]]*\($/ {blk=1} blk {print} blk && /^\)/ {blk=0; next}
-         !blk && /^(replace|exclude)[[:space:]]/ {print}' "$gomod" >>go.mod
-    go get -tool "$pkg@$ver"
-    go build -trimpath -o "$out.tmp" "$pkg"
-    mv "$out.tmp" "$out"
-  ) >>"$log" 2>&1; then
-    rm -rf "$w"
-    return 1
-  fi
-  rm -rf "$w"
-}
-
 ensure_tofu() {
-  TOFU=$TOOLS/bin/tofu-$OPENTOFU_VERSION/tofu
-  if [ ! -x "$TOFU" ] && declare -F need_go_tool >/dev/null; then
-    # lib.sh: plain `go install` (OpenTofu 1.6.3 has no replace directives).
-    TOFU=$(need_go_tool tofu github.com/opentofu/opentofu/cmd/tofu "$OPENTOFU_VERSION")
-  fi
-  if [ ! -x "$TOFU" ]; then
-    mkdir -p "$(dirname "$TOFU")"
-    go_build_tool github.com/opentofu/opentofu "$OPENTOFU_VERSION" github.com/opentofu/opentofu/cmd/tofu "$TOFU" ||
-      die "cannot build OpenTofu $OPENTOFU_VERSION: $(grep -v '^go: downloading' "$TOOLS/logs/build-tofu.log" | tail -n 5)"
-  fi
+  TOFU=$(need_go_tool tofu github.com/opentofu/opentofu/cmd/tofu "$OPENTOFU_VERSION")
   # The whole output first: `tofu version | head | grep -q` under pipefail
   # fails now and then (tofu dies of SIGPIPE when the reader is gone).
   local version
@@ -125,37 +80,23 @@ ensure_tofu() {
   [[ ${version%%$'\n'*} == *"${OPENTOFU_VERSION#v}"* ]] || die "$TOFU is not OpenTofu $OPENTOFU_VERSION"
 }
 
-ensure_helm() {
-  # Same cache path as lib.sh's need_go_tool (the other deploy checks build
-  # helm there too); the path names the version (a `go install` build of helm
-  # reports only "v3.22").
-  HELM=$TOOLS/bin/helm-$HELM_VERSION/helm
-  [ -x "$HELM" ] && return
-  mkdir -p "$(dirname "$HELM")"
-  go_build_tool helm.sh/helm/v3 "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "$HELM" ||
-    die "cannot build helm $HELM_VERSION: $(grep -v '^go: downloading' "$TOOLS/logs/build-helm.log" | tail -n 5)"
-}
-
 # Fills the filesystem mirror. Sets KIND_PROVIDER=yes when the kind provider
 # could be built; the others are required.
 ensure_providers() {
-  MIRROR=$TOOLS/tf-mirror
+  MIRROR=$TOOLS_DIR/tf-mirror
   KIND_PROVIDER=yes
   local entry addr mod ver label type bin dir
   for entry in "${PROVIDERS[@]}"; do
     read -r addr mod ver label <<<"$entry"
     type=${addr#*/}
-    bin=$TOOLS/tf-providers/$addr/$ver/terraform-provider-$type
-    if [ ! -x "$bin" ]; then
-      mkdir -p "$(dirname "$bin")"
-      if ! go_build_tool "$mod" "$ver" "$mod" "$bin"; then
-        if [ "$addr" = tehcyx/kind ]; then
-          KIND_PROVIDER_ERROR=$(grep -v '^go: downloading' "$TOOLS/logs/build-terraform-provider-$type.log" | tail -n 5)
-          KIND_PROVIDER=no
-          continue
-        fi
-        die "cannot build provider $addr ($mod@$ver): $(grep -v '^go: downloading' "$TOOLS/logs/build-terraform-provider-$type.log" | tail -n 5)"
+    bin=$TOOLS_DIR/tf-providers/$addr/$ver/terraform-provider-$type
+    if ! need_go_build "terraform-provider-$type" "$mod" "$ver" "$mod" "$bin"; then
+      if [ "$addr" = tehcyx/kind ]; then
+        KIND_PROVIDER_ERROR=$(go_build_error "terraform-provider-$type")
+        KIND_PROVIDER=no
+        continue
       fi
+      die "cannot build provider $addr ($mod@$ver): $(go_build_error "terraform-provider-$type")"
     fi
     for host in registry.opentofu.org registry.terraform.io; do
       dir=$MIRROR/$host/$addr/$label/$GOARCH_OS
@@ -211,7 +152,7 @@ EOF
 
 ensure_providers
 ensure_tofu
-ensure_helm
+HELM=$(need_helm)
 say "tools: $("$TOFU" version | head -n 1), helm $("$HELM" version --template '{{.Version}}')"
 
 say "tofu fmt -check -recursive deploy/terraform"
@@ -232,7 +173,7 @@ WORK=$SCRATCH/deploy/terraform
 if [ "$KIND_PROVIDER" = no ]; then
   warn "provider tehcyx/kind cannot be built here:"
   printf '%s\n' "$KIND_PROVIDER_ERROR" | sed 's/^/    /'
-  warn "validating with a terraform_data stand-in for kind_cluster.this (its block is checked against the v0.11.0 schema in tests/kind_schema.py below; CI's terraform validate runs the real provider)"
+  warn "validating with a terraform_data stand-in for kind_cluster.this (its block is checked against the $TF_PROVIDER_KIND schema in tests/kind_schema.py below; CI's terraform validate runs the real provider)"
   stand_in_for_kind "$WORK"
 fi
 
@@ -273,9 +214,9 @@ for chart in "${APP_CHARTS[@]}"; do
   [ -d "$DEPLOY_DIR/helm/$chart" ] || die "chart deploy/helm/$chart is missing (Terraform installs it)"
   [ -f "$SCRATCH/$release.args" ] || die "local.app_chart_values has no \"$release\""
   mapfile -t values_args <"$SCRATCH/$release.args"
-  "$HELM" lint --strict "$DEPLOY_DIR/helm/$chart" "${values_args[@]}" --namespace guestbook --kube-version "$KUBE_VERSION" >"$SCRATCH/$chart.lint" 2>&1 ||
+  "$HELM" lint --strict "$DEPLOY_DIR/helm/$chart" "${values_args[@]}" --namespace guestbook --kube-version "$KUBE_VERSION.0" >"$SCRATCH/$chart.lint" 2>&1 ||
     { cat "$SCRATCH/$chart.lint" >&2; die "helm lint --strict $chart with Terraform's values failed"; }
-  "$HELM" template "$chart" "$DEPLOY_DIR/helm/$chart" "${values_args[@]}" --namespace guestbook --kube-version "$KUBE_VERSION" >"$SCRATCH/$chart.yaml" 2>"$SCRATCH/$chart.err" ||
+  "$HELM" template "$chart" "$DEPLOY_DIR/helm/$chart" "${values_args[@]}" --namespace guestbook --kube-version "$KUBE_VERSION.0" >"$SCRATCH/$chart.yaml" 2>"$SCRATCH/$chart.err" ||
     { cat "$SCRATCH/$chart.err" >&2; die "helm template $chart with Terraform's values failed"; }
   say "  $chart: $(grep -c '^kind:' "$SCRATCH/$chart.yaml") objects"
 done
@@ -290,7 +231,55 @@ say "Terraform environment with the backend/frontend wiring"
 "$PY" "$TF_DIR/tests/app_wiring.py" "$SCRATCH/guestbook-backend.yaml" "$SCRATCH/guestbook-frontend.yaml" ||
   die "backend/frontend environment wiring is wrong"
 
-# 5. The kind_cluster block against the v0.11.0 schema, read by hcl2json.
+# 3b. The helm provider's own view of the local charts: `tofu plan` of their
+# three releases. The provider loads each chart at plan time as `apply`
+# would, with its dependencies (the app charts' charts/guestbook-app link to
+# the library chart) and the values above, with no cluster. Their
+# depends_on names releases of remote charts, which cannot be fetched
+# offline: that copy of the configuration drops it.
+say "tofu plan of the local chart releases (the helm provider loads the charts)"
+PLAN=$SCRATCH/plan-local-charts/deploy/terraform
+mkdir -p "$(dirname "$PLAN")"
+cp -a "$WORK" "$PLAN"
+for sibling in "$SCRATCH"/deploy/*; do
+  if [ -L "$sibling" ]; then ln -s "$(readlink "$sibling")" "$(dirname "$PLAN")/$(basename "$sibling")"; fi
+done
+sed -i '/^  depends_on = \[helm_release\./d' "$PLAN/backend.tf" "$PLAN/frontend.tf"
+if grep -n 'depends_on' "$PLAN/backend.tf" "$PLAN/frontend.tf" "$PLAN/mongodb.tf"; then
+  die "the local chart releases depend on more than the one-line depends_on this step drops (above)"
+fi
+targets=()
+for chart in "${APP_CHARTS[@]}"; do targets+=(-target="helm_release.${chart#guestbook-}"); done
+(cd "$PLAN" && "$TOFU" plan -input=false -no-color -var grafana_admin_password=offline-check \
+  "${targets[@]}" -out=local-charts.tfplan) >"$SCRATCH/plan.log" 2>&1 ||
+  { cat "$SCRATCH/plan.log" >&2; die "tofu plan of the local chart releases failed"; }
+(cd "$PLAN" && "$TOFU" show -json local-charts.tfplan) >"$SCRATCH/plan.json" ||
+  die "tofu show -json of the plan failed"
+"$PY" - "$SCRATCH/plan.json" "${APP_CHARTS[@]}" <<'PY' || die "the plan does not create the local chart releases (above)"
+import json, sys
+plan = json.load(open(sys.argv[1]))
+planned = {r["name"]: r["change"] for r in plan.get("resource_changes", []) if r["type"] == "helm_release"}
+bad = 0
+for chart in sys.argv[2:]:
+    release = chart.removeprefix("guestbook-")
+    change = planned.get(release)
+    if not change or change["actions"] != ["create"] or not change["after"].get("version"):
+        print(f"helm_release.{release}: {change and change['actions']}, chart version {change and change['after'].get('version')}", file=sys.stderr)
+        bad = 1
+    else:
+        print(f"  helm_release.{release}: create, chart {chart} {change['after']['version']}", file=sys.stderr)
+sys.exit(bad)
+PY
+
+# 5. The kind_cluster block against the schema of the pinned provider, read
+# by hcl2json. The pin is written three times, in files that cannot read
+# each other: versions.tf, the schema in kind_schema.py and versions.env
+# (the build above). They must agree.
+kind_pin=$(grep -A2 '^ *source *= *"tehcyx/kind"' "$TF_DIR/versions.tf" || true)
+grep -q "^ *version *= *\"$TF_PROVIDER_KIND\"" <<<"$kind_pin" ||
+  die "deploy/terraform/versions.tf does not require tehcyx/kind $TF_PROVIDER_KIND (TF_PROVIDER_KIND in deploy/versions.env)"
+grep -qx "PROVIDER = \"tehcyx/kind $TF_PROVIDER_KIND\"" "$TF_DIR/tests/kind_schema.py" ||
+  die "deploy/terraform/tests/kind_schema.py is not the schema of tehcyx/kind $TF_PROVIDER_KIND (TF_PROVIDER_KIND in deploy/versions.env)"
 HCL2JSON=$(need_go_tool hcl2json github.com/tmccombs/hcl2json "$HCL2JSON_VERSION")
 # kind_schema DIR OUT: checks the .tf files of DIR (their JSON goes to OUT).
 kind_schema() {
@@ -302,9 +291,9 @@ kind_schema() {
   done
   "$PY" "$TF_DIR/tests/kind_schema.py" "${jsons[@]}" -- "$dir"/*.tf
 }
-say "kind_cluster against the tehcyx/kind v0.11.0 schema (hcl2json $HCL2JSON_VERSION)"
+say "kind_cluster against the tehcyx/kind $TF_PROVIDER_KIND schema (hcl2json $HCL2JSON_VERSION)"
 kind_schema "$TF_DIR" "$SCRATCH/kind-schema" ||
-  die "the kind_cluster block does not fit the tehcyx/kind v0.11.0 schema (above)"
+  die "the kind_cluster block does not fit the tehcyx/kind $TF_PROVIDER_KIND schema (above)"
 # The same configuration with one nested block misspelt must fail.
 mkdir -p "$SCRATCH/kind-typo"
 cp "$TF_DIR"/*.tf "$SCRATCH/kind-typo/"

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # 60-workflows.sh: lint .github/ and build.sh with the tools that read them.
-#   - actionlint v1.7.12 on every workflow, with Debian's shellcheck for the
-#     run: steps;
+#   - actionlint (ACTIONLINT_VERSION, ../versions.env) on every workflow,
+#     with Debian's shellcheck for the run: steps;
 #   - shellcheck on build.sh and .github/scripts/*.sh;
 #   - project rules actionlint does not know (.github/scripts/lint_workflows.py):
 #     actions pinned to commit SHAs, permissions, concurrency, the gate's
 #     path filters equal to the workflows' paths, CI never pages (no secrets,
-#     no PagerDuty key, the plan asserted), Helm pinned to HELM_VERSION,
+#     no PagerDuty key, the plan asserted), tool versions from versions.env,
 #     `!cancelled()` and `failure() || cancelled()` conditions;
 #   - the backend and frontend path filters cover every input of the image
 #     and of `make test`, derived from the Dockerfile, .dockerignore and
@@ -20,8 +20,6 @@
 set -euo pipefail
 # shellcheck source=/dev/null
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-
-ACTIONLINT_VERSION=v1.7.12
 
 need_apt shellcheck shellcheck
 need_python_yaml
@@ -38,8 +36,8 @@ scripts=(build.sh .github/scripts/*.sh .github/scripts/tests/*.sh)
 log "shellcheck ${scripts[*]}"
 shellcheck "${scripts[@]}" || die "shellcheck failed"
 
-log "pinned actions, permissions, concurrency, gate path filters, no paging, Helm $HELM_VERSION, conditions"
-"$PY" .github/scripts/lint_workflows.py "$REPO_DIR" "$HELM_VERSION" || die "workflow rules (above) failed"
+log "pinned actions, permissions, concurrency, gate path filters, no paging, tool versions from versions.env, conditions"
+"$PY" .github/scripts/lint_workflows.py "$REPO_DIR" || die "workflow rules (above) failed"
 
 need_apt jq jq
 need_apt make make

@@ -3,19 +3,16 @@
 #   . "$(dirname "$0")/lib.sh"
 #
 # Gives: DEPLOY_DIR, REPO_DIR, TOOLS_DIR (the tool cache outside the
-# checkout), CHECK_NAME, the versions below, log/warn/die, need_cmd,
-# need_apt, need_python_yaml, need_go_tool, go_module_dir, on_exit (cleanup
+# checkout), CHECK_NAME, the versions of ../versions.env, log/warn/die,
+# need_cmd, need_apt, need_python_yaml, need_go_tool, need_go_build,
+# go_build_error, go_module_dir, need_helm, golden_renders, on_exit (cleanup
 # stack), scratch_dir and free_port.
 set -euo pipefail
 
-# Versions more than one check uses. HELM_VERSION is also the Helm the
-# workflows install (60-workflows checks that); KUBERNETES_MODULE_VERSION is
-# the k8s.io/kubernetes release whose sources (OpenAPI documents, kubectl's
-# printers) the checks read.
-HELM_VERSION=v3.22.0
-KUBERNETES_MODULE_VERSION=v1.33.13
-
 DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Every tool version, in one file (see its header).
+# shellcheck source=../versions.env
+. "$DEPLOY_DIR/versions.env"
 REPO_DIR=$(cd "$DEPLOY_DIR/.." && pwd)
 CHECKS_DIR="$DEPLOY_DIR/checks"
 # Built tools live here, keyed by name and version, so a fresh clone (CI)
@@ -142,6 +139,105 @@ need_go_tool() {
 	mv "$tmp/$name" "$dir/$name"
 	rm -rf "$tmp" "$tmp.log"
 	printf '%s\n' "$dir/$name"
+}
+
+# need_go_build NAME MODULE VERSION PACKAGE OUT: makes OUT the binary of
+# PACKAGE built from MODULE@VERSION, once (OUT names the version; an
+# existing OUT is used as it is). For modules `go install` refuses because
+# their go.mod has replace or exclude directives (the Terraform providers):
+# a throwaway wrapper module carries those directives verbatim and builds
+# the package. go's output, and the module proxy's answer when the download
+# fails, go to $TOOLS_DIR/logs/build-NAME.log; returns 1 on failure so the
+# caller decides whether that is fatal (go_build_error NAME says why).
+need_go_build() {
+	local name=$1 mod=$2 ver=$3 pkg=$4 out=$5 w gomod
+	[[ -x $out ]] && return 0
+	command -v go >/dev/null 2>&1 || {
+		printf 'Go is not installed to build %s\n' "$pkg@$ver" >"$(go_build_log "$name")"
+		return 1
+	}
+	local buildlog
+	buildlog=$(go_build_log "$name")
+	mkdir -p "$(dirname "$out")"
+	w=$(mktemp -d "$TOOLS_DIR/.build-$name.XXXXXX")
+	log "building $pkg@$ver into $out (log: $buildlog)"
+	if ! (cd "$w" && go mod download -json "$mod@$ver") >"$w/download.json" 2>"$buildlog"; then
+		# The proxy's answer, unquoted.
+		sed -n 's/^[[:space:]]*"Error": "\(.*\)"$/\1/p' "$w/download.json" |
+			sed 's/\\n\\t/ /g; s/\\"/"/g' >>"$buildlog"
+		rm -rf "$w"
+		return 1
+	fi
+	gomod=$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p' "$w/download.json")
+	if ! (
+		cd "$w" &&
+			go mod init local/wrapper &&
+			awk '/^(replace|exclude)[[:space:]]*\($/ {blk=1} blk {print} blk && /^\)/ {blk=0; next}
+			     !blk && /^(replace|exclude)[[:space:]]/ {print}' "$gomod" >>go.mod &&
+			go get -tool "$pkg@$ver" &&
+			go build -trimpath -o "$w/$name.bin" "$pkg"
+	) >>"$buildlog" 2>&1; then
+		rm -rf "$w"
+		return 1
+	fi
+	mv "$w/$name.bin" "$out"
+	rm -rf "$w"
+}
+
+# go_build_log NAME: the log file of need_go_build NAME.
+go_build_log() {
+	mkdir -p "$TOOLS_DIR/logs"
+	printf '%s\n' "$TOOLS_DIR/logs/build-$1.log"
+}
+
+# go_build_error NAME: the last lines of need_go_build NAME's log, without
+# go's "downloading" chatter.
+go_build_error() {
+	grep -v '^go: downloading' "$(go_build_log "$1")" | tail -n 5
+}
+
+# need_helm: prints the path of helm $HELM_VERSION (go install, cached).
+# A helm built so reports only "v3.22" and a default Kubernetes of 1.20:
+# give every call --kube-version "$KUBE_VERSION.0".
+need_helm() {
+	need_go_tool helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
+}
+
+# The app charts' golden renders: deploy/checks/golden/CHART--CASE.yaml is
+# `helm template gb CHART` in namespace guestbook for Kubernetes
+# $KUBE_VERSION with the value set CASE: "default" (the chart's own
+# values), each helm/ci-values/CHART--CASE.yaml, and "terraform"
+# (terraform/values/ROLE.yaml, which Terraform and build.sh pass).
+# 30-helm diffs the charts' renders against them; checks/golden.sh
+# rewrites them.
+GOLDEN_DIR=$CHECKS_DIR/golden
+GOLDEN_CHARTS=(guestbook-backend guestbook-frontend)
+
+# golden_renders HELM DIR: writes every golden case into DIR.
+golden_renders() {
+	local helm=$1 out=$2 chart values case
+	mkdir -p "$out"
+	for chart in "${GOLDEN_CHARTS[@]}"; do
+		local sets=("default=")
+		for values in "$DEPLOY_DIR/helm/ci-values/$chart"--*.yaml; do
+			[[ -e $values ]] || continue
+			case=$(basename "$values" .yaml)
+			sets+=("${case#*--}=$values")
+		done
+		sets+=("terraform=$DEPLOY_DIR/terraform/values/${chart#guestbook-}.yaml")
+		local set
+		for set in "${sets[@]}"; do
+			case=${set%%=*} values=${set#*=}
+			local args=(template gb "$DEPLOY_DIR/helm/$chart" --namespace guestbook
+				--kube-version "$KUBE_VERSION.0")
+			[[ -n $values ]] && args+=(-f "$values")
+			"$helm" "${args[@]}" >"$out/$chart--$case.yaml" 2>"$out/.err" || {
+				cat "$out/.err" >&2
+				die "helm template $chart ($case) failed"
+			}
+		done
+	done
+	rm -f "$out/.err"
 }
 
 # go_module_dir MODULE VERSION: downloads a module (source only) through

@@ -84,6 +84,8 @@ locals {
   # The helm provider upgrades a release when its values or chart version
   # change, not when a local chart's templates do: a checksum of each chart's
   # files, as a pod annotation, makes an edited chart roll out on apply.
+  # fileset follows the charts/guestbook-app link of the app charts, so the
+  # library chart's templates count too.
   app_chart_checksums = {
     for release in ["mongodb", "backend", "frontend"] : release => sha1(join(",", [
       for f in sort(fileset("${local.charts_dir}/guestbook-${release}", "**")) :
