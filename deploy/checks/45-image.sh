@@ -95,7 +95,7 @@ name="gb-deploy-check-$$"
 on_exit "docker rm -f $name"
 # free_port's port can be taken (as another connection's source port)
 # before the container binds it: a bind failure is retried on a new port.
-for attempt in 1 2 3; do
+for _ in 1 2 3; do
 	port=$(free_port)
 	log "docker run --read-only --tmpfs /var/lib/guestbook --user default (port $port)"
 	docker run -d --name "$name" --network host --read-only \
@@ -230,7 +230,7 @@ run_role() {
 		-e GUESTBOOK_SHUTDOWN_TIMEOUT="$SHUTDOWN_TIMEOUT" "${envs[@]}" \
 		"$IMAGE" >/dev/null || die "docker run $cname failed"
 	local i
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[[ $(http GET "http://127.0.0.1:$cport/ready") == 200 ]] && return 0
 		if [[ $(docker inspect -f '{{.State.Running}}' "$cname") != true ]]; then
 			break
