@@ -187,7 +187,7 @@ INTEG_BINS := $(addprefix $(BUILD)/tests/,$(INTEG_TESTS))
 TEST_ENV = GB_BUILD_DIR=$(abspath $(BUILD)) GB_SRC_DIR=$(CURDIR)
 TEST_JOBS ?= 1
 FORCE:
-.PHONY: FORCE deps test unit integration hostile e2e check bench run install clean help deploy-check format format-check sdk-check
+.PHONY: FORCE deps test unit integration hostile e2e check bench run install clean help deploy-check deploy-golden format format-check sdk-check
 deps:
 	@scripts/install-deps.sh $(DEPS)
 
@@ -234,6 +234,11 @@ run:
 
 deploy-check:
 	deploy/check.sh
+
+# Rewrites deploy/checks/golden/ (the renders 30-helm compares against):
+# run it when a chart change is meant to change the manifests.
+deploy-golden:
+	deploy/checks/golden.sh
 
 # The installed SDK and service files, with this build's paths and ABI.
 ABI_MAJOR = $(shell sed -n 's/^\#define GB_ABI_MAJOR \([0-9]*\)$$/\1/p' core/include/guestbook/plugin.h)
@@ -295,6 +300,7 @@ help:
 	@echo "  install      PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) (server, plugins, SDK, man page, unit)"
 	@echo "  sdk-check    the installed SDK builds and loads the example plugin"
 	@echo "  deploy-check every file under deploy/ checked by its consumer"
+	@echo "  deploy-golden rewrite the golden chart renders deploy-check compares"
 	@echo "  format       clang-format the C sources in place"
 	@echo "  format-check the C sources against .clang-format (part of test)"
 	@echo "  clean        remove $(BUILD)"
