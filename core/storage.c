@@ -42,7 +42,7 @@ static const char *store_name = "none";
 
 static struct gb_series *op_count[NOPS][NRESULTS];
 static struct gb_series *op_duration[NOPS];
-static struct gb_series *up_gauge, *created_counter, *writable_gauge;
+static struct gb_series *up_gauge, *writable_gauge;
 
 static pthread_t pinger;
 static int pinger_running;
@@ -94,15 +94,12 @@ static int register_metrics(char *err, size_t errlen)
 	    GB_METRIC_GAUGE, "guestbook_storage_up",
 	    "1 when the last storage ping succeeded, else 0.", up_labels, NULL,
 	    0, err, errlen);
-	struct gb_metric *created = gb_metric_register(
-	    GB_METRIC_COUNTER, "guestbook_messages_created_total",
-	    "Guestbook messages stored.", NULL, NULL, 0, err, errlen);
 	struct gb_metric *writable = gb_metric_register(
 	    GB_METRIC_GAUGE, "guestbook_storage_writable",
 	    "0 while the last write failed as unavailable (disk full, "
 	    "read-only), else 1.",
 	    up_labels, NULL, 0, err, errlen);
-	if (!count || !dur || !up || !created || !writable)
+	if (!count || !dur || !up || !writable)
 		return -1;
 	for (int o = 0; o < NOPS; o++) {
 		const char *dl[] = {store_name, op_names[o]};
@@ -117,7 +114,6 @@ static int register_metrics(char *err, size_t errlen)
 	up_gauge = gb_metric_series(up, ul);
 	writable_gauge = gb_metric_series(writable, ul);
 	gb_gauge_set(writable_gauge, 1.0);
-	created_counter = gb_metric_series(created, NULL);
 	return 0;
 }
 
@@ -258,18 +254,6 @@ void gb_storage_close(void)
 	atomic_store(&writes_failing, 0);
 }
 
-static int valid_collection(const char *c)
-{
-	if (!c || !(*c >= 'a' && *c <= 'z'))
-		return 0;
-	size_t n = 0;
-	for (; c[n]; n++)
-		if (!((c[n] >= 'a' && c[n] <= 'z') ||
-		      (c[n] >= '0' && c[n] <= '9') || c[n] == '_'))
-			return 0;
-	return n <= 32;
-}
-
 static enum gb_status precheck(const char *collection, struct gb_error *err)
 {
 	if (!ops) {
@@ -277,7 +261,7 @@ static enum gb_status precheck(const char *collection, struct gb_error *err)
 		snprintf(err->message, sizeof err->message, "no storage open");
 		return GB_ERR_UNAVAILABLE;
 	}
-	if (!valid_collection(collection)) {
+	if (!gb_is_name(collection, 32)) {
 		err->status = GB_ERR_INVALID;
 		snprintf(err->message, sizeof err->message,
 			 "invalid collection name");
@@ -357,12 +341,7 @@ static int store_has_insert_once(void)
 
 int gb_idempotency_key_valid(const char *key)
 {
-	size_t n = key ? strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				     "abcdefghijklmnopqrstuvwxyz"
-				     "0123456789_.:-")
-		       : 0;
-
-	return n > 0 && n <= GB_IDEMPOTENCY_KEY_MAX && key[n] == '\0';
+	return gb_is_word(key, GB_CHARSET_TOKEN, GB_IDEMPOTENCY_KEY_MAX);
 }
 
 /* insert and insert_once: `key` NULL for a plain insert. */
@@ -398,11 +377,8 @@ static enum gb_status insert_doc(struct gb_request *req, const char *collection,
 				      repeated, err);
 	else
 		st = ops->insert(store, &c, collection, doc, id_out, err);
-	if (st == GB_OK && !*repeated) {
+	if (st == GB_OK && !*repeated)
 		atomic_fetch_add(&generation, 1);
-		if (strcmp(collection, "messages") == 0)
-			gb_counter_add(created_counter, 1);
-	}
 	return finish(OP_INSERT, st, t0, collection, span, err);
 }
 
@@ -542,11 +518,8 @@ enum gb_status gb_store_import(const char *collection, const cJSON *const *docs,
 	if (n == 0)
 		return GB_OK;
 	st = ops->import(store, collection, docs, n, added, err);
-	if (st == GB_OK && *added > 0) {
+	if (st == GB_OK && *added > 0)
 		atomic_fetch_add(&generation, 1);
-		if (strcmp(collection, "messages") == 0)
-			gb_counter_add(created_counter, *added);
-	}
 	return st;
 }
 

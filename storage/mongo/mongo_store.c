@@ -129,14 +129,16 @@ static enum gb_status set_err(struct gb_error *err, enum gb_status st,
 static enum gb_status set_err(struct gb_error *err, enum gb_status st,
 			      const char *fmt, ...)
 {
-	char raw[sizeof(err->message)];
+	struct gb_error raw;
 	va_list ap;
 
+	/* Formatted as every store does, then with the password masked. */
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
+	gb_error_vset(&raw, st, fmt, ap);
 	va_end(ap);
 	err->status = st;
-	mongo_mask(raw, store.password, err->message, sizeof(err->message));
+	mongo_mask(raw.message, store.password, err->message,
+		   sizeof(err->message));
 	return st;
 }
 
