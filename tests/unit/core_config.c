@@ -435,14 +435,14 @@ Test(config, a_plugin_secret_given_as_a_flag_is_named_with_the_way_out)
 	cr_assert(strstr(advice, "--demo-token: use --demo-token-file (or "
 				 "GUESTBOOK_DEMO_TOKEN_FILE)"),
 		  "%s", advice);
-	cr_assert_null(strstr(advice, "t0ken"), "the value leaked: %s",
-		       advice);
+	cr_assert_null(strstr(advice, "t0ken"), "the value leaked: %s", advice);
 
 	char *a2[] = {"guestbookd", "--old-token=t0ken", NULL};
 	advice = secret_advice(2, a2);
 	cr_assert_not_null(advice);
-	cr_assert(strstr(advice, "--old-token-file (or GUESTBOOK_OLD_TOKEN_FILE)"),
-		  "the legacy spelling used is the one named: %s", advice);
+	cr_assert(
+	    strstr(advice, "--old-token-file (or GUESTBOOK_OLD_TOKEN_FILE)"),
+	    "the legacy spelling used is the one named: %s", advice);
 }
 
 Test(config, secrets_from_files_and_the_environment_are_not_flags)

@@ -188,4 +188,3 @@ Test(framing, a_gap_in_the_block_is_400)
 	cr_assert_eq(gb_intake_check(&ri, &in, &err), -1);
 	cr_assert_eq(err.status, 431);
 }
-
