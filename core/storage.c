@@ -256,17 +256,11 @@ void gb_storage_close(void)
 
 static enum gb_status precheck(const char *collection, struct gb_error *err)
 {
-	if (!ops) {
-		err->status = GB_ERR_UNAVAILABLE;
-		snprintf(err->message, sizeof err->message, "no storage open");
-		return GB_ERR_UNAVAILABLE;
-	}
-	if (!gb_is_name(collection, 32)) {
-		err->status = GB_ERR_INVALID;
-		snprintf(err->message, sizeof err->message,
-			 "invalid collection name");
-		return GB_ERR_INVALID;
-	}
+	if (!ops)
+		return gb_error_set(err, GB_ERR_UNAVAILABLE, "no storage open");
+	if (!gb_is_name(collection, 32))
+		return gb_error_set(err, GB_ERR_INVALID,
+				    "invalid collection name");
 	return GB_OK;
 }
 
@@ -306,14 +300,29 @@ static void note_write(enum gb_status st, const struct gb_error *err)
 		       failed ? err->message : "");
 }
 
-static enum gb_status finish(enum op o, enum gb_status st, double t0,
-			     const char *collection, int span,
+/* One call into the store: its context, trace span and start time. */
+struct call {
+	struct gb_store_ctx ctx;
+	int span;
+	double t0;
+};
+
+static struct call call_begin(struct gb_request *req)
+{
+	struct call c = {ctx_of(req), gb_trace_on ? gb_trace_op_begin() : -1,
+			 gb_now_monotonic()};
+
+	return c;
+}
+
+static enum gb_status finish(enum op o, enum gb_status st,
+			     const struct call *call, const char *collection,
 			     struct gb_error *err)
 {
-	account(o, st, t0);
-	if (span >= 0)
-		gb_trace_op_end(span, store_name, op_names[o], collection, st,
-				err->message);
+	account(o, st, call->t0);
+	if (call->span >= 0)
+		gb_trace_op_end(call->span, store_name, op_names[o], collection,
+				st, err->message);
 	err->status = st;
 	if (o == OP_INSERT || o == OP_REMOVE) {
 		note_write(st, err);
@@ -367,19 +376,18 @@ static enum gb_status insert_doc(struct gb_request *req, const char *collection,
 			 GB_IDEMPOTENCY_KEY_MAX);
 		return GB_ERR_INVALID;
 	}
-	struct gb_store_ctx c = ctx_of(req);
-	int span = gb_trace_on ? gb_trace_op_begin() : -1;
-	double t0 = gb_now_monotonic();
+	struct call call = call_begin(req);
 	id_out[0] = '\0';
 	*repeated = 0;
 	if (key && store_has_insert_once())
-		st = ops->insert_once(store, &c, collection, doc, key, id_out,
-				      repeated, err);
+		st = ops->insert_once(store, &call.ctx, collection, doc, key,
+				      id_out, repeated, err);
 	else
-		st = ops->insert(store, &c, collection, doc, id_out, err);
+		st =
+		    ops->insert(store, &call.ctx, collection, doc, id_out, err);
 	if (st == GB_OK && !*repeated)
 		atomic_fetch_add(&generation, 1);
-	return finish(OP_INSERT, st, t0, collection, span, err);
+	return finish(OP_INSERT, st, &call, collection, err);
 }
 
 enum gb_status gb_store_insert(struct gb_request *req, const char *collection,
@@ -407,12 +415,10 @@ enum gb_status gb_store_get(struct gb_request *req, const char *collection,
 	enum gb_status st = precheck(collection, err);
 	if (st != GB_OK)
 		return st;
-	struct gb_store_ctx c = ctx_of(req);
-	int span = gb_trace_on ? gb_trace_op_begin() : -1;
-	double t0 = gb_now_monotonic();
+	struct call call = call_begin(req);
 	*doc_out = NULL;
-	st = ops->get(store, &c, collection, id ? id : "", doc_out, err);
-	return finish(OP_GET, st, t0, collection, span, err);
+	st = ops->get(store, &call.ctx, collection, id ? id : "", doc_out, err);
+	return finish(OP_GET, st, &call, collection, err);
 }
 
 enum gb_status gb_store_list(struct gb_request *req, const char *collection,
@@ -428,15 +434,13 @@ enum gb_status gb_store_list(struct gb_request *req, const char *collection,
 			 "limit must be from 1 to %d", GB_STORE_LIST_MAX);
 		return GB_ERR_INVALID;
 	}
-	struct gb_store_ctx c = ctx_of(req);
-	int span = gb_trace_on ? gb_trace_op_begin() : -1;
-	double t0 = gb_now_monotonic();
+	struct call call = call_begin(req);
 	*docs_out = NULL;
 	*next_cursor = NULL;
-	st = ops->list(store, &c, collection, limit,
+	st = ops->list(store, &call.ctx, collection, limit,
 		       cursor && *cursor ? cursor : NULL, docs_out, next_cursor,
 		       err);
-	return finish(OP_LIST, st, t0, collection, span, err);
+	return finish(OP_LIST, st, &call, collection, err);
 }
 
 enum gb_status gb_store_remove(struct gb_request *req, const char *collection,
@@ -445,13 +449,11 @@ enum gb_status gb_store_remove(struct gb_request *req, const char *collection,
 	enum gb_status st = precheck(collection, err);
 	if (st != GB_OK)
 		return st;
-	struct gb_store_ctx c = ctx_of(req);
-	int span = gb_trace_on ? gb_trace_op_begin() : -1;
-	double t0 = gb_now_monotonic();
-	st = ops->remove(store, &c, collection, id ? id : "", err);
+	struct call call = call_begin(req);
+	st = ops->remove(store, &call.ctx, collection, id ? id : "", err);
 	if (st == GB_OK)
 		atomic_fetch_add(&generation, 1);
-	return finish(OP_REMOVE, st, t0, collection, span, err);
+	return finish(OP_REMOVE, st, &call, collection, err);
 }
 
 enum gb_status gb_store_count(struct gb_request *req, const char *collection,
@@ -461,17 +463,12 @@ enum gb_status gb_store_count(struct gb_request *req, const char *collection,
 	*count = 0;
 	if (st != GB_OK)
 		return st;
-	if (!ops->count) {
-		err->status = GB_ERR_UNSUPPORTED;
-		snprintf(err->message, sizeof err->message,
-			 "storage %s cannot count", store_name);
-		return GB_ERR_UNSUPPORTED;
-	}
-	struct gb_store_ctx c = ctx_of(req);
-	int span = gb_trace_on ? gb_trace_op_begin() : -1;
-	double t0 = gb_now_monotonic();
-	st = ops->count(store, &c, collection, count, err);
-	return finish(OP_COUNT, st, t0, collection, span, err);
+	if (!ops->count)
+		return gb_error_set(err, GB_ERR_UNSUPPORTED,
+				    "storage %s cannot count", store_name);
+	struct call call = call_begin(req);
+	st = ops->count(store, &call.ctx, collection, count, err);
+	return finish(OP_COUNT, st, &call, collection, err);
 }
 
 const char *gb_store_name(void)
@@ -488,10 +485,8 @@ uint64_t gb_store_generation(void)
 
 static enum gb_status lacks(const char *what, struct gb_error *err)
 {
-	err->status = GB_ERR_INVALID;
-	snprintf(err->message, sizeof err->message, "storage %s cannot %s",
-		 store_name, what);
-	return GB_ERR_INVALID;
+	return gb_error_set(err, GB_ERR_INVALID, "storage %s cannot %s",
+			    store_name, what);
 }
 
 enum gb_status gb_store_scan(const char *collection,
@@ -525,11 +520,8 @@ enum gb_status gb_store_import(const char *collection, const cJSON *const *docs,
 
 enum gb_status gb_store_backup(const char *path, struct gb_error *err)
 {
-	if (!ops) {
-		err->status = GB_ERR_UNAVAILABLE;
-		snprintf(err->message, sizeof err->message, "no storage open");
-		return GB_ERR_UNAVAILABLE;
-	}
+	if (!ops)
+		return gb_error_set(err, GB_ERR_UNAVAILABLE, "no storage open");
 	if (!GB_STORAGE_HAS(ops, backup))
 		return lacks("make a backup itself; use the database's own "
 			     "tool (MongoDB: mongodump)",

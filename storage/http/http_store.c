@@ -49,7 +49,8 @@
 
 static const struct gb_host_api *api;
 static struct gb_plugin *self_plugin;
-static struct http_store the_store;
+/* The store registered by init, for fini to free. */
+static struct http_store *registered;
 
 static void pool_drain(void);
 
@@ -1306,16 +1307,37 @@ static const struct gb_storage_ops http_ops = {
     .insert_once = http_insert_once,
 };
 
+/*
+ * The store's state is allocated here and registered as the `store`
+ * argument of every operation; open fills it, close empties it, fini
+ * frees it (the host closes the store before any plugin's fini).
+ */
 static int http_init(struct gb_plugin *self, const struct gb_host_api *host)
 {
+	struct http_store *st = calloc(1, sizeof(*st));
+
 	api = host;
 	self_plugin = self;
-	if (api->storage_register(self, "http", &http_ops, &the_store) !=
-	    GB_OK) {
+	if (!st) {
+		api->init_error(self, "out of memory");
+		return 1;
+	}
+	if (api->storage_register(self, "http", &http_ops, st) != GB_OK) {
+		free(st);
 		api->init_error(self, "cannot register storage \"http\"");
 		return 1;
 	}
+	registered = st;
 	return 0;
+}
+
+static void http_fini(struct gb_plugin *self)
+{
+	(void)self;
+	if (registered)
+		http_close(registered);
+	free(registered);
+	registered = NULL;
 }
 
 /*
@@ -1346,4 +1368,4 @@ static const struct gb_setting http_settings[] = {
 GB_PLUGIN(GB_PLUGIN_STORAGE, "http", "2.0.0",
 	  "Storage over a remote backend: guestbookd's v1 API or the "
 	  "original legacy contract",
-	  http_settings, http_init, NULL);
+	  http_settings, http_init, http_fini);
