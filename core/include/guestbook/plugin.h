@@ -755,9 +755,10 @@ struct gb_host_api {
 	 * 10 s). A family that a plugin registered before with the same
 	 * name, type, help, labels and buckets is returned again: plugins
 	 * counting one thing share it (the api and web plugins both count
-	 * guestbook_messages_created_total). Returns NULL on a bad name, a
-	 * name the host took or registered with another definition, or
-	 * after init. The family lives until the process exits.
+	 * guestbook_messages_created_total). Returns NULL on a bad name, on
+	 * a name the host took, on a name registered before with another
+	 * definition, or after init. The family lives until the process
+	 * exits.
 	 */
 	struct gb_metric *(*metric_register)(struct gb_plugin *self,
 					     enum gb_metric_type type,
