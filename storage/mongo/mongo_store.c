@@ -98,9 +98,14 @@ static _Thread_local char captured_warning[256];
 static void driver_log(mongoc_log_level_t level, const char *domain,
 		       const char *message, void *ud)
 {
+	/*
+	 * Not on the stack: the driver logs from deep inside its calls on
+	 * civetweb's workers, whose stacks are 100 KiB (less room under
+	 * ASan). A thread's log calls never nest.
+	 */
+	static _Thread_local char masked[1024];
 	struct mongo_store *ms = ud;
 	enum gb_log_level ours;
-	char masked[1024];
 
 	/* a URI warning becomes open()'s error line instead of a log line */
 	if (capture_uri_warnings && level <= MONGOC_LOG_LEVEL_WARNING &&
