@@ -135,10 +135,10 @@ extern "C" {
 #define GB_STORE_LIST_MAX   1000 /* largest `limit` of a list call */
 
 /*
- * Character sets of the words the host checks and plugins may check the
- * same way: names (plugins, settings, collections: [a-z][a-z0-9_]*),
- * cursors and ids ([A-Za-z0-9_-]) and tokens (X-Request-Id and
- * Idempotency-Key: [A-Za-z0-9_.:-]).
+ * Character sets of the words guestbookd checks, for plugins to check
+ * them the same way: names of plugins, settings and collections
+ * ([a-z][a-z0-9_]*), list cursors (next_cursor: [A-Za-z0-9_-]) and
+ * tokens (X-Request-Id and Idempotency-Key: [A-Za-z0-9_.:-]).
  */
 #define GB_CHARSET_NAME "abcdefghijklmnopqrstuvwxyz0123456789_"
 #define GB_CHARSET_CURSOR                                                      \
