@@ -120,6 +120,8 @@ struct entry {
 	char *value;
 	/* The value came from the legacy spelling (for error messages). */
 	int from_legacy;
+	/* A flag gave the value: 0 no, 1 the own key, 2 the legacy name. */
+	int from_flag;
 };
 
 /* A `key = value` line of the config file or a --flag, kept until a
@@ -470,6 +472,7 @@ static void consider_env(struct pick *p, const struct entry *e)
 static int resolve(struct entry *e, char *err, size_t errlen)
 {
 	struct pick levels[3] = {{0}, {0}, {0}};
+	e->from_flag = 0;
 	consider_items(&levels[0], e, items_file, nfile);
 	consider_env(&levels[1], e);
 	consider_items(&levels[2], e, items_flag, nflag);
@@ -478,6 +481,7 @@ static int resolve(struct entry *e, char *err, size_t errlen)
 		if (!p->value && !p->path)
 			continue;
 		e->from_legacy = p->key == e->legacy;
+		e->from_flag = l == 2 && p->value ? 1 + e->from_legacy : 0;
 		if (p->value)
 			return set_value(e, p->value, err, errlen);
 		char spelling[NAME_MAX_LEN + 8];
@@ -490,18 +494,6 @@ static int resolve(struct entry *e, char *err, size_t errlen)
 		return 0;
 	}
 	return set_value(e, e->spec.def, err, errlen);
-}
-
-static int valid_key(const char *s, size_t max)
-{
-	size_t n = 0;
-	if (!s || !(s[0] >= 'a' && s[0] <= 'z'))
-		return 0;
-	for (; s[n]; n++)
-		if (!((s[n] >= 'a' && s[n] <= 'z') ||
-		      (s[n] >= '0' && s[n] <= '9') || s[n] == '_'))
-			return 0;
-	return n <= max;
 }
 
 static void print_row(const struct entry *e)
@@ -800,7 +792,7 @@ static int check_declared(const char *plugin, const struct gb_setting *s,
 			  const char *full_key, char *err, size_t errlen)
 {
 	char why[128];
-	if (!valid_key(s->key, 32) ||
+	if (!gb_is_name(s->key, 32) ||
 	    strlen(plugin) + 1 + strlen(s->key) >= NAME_MAX_LEN - 6) {
 		snprintf(err, errlen,
 			 "plugin %s: setting key '%s' must "
@@ -812,7 +804,7 @@ static int check_declared(const char *plugin, const struct gb_setting *s,
 	    (s->type == GB_SETTING_INT && s->min > s->max) ||
 	    (s->type == GB_SETTING_ENUM && (!s->choices || !*s->choices)) ||
 	    !s->help || (s->flags & ~GB_SETTING_SECRET) ||
-	    (s->legacy && !valid_key(s->legacy, NAME_MAX_LEN - 7))) {
+	    (s->legacy && !gb_is_name(s->legacy, NAME_MAX_LEN - 7))) {
 		snprintf(err, errlen,
 			 "plugin %s: setting %s is malformed "
 			 "(type, range, choices, help, flags or legacy name)",
@@ -867,7 +859,7 @@ int gb_config_add_plugin(const char *plugin, const struct gb_setting *table,
 		const struct gb_setting *s = &table[i];
 		char full[NAME_MAX_LEN];
 		snprintf(full, sizeof full, "%s_%s", plugin,
-			 valid_key(s->key, 32) ? s->key : "");
+			 gb_is_name(s->key, 32) ? s->key : "");
 		if (check_declared(plugin, s, full, err, errlen) < 0)
 			return -1;
 		struct entry *e = new_entry(err, errlen);
@@ -924,41 +916,35 @@ static int has_password(const char *uri)
 	return at && memchr(p, ':', (size_t)(at - p > 0 ? at - p : 0)) != NULL;
 }
 
-const char *gb_config_secret_flag(int argc, char **argv)
+/*
+ * A secret written as an address (a URI, or user:password@host) is secret
+ * only for its password: an address without one may stay a flag.
+ */
+static int exposes_secret(const char *v)
 {
-	static const struct {
-		const char *flag, *advice;
-		int uri;
-	} secrets[] = {
-	    {"--admin-token",
-	     "use --admin-token-file (or "
-	     "GUESTBOOK_ADMIN_TOKEN_FILE) with a file only guestbookd reads",
-	     0},
-	    {"--api-admin-token",
-	     "use --api-admin-token-file (or "
-	     "GUESTBOOK_ADMIN_TOKEN_FILE) with a file only guestbookd reads",
-	     0},
-	    {"--http-admin-token",
-	     "use --http-admin-token-file (or "
-	     "GUESTBOOK_ADMIN_TOKEN_FILE) with a file only guestbookd reads",
-	     0},
-	    {"--mongo-uri", "put the URI in GUESTBOOK_MONGO_URI instead", 1},
-	    {"--db-addr", "put it in GUESTBOOK_DB_ADDR instead", 1},
-	    {"--mongo-addr", "put it in GUESTBOOK_DB_ADDR instead", 1},
-	};
-	for (int a = 1; a < argc; a++)
-		for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
-			size_t n = strlen(secrets[i].flag);
-			const char *arg = argv[a];
-			if (strncmp(arg, secrets[i].flag, n) != 0 ||
-			    (arg[n] != '\0' && arg[n] != '='))
-				continue;
-			const char *v = arg[n] == '='  ? arg + n + 1
-					: a + 1 < argc ? argv[a + 1]
-						       : "";
-			if (!secrets[i].uri || has_password(v))
-				return secrets[i].advice;
-		}
+	if (strstr(v, "://") || strchr(v, '@'))
+		return has_password(v);
+	return *v != '\0';
+}
+
+const char *gb_config_secret_flag(void)
+{
+	static char advice[4 * NAME_MAX_LEN + 128];
+	for (size_t i = 0; i < nentries; i++) {
+		const struct entry *e = &entries[i];
+		if (!(e->spec.flags & GB_SETTING_SECRET) || !e->from_flag ||
+		    !e->value || !exposes_secret(e->value))
+			continue;
+		char flag[NAME_MAX_LEN + 8];
+		int legacy = e->from_flag == 2;
+		flag_spelling(flag, sizeof flag, legacy ? e->legacy : e->key);
+		const char *env = legacy ? e->legacy_env : e->env;
+		snprintf(advice, sizeof advice,
+			 "%s: use %s-file (or %s_FILE) with a file only "
+			 "guestbookd reads, or put it in %s",
+			 flag, flag, env, env);
+		return advice;
+	}
 	return NULL;
 }
 

@@ -66,11 +66,14 @@ long gb_config_plugin_int(const char *plugin, const char *name);
 int gb_config_plugin_bool(const char *plugin, const char *name);
 
 /*
- * When a secret (the admin token, a MongoDB URI with a password) was given
- * as a flag, which every user on the machine can read in ps: what to do
- * instead, as a sentence. NULL when none was.
+ * When the value of a GB_SETTING_SECRET setting (the host's or any loaded
+ * plugin's: the admin token, a MongoDB URI with a password) came from a
+ * flag, which every user on the machine can read in ps: the flag and what
+ * to do instead, as a sentence. An address (a URI, user:password@host)
+ * counts only when it holds a password. NULL when none did. Call after
+ * gb_config_finish.
  */
-const char *gb_config_secret_flag(int argc, char **argv);
+const char *gb_config_secret_flag(void);
 
 /* Prints the host's settings table (for --help) to stdout. */
 void gb_config_print_help(void);

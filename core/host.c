@@ -117,7 +117,7 @@ static struct gb_metric *api_metric_register(struct gb_plugin *self,
 	if (!in_init(self))
 		return NULL;
 	char err[256];
-	struct gb_metric *m = gb_metric_register(
+	struct gb_metric *m = gb_metric_register_shared(
 	    type, name, help, labels, buckets, nbuckets, err, sizeof err);
 	if (!m)
 		gb_log(GB_LOG_ERROR, plugin_name(self), "metric %s: %s",

@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 		gb_host_stop();
 		return 2;
 	}
-	const char *advice = gb_config_secret_flag(argc, argv);
+	const char *advice = gb_config_secret_flag();
 	if (advice)
 		gb_log(GB_LOG_WARN, "core",
 		       "a secret was passed as a flag, "

@@ -61,6 +61,7 @@ struct gb_metric {
 	_Atomic(struct gb_series *) order[GB_METRIC_MAX_SERIES];
 	_Atomic size_t reserved; /* series counted against the limit */
 	_Atomic size_t created;	 /* entries of `order` handed out */
+	int shared;		 /* gb_metric_register_shared: may be reused */
 	struct gb_metric *next;
 };
 
@@ -299,11 +300,30 @@ fail:
 	return NULL;
 }
 
-struct gb_metric *gb_metric_register(enum gb_metric_type type, const char *name,
-				     const char *help,
-				     const char *const *label_names,
-				     const double *buckets, size_t bucket_count,
-				     char *err, size_t errlen)
+/* Whether family `f` was registered shared with exactly this definition. */
+static bool same_shared_family(const struct gb_metric *f,
+			       enum gb_metric_type type, const char *help,
+			       const char *const *labels, size_t label_count,
+			       const double *buckets, size_t bucket_count)
+{
+	if (!f->shared || f->view.type != type ||
+	    strcmp(f->help, help ? help : "") != 0 ||
+	    f->view.label_count != label_count ||
+	    f->view.bucket_count != bucket_count)
+		return false;
+	for (size_t i = 0; i < label_count; i++)
+		if (strcmp(f->label_names[i], labels[i]) != 0)
+			return false;
+	for (size_t i = 0; i < bucket_count; i++)
+		if (double_bits(f->bounds[i]) != double_bits(buckets[i]))
+			return false;
+	return true;
+}
+
+static struct gb_metric *
+register_family(enum gb_metric_type type, const char *name, const char *help,
+		const char *const *label_names, const double *buckets,
+		size_t bucket_count, int shared, char *err, size_t errlen)
 {
 	size_t label_count = 0;
 	struct gb_metric *f;
@@ -334,6 +354,16 @@ struct gb_metric *gb_metric_register(enum gb_metric_type type, const char *name,
 	}
 	pthread_mutex_lock(&registry.lock);
 	if (name_taken(name, type)) {
+		for (f = registry.head; shared && f; f = f->next) {
+			if (strcmp(f->name, name) != 0)
+				continue;
+			if (!same_shared_family(f, type, help, label_names,
+						label_count, buckets,
+						bucket_count))
+				break;
+			pthread_mutex_unlock(&registry.lock);
+			return f;
+		}
 		pthread_mutex_unlock(&registry.lock);
 		snprintf(err, errlen, "metric %s is already registered", name);
 		return NULL;
@@ -345,6 +375,7 @@ struct gb_metric *gb_metric_register(enum gb_metric_type type, const char *name,
 		snprintf(err, errlen, "metric %s: out of memory", name);
 		return NULL;
 	}
+	f->shared = shared;
 	if (registry.tail)
 		registry.tail->next = f;
 	else
@@ -352,6 +383,27 @@ struct gb_metric *gb_metric_register(enum gb_metric_type type, const char *name,
 	registry.tail = f;
 	pthread_mutex_unlock(&registry.lock);
 	return f;
+}
+
+struct gb_metric *gb_metric_register(enum gb_metric_type type, const char *name,
+				     const char *help,
+				     const char *const *label_names,
+				     const double *buckets, size_t bucket_count,
+				     char *err, size_t errlen)
+{
+	return register_family(type, name, help, label_names, buckets,
+			       bucket_count, 0, err, errlen);
+}
+
+struct gb_metric *gb_metric_register_shared(enum gb_metric_type type,
+					    const char *name, const char *help,
+					    const char *const *label_names,
+					    const double *buckets,
+					    size_t bucket_count, char *err,
+					    size_t errlen)
+{
+	return register_family(type, name, help, label_names, buckets,
+			       bucket_count, 1, err, errlen);
 }
 
 /* ---- series ---------------------------------------------------------- */

@@ -31,6 +31,19 @@ struct gb_metric *gb_metric_register(enum gb_metric_type type, const char *name,
 				     const double *buckets, size_t bucket_count,
 				     char *err, size_t errlen);
 
+/*
+ * The same for a plugin's family: a family registered this way with the
+ * same name, type, help, labels and buckets is returned again, so plugins
+ * that count one thing share it. A name the host took, or another
+ * definition, is refused as a duplicate.
+ */
+struct gb_metric *gb_metric_register_shared(enum gb_metric_type type,
+					    const char *name, const char *help,
+					    const char *const *label_names,
+					    const double *buckets,
+					    size_t bucket_count, char *err,
+					    size_t errlen);
+
 /* See gb_host_api: metric_series, counter_add, gauge_set, gauge_add,
  * histogram_observe, metrics_visit. */
 struct gb_series *gb_metric_series(struct gb_metric *family,

@@ -11,18 +11,6 @@ static struct gb_plugin *loaded[MAX_PLUGINS];
 static size_t nloaded;
 static struct gb_plugin *initializing;
 
-static int valid_name(const char *s)
-{
-	size_t n = 0;
-	if (!(s[0] >= 'a' && s[0] <= 'z'))
-		return 0;
-	for (; s[n]; n++)
-		if (!((s[n] >= 'a' && s[n] <= 'z') ||
-		      (s[n] >= '0' && s[n] <= '9') || s[n] == '_'))
-			return 0;
-	return n >= 1 && n <= 32;
-}
-
 static const char *check_descriptor(const struct gb_plugin_descriptor *d,
 				    unsigned want_kind, char *why,
 				    size_t whylen)
@@ -53,7 +41,7 @@ static const char *check_descriptor(const struct gb_plugin_descriptor *d,
 	if (want_kind != GB_PLUGIN_STORAGE && d->kind == GB_PLUGIN_STORAGE)
 		return "is a storage plugin (choose it with the storage "
 		       "setting, not plugins)";
-	if (!d->name || !valid_name(d->name))
+	if (!d->name || !gb_is_name(d->name, 32))
 		return "descriptor name must match [a-z][a-z0-9_]{0,31}";
 	if (!d->version || !*d->version)
 		return "descriptor has no version";

@@ -42,7 +42,7 @@ static const char *store_name = "none";
 
 static struct gb_series *op_count[NOPS][NRESULTS];
 static struct gb_series *op_duration[NOPS];
-static struct gb_series *up_gauge, *created_counter, *writable_gauge;
+static struct gb_series *up_gauge, *writable_gauge;
 
 static pthread_t pinger;
 static int pinger_running;
@@ -94,15 +94,12 @@ static int register_metrics(char *err, size_t errlen)
 	    GB_METRIC_GAUGE, "guestbook_storage_up",
 	    "1 when the last storage ping succeeded, else 0.", up_labels, NULL,
 	    0, err, errlen);
-	struct gb_metric *created = gb_metric_register(
-	    GB_METRIC_COUNTER, "guestbook_messages_created_total",
-	    "Guestbook messages stored.", NULL, NULL, 0, err, errlen);
 	struct gb_metric *writable = gb_metric_register(
 	    GB_METRIC_GAUGE, "guestbook_storage_writable",
 	    "0 while the last write failed as unavailable (disk full, "
 	    "read-only), else 1.",
 	    up_labels, NULL, 0, err, errlen);
-	if (!count || !dur || !up || !created || !writable)
+	if (!count || !dur || !up || !writable)
 		return -1;
 	for (int o = 0; o < NOPS; o++) {
 		const char *dl[] = {store_name, op_names[o]};
@@ -117,7 +114,6 @@ static int register_metrics(char *err, size_t errlen)
 	up_gauge = gb_metric_series(up, ul);
 	writable_gauge = gb_metric_series(writable, ul);
 	gb_gauge_set(writable_gauge, 1.0);
-	created_counter = gb_metric_series(created, NULL);
 	return 0;
 }
 
@@ -258,31 +254,13 @@ void gb_storage_close(void)
 	atomic_store(&writes_failing, 0);
 }
 
-static int valid_collection(const char *c)
-{
-	if (!c || !(*c >= 'a' && *c <= 'z'))
-		return 0;
-	size_t n = 0;
-	for (; c[n]; n++)
-		if (!((c[n] >= 'a' && c[n] <= 'z') ||
-		      (c[n] >= '0' && c[n] <= '9') || c[n] == '_'))
-			return 0;
-	return n <= 32;
-}
-
 static enum gb_status precheck(const char *collection, struct gb_error *err)
 {
-	if (!ops) {
-		err->status = GB_ERR_UNAVAILABLE;
-		snprintf(err->message, sizeof err->message, "no storage open");
-		return GB_ERR_UNAVAILABLE;
-	}
-	if (!valid_collection(collection)) {
-		err->status = GB_ERR_INVALID;
-		snprintf(err->message, sizeof err->message,
-			 "invalid collection name");
-		return GB_ERR_INVALID;
-	}
+	if (!ops)
+		return gb_error_set(err, GB_ERR_UNAVAILABLE, "no storage open");
+	if (!gb_is_name(collection, 32))
+		return gb_error_set(err, GB_ERR_INVALID,
+				    "invalid collection name");
 	return GB_OK;
 }
 
@@ -322,14 +300,29 @@ static void note_write(enum gb_status st, const struct gb_error *err)
 		       failed ? err->message : "");
 }
 
-static enum gb_status finish(enum op o, enum gb_status st, double t0,
-			     const char *collection, int span,
+/* One call into the store: its context, trace span and start time. */
+struct call {
+	struct gb_store_ctx ctx;
+	int span;
+	double t0;
+};
+
+static struct call call_begin(struct gb_request *req)
+{
+	struct call c = {ctx_of(req), gb_trace_on ? gb_trace_op_begin() : -1,
+			 gb_now_monotonic()};
+
+	return c;
+}
+
+static enum gb_status finish(enum op o, enum gb_status st,
+			     const struct call *call, const char *collection,
 			     struct gb_error *err)
 {
-	account(o, st, t0);
-	if (span >= 0)
-		gb_trace_op_end(span, store_name, op_names[o], collection, st,
-				err->message);
+	account(o, st, call->t0);
+	if (call->span >= 0)
+		gb_trace_op_end(call->span, store_name, op_names[o], collection,
+				st, err->message);
 	err->status = st;
 	if (o == OP_INSERT || o == OP_REMOVE) {
 		note_write(st, err);
@@ -357,12 +350,7 @@ static int store_has_insert_once(void)
 
 int gb_idempotency_key_valid(const char *key)
 {
-	size_t n = key ? strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				     "abcdefghijklmnopqrstuvwxyz"
-				     "0123456789_.:-")
-		       : 0;
-
-	return n > 0 && n <= GB_IDEMPOTENCY_KEY_MAX && key[n] == '\0';
+	return gb_is_word(key, GB_CHARSET_TOKEN, GB_IDEMPOTENCY_KEY_MAX);
 }
 
 /* insert and insert_once: `key` NULL for a plain insert. */
@@ -388,22 +376,18 @@ static enum gb_status insert_doc(struct gb_request *req, const char *collection,
 			 GB_IDEMPOTENCY_KEY_MAX);
 		return GB_ERR_INVALID;
 	}
-	struct gb_store_ctx c = ctx_of(req);
-	int span = gb_trace_on ? gb_trace_op_begin() : -1;
-	double t0 = gb_now_monotonic();
+	struct call call = call_begin(req);
 	id_out[0] = '\0';
 	*repeated = 0;
 	if (key && store_has_insert_once())
-		st = ops->insert_once(store, &c, collection, doc, key, id_out,
-				      repeated, err);
+		st = ops->insert_once(store, &call.ctx, collection, doc, key,
+				      id_out, repeated, err);
 	else
-		st = ops->insert(store, &c, collection, doc, id_out, err);
-	if (st == GB_OK && !*repeated) {
+		st =
+		    ops->insert(store, &call.ctx, collection, doc, id_out, err);
+	if (st == GB_OK && !*repeated)
 		atomic_fetch_add(&generation, 1);
-		if (strcmp(collection, "messages") == 0)
-			gb_counter_add(created_counter, 1);
-	}
-	return finish(OP_INSERT, st, t0, collection, span, err);
+	return finish(OP_INSERT, st, &call, collection, err);
 }
 
 enum gb_status gb_store_insert(struct gb_request *req, const char *collection,
@@ -431,12 +415,10 @@ enum gb_status gb_store_get(struct gb_request *req, const char *collection,
 	enum gb_status st = precheck(collection, err);
 	if (st != GB_OK)
 		return st;
-	struct gb_store_ctx c = ctx_of(req);
-	int span = gb_trace_on ? gb_trace_op_begin() : -1;
-	double t0 = gb_now_monotonic();
+	struct call call = call_begin(req);
 	*doc_out = NULL;
-	st = ops->get(store, &c, collection, id ? id : "", doc_out, err);
-	return finish(OP_GET, st, t0, collection, span, err);
+	st = ops->get(store, &call.ctx, collection, id ? id : "", doc_out, err);
+	return finish(OP_GET, st, &call, collection, err);
 }
 
 enum gb_status gb_store_list(struct gb_request *req, const char *collection,
@@ -452,15 +434,13 @@ enum gb_status gb_store_list(struct gb_request *req, const char *collection,
 			 "limit must be from 1 to %d", GB_STORE_LIST_MAX);
 		return GB_ERR_INVALID;
 	}
-	struct gb_store_ctx c = ctx_of(req);
-	int span = gb_trace_on ? gb_trace_op_begin() : -1;
-	double t0 = gb_now_monotonic();
+	struct call call = call_begin(req);
 	*docs_out = NULL;
 	*next_cursor = NULL;
-	st = ops->list(store, &c, collection, limit,
+	st = ops->list(store, &call.ctx, collection, limit,
 		       cursor && *cursor ? cursor : NULL, docs_out, next_cursor,
 		       err);
-	return finish(OP_LIST, st, t0, collection, span, err);
+	return finish(OP_LIST, st, &call, collection, err);
 }
 
 enum gb_status gb_store_remove(struct gb_request *req, const char *collection,
@@ -469,13 +449,11 @@ enum gb_status gb_store_remove(struct gb_request *req, const char *collection,
 	enum gb_status st = precheck(collection, err);
 	if (st != GB_OK)
 		return st;
-	struct gb_store_ctx c = ctx_of(req);
-	int span = gb_trace_on ? gb_trace_op_begin() : -1;
-	double t0 = gb_now_monotonic();
-	st = ops->remove(store, &c, collection, id ? id : "", err);
+	struct call call = call_begin(req);
+	st = ops->remove(store, &call.ctx, collection, id ? id : "", err);
 	if (st == GB_OK)
 		atomic_fetch_add(&generation, 1);
-	return finish(OP_REMOVE, st, t0, collection, span, err);
+	return finish(OP_REMOVE, st, &call, collection, err);
 }
 
 enum gb_status gb_store_count(struct gb_request *req, const char *collection,
@@ -485,17 +463,12 @@ enum gb_status gb_store_count(struct gb_request *req, const char *collection,
 	*count = 0;
 	if (st != GB_OK)
 		return st;
-	if (!ops->count) {
-		err->status = GB_ERR_UNSUPPORTED;
-		snprintf(err->message, sizeof err->message,
-			 "storage %s cannot count", store_name);
-		return GB_ERR_UNSUPPORTED;
-	}
-	struct gb_store_ctx c = ctx_of(req);
-	int span = gb_trace_on ? gb_trace_op_begin() : -1;
-	double t0 = gb_now_monotonic();
-	st = ops->count(store, &c, collection, count, err);
-	return finish(OP_COUNT, st, t0, collection, span, err);
+	if (!ops->count)
+		return gb_error_set(err, GB_ERR_UNSUPPORTED,
+				    "storage %s cannot count", store_name);
+	struct call call = call_begin(req);
+	st = ops->count(store, &call.ctx, collection, count, err);
+	return finish(OP_COUNT, st, &call, collection, err);
 }
 
 const char *gb_store_name(void)
@@ -512,10 +485,8 @@ uint64_t gb_store_generation(void)
 
 static enum gb_status lacks(const char *what, struct gb_error *err)
 {
-	err->status = GB_ERR_INVALID;
-	snprintf(err->message, sizeof err->message, "storage %s cannot %s",
-		 store_name, what);
-	return GB_ERR_INVALID;
+	return gb_error_set(err, GB_ERR_INVALID, "storage %s cannot %s",
+			    store_name, what);
 }
 
 enum gb_status gb_store_scan(const char *collection,
@@ -542,21 +513,15 @@ enum gb_status gb_store_import(const char *collection, const cJSON *const *docs,
 	if (n == 0)
 		return GB_OK;
 	st = ops->import(store, collection, docs, n, added, err);
-	if (st == GB_OK && *added > 0) {
+	if (st == GB_OK && *added > 0)
 		atomic_fetch_add(&generation, 1);
-		if (strcmp(collection, "messages") == 0)
-			gb_counter_add(created_counter, *added);
-	}
 	return st;
 }
 
 enum gb_status gb_store_backup(const char *path, struct gb_error *err)
 {
-	if (!ops) {
-		err->status = GB_ERR_UNAVAILABLE;
-		snprintf(err->message, sizeof err->message, "no storage open");
-		return GB_ERR_UNAVAILABLE;
-	}
+	if (!ops)
+		return gb_error_set(err, GB_ERR_UNAVAILABLE, "no storage open");
 	if (!GB_STORAGE_HAS(ops, backup))
 		return lacks("make a backup itself; use the database's own "
 			     "tool (MongoDB: mongodump)",

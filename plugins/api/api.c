@@ -26,6 +26,7 @@
 #include "guestbook/plugin.h"
 #include "http_headers.h"
 #include "message.h"
+#include "post.h"
 #include "response_cache.h"
 
 #define V1_LIMIT_DEFAULT 20
@@ -36,9 +37,7 @@
 /* List cache slots: 0 is the legacy list, 1..100 the v1 first page by
  * limit. */
 #define LIST_CACHE_SLOTS (V1_LIMIT_MAX + 1)
-/* Seconds a client should wait after a 503 from the store. */
-#define STORAGE_RETRY_AFTER "2"
-#define V1_PREFIX	    "/api/v1/messages/"
+#define V1_PREFIX	 "/api/v1/messages/"
 
 static const struct gb_host_api *api;
 static struct gb_plugin *plugin;
@@ -57,7 +56,7 @@ static void respond_store_error(struct gb_request *req, const char *op,
 		api->log(plugin, GB_LOG_WARN,
 			 "storage %s unavailable: %s (request %s)", op,
 			 err->message, api->req_id(req));
-		api->res_header(req, "Retry-After", STORAGE_RETRY_AFTER);
+		api->res_header(req, "Retry-After", GB_STORAGE_RETRY_AFTER);
 		api->respond_error(req, 503, "storage_unavailable",
 				   "the message store is unavailable; try "
 				   "again shortly",
@@ -156,162 +155,113 @@ static void respond_list(struct gb_request *req, cJSON *json, int slot,
 	cJSON_free(text);
 }
 
-/* 429 with Retry-After when the client posts too fast; 1 if refused. */
-static int refuse_if_rate_limited(struct gb_request *req)
-{
-	int wait = api->rate_limit_take(req);
-	char seconds[16];
+/* The JSON body's state while it is decoded: the parsed value. */
+struct json_post {
+	cJSON *root;
+};
 
-	if (wait <= 0)
-		return 0;
-	snprintf(seconds, sizeof(seconds), "%d", wait);
-	api->res_header(req, "Retry-After", seconds);
-	api->respond_error(req, 429, "rate_limited",
-			   "too many messages; try again later", NULL);
-	return 1;
+/* post.h's decode step for a JSON body {"author": .., "message": ..}. */
+static int decode_json(void *state, const char *body, size_t len,
+		       struct gb_post_fields *fields,
+		       struct gb_input_error *err)
+{
+	struct json_post *jp = state;
+	struct gb_post_field *f[] = {&fields->author, &fields->message};
+	const char *names[] = {"author", "message"};
+
+	jp->root = gb_json_parse_strict(body, len, err);
+	if (!jp->root)
+		return -1;
+	if (gb_message_check_object(jp->root, err) != 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		struct gb_input_error shape;
+
+		if (gb_message_member(jp->root, names[i], &f[i]->text,
+				      &shape) != 0)
+			f[i]->shape_error = shape.message;
+		else
+			f[i]->len = strlen(f[i]->text);
+	}
+	return 0;
 }
 
 /*
- * The Idempotency-Key of the request into *key (NULL when absent). Returns
- * 0, or -1 after answering 400 for a malformed key.
+ * A browser sends text/plain, form and multipart bodies, or none declared,
+ * cross site without a CORS preflight; a JSON body it sends only after
+ * one. So a post must declare application/json.
  */
-static int read_idempotency_key(struct gb_request *req, const char **key)
-{
-	const char *k = api->req_header(req, "Idempotency-Key");
-	size_t n;
+static const struct gb_post_format json_post_format = {
+    .media_type = "application/json",
+    .media_type_optional = 0,
+    .honours_idempotency = 1,
+    .decode = decode_json,
+};
 
-	*key = NULL;
-	if (!k)
+/*
+ * Posts the request's message through post.h's pipeline. Returns 0 with
+ * the stored document (with "id") in *stored; otherwise it has answered:
+ * `field_status` for bad fields (422, or 400 for legacy).
+ */
+static int post_json_message(struct gb_request *req, int field_status,
+			     cJSON **stored)
+{
+	struct json_post state = {NULL};
+	struct gb_post_result res;
+	char seconds[16];
+	const char *retry;
+
+	gb_post_message(api, req, &json_post_format, &state, &res);
+	cJSON_Delete(state.root);
+	*stored = res.stored;
+	retry = gb_post_retry_after(&res, seconds, sizeof(seconds));
+	switch (res.outcome) {
+	case GB_POST_STORED:
+		if (res.replayed)
+			api->res_header(req, "Idempotent-Replayed", "true");
 		return 0;
-	n = strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		      "0123456789_.:-");
-	if (n == 0 || n > GB_IDEMPOTENCY_KEY_MAX || k[n] != '\0') {
+	case GB_POST_RATE_LIMITED:
+		api->res_header(req, "Retry-After", retry);
+		api->respond_error(req, 429, "rate_limited",
+				   "too many messages; try again later", NULL);
+		break;
+	case GB_POST_MEDIA_TYPE:
+		api->respond_error(req, 415, "unsupported_media_type",
+				   "Content-Type must be application/json",
+				   NULL);
+		break;
+	case GB_POST_BAD_KEY:
 		api->respond_error(req, 400, "invalid_parameter",
 				   "Idempotency-Key must be 1 to 128 "
 				   "characters of A-Z a-z 0-9 _ . : -",
 				   "Idempotency-Key");
-		return -1;
-	}
-	*key = k;
-	return 0;
-}
-
-static int same_text(const cJSON *doc, const char *name, const char *text)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, name);
-
-	return cJSON_IsString(v) && strcmp(v->valuestring, text) == 0;
-}
-
-/*
- * A repeated key: the document the first post stored, into *stored.
- * Returns 0, or -1 after answering (another message under this key, the
- * first one deleted meanwhile, or the store failing).
- */
-static int replay_posted_message(struct gb_request *req, const char *id,
-				 const struct gb_message_input *input,
-				 cJSON **stored)
-{
-	struct gb_error err = {0};
-	enum gb_status status;
-
-	status = api->store_get(req, GB_MESSAGES_COLLECTION, id, stored, &err);
-	if (status == GB_ERR_NOT_FOUND) {
+		break;
+	case GB_POST_INVALID:
+		if (res.input.status == GB_INPUT_INVALID_JSON)
+			api->respond_error(req, 400, "invalid_json",
+					   res.input.message, NULL);
+		else
+			api->respond_error(req, field_status, "invalid_field",
+					   res.input.message, res.input.field);
+		break;
+	case GB_POST_NO_MEMORY: respond_out_of_memory(req); break;
+	case GB_POST_STORE_FAILED:
+		respond_store_error(req, res.op, res.status, &res.err);
+		break;
+	case GB_POST_KEY_GONE:
 		api->respond_error(req, 409, "idempotency_conflict",
 				   "the message first posted with this "
 				   "Idempotency-Key has been deleted",
 				   NULL);
-		return -1;
-	}
-	if (status != GB_OK) {
-		respond_store_error(req, "get", status, &err);
-		return -1;
-	}
-	if (!same_text(*stored, "author", input->author) ||
-	    !same_text(*stored, "message", input->message)) {
-		cJSON_Delete(*stored);
-		*stored = NULL;
+		break;
+	case GB_POST_KEY_REUSED:
 		api->respond_error(req, 422, "idempotency_key_reused",
 				   "this Idempotency-Key was used for another "
 				   "message within the last 10 minutes",
 				   "Idempotency-Key");
-		return -1;
+		break;
 	}
-	api->res_header(req, "Idempotent-Replayed", "true");
-	return 0;
-}
-
-/*
- * Reads and validates the JSON body and stores the message (once per
- * Idempotency-Key). On success returns 0 with the stored document (with
- * "id") in *stored; otherwise it has answered: `field_status` for bad
- * fields (422, or 400 for legacy).
- */
-static int store_posted_message(struct gb_request *req, int field_status,
-				cJSON **stored)
-{
-	struct gb_message_input input;
-	struct gb_input_error ierr;
-	struct gb_error err = {0};
-	char id[GB_ID_MAX];
-	const char *body, *key;
-	size_t len;
-	enum gb_status status;
-	int repeated = 0, rc;
-	cJSON *doc;
-
-	*stored = NULL;
-	if (read_idempotency_key(req, &key) != 0)
-		return -1;
-	body = api->req_body(req, &len);
-	if (gb_message_from_json(body, len, &input, &ierr) != 0) {
-		if (ierr.status == GB_INPUT_NO_MEMORY)
-			respond_out_of_memory(req);
-		else if (ierr.status == GB_INPUT_INVALID_JSON)
-			api->respond_error(req, 400, "invalid_json",
-					   ierr.message, NULL);
-		else
-			api->respond_error(req, field_status, "invalid_field",
-					   ierr.message, ierr.field);
-		return -1;
-	}
-	doc = gb_message_document(&input, api->now_wall());
-	if (!doc) {
-		gb_message_input_free(&input);
-		respond_out_of_memory(req);
-		return -1;
-	}
-	if (key)
-		status = api->store_insert_once(req, GB_MESSAGES_COLLECTION,
-						doc, key, id, &repeated, &err);
-	else
-		status = api->store_insert(req, GB_MESSAGES_COLLECTION, doc, id,
-					   &err);
-	if (status != GB_OK) {
-		gb_message_input_free(&input);
-		cJSON_Delete(doc);
-		respond_store_error(req, "insert", status, &err);
-		return -1;
-	}
-	if (repeated) {
-		cJSON_Delete(doc);
-		rc = replay_posted_message(req, id, &input, stored);
-		gb_message_input_free(&input);
-		return rc;
-	}
-	gb_message_input_free(&input);
-	/* A store without ids (http over a legacy backend) answers "". */
-	if (!*id) {
-		*stored = doc;
-		return 0;
-	}
-	if (!cJSON_AddStringToObject(doc, "id", id)) {
-		cJSON_Delete(doc);
-		respond_out_of_memory(req);
-		return -1;
-	}
-	*stored = doc;
-	return 0;
+	return -1;
 }
 
 /* Logs a stored document that cannot be served (it is skipped). */
@@ -395,31 +345,12 @@ static void legacy_list(struct gb_request *req, void *userdata)
 	respond_list(req, out, 0, generation);
 }
 
-/*
- * Answers 415 unless the body is declared JSON (1), else 0. A browser
- * sends text/plain, form and multipart bodies, or none declared, cross
- * site without a CORS preflight; a JSON body it sends only after one.
- */
-static int refuse_unless_json(struct gb_request *req)
-{
-	if (gb_media_type_is(api->req_header(req, "Content-Type"),
-			     "application/json"))
-		return 0;
-	api->respond_error(req, 415, "unsupported_media_type",
-			   "Content-Type must be application/json", NULL);
-	return 1;
-}
-
 static void legacy_post(struct gb_request *req, void *userdata)
 {
 	(void)userdata;
 	cJSON *stored;
 
-	if (refuse_if_rate_limited(req))
-		return;
-	if (refuse_unless_json(req))
-		return;
-	if (store_posted_message(req, 400, &stored) != 0)
+	if (post_json_message(req, 400, &stored) != 0)
 		return;
 	cJSON_Delete(stored);
 	api->respond(req, 201, "application/json", "{}", 2);
@@ -471,18 +402,10 @@ static int read_cursor(struct gb_request *req, char *buf, size_t len)
 		buf[0] = '\0';
 		return 0;
 	}
-	if (n < 0) {
+	/* An empty ?cursor= is the first page, as no cursor. */
+	if (n < 0 || (n > 0 && !gb_is_word(buf, GB_CHARSET_CURSOR, len))) {
 		respond_bad_cursor(req);
 		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		char c = buf[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '_')) {
-			respond_bad_cursor(req);
-			return -1;
-		}
 	}
 	return 0;
 }
@@ -588,11 +511,7 @@ static void v1_post(struct gb_request *req, void *userdata)
 	cJSON *stored, *message;
 	const char *id;
 
-	if (refuse_if_rate_limited(req))
-		return;
-	if (refuse_unless_json(req))
-		return;
-	if (store_posted_message(req, 422, &stored) != 0)
+	if (post_json_message(req, 422, &stored) != 0)
 		return;
 	id = cJSON_GetStringValue(
 	    cJSON_GetObjectItemCaseSensitive(stored, "id"));
@@ -782,6 +701,8 @@ static int api_init(struct gb_plugin *self, const struct gb_host_api *host)
 		api->init_error(plugin, "out of memory for the list cache");
 		return -1;
 	}
+	if (gb_post_init(api, plugin) != 0)
+		return -1;
 	if (!admin_token)
 		api->log(plugin, GB_LOG_INFO,
 			 "moderation is off: set admin_token or "

@@ -266,12 +266,13 @@ static int nests_deeper_than(const char *text, size_t len, int max)
 	return 0;
 }
 
-static int take_member(const cJSON *root, const struct field_texts *t,
-		       char **out, struct gb_input_error *err)
+/* The string member t->name of `root` into *text: 0, or -1 with *err. */
+static int member_text(const cJSON *root, const struct field_texts *t,
+		       const char **text, struct gb_input_error *err)
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, t->name);
 
-	*out = NULL;
+	*text = NULL;
 	if (!item || cJSON_IsNull(item)) {
 		set_error(err, GB_INPUT_INVALID_FIELD, t->name, t->required);
 		return -1;
@@ -280,8 +281,25 @@ static int take_member(const cJSON *root, const struct field_texts *t,
 		set_error(err, GB_INPUT_INVALID_FIELD, t->name, t->not_string);
 		return -1;
 	}
-	return validate_with(t, item->valuestring, strlen(item->valuestring),
-			     out, err);
+	*text = item->valuestring;
+	return 0;
+}
+
+static int take_member(const cJSON *root, const struct field_texts *t,
+		       char **out, struct gb_input_error *err)
+{
+	const char *text;
+
+	*out = NULL;
+	if (member_text(root, t, &text, err) != 0)
+		return -1;
+	return validate_with(t, text, strlen(text), out, err);
+}
+
+int gb_message_member(const cJSON *root, const char *field, const char **text,
+		      struct gb_input_error *err)
+{
+	return member_text(root, texts_for(field), text, err);
 }
 
 cJSON *gb_json_parse_strict(const char *body, size_t len,
@@ -317,17 +335,23 @@ cJSON *gb_json_parse_strict(const char *body, size_t len,
 	return root;
 }
 
+int gb_message_check_object(const cJSON *root, struct gb_input_error *err)
+{
+	if (cJSON_IsObject(root))
+		return 0;
+	set_error(err, GB_INPUT_INVALID_FIELD, NULL,
+		  "request body must be a JSON object with author and "
+		  "message");
+	return -1;
+}
+
 int gb_message_from_object(const cJSON *root, struct gb_message_input *out,
 			   struct gb_input_error *err)
 {
 	out->author = NULL;
 	out->message = NULL;
-	if (!cJSON_IsObject(root)) {
-		set_error(err, GB_INPUT_INVALID_FIELD, NULL,
-			  "request body must be a JSON object with author and "
-			  "message");
+	if (gb_message_check_object(root, err) != 0)
 		return -1;
-	}
 	if (take_member(root, &author_texts, &out->author, err) != 0)
 		return -1;
 	if (take_member(root, &message_texts, &out->message, err) != 0) {

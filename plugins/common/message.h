@@ -121,6 +121,21 @@ cJSON *gb_json_parse_strict(const char *body, size_t len,
 int gb_message_from_object(const cJSON *root, struct gb_message_input *out,
 			   struct gb_input_error *err);
 
+/*
+ * 0 when `root` is a JSON object, else -1 with *err (GB_INPUT_INVALID_FIELD,
+ * field NULL): the shape gb_message_from_object requires.
+ */
+int gb_message_check_object(const cJSON *root, struct gb_input_error *err);
+
+/*
+ * The string member `field` ("author" or "message") of a parsed object,
+ * not yet validated: 0 with *text (owned by root), or -1 with *err
+ * (GB_INPUT_INVALID_FIELD: "author is required" for a missing or null
+ * member, "author must be a string" for another type).
+ */
+int gb_message_member(const cJSON *root, const char *field, const char **text,
+		      struct gb_input_error *err);
+
 /* Frees the strings of *in and zeroes it. Safe on a zeroed struct. */
 void gb_message_input_free(struct gb_message_input *in);
 

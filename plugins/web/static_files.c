@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,18 +16,6 @@
 #define STATIC_MAX_DEPTH     3
 #define STATIC_MAX_FILES     256
 #define STATIC_MAX_FILE_SIZE (4u << 20)
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 const char *static_content_type(const char *name)
 {
@@ -97,10 +84,10 @@ static int add_file(struct static_files *sf, const char *root_real,
 		return 0;
 	if (sf->n >= STATIC_MAX_FILES ||
 	    (size_t)st.st_size > STATIC_MAX_FILE_SIZE) {
-		set_err(err, errlen,
-			"%s: too many or too large static files (limits: %d "
-			"files, %u bytes each)",
-			path, STATIC_MAX_FILES, STATIC_MAX_FILE_SIZE);
+		snprintf(err, errlen,
+			 "%s: too many or too large static files (limits: %d "
+			 "files, %u bytes each)",
+			 path, STATIC_MAX_FILES, STATIC_MAX_FILE_SIZE);
 		return -1;
 	}
 	grown = realloc(sf->files, (sf->n + 1) * sizeof(*grown));
@@ -114,8 +101,8 @@ static int add_file(struct static_files *sf, const char *root_real,
 		goto nomem;
 	if (read_file(real, f->size, &f->data) < 0) {
 		free(f->name);
-		set_err(err, errlen, "cannot read static file %s: %s", path,
-			strerror(errno));
+		snprintf(err, errlen, "cannot read static file %s: %s", path,
+			 strerror(errno));
 		return -1;
 	}
 	f->content_type = static_content_type(name);
@@ -127,7 +114,7 @@ static int add_file(struct static_files *sf, const char *root_real,
 	sf->n++;
 	return 0;
 nomem:
-	set_err(err, errlen, "out of memory loading %s", path);
+	snprintf(err, errlen, "out of memory loading %s", path);
 	return -1;
 }
 
@@ -140,8 +127,8 @@ static int load_dir(struct static_files *sf, const char *root_real,
 	int rc = 0;
 
 	if (!d) {
-		set_err(err, errlen, "cannot open static directory %s: %s", dir,
-			strerror(errno));
+		snprintf(err, errlen, "cannot open static directory %s: %s",
+			 dir, strerror(errno));
 		return -1;
 	}
 	while (rc == 0 && (e = readdir(d))) {
@@ -182,8 +169,8 @@ int static_files_load(struct static_files *sf, const char *dir, char *err,
 
 	memset(sf, 0, sizeof(*sf));
 	if (!realpath(dir, root_real)) {
-		set_err(err, errlen, "static directory %s: %s", dir,
-			strerror(errno));
+		snprintf(err, errlen, "static directory %s: %s", dir,
+			 strerror(errno));
 		return -1;
 	}
 	if (load_dir(sf, root_real, root_real, "", 0, err, errlen) < 0) {

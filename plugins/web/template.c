@@ -2,7 +2,6 @@
  * template.c - output buffer and {{placeholder}} templates (template.h).
  */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,18 +123,6 @@ static int push(struct web_template *t, enum seg_kind kind, const char *s,
 	return 0;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int line_of(const char *text, const char *p)
 {
 	int line = 1;
@@ -182,7 +169,7 @@ struct web_template *web_template_parse(const char *tname, const char *src,
 
 	if (!t || !(t->text = strdup(src))) {
 		free(t);
-		set_err(err, errlen, "%s: out of memory", tname);
+		snprintf(err, errlen, "%s: out of memory", tname);
 		return NULL;
 	}
 	lit = p = t->text;
@@ -192,13 +179,13 @@ struct web_template *web_template_parse(const char *tname, const char *src,
 
 			n = placeholder(p, &name, &name_len, &raw);
 			if (!n) {
-				set_err(err, errlen,
-					"%s:%d: malformed placeholder", tname,
-					line_of(t->text, p));
+				snprintf(err, errlen,
+					 "%s:%d: malformed placeholder", tname,
+					 line_of(t->text, p));
 				goto fail;
 			}
 			if (state == IN_TAG || (raw && state != IN_TEXT)) {
-				set_err(
+				snprintf(
 				    err, errlen,
 				    "%s:%d: placeholder {{%.*s}} must be in "
 				    "element text or a quoted attribute",
@@ -248,7 +235,7 @@ struct web_template *web_template_parse(const char *tname, const char *src,
 		goto nomem;
 	return t;
 nomem:
-	set_err(err, errlen, "%s: out of memory", tname);
+	snprintf(err, errlen, "%s: out of memory", tname);
 fail:
 	web_template_free(t);
 	return NULL;
@@ -264,7 +251,7 @@ struct web_template *web_template_load(const char *path, char *err,
 	size_t n;
 
 	if (!f) {
-		set_err(err, errlen, "cannot read template %s", path);
+		snprintf(err, errlen, "cannot read template %s", path);
 		return NULL;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
@@ -272,10 +259,10 @@ struct web_template *web_template_load(const char *path, char *err,
 	if (ferror(f) || b.failed || !b.data || memchr(b.data, 0, b.len)) {
 		fclose(f);
 		web_buf_free(&b);
-		set_err(err, errlen,
-			"cannot read template %s (empty, "
-			"unreadable or binary)",
-			path);
+		snprintf(err, errlen,
+			 "cannot read template %s (empty, "
+			 "unreadable or binary)",
+			 path);
 		return NULL;
 	}
 	fclose(f);

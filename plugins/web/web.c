@@ -25,6 +25,7 @@
 #include "guestbook/plugin.h"
 #include "http_headers.h"
 #include "message.h"
+#include "post.h"
 #include "response_cache.h"
 
 #include "form.h"
@@ -32,9 +33,8 @@
 #include "static_files.h"
 #include "template.h"
 
-#define PAGE_SIZE	    20
-#define CURSOR_MAX	    256
-#define RETRY_AFTER_SECONDS "5"
+#define PAGE_SIZE  20
+#define CURSOR_MAX 256
 
 #define CSP                                                                    \
 	"default-src 'self'; script-src 'self'; style-src 'self'; "            \
@@ -241,7 +241,7 @@ static void render_messages(struct gb_request *req, struct page *pg,
 		render(TPL_NOTICE, v, 1, cards);
 		if (pg->status == 200) {
 			pg->status = 503;
-			pg->retry_after = RETRY_AFTER_SECONDS;
+			pg->retry_after = GB_STORAGE_RETRY_AFTER;
 			pg->alert = "The guestbook is temporarily "
 				    "unavailable. Please try again in a few "
 				    "seconds.";
@@ -310,15 +310,6 @@ static void send_page(struct gb_request *req, struct page *pg)
 
 /* ---- GET / -------------------------------------------------------------- */
 
-static int cursor_is_wellformed(const char *c)
-{
-	for (; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_'))
-			return 0;
-	return 1;
-}
-
 static void handle_index(struct gb_request *req, void *userdata)
 {
 	struct page pg = {.status = 200};
@@ -331,7 +322,8 @@ static void handle_index(struct gb_request *req, void *userdata)
 		n = api->req_query(req, "cursor", cursor, sizeof(cursor));
 	if (n > 0)
 		pg.cursor = cursor;
-	if (n == -2 || (n > 0 && !cursor_is_wellformed(cursor))) {
+	if (n == -2 ||
+	    (n > 0 && !gb_is_word(cursor, GB_CHARSET_CURSOR, sizeof(cursor)))) {
 		/* Let the listing report it like any unknown cursor. */
 		pg.cursor = "!";
 	}
@@ -371,93 +363,130 @@ static const char *field_message(const char *field, const char *value,
 	return buf;
 }
 
+/* The form's state while it is decoded: the raw fields, shown again. */
+struct form_post {
+	char *name, *message;
+	size_t name_len, message_len;
+};
+
+/* post.h's decode step for the form's fields `name` and `message`. */
+static int decode_form(void *state, const char *body, size_t len,
+		       struct gb_post_fields *fields,
+		       struct gb_input_error *err)
+{
+	struct form_post *fp = state;
+	int nomem1 = 0, nomem2 = 0;
+
+	fp->name = form_field(body, len, "name", &fp->name_len, &nomem1);
+	fp->message =
+	    form_field(body, len, "message", &fp->message_len, &nomem2);
+	if (nomem1 || nomem2) {
+		err->status = GB_INPUT_NO_MEMORY;
+		err->field = NULL;
+		err->message = "out of memory";
+		return -1;
+	}
+	/* An absent field is an empty one: "Please enter your name." */
+	fields->author.text = fp->name;
+	fields->author.len = fp->name_len;
+	fields->message.text = fp->message;
+	fields->message.len = fp->message_len;
+	return 0;
+}
+
+/* Decodes the form into *fp only to show it again (nothing on failure). */
+static void keep_form_input(struct gb_request *req, struct form_post *fp)
+{
+	struct gb_post_fields fields;
+	struct gb_input_error err;
+	size_t len;
+	const char *body = api->req_body(req, &len);
+
+	if (decode_form(fp, body, len, &fields, &err) != 0) {
+		free(fp->name);
+		free(fp->message);
+		fp->name = fp->message = NULL;
+	}
+}
+
+/* HTML forms may send no Content-Type: that is read as a form too. */
+static const struct gb_post_format form_post_format = {
+    .media_type = "application/x-www-form-urlencoded",
+    .media_type_optional = 1,
+    .honours_idempotency = 0,
+    .decode = decode_form,
+};
+
 static void handle_post(struct gb_request *req, void *userdata)
 {
 	struct page pg = {.status = 400};
-	struct gb_message_input in = {0};
-	struct gb_input_error e1 = {0}, e2 = {0};
-	struct gb_error err = {0};
-	char id[GB_ID_MAX], m1[160], m2[160], alert[400], retry[16];
-	size_t body_len = 0, name_len = 0, msg_len = 0;
-	const char *body = api->req_body(req, &body_len);
-	const char *ctype = api->req_header(req, "Content-Type");
-	char *name, *message;
-	int nomem1 = 0, nomem2 = 0, wait;
-	cJSON *doc;
+	struct form_post form = {NULL, NULL, 0, 0};
+	struct gb_post_result res;
+	char m1[160], m2[160], alert[400], retry[16];
 
 	(void)userdata;
-	if (ctype &&
-	    !gb_media_type_is(ctype, "application/x-www-form-urlencoded")) {
-		pg.status = 415;
-		pg.alert = "The form must be sent as "
-			   "application/x-www-form-urlencoded.";
-		send_page(req, &pg);
-		return;
-	}
-	name = form_field(body, body_len, "name", &name_len, &nomem1);
-	message = form_field(body, body_len, "message", &msg_len, &nomem2);
-	if (nomem1 || nomem2) {
-		api->respond_error(req, 500, "internal", "out of memory", NULL);
-		goto out;
-	}
-	pg.name = name;
-	pg.message = message;
-	if (gb_message_validate_field("author", name ? name : "", name_len,
-				      &in.author, &e1) < 0)
-		pg.name_error = field_message("author", name, name_len, &e1, m1,
-					      sizeof(m1));
-	if (gb_message_validate_field("message", message ? message : "",
-				      msg_len, &in.message, &e2) < 0)
-		pg.message_error = field_message("message", message, msg_len,
-						 &e2, m2, sizeof(m2));
-	if (pg.name_error || pg.message_error) {
-		pg.alert = "Your message was not posted. Please correct the "
-			   "marked fields.";
-		send_page(req, &pg);
-		goto out;
-	}
-	wait = api->rate_limit_take(req);
-	if (wait > 0) {
-		snprintf(retry, sizeof(retry), "%d", wait);
+	gb_post_message(api, req, &form_post_format, &form, &res);
+	pg.name = form.name;
+	pg.message = form.message;
+	pg.retry_after = gb_post_retry_after(&res, retry, sizeof(retry));
+	switch (res.outcome) {
+	case GB_POST_STORED: api->redirect(req, 303, "/"); goto out;
+	case GB_POST_RATE_LIMITED:
+		/* Refused before the body was read: read it now, so the page
+		 * keeps what the person wrote for their next try. */
+		keep_form_input(req, &form);
+		pg.name = form.name;
+		pg.message = form.message;
 		snprintf(alert, sizeof(alert),
 			 "You are posting too quickly. Please wait %d "
 			 "second%s and try again.",
-			 wait, wait == 1 ? "" : "s");
+			 res.retry_after, res.retry_after == 1 ? "" : "s");
 		pg.status = 429;
-		pg.retry_after = retry;
 		pg.alert = alert;
-		send_page(req, &pg);
-		goto out;
-	}
-	doc = gb_message_document(&in, api->now_wall());
-	if (!doc) {
-		api->respond_error(req, 500, "internal", "out of memory", NULL);
-		goto out;
-	}
-	switch (api->store_insert(req, GB_MESSAGES_COLLECTION, doc, id, &err)) {
-	case GB_OK: api->redirect(req, 303, "/"); break;
-	case GB_ERR_INVALID:
-		snprintf(alert, sizeof(alert),
-			 "Your message was not posted: %s", err.message);
-		pg.alert = alert;
-		send_page(req, &pg);
 		break;
-	default:
+	case GB_POST_MEDIA_TYPE:
+		pg.status = 415;
+		pg.alert = "The form must be sent as "
+			   "application/x-www-form-urlencoded.";
+		break;
+	case GB_POST_INVALID:
+		if (res.author_error.status != GB_INPUT_OK)
+			pg.name_error =
+			    field_message("author", form.name, form.name_len,
+					  &res.author_error, m1, sizeof(m1));
+		if (res.message_error.status != GB_INPUT_OK)
+			pg.message_error = field_message(
+			    "message", form.message, form.message_len,
+			    &res.message_error, m2, sizeof(m2));
+		pg.alert = "Your message was not posted. Please correct the "
+			   "marked fields.";
+		break;
+	case GB_POST_STORE_FAILED:
+		if (res.status == GB_ERR_INVALID) {
+			snprintf(alert, sizeof(alert),
+				 "Your message was not posted: %s",
+				 res.err.message);
+			pg.alert = alert;
+			break;
+		}
 		api->log(self_plugin, GB_LOG_WARN, "storing a message: %s",
-			 err.message);
+			 res.err.message);
 		pg.status = 503;
-		pg.retry_after = RETRY_AFTER_SECONDS;
+		pg.retry_after = GB_STORAGE_RETRY_AFTER;
 		pg.alert = "Your message could not be saved because the "
 			   "guestbook is temporarily unavailable. Please try "
 			   "again in a few seconds.";
-		send_page(req, &pg);
 		break;
+	default:
+		/* Out of memory; the form has no idempotency key. */
+		api->respond_error(req, 500, "internal", "out of memory", NULL);
+		goto out;
 	}
-	cJSON_Delete(doc);
+	send_page(req, &pg);
 out:
-	gb_message_input_free(&in);
-	free(name);
-	free(message);
+	cJSON_Delete(res.stored);
+	free(form.name);
+	free(form.message);
 }
 
 /* ---- GET /static/... ---------------------------------------------------- */
@@ -550,6 +579,10 @@ static int web_init(struct gb_plugin *self, const struct gb_host_api *host)
 	    1, api->setting_int(self, "list_cache_ms"), api->store_generation);
 	if (!page_cache)
 		return init_fail("out of memory for the page cache");
+	if (gb_post_init(api, self) != 0) {
+		web_fini(self);
+		return 1;
+	}
 	if (api->route_add(self, GB_GET, "/", handle_index, NULL, 0) ||
 	    api->route_add(self, GB_POST, "/post", handle_post, NULL, 0) ||
 	    api->route_add(self, GB_GET, "/static/*", handle_static, NULL, 0))

@@ -49,30 +49,15 @@
 
 static const struct gb_host_api *api;
 static struct gb_plugin *self_plugin;
-static struct http_store the_store;
+/* The store registered by init, for fini to free. */
+static struct http_store *registered;
 
 static void pool_drain(void);
-
-void http_set_err(struct gb_error *err, enum gb_status status, const char *fmt,
-		  ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	err->status = status;
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
-}
-
-#define set_err http_set_err
 
 static enum gb_status fail(struct gb_error *err, enum gb_status status,
 			   const char *what, const char *detail)
 {
-	set_err(err, status, "%s: %s", what, detail);
-	return status;
+	return gb_error_set(err, status, "%s: %s", what, detail);
 }
 
 const struct gb_host_api *http_host(void)
@@ -118,7 +103,7 @@ static int parse_backend_url(struct http_store *st, const char *url,
 	size_t hlen;
 
 	if (strlen(url) >= sizeof(st->url)) {
-		set_err(err, GB_ERR_INVALID, "backend_url is too long");
+		gb_error_set(err, GB_ERR_INVALID, "backend_url is too long");
 		return -1;
 	}
 	snprintf(st->url, sizeof(st->url), "%s", url);
@@ -127,15 +112,15 @@ static int parse_backend_url(struct http_store *st, const char *url,
 	p = p ? p + 3 : url;
 	if (memchr(p, '@', strcspn(p, "/?#"))) {
 		/* never echo it: it would print a password into the log */
-		set_err(err, GB_ERR_INVALID,
-			"backend_url must not contain user:password@");
+		gb_error_set(err, GB_ERR_INVALID,
+			     "backend_url must not contain user:password@");
 		return -1;
 	}
 	if (strncmp(url, "http://", 7) != 0) {
-		set_err(err, GB_ERR_INVALID,
-			"backend_url \"%s\" must start with http:// "
-			"(https is not supported; terminate TLS in front)",
-			url);
+		gb_error_set(err, GB_ERR_INVALID,
+			     "backend_url \"%s\" must start with http:// "
+			     "(https is not supported; terminate TLS in front)",
+			     url);
 		return -1;
 	}
 	p = url + 7;
@@ -174,8 +159,9 @@ static int parse_backend_url(struct http_store *st, const char *url,
 		st->prefix[--hlen] = '\0';
 	return 0;
 bad:
-	set_err(err, GB_ERR_INVALID,
-		"backend_url \"%s\" is not http://HOST[:PORT][/PATH]", url);
+	gb_error_set(err, GB_ERR_INVALID,
+		     "backend_url \"%s\" is not http://HOST[:PORT][/PATH]",
+		     url);
 	return -1;
 }
 
@@ -197,8 +183,8 @@ static int read_long_setting(const char *key, long def, long lo, long hi,
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || *end || v < lo || v > hi) {
-		set_err(err, GB_ERR_INVALID, "%s \"%s\" must be %ld to %ld",
-			key, s, lo, hi);
+		gb_error_set(err, GB_ERR_INVALID,
+			     "%s \"%s\" must be %ld to %ld", key, s, lo, hi);
 		return -1;
 	}
 	*out = v;
@@ -220,8 +206,9 @@ static int parse_backend_api(const char *s, enum http_api *out,
 	else if (strcmp(s, "legacy") == 0)
 		*out = HTTP_API_LEGACY;
 	else {
-		set_err(err, GB_ERR_INVALID,
-			"backend_api \"%s\" must be auto, v1 or legacy", s);
+		gb_error_set(err, GB_ERR_INVALID,
+			     "backend_api \"%s\" must be auto, v1 or legacy",
+			     s);
 		return -1;
 	}
 	return 0;
@@ -238,17 +225,18 @@ static enum gb_status http_open(void *store, struct gb_error *err)
 
 	if ((!url || !*url) && addr && *addr) {
 		if (strlen(addr) > 250) {
-			set_err(err, GB_ERR_INVALID, "api_addr is too long");
+			gb_error_set(err, GB_ERR_INVALID,
+				     "api_addr is too long");
 			return GB_ERR_INVALID;
 		}
 		snprintf(legacy, sizeof(legacy), "http://%s", addr);
 		url = legacy;
 	}
 	if (!url || !*url) {
-		set_err(err, GB_ERR_INVALID,
-			"storage http needs backend_url "
-			"(GUESTBOOK_BACKEND_URL) or api_addr "
-			"(GUESTBOOK_API_ADDR)");
+		gb_error_set(err, GB_ERR_INVALID,
+			     "storage http needs backend_url "
+			     "(GUESTBOOK_BACKEND_URL) or api_addr "
+			     "(GUESTBOOK_API_ADDR)");
 		return GB_ERR_INVALID;
 	}
 	if (parse_backend_url(st, url, err) < 0)
@@ -270,8 +258,8 @@ static enum gb_status http_open(void *store, struct gb_error *err)
 	if (token && *token) {
 		if (!header_safe(token) ||
 		    strlen(token) > sizeof(st->auth_header) - 40) {
-			set_err(err, GB_ERR_INVALID,
-				"admin_token is not usable in a header");
+			gb_error_set(err, GB_ERR_INVALID,
+				     "admin_token is not usable in a header");
 			return GB_ERR_INVALID;
 		}
 		snprintf(st->auth_header, sizeof(st->auth_header),
@@ -280,7 +268,7 @@ static enum gb_status http_open(void *store, struct gb_error *err)
 	mg_init_library(0);
 	st->library_ready = 1;
 	if (http_legacy_open(st) < 0) {
-		set_err(err, GB_ERR_NOMEM, "out of memory");
+		gb_error_set(err, GB_ERR_NOMEM, "out of memory");
 		return GB_ERR_NOMEM;
 	}
 	api->log(self_plugin, GB_LOG_INFO,
@@ -359,10 +347,10 @@ static enum gb_status read_body(struct http_store *st,
 	}
 	if (ri->content_length >= 0 && len != (size_t)ri->content_length) {
 		free(buf);
-		set_err(err, GB_ERR_UNAVAILABLE,
-			"backend %s: response body cut short (%zu of %lld "
-			"bytes)",
-			st->url, len, ri->content_length);
+		gb_error_set(err, GB_ERR_UNAVAILABLE,
+			     "backend %s: response body cut short (%zu of %lld "
+			     "bytes)",
+			     st->url, len, ri->content_length);
 		return GB_ERR_UNAVAILABLE;
 	}
 	buf[len] = '\0';
@@ -370,10 +358,10 @@ static enum gb_status read_body(struct http_store *st,
 	out->len = len;
 	return GB_OK;
 too_large:
-	set_err(err, GB_ERR_UNAVAILABLE,
-		"backend %s: response larger than backend_max_body (%zu "
-		"bytes); raise backend_max_body",
-		st->url, st->max_body);
+	gb_error_set(err, GB_ERR_UNAVAILABLE,
+		     "backend %s: response larger than backend_max_body (%zu "
+		     "bytes); raise backend_max_body",
+		     st->url, st->max_body);
 	return GB_ERR_UNAVAILABLE;
 }
 
@@ -548,9 +536,9 @@ http_exchange(struct http_store *st, const struct gb_store_ctx *ctx,
 			conn = mg_connect_client(st->host, st->port, 0, ebuf,
 						 sizeof(ebuf));
 		if (!conn) {
-			set_err(err, GB_ERR_UNAVAILABLE,
-				"backend %s unreachable: %s", st->url,
-				*ebuf ? ebuf : "connection failed");
+			gb_error_set(err, GB_ERR_UNAVAILABLE,
+				     "backend %s unreachable: %s", st->url,
+				     *ebuf ? ebuf : "connection failed");
 			return GB_ERR_UNAVAILABLE;
 		}
 		if (!send_request(st, conn, ctx, method, target, json,
@@ -562,11 +550,12 @@ http_exchange(struct http_store *st, const struct gb_store_ctx *ctx,
 			if (reused &&
 			    api->now_monotonic() - t0 < timeout_ms / 2000.0)
 				continue;
-			set_err(err, GB_ERR_UNAVAILABLE,
-				"backend %s: no valid response within %d ms "
-				"(%s)",
-				st->url, timeout_ms,
-				*ebuf ? ebuf : "connection lost");
+			gb_error_set(
+			    err, GB_ERR_UNAVAILABLE,
+			    "backend %s: no valid response within %d ms "
+			    "(%s)",
+			    st->url, timeout_ms,
+			    *ebuf ? ebuf : "connection lost");
 			return GB_ERR_UNAVAILABLE;
 		}
 		ri = mg_get_response_info(conn);
@@ -586,8 +575,8 @@ http_exchange(struct http_store *st, const struct gb_store_ctx *ctx,
 			mg_close_connection(conn);
 		return rc;
 	}
-	set_err(err, GB_ERR_UNAVAILABLE, "backend %s: connection lost twice",
-		st->url);
+	gb_error_set(err, GB_ERR_UNAVAILABLE,
+		     "backend %s: connection lost twice", st->url);
 	return GB_ERR_UNAVAILABLE;
 }
 
@@ -727,24 +716,24 @@ enum gb_status http_unexpected(struct http_store *st,
 	backend_error(r, msg, sizeof(msg));
 	switch (r->status) {
 	case 404:
-		set_err(err, GB_ERR_NOT_FOUND, "not found");
+		gb_error_set(err, GB_ERR_NOT_FOUND, "not found");
 		return GB_ERR_NOT_FOUND;
 	case 400:
 	case 413:
 	case 422:
-		set_err(err, GB_ERR_INVALID, "%s", msg);
+		gb_error_set(err, GB_ERR_INVALID, "%s", msg);
 		return GB_ERR_INVALID;
 	case 401:
 	case 403:
-		set_err(err, GB_ERR_INTERNAL,
-			"backend %s refused %s (HTTP %d): set the same "
-			"admin_token on front end and backend",
-			st->url, op, r->status);
+		gb_error_set(err, GB_ERR_INTERNAL,
+			     "backend %s refused %s (HTTP %d): set the same "
+			     "admin_token on front end and backend",
+			     st->url, op, r->status);
 		return GB_ERR_INTERNAL;
 	default:
-		set_err(err, GB_ERR_UNAVAILABLE,
-			"backend %s answered %s with HTTP %d: %s", st->url, op,
-			r->status, msg);
+		gb_error_set(err, GB_ERR_UNAVAILABLE,
+			     "backend %s answered %s with HTTP %d: %s", st->url,
+			     op, r->status, msg);
 		return GB_ERR_UNAVAILABLE;
 	}
 }
@@ -752,9 +741,9 @@ enum gb_status http_unexpected(struct http_store *st,
 enum gb_status http_garbage(struct http_store *st, const char *op,
 			    const char *what, struct gb_error *err)
 {
-	set_err(err, GB_ERR_UNAVAILABLE,
-		"backend %s answered %s with an invalid body: expected %s",
-		st->url, op, what);
+	gb_error_set(err, GB_ERR_UNAVAILABLE,
+		     "backend %s answered %s with an invalid body: expected %s",
+		     st->url, op, what);
 	return GB_ERR_UNAVAILABLE;
 }
 
@@ -762,10 +751,11 @@ static int check_collection(const char *collection, struct gb_error *err)
 {
 	if (collection && strcmp(collection, HTTP_STORE_COLLECTION) == 0)
 		return 0;
-	set_err(err, GB_ERR_INVALID,
-		"the http store serves only the \"messages\" collection of "
-		"the backend, not \"%s\"",
-		collection ? collection : "(null)");
+	gb_error_set(
+	    err, GB_ERR_INVALID,
+	    "the http store serves only the \"messages\" collection of "
+	    "the backend, not \"%s\"",
+	    collection ? collection : "(null)");
 	return -1;
 }
 
@@ -866,11 +856,7 @@ static enum gb_status v1_get(struct http_store *st,
 /* A cursor as the storage API promises them: 1 to 200 of [A-Za-z0-9_-]. */
 static int cursor_valid(const char *c)
 {
-	size_t n =
-	    strspn(c, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		      "0123456789_-");
-
-	return n > 0 && n <= 200 && c[n] == '\0';
+	return gb_is_word(c, GB_CHARSET_CURSOR, 200);
 }
 
 /*
@@ -1028,9 +1014,9 @@ static enum gb_status v1_ping(struct http_store *st, int timeout_ms,
 	if (rc != GB_OK)
 		return rc;
 	if (r.status != 200) {
-		set_err(err, GB_ERR_UNAVAILABLE,
-			"backend %s is not ready (GET /ready answered %d)",
-			st->url, r.status);
+		gb_error_set(err, GB_ERR_UNAVAILABLE,
+			     "backend %s is not ready (GET /ready answered %d)",
+			     st->url, r.status);
 		rc = GB_ERR_UNAVAILABLE;
 	}
 	http_reply_free(&r);
@@ -1092,11 +1078,12 @@ static enum http_api detect(struct http_store *st, int timeout_ms,
 		if (legacy < 0)
 			return HTTP_API_AUTO;
 		if (!legacy) {
-			set_err(err, GB_ERR_UNAVAILABLE,
-				"backend %s speaks neither contract: GET "
-				"/api/v1/messages and GET /messages do not "
-				"answer as a guestbook backend does",
-				st->url);
+			gb_error_set(
+			    err, GB_ERR_UNAVAILABLE,
+			    "backend %s speaks neither contract: GET "
+			    "/api/v1/messages and GET /messages do not "
+			    "answer as a guestbook backend does",
+			    st->url);
 			return HTTP_API_AUTO;
 		}
 		found = HTTP_API_LEGACY;
@@ -1118,7 +1105,8 @@ static enum http_api mode_of(struct http_store *st, struct gb_error *err)
 static enum gb_status mode_unknown(struct gb_error *err)
 {
 	if (err && err->status == GB_OK)
-		set_err(err, GB_ERR_UNAVAILABLE, "backend contract unknown");
+		gb_error_set(err, GB_ERR_UNAVAILABLE,
+			     "backend contract unknown");
 	return GB_ERR_UNAVAILABLE;
 }
 
@@ -1142,10 +1130,11 @@ static enum gb_status v1_route_gone(struct http_store *st, enum gb_status rc,
 	if (rc != GB_ERR_NOT_FOUND || st->api_setting != HTTP_API_AUTO)
 		return rc;
 	atomic_store(&st->mode, HTTP_API_AUTO);
-	set_err(err, GB_ERR_UNAVAILABLE,
-		"backend %s no longer serves /api/v1/messages; detecting its "
-		"contract again",
-		st->url);
+	gb_error_set(
+	    err, GB_ERR_UNAVAILABLE,
+	    "backend %s no longer serves /api/v1/messages; detecting its "
+	    "contract again",
+	    st->url);
 	return GB_ERR_UNAVAILABLE;
 }
 
@@ -1270,11 +1259,12 @@ static enum gb_status http_remove(void *store, const struct gb_store_ctx *ctx,
 	if ((rc = op_mode(st, collection, &m, err)) != GB_OK)
 		return rc;
 	if (m == HTTP_API_LEGACY) {
-		set_err(err, GB_ERR_UNSUPPORTED,
-			"the backend speaks the legacy contract (GET/POST "
-			"/messages), whose messages have no ids: they cannot "
-			"be deleted through this front end; delete them in "
-			"the backend's database");
+		gb_error_set(
+		    err, GB_ERR_UNSUPPORTED,
+		    "the backend speaks the legacy contract (GET/POST "
+		    "/messages), whose messages have no ids: they cannot "
+		    "be deleted through this front end; delete them in "
+		    "the backend's database");
 		return GB_ERR_UNSUPPORTED;
 	}
 	return v1_remove(st, ctx, id, err);
@@ -1317,16 +1307,37 @@ static const struct gb_storage_ops http_ops = {
     .insert_once = http_insert_once,
 };
 
+/*
+ * The store's state is allocated here and registered as the `store`
+ * argument of every operation; open fills it, close empties it, fini
+ * frees it (the host closes the store before any plugin's fini).
+ */
 static int http_init(struct gb_plugin *self, const struct gb_host_api *host)
 {
+	struct http_store *st = calloc(1, sizeof(*st));
+
 	api = host;
 	self_plugin = self;
-	if (api->storage_register(self, "http", &http_ops, &the_store) !=
-	    GB_OK) {
+	if (!st) {
+		api->init_error(self, "out of memory");
+		return 1;
+	}
+	if (api->storage_register(self, "http", &http_ops, st) != GB_OK) {
+		free(st);
 		api->init_error(self, "cannot register storage \"http\"");
 		return 1;
 	}
+	registered = st;
 	return 0;
+}
+
+static void http_fini(struct gb_plugin *self)
+{
+	(void)self;
+	if (registered)
+		http_close(registered);
+	free(registered);
+	registered = NULL;
 }
 
 /*
@@ -1357,4 +1368,4 @@ static const struct gb_setting http_settings[] = {
 GB_PLUGIN(GB_PLUGIN_STORAGE, "http", "2.0.0",
 	  "Storage over a remote backend: guestbookd's v1 API or the "
 	  "original legacy contract",
-	  http_settings, http_init, NULL);
+	  http_settings, http_init, http_fini);

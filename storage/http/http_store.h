@@ -60,10 +60,6 @@ const struct gb_host_api *http_host(void);
 void http_log(enum gb_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Fills err (may be NULL) with status and a printf message. */
-void http_set_err(struct gb_error *err, enum gb_status status, const char *fmt,
-		  ...) __attribute__((format(printf, 3, 4)));
-
 /*
  * Sends `method target` (target starts with "/", the backend_url's path
  * is put in front) with an optional JSON body and extra header lines

@@ -237,7 +237,7 @@ static int fetch(struct http_store *st, const struct gb_store_ctx *ctx,
 		      &r, err) != GB_OK)
 		return -1;
 	if (r.status != 201) {
-		http_set_err(err, GB_ERR_UNAVAILABLE,
+		gb_error_set(err, GB_ERR_UNAVAILABLE,
 			     "backend %s answered GET /messages with HTTP %d, "
 			     "not the legacy contract's 201",
 			     st->url, r.status);
@@ -254,7 +254,7 @@ static int fetch(struct http_store *st, const struct gb_store_ctx *ctx,
 	*docs = cJSON_CreateArray();
 	if (!*docs) {
 		cJSON_Delete(root);
-		http_set_err(err, GB_ERR_NOMEM, "out of memory");
+		gb_error_set(err, GB_ERR_NOMEM, "out of memory");
 		return -1;
 	}
 	cJSON_ArrayForEach(m, root)
@@ -317,7 +317,7 @@ enum gb_status http_legacy_ping(struct http_store *st, int timeout_ms,
 	if (rc == 1)
 		return GB_OK;
 	if (rc == 0)
-		http_set_err(err, GB_ERR_UNAVAILABLE,
+		gb_error_set(err, GB_ERR_UNAVAILABLE,
 			     "backend %s is not ready: GET /messages must "
 			     "answer 201 with a JSON array",
 			     st->url);
@@ -440,7 +440,7 @@ static enum gb_status cut_page(const cJSON *all, int limit, int from_cursor,
 nomem:
 	cJSON_Delete(*page);
 	*page = NULL;
-	http_set_err(err, GB_ERR_NOMEM, "out of memory");
+	gb_error_set(err, GB_ERR_NOMEM, "out of memory");
 	return GB_ERR_NOMEM;
 }
 
@@ -457,7 +457,7 @@ enum gb_status http_legacy_list(struct http_store *st,
 	cJSON *all;
 
 	if (from_cursor && parse_cursor(cursor, &us, &nth) < 0) {
-		http_set_err(err, GB_ERR_INVALID, "cursor is not valid");
+		gb_error_set(err, GB_ERR_INVALID, "cursor is not valid");
 		return GB_ERR_INVALID;
 	}
 	/* a fresh snapshot: only the page is copied, under the lock */
@@ -497,7 +497,7 @@ enum gb_status http_legacy_insert(struct http_store *st,
 	    !cJSON_AddStringToObject(body, "message", text) ||
 	    !(json = cJSON_PrintUnformatted(body))) {
 		cJSON_Delete(body);
-		http_set_err(err, GB_ERR_NOMEM, "out of memory");
+		gb_error_set(err, GB_ERR_NOMEM, "out of memory");
 		return GB_ERR_NOMEM;
 	}
 	cJSON_Delete(body);

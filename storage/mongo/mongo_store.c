@@ -1,5 +1,5 @@
 /*
- * mongo_store.c - the "mongo" storage back end: MongoDB through libmongoc's
+ * mongo_ms->c - the "mongo" storage back end: MongoDB through libmongoc's
  * thread-safe client pool, in the legacy guestbook layout.
  *
  * Layout: the database named in the URI (default "guestbook"), one MongoDB
@@ -72,11 +72,21 @@ struct mongo_store {
 	char masked_uri[512];
 	char *password; /* masked out of every driver message */
 	int timeout_ms;
+	/* the outage fast path (see outage_note) */
+	_Atomic long long outage_until_ms;
+	pthread_mutex_t outage_lock;
+	char outage_reason[200];
+	/* idempotency keys purged last (seconds, see keys_purge) */
+	_Atomic long long keys_purged_at_s;
+	/* the one client of export and import, under ms->bulk_lock */
+	pthread_mutex_t bulk_lock;
+	mongoc_client_t *bulk_client;
 };
 
 static const struct gb_host_api *api;
 static struct gb_plugin *self;
-static struct mongo_store store;
+/* The store registered by init, for fini to free. */
+static struct mongo_store *registered;
 
 /*
  * The driver's warnings while a URI is parsed ("Unsupported URI option")
@@ -88,15 +98,20 @@ static _Thread_local char captured_warning[256];
 static void driver_log(mongoc_log_level_t level, const char *domain,
 		       const char *message, void *ud)
 {
+	/*
+	 * Not on the stack: the driver logs from deep inside its calls on
+	 * civetweb's workers, whose stacks are 100 KiB (less room under
+	 * ASan). A thread's log calls never nest.
+	 */
+	static _Thread_local char masked[1024];
+	struct mongo_store *ms = ud;
 	enum gb_log_level ours;
-	char masked[1024];
 
-	(void)ud;
 	/* a URI warning becomes open()'s error line instead of a log line */
 	if (capture_uri_warnings && level <= MONGOC_LOG_LEVEL_WARNING &&
 	    !strcasestr(message, "deprecated")) {
 		if (!captured_warning[0])
-			mongo_mask(message, store.password, captured_warning,
+			mongo_mask(message, ms->password, captured_warning,
 				   sizeof(captured_warning));
 		return;
 	}
@@ -116,27 +131,29 @@ static void driver_log(mongoc_log_level_t level, const char *domain,
 		ours = GB_LOG_DEBUG;
 	if (!api)
 		return;
-	mongo_mask(message, store.password, masked, sizeof(masked));
+	mongo_mask(message, ms->password, masked, sizeof(masked));
 	masked[strcspn(masked, "\r\n")] = '\0';
 	api->log(self, ours, "driver %s: %s", domain ? domain : "mongoc",
 		 masked);
 }
 
-static enum gb_status set_err(struct gb_error *err, enum gb_status st,
-			      const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static enum gb_status set_err(struct mongo_store *ms, struct gb_error *err,
+			      enum gb_status st, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-static enum gb_status set_err(struct gb_error *err, enum gb_status st,
-			      const char *fmt, ...)
+static enum gb_status set_err(struct mongo_store *ms, struct gb_error *err,
+			      enum gb_status st, const char *fmt, ...)
 {
-	char raw[sizeof(err->message)];
+	struct gb_error raw;
 	va_list ap;
 
+	/* Formatted as every store does, then with the password masked. */
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
+	gb_error_vset(&raw, st, fmt, ap);
 	va_end(ap);
 	err->status = st;
-	mongo_mask(raw, store.password, err->message, sizeof(err->message));
+	mongo_mask(raw.message, ms->password, err->message,
+		   sizeof(err->message));
 	return st;
 }
 
@@ -148,42 +165,40 @@ static enum gb_status set_err(struct gb_error *err, enum gb_status st,
  * with the last error for MONGO_OUTAGE_RETRY_MS; then the next one tries
  * again. The readiness ping always tries, and any success ends the outage.
  */
-static _Atomic long long outage_until_ms;
-static pthread_mutex_t outage_lock = PTHREAD_MUTEX_INITIALIZER;
-static char outage_reason[200];
 
 static long long now_ms(void)
 {
 	return (long long)(api->now_monotonic() * 1000.0);
 }
 
-static void outage_note(const char *why)
+static void outage_note(struct mongo_store *ms, const char *why)
 {
-	pthread_mutex_lock(&outage_lock);
-	snprintf(outage_reason, sizeof(outage_reason), "%s", why);
-	pthread_mutex_unlock(&outage_lock);
-	atomic_store(&outage_until_ms, now_ms() + MONGO_OUTAGE_RETRY_MS);
+	pthread_mutex_lock(&ms->outage_lock);
+	snprintf(ms->outage_reason, sizeof(ms->outage_reason), "%s", why);
+	pthread_mutex_unlock(&ms->outage_lock);
+	atomic_store(&ms->outage_until_ms, now_ms() + MONGO_OUTAGE_RETRY_MS);
 }
 
-static void outage_clear(void)
+static void outage_clear(struct mongo_store *ms)
 {
-	if (atomic_load(&outage_until_ms))
-		atomic_store(&outage_until_ms, 0);
+	if (atomic_load(&ms->outage_until_ms))
+		atomic_store(&ms->outage_until_ms, 0);
 }
 
 /* GB_ERR_UNAVAILABLE at once while in an outage's retry window, else OK. */
-static enum gb_status outage_check(struct gb_error *err)
+static enum gb_status outage_check(struct mongo_store *ms, struct gb_error *err)
 {
-	char why[sizeof(outage_reason)];
-	long long until = atomic_load(&outage_until_ms);
+	char why[sizeof(ms->outage_reason)];
+	long long until = atomic_load(&ms->outage_until_ms);
 
 	if (!until || now_ms() >= until)
 		return GB_OK;
-	pthread_mutex_lock(&outage_lock);
-	snprintf(why, sizeof(why), "%s", outage_reason);
-	pthread_mutex_unlock(&outage_lock);
-	return set_err(err, GB_ERR_UNAVAILABLE, "%s (next try within %d ms)",
-		       why, MONGO_OUTAGE_RETRY_MS);
+	pthread_mutex_lock(&ms->outage_lock);
+	snprintf(why, sizeof(why), "%s", ms->outage_reason);
+	pthread_mutex_unlock(&ms->outage_lock);
+	return set_err(ms, err, GB_ERR_UNAVAILABLE,
+		       "%s (next try within %d ms)", why,
+		       MONGO_OUTAGE_RETRY_MS);
 }
 
 /* Server error codes that mean "not now" rather than "never". */
@@ -239,18 +254,19 @@ static enum gb_status driver_status(const bson_error_t *e, const bson_t *reply)
 	return GB_ERR_INTERNAL;
 }
 
-static enum gb_status driver_err(struct gb_error *err, const char *op,
-				 const bson_error_t *e, const bson_t *reply)
+static enum gb_status driver_err(struct mongo_store *ms, struct gb_error *err,
+				 const char *op, const bson_error_t *e,
+				 const bson_t *reply)
 {
 	enum gb_status st = driver_status(e, reply);
 
 	if (st == GB_ERR_UNAVAILABLE) {
-		set_err(err, st, "MongoDB unavailable (%s): %s", op,
+		set_err(ms, err, st, "MongoDB unavailable (%s): %s", op,
 			e->message);
-		outage_note(err->message);
+		outage_note(ms, err->message);
 		return st;
 	}
-	return set_err(err, st, "MongoDB %s failed: %s", op, e->message);
+	return set_err(ms, err, st, "MongoDB %s failed: %s", op, e->message);
 }
 
 /* --- settings ----------------------------------------------------------- */
@@ -271,7 +287,7 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 }
 
 /* Builds the URI string from mongo_uri or the legacy db_addr (malloc'd). */
-static char *configured_uri(struct gb_error *err)
+static char *configured_uri(struct mongo_store *ms, struct gb_error *err)
 {
 	const char *uri = api->config_get("mongo_uri");
 	const char *addr = api->config_get("db_addr");
@@ -280,7 +296,7 @@ static char *configured_uri(struct gb_error *err)
 	if (uri && *uri)
 		return strdup(uri);
 	if (!addr || !*addr) {
-		set_err(err, GB_ERR_INVALID,
+		set_err(ms, err, GB_ERR_INVALID,
 			"mongo_uri: not set: give mongo_uri "
 			"(GUESTBOOK_MONGO_URI, e.g. mongodb://host:27017/"
 			"guestbook) or db_addr (GUESTBOOK_DB_ADDR, host:port)");
@@ -291,79 +307,82 @@ static char *configured_uri(struct gb_error *err)
 	return out;
 }
 
-static enum gb_status parse_uri(const char *text, const char *key,
-				struct gb_error *err)
+static enum gb_status parse_uri(struct mongo_store *ms, const char *text,
+				const char *key, struct gb_error *err)
 {
 	bson_error_t e;
 
 	captured_warning[0] = '\0';
 	capture_uri_warnings = 1;
-	store.uri = mongoc_uri_new_with_error(text, &e);
+	ms->uri = mongoc_uri_new_with_error(text, &e);
 	capture_uri_warnings = 0;
-	if (!store.uri) {
+	if (!ms->uri) {
 		char *msg = e.message;
 
 		msg[strcspn(msg, "\r\n")] = '\0';
-		return set_err(err, GB_ERR_INVALID,
+		return set_err(ms, err, GB_ERR_INVALID,
 			       "%s: invalid MongoDB URI %s: %s", key,
-			       store.masked_uri, msg);
+			       ms->masked_uri, msg);
 	}
 	if (captured_warning[0])
-		return set_err(err, GB_ERR_INVALID, "%s: %s: %s", key,
-			       store.masked_uri, captured_warning);
+		return set_err(ms, err, GB_ERR_INVALID, "%s: %s: %s", key,
+			       ms->masked_uri, captured_warning);
 	return GB_OK;
 }
 
 /* Sets an integer URI option unless the URI already chose one. */
-static void default_option(const char *name, int32_t value)
+static void default_option(struct mongo_store *ms, const char *name,
+			   int32_t value)
 {
-	if (!mongoc_uri_has_option(store.uri, name))
-		mongoc_uri_set_option_as_int32(store.uri, name, value);
+	if (!mongoc_uri_has_option(ms->uri, name))
+		mongoc_uri_set_option_as_int32(ms->uri, name, value);
 }
 
-static enum gb_status apply_write_concern(struct gb_error *err)
+static enum gb_status apply_write_concern(struct mongo_store *ms,
+					  struct gb_error *err)
 {
 	const char *w = api->config_get("mongo_write_concern");
 	mongoc_write_concern_t *wc = mongoc_write_concern_new();
 	long n;
 
 	if (!wc)
-		return set_err(err, GB_ERR_NOMEM, "out of memory");
+		return set_err(ms, err, GB_ERR_NOMEM, "out of memory");
 	if (!w || !*w || !strcmp(w, "majority")) {
-		mongoc_write_concern_set_wmajority(wc, store.timeout_ms);
+		mongoc_write_concern_set_wmajority(wc, ms->timeout_ms);
 	} else if (parse_int(w, 0, 1000, &n) == 0) {
 		if (n == 0) {
 			mongoc_write_concern_destroy(wc);
-			return set_err(err, GB_ERR_INVALID,
+			return set_err(ms, err, GB_ERR_INVALID,
 				       "mongo_write_concern: 0 would not "
 				       "acknowledge writes; use majority or a "
 				       "number of nodes >= 1");
 		}
 		mongoc_write_concern_set_w(wc, (int32_t)n);
-		mongoc_write_concern_set_wtimeout_int64(wc, store.timeout_ms);
+		mongoc_write_concern_set_wtimeout_int64(wc, ms->timeout_ms);
 	} else {
 		/* a tag set name defined in the replica set configuration */
 		mongoc_write_concern_set_wtag(wc, w);
-		mongoc_write_concern_set_wtimeout_int64(wc, store.timeout_ms);
+		mongoc_write_concern_set_wtimeout_int64(wc, ms->timeout_ms);
 	}
 	mongoc_write_concern_set_journal(wc, true);
-	mongoc_uri_set_write_concern(store.uri, wc);
+	mongoc_uri_set_write_concern(ms->uri, wc);
 	mongoc_write_concern_destroy(wc);
 	return GB_OK;
 }
 
-static enum gb_status read_settings(long *pool_size, struct gb_error *err)
+static enum gb_status read_settings(struct mongo_store *ms, long *pool_size,
+				    struct gb_error *err)
 {
 	const char *t = api->config_get("mongo_timeout_ms");
 	const char *threads = api->config_get("threads");
 	long v = MONGO_DEFAULT_TIMEOUT_MS;
 
 	if (t && *t && parse_int(t, 100, 60000, &v))
-		return set_err(err, GB_ERR_INVALID,
+		return set_err(ms, err, GB_ERR_INVALID,
 			       "mongo_timeout_ms: \"%.32s\" is not a number of "
 			       "milliseconds from 100 to 60000",
 			       t);
-	store.timeout_ms = (int)v;
+	ms->timeout_ms = (int)v;
 	*pool_size = MONGO_DEFAULT_POOL;
 	if (threads && *threads && parse_int(threads, 1, 100000, &v) == 0)
 		*pool_size = v;
@@ -372,7 +391,8 @@ static enum gb_status read_settings(long *pool_size, struct gb_error *err)
 
 /* --- connections ---------------------------------------------------------- */
 
-static enum gb_status create_pool(long pool_size, struct gb_error *err)
+static enum gb_status create_pool(struct mongo_store *ms, long pool_size,
+				  struct gb_error *err)
 {
 	bson_error_t e;
 
@@ -381,43 +401,43 @@ static enum gb_status create_pool(long pool_size, struct gb_error *err)
 	 * connection; short timeouts so an outage answers in seconds.
 	 */
 	default_option(
-	    MONGOC_URI_MAXPOOLSIZE,
+	    ms, MONGOC_URI_MAXPOOLSIZE,
 	    (int32_t)(pool_size > INT32_MAX ? INT32_MAX : pool_size));
-	default_option(MONGOC_URI_SERVERSELECTIONTIMEOUTMS, store.timeout_ms);
-	default_option(MONGOC_URI_CONNECTTIMEOUTMS, store.timeout_ms);
-	default_option(MONGOC_URI_SOCKETTIMEOUTMS, 2 * store.timeout_ms);
-	if (!mongoc_uri_has_option(store.uri, MONGOC_URI_APPNAME))
-		mongoc_uri_set_option_as_utf8(store.uri, MONGOC_URI_APPNAME,
+	default_option(ms, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, ms->timeout_ms);
+	default_option(ms, MONGOC_URI_CONNECTTIMEOUTMS, ms->timeout_ms);
+	default_option(ms, MONGOC_URI_SOCKETTIMEOUTMS, 2 * ms->timeout_ms);
+	if (!mongoc_uri_has_option(ms->uri, MONGOC_URI_APPNAME))
+		mongoc_uri_set_option_as_utf8(ms->uri, MONGOC_URI_APPNAME,
 					      "guestbookd");
-	store.pool = mongoc_client_pool_new_with_error(store.uri, &e);
-	if (!store.pool)
-		return set_err(err, GB_ERR_INVALID, "mongo_uri: %s: %s",
-			       store.masked_uri, e.message);
-	mongoc_client_pool_set_error_api(store.pool,
-					 MONGOC_ERROR_API_VERSION_2);
+	ms->pool = mongoc_client_pool_new_with_error(ms->uri, &e);
+	if (!ms->pool)
+		return set_err(ms, err, GB_ERR_INVALID, "mongo_uri: %s: %s",
+			       ms->masked_uri, e.message);
+	mongoc_client_pool_set_error_api(ms->pool, MONGOC_ERROR_API_VERSION_2);
 	return GB_OK;
 }
 
-static enum gb_status create_ping_client(struct gb_error *err)
+static enum gb_status create_ping_client(struct mongo_store *ms,
+					 struct gb_error *err)
 {
-	int32_t t = store.timeout_ms < MONGO_PING_TIMEOUT_MS
-			? store.timeout_ms
+	int32_t t = ms->timeout_ms < MONGO_PING_TIMEOUT_MS
+			? ms->timeout_ms
 			: MONGO_PING_TIMEOUT_MS;
-	mongoc_uri_t *uri = mongoc_uri_copy(store.uri);
+	mongoc_uri_t *uri = mongoc_uri_copy(ms->uri);
 	bson_error_t e;
 
 	if (!uri)
-		return set_err(err, GB_ERR_NOMEM, "out of memory");
+		return set_err(ms, err, GB_ERR_NOMEM, "out of memory");
 	mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, t);
 	mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, t);
 	mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS,
 				       t);
-	store.ping_client = mongoc_client_new_from_uri_with_error(uri, &e);
+	ms->ping_client = mongoc_client_new_from_uri_with_error(uri, &e);
 	mongoc_uri_destroy(uri);
-	if (!store.ping_client)
-		return set_err(err, GB_ERR_INVALID, "mongo_uri: %s: %s",
-			       store.masked_uri, e.message);
-	mongoc_client_set_error_api(store.ping_client,
+	if (!ms->ping_client)
+		return set_err(ms, err, GB_ERR_INVALID, "mongo_uri: %s: %s",
+			       ms->masked_uri, e.message);
+	mongoc_client_set_error_api(ms->ping_client,
 				    MONGOC_ERROR_API_VERSION_2);
 	return GB_OK;
 }
@@ -428,18 +448,18 @@ static enum gb_status create_ping_client(struct gb_error *err)
  */
 static enum gb_status mongo_ping(void *st, struct gb_error *err)
 {
+	struct mongo_store *ms = st;
 	bson_t cmd = BSON_INITIALIZER;
 	bson_error_t e;
 	struct gb_error ignored;
 	bool ok = false;
 
-	(void)st;
 	BSON_APPEND_INT32(&cmd, "ping", 1);
-	pthread_mutex_lock(&store.ping_lock);
-	if (!store.ping_client)
-		create_ping_client(&ignored);
-	if (store.ping_client) {
-		ok = mongoc_client_command_simple(store.ping_client, "admin",
+	pthread_mutex_lock(&ms->ping_lock);
+	if (!ms->ping_client)
+		create_ping_client(ms, &ignored);
+	if (ms->ping_client) {
+		ok = mongoc_client_command_simple(ms->ping_client, "admin",
 						  &cmd, NULL, NULL, &e);
 		/*
 		 * A single-threaded client waits out a 5 s cooldown after a
@@ -447,47 +467,48 @@ static enum gb_status mongo_ping(void *st, struct gb_error *err)
 		 * readiness returns as soon as the server does.
 		 */
 		if (!ok) {
-			mongoc_client_destroy(store.ping_client);
-			store.ping_client = NULL;
+			mongoc_client_destroy(ms->ping_client);
+			ms->ping_client = NULL;
 		}
 	} else {
 		bson_set_error(&e, MONGOC_ERROR_CLIENT, 0, "%s",
 			       ignored.message);
 	}
-	pthread_mutex_unlock(&store.ping_lock);
+	pthread_mutex_unlock(&ms->ping_lock);
 	bson_destroy(&cmd);
 	if (!ok) {
-		set_err(err, GB_ERR_UNAVAILABLE, "MongoDB %s: %s",
-			store.masked_uri, e.message);
-		outage_note(err->message);
+		set_err(ms, err, GB_ERR_UNAVAILABLE, "MongoDB %s: %s",
+			ms->masked_uri, e.message);
+		outage_note(ms, err->message);
 		return GB_ERR_UNAVAILABLE;
 	}
-	outage_clear();
+	outage_clear(ms);
 	return GB_OK;
 }
 
-static void bulk_client_destroy(void);
+static void bulk_client_destroy(struct mongo_store *ms);
 
 static void mongo_close(void *st)
 {
-	(void)st;
-	bulk_client_destroy();
-	if (store.ping_client)
-		mongoc_client_destroy(store.ping_client);
-	if (store.pool)
-		mongoc_client_pool_destroy(store.pool);
-	if (store.uri)
-		mongoc_uri_destroy(store.uri);
-	bson_free(store.password);
-	free(store.db_name);
-	store.ping_client = NULL;
-	store.pool = NULL;
-	store.uri = NULL;
-	store.password = NULL;
-	store.db_name = NULL;
+	struct mongo_store *ms = st;
+
+	bulk_client_destroy(ms);
+	if (ms->ping_client)
+		mongoc_client_destroy(ms->ping_client);
+	if (ms->pool)
+		mongoc_client_pool_destroy(ms->pool);
+	if (ms->uri)
+		mongoc_uri_destroy(ms->uri);
+	bson_free(ms->password);
+	free(ms->db_name);
+	ms->ping_client = NULL;
+	ms->pool = NULL;
+	ms->uri = NULL;
+	ms->password = NULL;
+	ms->db_name = NULL;
 }
 
-static enum gb_status open_store(struct gb_error *err)
+static enum gb_status open_store(struct mongo_store *ms, struct gb_error *err)
 {
 	const char *key =
 	    api->config_get("mongo_uri") ? "mongo_uri" : "db_addr";
@@ -497,39 +518,38 @@ static enum gb_status open_store(struct gb_error *err)
 	long pool_size = MONGO_DEFAULT_POOL;
 	char *text, *raw_password;
 
-	st = read_settings(&pool_size, err);
+	st = read_settings(ms, &pool_size, err);
 	if (st != GB_OK)
 		return st;
-	text = configured_uri(err);
+	text = configured_uri(ms, err);
 	if (!text)
 		return err->status
 			   ? err->status
-			   : set_err(err, GB_ERR_NOMEM, "out of memory");
-	mongo_mask_uri(text, store.masked_uri, sizeof(store.masked_uri));
+			   : set_err(ms, err, GB_ERR_NOMEM, "out of memory");
+	mongo_mask_uri(text, ms->masked_uri, sizeof(ms->masked_uri));
 	/* the driver quotes a password it refuses: mask it as written */
 	raw_password = mongo_uri_password(text);
 	if (raw_password)
-		store.password = bson_strdup(raw_password);
+		ms->password = bson_strdup(raw_password);
 	free(raw_password);
-	st = parse_uri(text, key, err);
+	st = parse_uri(ms, text, key, err);
 	free(text);
 	if (st != GB_OK)
 		return st;
 	/* from here on, the password as the driver understood it */
-	bson_free(store.password);
-	store.password = NULL;
-	if (mongoc_uri_get_password(store.uri))
-		store.password =
-		    bson_strdup(mongoc_uri_get_password(store.uri));
-	db = mongoc_uri_get_database(store.uri);
-	store.db_name = strdup(db && *db ? db : MONGO_DEFAULT_DB);
-	if (!store.db_name)
-		return set_err(err, GB_ERR_NOMEM, "out of memory");
-	st = apply_write_concern(err);
+	bson_free(ms->password);
+	ms->password = NULL;
+	if (mongoc_uri_get_password(ms->uri))
+		ms->password = bson_strdup(mongoc_uri_get_password(ms->uri));
+	db = mongoc_uri_get_database(ms->uri);
+	ms->db_name = strdup(db && *db ? db : MONGO_DEFAULT_DB);
+	if (!ms->db_name)
+		return set_err(ms, err, GB_ERR_NOMEM, "out of memory");
+	st = apply_write_concern(ms, err);
 	if (st == GB_OK)
-		st = create_pool(pool_size, err);
+		st = create_pool(ms, pool_size, err);
 	if (st == GB_OK)
-		st = create_ping_client(err);
+		st = create_ping_client(ms, err);
 	if (st != GB_OK)
 		return st;
 
@@ -539,7 +559,7 @@ static enum gb_status open_store(struct gb_error *err)
 	 * us (or restarts) never needs guestbookd restarted.
 	 */
 	memset(&ping_err, 0, sizeof(ping_err));
-	if (mongo_ping(NULL, &ping_err) != GB_OK)
+	if (mongo_ping(ms, &ping_err) != GB_OK)
 		api->log(
 		    self, GB_LOG_WARN,
 		    "cannot reach the database yet: %s; /ready answers 503 "
@@ -549,19 +569,19 @@ static enum gb_status open_store(struct gb_error *err)
 		api->log(self, GB_LOG_INFO,
 			 "connected to %s (database %s, pool of %ld, timeout "
 			 "%d ms)",
-			 store.masked_uri, store.db_name, pool_size,
-			 store.timeout_ms);
+			 ms->masked_uri, ms->db_name, pool_size,
+			 ms->timeout_ms);
 	return GB_OK;
 }
 
 static enum gb_status mongo_open(void *st, struct gb_error *err)
 {
+	struct mongo_store *ms = st;
 	enum gb_status rc;
 
-	(void)st;
-	rc = open_store(err);
+	rc = open_store(ms, err);
 	if (rc != GB_OK)
-		mongo_close(NULL);
+		mongo_close(ms);
 	return rc;
 }
 
@@ -572,21 +592,21 @@ static enum gb_status mongo_open(void *st, struct gb_error *err)
  * A pooled client, or NULL with GB_ERR_UNAVAILABLE in err when the URI's
  * waitQueueTimeoutMS ran out with every client of the pool in use.
  */
-static mongoc_client_t *client_pop(struct gb_error *err)
+static mongoc_client_t *client_pop(struct mongo_store *ms, struct gb_error *err)
 {
-	mongoc_client_t *client = mongoc_client_pool_pop(store.pool);
+	mongoc_client_t *client = mongoc_client_pool_pop(ms->pool);
 
 	if (!client)
-		set_err(err, GB_ERR_UNAVAILABLE,
+		set_err(ms, err, GB_ERR_UNAVAILABLE,
 			"MongoDB: no free connection in the pool within "
 			"waitQueueTimeoutMS (maxPoolSize too small?)");
 	return client;
 }
 
-static mongoc_collection_t *collection_of(mongoc_client_t *client,
-					  const char *name)
+static mongoc_collection_t *
+collection_of(struct mongo_store *ms, mongoc_client_t *client, const char *name)
 {
-	return mongoc_client_get_collection(client, store.db_name, name);
+	return mongoc_client_get_collection(client, ms->db_name, name);
 }
 
 /*
@@ -607,73 +627,119 @@ static int worth_retrying(const bson_error_t *e, double started)
 #define MONGO_KEY_PURGE_EVERY_S 60.0
 
 /*
- * insert_one with one quick retry on a dead pooled connection. A duplicate
- * _id counts as success on the retry (the first try had landed), and
- * always when `dup_ok` (the caller chose the _id and wants it stored once).
- * *dup is set when the _id existed. Returns the driver's verdict; e and
- * reply (destroy it) describe a failure.
+ * One try of an operation on a collection (`attempt` 0, then 1). It always
+ * initializes *reply (the caller destroys it). Returns the operation's
+ * status when the server answered, MONGO_TRY_AGAIN when the driver failed
+ * (*e, *reply) and a second try may help, MONGO_TRY_FAILED when it failed
+ * and must not be tried again (part of the answer was already read).
  */
-static bool insert_one(mongoc_collection_t *coll, const bson_t *bdoc,
-		       bool dup_ok, bool *dup, bson_t *reply, bson_error_t *e)
-{
-	bool ok;
+typedef int (*mongo_try_fn)(struct mongo_store *ms, mongoc_collection_t *coll,
+			    void *ud, int attempt, bson_t *reply,
+			    bson_error_t *e, struct gb_error *err);
 
-	*dup = false;
+#define MONGO_TRY_AGAIN	 (-1)
+#define MONGO_TRY_FAILED (-2)
+
+/*
+ * Runs `op` on `coll`, once more when the first try failed at once on a
+ * dead pooled connection (worth_retrying). A driver failure ends as
+ * driver_err(ms, what); an answer ends an outage.
+ */
+static enum gb_status retry_once(struct mongo_store *ms,
+				 mongoc_collection_t *coll, const char *what,
+				 mongo_try_fn op, void *ud,
+				 struct gb_error *err)
+{
 	for (int attempt = 0;; attempt++) {
 		double started = api->now_monotonic();
+		bson_t reply;
+		bson_error_t e;
+		int rc = op(ms, coll, ud, attempt, &reply, &e, err);
 
-		ok = mongoc_collection_insert_one(coll, bdoc, NULL, reply, e);
-		if (!ok && e->code == MONGO_DUPLICATE_KEY &&
-		    (attempt > 0 || dup_ok)) {
-			*dup = attempt == 0;
-			ok = true;
+		if (rc == MONGO_TRY_AGAIN && attempt == 0 &&
+		    worth_retrying(&e, started)) {
+			bson_destroy(&reply);
+			continue;
 		}
-		if (ok || attempt > 0 || !worth_retrying(e, started))
-			return ok;
-		bson_destroy(reply);
+		if (rc < 0)
+			rc = (int)driver_err(ms, err, what, &e, &reply);
+		else
+			outage_clear(ms);
+		bson_destroy(&reply);
+		return (enum gb_status)rc;
 	}
 }
 
+/*
+ * retry_once on `collection` with a client of the pool, refused at once
+ * while an outage's retry window is open.
+ */
+static enum gb_status with_collection(struct mongo_store *ms,
+				      const char *collection, const char *what,
+				      mongo_try_fn op, void *ud,
+				      struct gb_error *err)
+{
+	mongoc_client_t *client;
+	mongoc_collection_t *coll;
+	enum gb_status rc = outage_check(ms, err);
+
+	if (rc != GB_OK)
+		return rc;
+	client = client_pop(ms, err);
+	if (!client)
+		return GB_ERR_UNAVAILABLE;
+	coll = collection_of(ms, client, collection);
+	rc = retry_once(ms, coll, what, op, ud, err);
+	mongoc_collection_destroy(coll);
+	mongoc_client_pool_push(ms->pool, client);
+	return rc;
+}
+
+/*
+ * insert_one. A duplicate _id counts as success on the second try (the
+ * first had landed), and always when `dup_ok` (the caller chose the _id
+ * and wants it stored once); `dup` tells whether the _id existed.
+ */
+struct insert_try {
+	const bson_t *doc;
+	bool dup_ok;
+	bool dup;
+};
+
+static int try_insert(struct mongo_store *ms, mongoc_collection_t *coll,
+		      void *ud, int attempt, bson_t *reply, bson_error_t *e,
+		      struct gb_error *err)
+{
+	struct insert_try *t = ud;
+
+	(void)ms;
+	(void)err;
+	t->dup = false;
+	if (mongoc_collection_insert_one(coll, t->doc, NULL, reply, e))
+		return GB_OK;
+	if (e->code == MONGO_DUPLICATE_KEY && (attempt > 0 || t->dup_ok)) {
+		t->dup = attempt == 0;
+		return GB_OK;
+	}
+	return MONGO_TRY_AGAIN;
+}
+
 /* insert and insert_once: the message `doc` under the _id `oid`. */
-static enum gb_status insert_message(const char *collection, const cJSON *doc,
+static enum gb_status insert_message(struct mongo_store *ms,
+				     const char *collection, const cJSON *doc,
 				     const bson_oid_t *oid, bool dup_ok,
 				     bool *dup, struct gb_error *err)
 {
 	bson_t bdoc = BSON_INITIALIZER;
-	bson_t reply;
-	bson_error_t e;
-	mongoc_client_t *client;
-	mongoc_collection_t *coll;
+	struct insert_try t = {&bdoc, dup_ok, false};
 	enum gb_status rc;
-	bool ok;
 
 	rc = mongo_bson_from_json(doc, oid, &bdoc, err);
-	if (rc != GB_OK) {
-		bson_destroy(&bdoc);
-		return rc;
-	}
-	rc = outage_check(err);
-	if (rc != GB_OK) {
-		bson_destroy(&bdoc);
-		return rc;
-	}
-	client = client_pop(err);
-	if (!client) {
-		bson_destroy(&bdoc);
-		return GB_ERR_UNAVAILABLE;
-	}
-	coll = collection_of(client, collection);
-	/* the _id is ours: a retry cannot insert the message twice */
-	ok = insert_one(coll, &bdoc, dup_ok, dup, &reply, &e);
-	if (ok) {
-		outage_clear();
-		rc = GB_OK;
-	} else {
-		rc = driver_err(err, "insert", &e, &reply);
-	}
-	bson_destroy(&reply);
-	mongoc_collection_destroy(coll);
-	mongoc_client_pool_push(store.pool, client);
+	/* the _id is ours: a second try cannot insert the message twice */
+	if (rc == GB_OK)
+		rc = with_collection(ms, collection, "insert", try_insert, &t,
+				     err);
+	*dup = t.dup;
 	bson_destroy(&bdoc);
 	return rc;
 }
@@ -682,29 +748,28 @@ static enum gb_status mongo_insert(void *st, const struct gb_store_ctx *ctx,
 				   const char *collection, const cJSON *doc,
 				   char id_out[GB_ID_MAX], struct gb_error *err)
 {
+	struct mongo_store *ms = st;
 	bson_oid_t oid;
 	bool dup;
 	enum gb_status rc;
 
-	(void)st;
 	(void)ctx;
 	bson_oid_init(&oid, NULL);
-	rc = insert_message(collection, doc, &oid, false, &dup, err);
+	rc = insert_message(ms, collection, doc, &oid, false, &dup, err);
 	if (rc == GB_OK)
 		bson_oid_to_string(&oid, id_out);
 	return rc;
 }
 
-static _Atomic long long keys_purged_at_s;
-
 /* Deletes keys older than the window, at most once a minute. */
-static void keys_purge(mongoc_collection_t *keys, double now)
+static void keys_purge(struct mongo_store *ms, mongoc_collection_t *keys,
+		       double now)
 {
-	long long last = atomic_load(&keys_purged_at_s);
+	long long last = atomic_load(&ms->keys_purged_at_s);
 	bson_t filter = BSON_INITIALIZER, child;
 
 	if (now - (double)last < MONGO_KEY_PURGE_EVERY_S ||
-	    !atomic_compare_exchange_strong(&keys_purged_at_s, &last,
+	    !atomic_compare_exchange_strong(&ms->keys_purged_at_s, &last,
 					    (long long)now))
 		return;
 	BSON_APPEND_DOCUMENT_BEGIN(&filter, "created", &child);
@@ -718,34 +783,33 @@ static void keys_purge(mongoc_collection_t *keys, double now)
  * Claims `kid` for a new message `fresh`: *oid becomes `fresh` when the
  * key was unknown or expired, else the ObjectId the live key names.
  */
-static enum gb_status key_claim(mongoc_collection_t *keys, const char *kid,
+static enum gb_status key_claim(struct mongo_store *ms,
+				mongoc_collection_t *keys, const char *kid,
 				const bson_oid_t *fresh, double now,
 				bson_oid_t *oid, struct gb_error *err)
 {
 	for (int round = 0; round < 3; round++) {
 		bson_t kdoc = BSON_INITIALIZER, filter = BSON_INITIALIZER;
-		bson_t reply, child;
+		bson_t child;
 		bson_error_t e;
 		bson_iter_t it;
 		mongoc_cursor_t *cur;
 		const bson_t *found;
-		bool ok, dup, live = false, known = false;
+		struct insert_try t = {NULL, true, false};
+		enum gb_status rc;
+		bool ok, live = false, known = false;
 		double created = 0;
 
 		BSON_APPEND_UTF8(&kdoc, "_id", kid);
 		BSON_APPEND_OID(&kdoc, "document_id", fresh);
 		BSON_APPEND_DOUBLE(&kdoc, "created", now);
-		ok = insert_one(keys, &kdoc, true, &dup, &reply, &e);
-		if (!ok) {
-			enum gb_status rc =
-			    driver_err(err, "insert key", &e, &reply);
-
-			bson_destroy(&reply);
+		t.doc = &kdoc;
+		rc = retry_once(ms, keys, "insert key", try_insert, &t, err);
+		if (rc != GB_OK) {
 			bson_destroy(&kdoc);
 			return rc;
 		}
-		bson_destroy(&reply);
-		if (!dup) {
+		if (!t.dup) {
 			bson_destroy(&kdoc);
 			bson_oid_copy(fresh, oid);
 			return GB_OK;
@@ -769,7 +833,7 @@ static enum gb_status key_claim(mongoc_collection_t *keys, const char *kid,
 		if (!ok) {
 			bson_destroy(&filter);
 			bson_destroy(&kdoc);
-			return driver_err(err, "find key", &e, NULL);
+			return driver_err(ms, err, "find key", &e, NULL);
 		}
 		if (live) {
 			bson_destroy(&filter);
@@ -787,7 +851,7 @@ static enum gb_status key_claim(mongoc_collection_t *keys, const char *kid,
 		bson_destroy(&filter);
 		bson_destroy(&kdoc);
 	}
-	return set_err(err, GB_ERR_UNAVAILABLE,
+	return set_err(ms, err, GB_ERR_UNAVAILABLE,
 		       "MongoDB: idempotency key %s keeps changing", kid);
 }
 
@@ -796,6 +860,7 @@ mongo_insert_once(void *st, const struct gb_store_ctx *ctx,
 		  const char *collection, const cJSON *doc, const char *key,
 		  char id_out[GB_ID_MAX], int *repeated, struct gb_error *err)
 {
+	struct mongo_store *ms = st;
 	char kid[40 + GB_IDEMPOTENCY_KEY_MAX];
 	bson_oid_t fresh, oid;
 	mongoc_client_t *client;
@@ -804,27 +869,26 @@ mongo_insert_once(void *st, const struct gb_store_ctx *ctx,
 	enum gb_status rc;
 	bool dup;
 
-	(void)st;
 	(void)ctx;
 	snprintf(kid, sizeof(kid), "%s:%s", collection, key);
-	rc = outage_check(err);
+	rc = outage_check(ms, err);
 	if (rc != GB_OK)
 		return rc;
-	client = client_pop(err);
+	client = client_pop(ms, err);
 	if (!client)
 		return GB_ERR_UNAVAILABLE;
-	keys = collection_of(client, MONGO_KEYS_COLLECTION);
+	keys = collection_of(ms, client, MONGO_KEYS_COLLECTION);
 	bson_oid_init(&fresh, NULL);
-	rc = key_claim(keys, kid, &fresh, now, &oid, err);
+	rc = key_claim(ms, keys, kid, &fresh, now, &oid, err);
 	if (rc == GB_OK)
-		keys_purge(keys, now);
+		keys_purge(ms, keys, now);
 	mongoc_collection_destroy(keys);
-	mongoc_client_pool_push(store.pool, client);
+	mongoc_client_pool_push(ms->pool, client);
 	if (rc != GB_OK)
 		return rc;
 	/* A repeat stores the message under the key's _id only if the
 	 * first call died between the key and the message. */
-	rc = insert_message(collection, doc, &oid, true, &dup, err);
+	rc = insert_message(ms, collection, doc, &oid, true, &dup, err);
 	if (rc != GB_OK)
 		return rc;
 	bson_oid_to_string(&oid, id_out);
@@ -832,68 +896,69 @@ mongo_insert_once(void *st, const struct gb_store_ctx *ctx,
 	return GB_OK;
 }
 
+struct find_try {
+	const bson_t *filter, *opts;
+	int limit;
+	cJSON *out;
+	int more;
+};
+
+static int try_find(struct mongo_store *ms, mongoc_collection_t *coll, void *ud,
+		    int attempt, bson_t *reply, bson_error_t *e,
+		    struct gb_error *err)
+{
+	struct find_try *t = ud;
+	mongoc_cursor_t *cur;
+	const bson_t *b, *error_reply = NULL;
+	int rc = GB_OK, n = 0;
+
+	(void)attempt;
+	t->more = 0;
+	cur = mongoc_collection_find_with_opts(coll, t->filter, t->opts, NULL);
+	while (mongoc_cursor_next(cur, &b)) {
+		cJSON *doc;
+
+		if (n == t->limit) {
+			t->more = 1;
+			break;
+		}
+		doc = mongo_json_from_bson(b);
+		if (!doc) {
+			rc = set_err(ms, err, GB_ERR_NOMEM, "out of memory");
+			break;
+		}
+		cJSON_AddItemToArray(t->out, doc);
+		n++;
+	}
+	if (rc == GB_OK && mongoc_cursor_error_document(cur, e, &error_reply)) {
+		if (error_reply)
+			bson_copy_to(error_reply, reply);
+		else
+			bson_init(reply);
+		/* documents already appended: a second try would repeat them */
+		rc = n > 0 ? MONGO_TRY_FAILED : MONGO_TRY_AGAIN;
+	} else {
+		bson_init(reply);
+	}
+	mongoc_cursor_destroy(cur);
+	return rc;
+}
+
 /*
  * Runs find on `collection` and appends each document, converted, to the
  * JSON array `out`; at most `limit` of them. *more is set when the cursor
  * had a document beyond the limit.
  */
-static enum gb_status find_docs(const char *collection, const bson_t *filter,
-				const bson_t *opts, int limit, cJSON *out,
-				int *more, struct gb_error *err)
+static enum gb_status find_docs(struct mongo_store *ms, const char *collection,
+				const bson_t *filter, const bson_t *opts,
+				int limit, cJSON *out, int *more,
+				struct gb_error *err)
 {
-	mongoc_client_t *client;
-	mongoc_collection_t *coll;
-	mongoc_cursor_t *cur;
-	const bson_t *b;
-	const bson_t *reply = NULL;
-	bson_error_t e;
-	enum gb_status rc;
-	int n = 0;
+	struct find_try t = {filter, opts, limit, out, 0};
+	enum gb_status rc =
+	    with_collection(ms, collection, "find", try_find, &t, err);
 
-	*more = 0;
-	rc = outage_check(err);
-	if (rc != GB_OK)
-		return rc;
-	client = client_pop(err);
-	if (!client)
-		return GB_ERR_UNAVAILABLE;
-	coll = collection_of(client, collection);
-	for (int attempt = 0;; attempt++) {
-		double started = api->now_monotonic();
-
-		cur =
-		    mongoc_collection_find_with_opts(coll, filter, opts, NULL);
-		while (mongoc_cursor_next(cur, &b)) {
-			cJSON *doc;
-
-			if (n == limit) {
-				*more = 1;
-				break;
-			}
-			doc = mongo_json_from_bson(b);
-			if (!doc) {
-				rc =
-				    set_err(err, GB_ERR_NOMEM, "out of memory");
-				break;
-			}
-			cJSON_AddItemToArray(out, doc);
-			n++;
-		}
-		if (rc != GB_OK ||
-		    !mongoc_cursor_error_document(cur, &e, &reply)) {
-			if (rc == GB_OK)
-				outage_clear();
-			break;
-		}
-		if (attempt > 0 || n > 0 || !worth_retrying(&e, started)) {
-			rc = driver_err(err, "find", &e, reply);
-			break;
-		}
-		mongoc_cursor_destroy(cur);
-	}
-	mongoc_cursor_destroy(cur);
-	mongoc_collection_destroy(coll);
-	mongoc_client_pool_push(store.pool, client);
+	*more = t.more;
 	return rc;
 }
 
@@ -901,6 +966,7 @@ static enum gb_status mongo_get(void *st, const struct gb_store_ctx *ctx,
 				const char *collection, const char *id,
 				cJSON **doc_out, struct gb_error *err)
 {
+	struct mongo_store *ms = st;
 	bson_t filter = BSON_INITIALIZER;
 	bson_t opts = BSON_INITIALIZER;
 	bson_oid_t oid;
@@ -908,23 +974,22 @@ static enum gb_status mongo_get(void *st, const struct gb_store_ctx *ctx,
 	enum gb_status rc;
 	int more;
 
-	(void)st;
 	(void)ctx;
 	if (!mongo_is_oid_hex(id))
-		return set_err(err, GB_ERR_NOT_FOUND,
+		return set_err(ms, err, GB_ERR_NOT_FOUND,
 			       "no document with id %.64s", id ? id : "");
 	docs = cJSON_CreateArray();
 	if (!docs)
-		return set_err(err, GB_ERR_NOMEM, "out of memory");
+		return set_err(ms, err, GB_ERR_NOMEM, "out of memory");
 	bson_oid_init_from_string(&oid, id);
 	BSON_APPEND_OID(&filter, "_id", &oid);
 	BSON_APPEND_INT64(&opts, "limit", 1);
-	rc = find_docs(collection, &filter, &opts, 1, docs, &more, err);
+	rc = find_docs(ms, collection, &filter, &opts, 1, docs, &more, err);
 	bson_destroy(&filter);
 	bson_destroy(&opts);
 	if (rc == GB_OK && cJSON_GetArraySize(docs) == 0)
-		rc = set_err(err, GB_ERR_NOT_FOUND, "no document with id %s",
-			     id);
+		rc = set_err(ms, err, GB_ERR_NOT_FOUND,
+			     "no document with id %s", id);
 	if (rc == GB_OK)
 		*doc_out = cJSON_DetachItemFromArray(docs, 0);
 	cJSON_Delete(docs);
@@ -936,6 +1001,7 @@ static enum gb_status mongo_list(void *st, const struct gb_store_ctx *ctx,
 				 const char *cursor, cJSON **docs_out,
 				 char **next_cursor, struct gb_error *err)
 {
+	struct mongo_store *ms = st;
 	bson_t filter = BSON_INITIALIZER;
 	bson_t opts = BSON_INITIALIZER;
 	bson_t child;
@@ -943,16 +1009,16 @@ static enum gb_status mongo_list(void *st, const struct gb_store_ctx *ctx,
 	enum gb_status rc;
 	int more;
 
-	(void)st;
 	(void)ctx;
 	*next_cursor = NULL;
 	if (limit < 1)
-		return set_err(err, GB_ERR_INVALID, "limit must be at least 1");
+		return set_err(ms, err, GB_ERR_INVALID,
+			       "limit must be at least 1");
 	if (cursor && *cursor) {
 		bson_oid_t oid;
 
 		if (!mongo_is_oid_hex(cursor))
-			return set_err(err, GB_ERR_INVALID,
+			return set_err(ms, err, GB_ERR_INVALID,
 				       "invalid cursor \"%.64s\"", cursor);
 		bson_oid_init_from_string(&oid, cursor);
 		BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &child);
@@ -968,9 +1034,9 @@ static enum gb_status mongo_list(void *st, const struct gb_store_ctx *ctx,
 	if (!docs) {
 		bson_destroy(&filter);
 		bson_destroy(&opts);
-		return set_err(err, GB_ERR_NOMEM, "out of memory");
+		return set_err(ms, err, GB_ERR_NOMEM, "out of memory");
 	}
-	rc = find_docs(collection, &filter, &opts, limit, docs, &more, err);
+	rc = find_docs(ms, collection, &filter, &opts, limit, docs, &more, err);
 	bson_destroy(&filter);
 	bson_destroy(&opts);
 	if (rc != GB_OK) {
@@ -989,7 +1055,7 @@ static enum gb_status mongo_list(void *st, const struct gb_store_ctx *ctx,
 			*next_cursor = strdup(id);
 			if (!*next_cursor) {
 				cJSON_Delete(docs);
-				return set_err(err, GB_ERR_NOMEM,
+				return set_err(ms, err, GB_ERR_NOMEM,
 					       "out of memory");
 			}
 		}
@@ -998,96 +1064,85 @@ static enum gb_status mongo_list(void *st, const struct gb_store_ctx *ctx,
 	return GB_OK;
 }
 
+struct remove_try {
+	const bson_t *filter;
+	const char *id;
+};
+
+static int try_remove(struct mongo_store *ms, mongoc_collection_t *coll,
+		      void *ud, int attempt, bson_t *reply, bson_error_t *e,
+		      struct gb_error *err)
+{
+	struct remove_try *t = ud;
+	bson_iter_t it;
+
+	(void)attempt;
+	if (!mongoc_collection_delete_one(coll, t->filter, NULL, reply, e))
+		return MONGO_TRY_AGAIN;
+	if (!bson_iter_init_find(&it, reply, "deletedCount") ||
+	    bson_iter_as_int64(&it) < 1)
+		return set_err(ms, err, GB_ERR_NOT_FOUND,
+			       "no document with id %s", t->id);
+	return GB_OK;
+}
+
 static enum gb_status mongo_remove(void *st, const struct gb_store_ctx *ctx,
 				   const char *collection, const char *id,
 				   struct gb_error *err)
 {
+	struct mongo_store *ms = st;
 	bson_t filter = BSON_INITIALIZER;
-	bson_t reply;
-	bson_iter_t it;
-	bson_error_t e;
+	struct remove_try t = {&filter, id};
 	bson_oid_t oid;
-	mongoc_client_t *client;
-	mongoc_collection_t *coll;
-	enum gb_status rc = GB_OK;
-	bool ok;
+	enum gb_status rc;
 
-	(void)st;
 	(void)ctx;
 	if (!mongo_is_oid_hex(id))
-		return set_err(err, GB_ERR_NOT_FOUND,
+		return set_err(ms, err, GB_ERR_NOT_FOUND,
 			       "no document with id %.64s", id ? id : "");
-	rc = outage_check(err);
-	if (rc != GB_OK)
-		return rc;
-	client = client_pop(err);
-	if (!client)
-		return GB_ERR_UNAVAILABLE;
 	bson_oid_init_from_string(&oid, id);
 	BSON_APPEND_OID(&filter, "_id", &oid);
-	coll = collection_of(client, collection);
-	for (int attempt = 0;; attempt++) {
-		double started = api->now_monotonic();
-
-		ok = mongoc_collection_delete_one(coll, &filter, NULL, &reply,
-						  &e);
-		if (ok || attempt > 0 || !worth_retrying(&e, started))
-			break;
-		bson_destroy(&reply);
-	}
-	if (!ok) {
-		rc = driver_err(err, "delete", &e, &reply);
-	} else {
-		outage_clear();
-		if (!bson_iter_init_find(&it, &reply, "deletedCount") ||
-		    bson_iter_as_int64(&it) < 1)
-			rc = set_err(err, GB_ERR_NOT_FOUND,
-				     "no document with id %s", id);
-	}
-	bson_destroy(&reply);
-	mongoc_collection_destroy(coll);
-	mongoc_client_pool_push(store.pool, client);
+	rc = with_collection(ms, collection, "delete", try_remove, &t, err);
 	bson_destroy(&filter);
 	return rc;
+}
+
+struct count_try {
+	const bson_t *filter;
+	uint64_t count;
+};
+
+static int try_count(struct mongo_store *ms, mongoc_collection_t *coll,
+		     void *ud, int attempt, bson_t *reply, bson_error_t *e,
+		     struct gb_error *err)
+{
+	struct count_try *t = ud;
+	int64_t n;
+
+	(void)ms;
+	(void)attempt;
+	(void)err;
+	bson_init(reply);
+	n = mongoc_collection_count_documents(coll, t->filter, NULL, NULL, NULL,
+					      e);
+	if (n < 0)
+		return MONGO_TRY_AGAIN;
+	t->count = (uint64_t)n;
+	return GB_OK;
 }
 
 static enum gb_status mongo_count(void *st, const struct gb_store_ctx *ctx,
 				  const char *collection, uint64_t *count,
 				  struct gb_error *err)
 {
+	struct mongo_store *ms = st;
 	bson_t filter = BSON_INITIALIZER;
-	bson_error_t e;
-	mongoc_client_t *client;
-	mongoc_collection_t *coll;
+	struct count_try t = {&filter, 0};
 	enum gb_status rc;
-	int64_t n = -1;
 
-	(void)st;
 	(void)ctx;
-	*count = 0;
-	rc = outage_check(err);
-	if (rc != GB_OK)
-		return rc;
-	client = client_pop(err);
-	if (!client)
-		return GB_ERR_UNAVAILABLE;
-	coll = collection_of(client, collection);
-	for (int attempt = 0;; attempt++) {
-		double started = api->now_monotonic();
-
-		n = mongoc_collection_count_documents(coll, &filter, NULL, NULL,
-						      NULL, &e);
-		if (n >= 0 || attempt > 0 || !worth_retrying(&e, started))
-			break;
-	}
-	if (n < 0) {
-		rc = driver_err(err, "count", &e, NULL);
-	} else {
-		outage_clear();
-		*count = (uint64_t)n;
-	}
-	mongoc_collection_destroy(coll);
-	mongoc_client_pool_push(store.pool, client);
+	rc = with_collection(ms, collection, "count", try_count, &t, err);
+	*count = rc == GB_OK ? t.count : 0;
 	bson_destroy(&filter);
 	return rc;
 }
@@ -1104,49 +1159,48 @@ static enum gb_status mongo_count(void *st, const struct gb_store_ctx *ctx,
  */
 #define MONGO_BULK_SOCKET_TIMEOUT_MS (5 * 60 * 1000)
 
-static pthread_mutex_t bulk_lock = PTHREAD_MUTEX_INITIALIZER;
-static mongoc_client_t *bulk_client;
-
-static mongoc_client_t *bulk_client_take(struct gb_error *err)
+static mongoc_client_t *bulk_client_take(struct mongo_store *ms,
+					 struct gb_error *err)
 {
 	mongoc_uri_t *uri;
 	bson_error_t e;
 
-	pthread_mutex_lock(&bulk_lock);
-	if (bulk_client)
-		return bulk_client;
-	uri = mongoc_uri_copy(store.uri);
+	pthread_mutex_lock(&ms->bulk_lock);
+	if (ms->bulk_client)
+		return ms->bulk_client;
+	uri = mongoc_uri_copy(ms->uri);
 	if (!uri) {
-		pthread_mutex_unlock(&bulk_lock);
-		set_err(err, GB_ERR_NOMEM, "out of memory");
+		pthread_mutex_unlock(&ms->bulk_lock);
+		set_err(ms, err, GB_ERR_NOMEM, "out of memory");
 		return NULL;
 	}
 	mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS,
 				       MONGO_BULK_SOCKET_TIMEOUT_MS);
-	bulk_client = mongoc_client_new_from_uri_with_error(uri, &e);
+	ms->bulk_client = mongoc_client_new_from_uri_with_error(uri, &e);
 	mongoc_uri_destroy(uri);
-	if (!bulk_client) {
-		pthread_mutex_unlock(&bulk_lock);
-		set_err(err, GB_ERR_INVALID, "mongo_uri: %s: %s",
-			store.masked_uri, e.message);
+	if (!ms->bulk_client) {
+		pthread_mutex_unlock(&ms->bulk_lock);
+		set_err(ms, err, GB_ERR_INVALID, "mongo_uri: %s: %s",
+			ms->masked_uri, e.message);
 		return NULL;
 	}
-	mongoc_client_set_error_api(bulk_client, MONGOC_ERROR_API_VERSION_2);
-	return bulk_client;
+	mongoc_client_set_error_api(ms->bulk_client,
+				    MONGOC_ERROR_API_VERSION_2);
+	return ms->bulk_client;
 }
 
-static void bulk_client_give(void)
+static void bulk_client_give(struct mongo_store *ms)
 {
-	pthread_mutex_unlock(&bulk_lock);
+	pthread_mutex_unlock(&ms->bulk_lock);
 }
 
-static void bulk_client_destroy(void)
+static void bulk_client_destroy(struct mongo_store *ms)
 {
-	pthread_mutex_lock(&bulk_lock);
-	if (bulk_client)
-		mongoc_client_destroy(bulk_client);
-	bulk_client = NULL;
-	pthread_mutex_unlock(&bulk_lock);
+	pthread_mutex_lock(&ms->bulk_lock);
+	if (ms->bulk_client)
+		mongoc_client_destroy(ms->bulk_client);
+	ms->bulk_client = NULL;
+	pthread_mutex_unlock(&ms->bulk_lock);
 }
 
 /* Oldest first by _id, one driver batch in memory at a time. */
@@ -1154,6 +1208,7 @@ static enum gb_status mongo_scan(void *st, const char *collection,
 				 int (*each)(void *ud, const cJSON *doc),
 				 void *ud, struct gb_error *err)
 {
+	struct mongo_store *ms = st;
 	bson_t filter = BSON_INITIALIZER;
 	bson_t opts = BSON_INITIALIZER;
 	bson_t child;
@@ -1164,21 +1219,20 @@ static enum gb_status mongo_scan(void *st, const char *collection,
 	mongoc_cursor_t *cur;
 	enum gb_status rc = GB_OK;
 
-	(void)st;
-	client = bulk_client_take(err);
+	client = bulk_client_take(ms, err);
 	if (!client)
 		return err->status;
 	BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &child);
 	BSON_APPEND_INT32(&child, "_id", 1);
 	bson_append_document_end(&opts, &child);
-	coll = collection_of(client, collection);
+	coll = collection_of(ms, client, collection);
 	cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
 	while (mongoc_cursor_next(cur, &b)) {
 		cJSON *doc = mongo_json_from_bson(b);
 		int stop;
 
 		if (!doc) {
-			rc = set_err(err, GB_ERR_NOMEM, "out of memory");
+			rc = set_err(ms, err, GB_ERR_NOMEM, "out of memory");
 			break;
 		}
 		stop = each(ud, doc);
@@ -1187,10 +1241,10 @@ static enum gb_status mongo_scan(void *st, const char *collection,
 			break;
 	}
 	if (rc == GB_OK && mongoc_cursor_error_document(cur, &e, &reply))
-		rc = driver_err(err, "find", &e, reply);
+		rc = driver_err(ms, err, "find", &e, reply);
 	mongoc_cursor_destroy(cur);
 	mongoc_collection_destroy(coll);
-	bulk_client_give();
+	bulk_client_give(ms);
 	bson_destroy(&filter);
 	bson_destroy(&opts);
 	return rc;
@@ -1235,7 +1289,8 @@ static void import_oid_next(bson_oid_t *oid)
  * when it exists). Sparse: documents without a key, every one the API
  * wrote, cost it nothing.
  */
-static enum gb_status ensure_import_index(mongoc_client_t *client,
+static enum gb_status ensure_import_index(struct mongo_store *ms,
+					  mongoc_client_t *client,
 					  const char *collection,
 					  struct gb_error *err)
 {
@@ -1259,11 +1314,12 @@ static enum gb_status ensure_import_index(mongoc_client_t *client,
 	BSON_APPEND_BOOL(&index, "sparse", true);
 	bson_append_document_end(&indexes, &index);
 	bson_append_array_end(&cmd, &indexes);
-	if (mongoc_client_write_command_with_opts(client, store.db_name, &cmd,
+	if (mongoc_client_write_command_with_opts(client, ms->db_name, &cmd,
 						  NULL, &reply, &e))
 		atomic_store(&done, 1);
 	else
-		rc = driver_err(err, "createIndexes import_key", &e, &reply);
+		rc =
+		    driver_err(ms, err, "createIndexes import_key", &e, &reply);
 	bson_destroy(&reply);
 	bson_destroy(&cmd);
 	return rc;
@@ -1308,7 +1364,8 @@ static void mark_known(struct import_entry *entries, size_t n,
 }
 
 /* The keys of `entries` already stored, into `out` (sorted strings). */
-static enum gb_status find_existing_keys(mongoc_collection_t *coll,
+static enum gb_status find_existing_keys(struct mongo_store *ms,
+					 mongoc_collection_t *coll,
 					 const struct import_entry *entries,
 					 size_t n, cJSON *out,
 					 struct gb_error *err)
@@ -1343,12 +1400,12 @@ static enum gb_status find_existing_keys(mongoc_collection_t *coll,
 		    BSON_ITER_HOLDS_UTF8(&it) &&
 		    !cJSON_AddItemToArray(
 			out, cJSON_CreateString(bson_iter_utf8(&it, NULL)))) {
-			rc = set_err(err, GB_ERR_NOMEM, "out of memory");
+			rc = set_err(ms, err, GB_ERR_NOMEM, "out of memory");
 			break;
 		}
 	}
 	if (rc == GB_OK && mongoc_cursor_error_document(cur, &e, &reply))
-		rc = driver_err(err, "find import_key", &e, reply);
+		rc = driver_err(ms, err, "find import_key", &e, reply);
 	mongoc_cursor_destroy(cur);
 	bson_destroy(&filter);
 	bson_destroy(&opts);
@@ -1356,7 +1413,8 @@ static enum gb_status find_existing_keys(mongoc_collection_t *coll,
 }
 
 /* Converts and inserts the entries not skipped, in their order. */
-static enum gb_status insert_new(mongoc_collection_t *coll,
+static enum gb_status insert_new(struct mongo_store *ms,
+				 mongoc_collection_t *coll,
 				 const cJSON *const *docs, size_t n,
 				 const int *skip, size_t *added,
 				 struct gb_error *err)
@@ -1372,7 +1430,7 @@ static enum gb_status insert_new(mongoc_collection_t *coll,
 	if (!bdocs || !ptrs) {
 		free(bdocs);
 		free(ptrs);
-		return set_err(err, GB_ERR_NOMEM, "out of memory");
+		return set_err(ms, err, GB_ERR_NOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < n && rc == GB_OK; i++) {
 		bson_oid_t oid;
@@ -1391,9 +1449,9 @@ static enum gb_status insert_new(mongoc_collection_t *coll,
 			*added = count;
 			if (bson_iter_init_find(&it, &reply, "insertedCount"))
 				*added = (size_t)bson_iter_as_int64(&it);
-			outage_clear();
+			outage_clear(ms);
 		} else {
-			rc = driver_err(err, "insert", &e, &reply);
+			rc = driver_err(ms, err, "insert", &e, &reply);
 		}
 		bson_destroy(&reply);
 	}
@@ -1413,6 +1471,7 @@ static enum gb_status mongo_import(void *st, const char *collection,
 				   const cJSON *const *docs, size_t n,
 				   size_t *added, struct gb_error *err)
 {
+	struct mongo_store *ms = st;
 	struct import_entry *entries = calloc(n, sizeof(*entries));
 	int *skip = calloc(n, sizeof(*skip));
 	cJSON *existing = cJSON_CreateArray();
@@ -1422,10 +1481,9 @@ static enum gb_status mongo_import(void *st, const char *collection,
 	mongoc_collection_t *coll = NULL;
 	enum gb_status rc = GB_OK;
 
-	(void)st;
 	*added = 0;
 	if (!entries || !skip || !existing) {
-		rc = set_err(err, GB_ERR_NOMEM, "out of memory");
+		rc = set_err(ms, err, GB_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -1433,29 +1491,29 @@ static enum gb_status mongo_import(void *st, const char *collection,
 		    cJSON_GetObjectItemCaseSensitive(docs[i], "import_key"));
 		entries[i].index = i;
 		if (!entries[i].key || !*entries[i].key) {
-			rc = set_err(err, GB_ERR_INVALID,
+			rc = set_err(ms, err, GB_ERR_INVALID,
 				     "import: document %zu has no import_key",
 				     i + 1);
 			goto out;
 		}
 	}
-	client = bulk_client_take(err);
+	client = bulk_client_take(ms, err);
 	if (!client) {
 		rc = err->status;
 		goto out;
 	}
-	rc = ensure_import_index(client, collection, err);
+	rc = ensure_import_index(ms, client, collection, err);
 	if (rc != GB_OK)
 		goto out;
-	coll = collection_of(client, collection);
+	coll = collection_of(ms, client, collection);
 	qsort(entries, n, sizeof(*entries), entry_by_key);
-	rc = find_existing_keys(coll, entries, n, existing, err);
+	rc = find_existing_keys(ms, coll, entries, n, existing, err);
 	if (rc != GB_OK)
 		goto out;
 	nknown = (size_t)cJSON_GetArraySize(existing);
 	known = calloc(nknown ? nknown : 1, sizeof(*known));
 	if (!known) {
-		rc = set_err(err, GB_ERR_NOMEM, "out of memory");
+		rc = set_err(ms, err, GB_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	nknown = 0;
@@ -1465,12 +1523,12 @@ static enum gb_status mongo_import(void *st, const char *collection,
 	mark_known(entries, n, known, nknown);
 	for (size_t i = 0; i < n; i++)
 		skip[entries[i].index] = entries[i].skip;
-	rc = insert_new(coll, docs, n, skip, added, err);
+	rc = insert_new(ms, coll, docs, n, skip, added, err);
 out:
 	if (coll)
 		mongoc_collection_destroy(coll);
 	if (client)
-		bulk_client_give();
+		bulk_client_give(ms);
 	free(known);
 	cJSON_Delete(existing);
 	free(skip);
@@ -1496,26 +1554,48 @@ static const struct gb_storage_ops mongo_ops = {
 /* --- plugin ------------------------------------------------------------------
  */
 
+static void mongo_store_free(struct mongo_store *ms)
+{
+	pthread_mutex_destroy(&ms->ping_lock);
+	pthread_mutex_destroy(&ms->outage_lock);
+	pthread_mutex_destroy(&ms->bulk_lock);
+	free(ms);
+}
+
+/*
+ * The store's state is allocated here and registered as the `store`
+ * argument of every operation; open fills it, close empties it, fini
+ * frees it (the host closes the store before any plugin's fini).
+ */
 static int mongo_init(struct gb_plugin *plugin, const struct gb_host_api *host)
 {
+	struct mongo_store *ms = calloc(1, sizeof(*ms));
+
 	api = host;
 	self = plugin;
-	memset(&store, 0, sizeof(store));
-	atomic_store(&outage_until_ms, 0);
-	if (pthread_mutex_init(&store.ping_lock, NULL)) {
+	if (!ms) {
+		api->init_error(plugin, "out of memory");
+		return 1;
+	}
+	if (pthread_mutex_init(&ms->ping_lock, NULL) ||
+	    pthread_mutex_init(&ms->outage_lock, NULL) ||
+	    pthread_mutex_init(&ms->bulk_lock, NULL)) {
+		free(ms);
 		api->init_error(plugin, "cannot create a mutex");
 		return 1;
 	}
 	/* before mongoc_init: the driver prints to stdout otherwise */
-	mongoc_log_set_handler(driver_log, NULL);
+	mongoc_log_set_handler(driver_log, ms);
 	mongoc_log_trace_disable();
 	mongoc_init();
-	if (api->storage_register(plugin, "mongo", &mongo_ops, &store) !=
-	    GB_OK) {
+	if (api->storage_register(plugin, "mongo", &mongo_ops, ms) != GB_OK) {
+		mongoc_log_set_handler(NULL, NULL);
+		mongo_store_free(ms);
 		api->init_error(plugin, "cannot register the storage back "
 					"end \"mongo\"");
 		return 1;
 	}
+	registered = ms;
 	return 0;
 }
 
@@ -1526,19 +1606,19 @@ static int mongo_init(struct gb_plugin *plugin, const struct gb_host_api *host)
  */
 static void mongo_fini(struct gb_plugin *plugin)
 {
+	struct mongo_store *ms = registered;
+
 	(void)plugin;
-	mongo_close(NULL);
+	registered = NULL;
 	/* the handler lives in this object, which may be unloaded now */
 	mongoc_log_set_handler(NULL, NULL);
-	pthread_mutex_destroy(&store.ping_lock);
+	if (ms) {
+		mongo_close(ms);
+		mongo_store_free(ms);
+	}
 	api = NULL;
 }
 
-/*
- * The store reads these through config_get by their file keys, which are
- * the spellings they always had (mongo_uri, db_addr, ...). The URIs may
- * hold a password: secret, so they also take a _FILE variant.
- */
 static const struct gb_setting mongo_settings[] = {
     {"uri", GB_SETTING_STRING, NULL, 0, 0, NULL,
      "MongoDB URI (default from db_addr)", GB_SETTING_SECRET, NULL},

@@ -191,20 +191,6 @@ static const struct gb_host_api *host;
 
 /* ---- errors ---------------------------------------------------------- */
 
-__attribute__((format(printf, 3, 4))) static enum gb_status
-sq_fail(struct gb_error *err, enum gb_status status, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		err->status = status;
-		va_start(ap, fmt);
-		vsnprintf(err->message, sizeof(err->message), fmt, ap);
-		va_end(ap);
-	}
-	return status;
-}
-
 /* Busy, locked, I/O and space problems are worth a retry: unavailable. */
 static enum gb_status sq_status_of(int rc)
 {
@@ -227,7 +213,7 @@ static enum gb_status sq_db_fail(struct gb_error *err, sqlite3 *db, int rc,
 {
 	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
 
-	return sq_fail(err, sq_status_of(rc), "sqlite %s: %s", what, msg);
+	return gb_error_set(err, sq_status_of(rc), "sqlite %s: %s", what, msg);
 }
 
 /* ---- ids and cursors ------------------------------------------------- */
@@ -329,7 +315,7 @@ static struct sq_conn *sq_conn_open(const char *path, bool writer,
 	int rc;
 
 	if (!c) {
-		sq_fail(err, GB_ERR_NOMEM, "sqlite: out of memory");
+		gb_error_set(err, GB_ERR_NOMEM, "sqlite: out of memory");
 		return NULL;
 	}
 	if (writer)
@@ -350,8 +336,8 @@ static struct sq_conn *sq_conn_open(const char *path, bool writer,
 		goto fail;
 	return c;
 fail:
-	sq_fail(err, sq_status_of(rc), "sqlite_path %s: cannot open: %s", path,
-		c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+	gb_error_set(err, sq_status_of(rc), "sqlite_path %s: cannot open: %s",
+		     path, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
 	sq_conn_close(c);
 	return NULL;
 }
@@ -385,14 +371,15 @@ static enum gb_status sq_enable_wal(struct sq_store *s, sqlite3 *db,
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		status = sq_fail(err, sq_status_of(rc),
-				 "sqlite_path %s: cannot use it as a "
-				 "database: %s",
-				 s->path, sqlite3_errmsg(db));
+		status = gb_error_set(err, sq_status_of(rc),
+				      "sqlite_path %s: cannot use it as a "
+				      "database: %s",
+				      s->path, sqlite3_errmsg(db));
 	} else {
 		mode = (const char *)sqlite3_column_text(st, 0);
 		if (!mode || strcmp(mode, "wal") != 0)
-			status = sq_fail(err, GB_ERR_UNAVAILABLE,
+			status =
+			    gb_error_set(err, GB_ERR_UNAVAILABLE,
 					 "sqlite_path %s: cannot switch to "
 					 "WAL mode (journal mode stays %s)",
 					 s->path, mode ? mode : "unknown");
@@ -416,33 +403,34 @@ static enum gb_status sq_migrate_locked(struct sq_store *s, sqlite3 *db,
 	if (rc == SQLITE_OK)
 		rc = sq_query_int(db, "PRAGMA user_version", &version);
 	if (rc != SQLITE_OK)
-		return sq_fail(err, sq_status_of(rc),
-			       "sqlite_path %s: cannot read the schema: %s",
-			       s->path, sqlite3_errmsg(db));
+		return gb_error_set(
+		    err, sq_status_of(rc),
+		    "sqlite_path %s: cannot read the schema: %s", s->path,
+		    sqlite3_errmsg(db));
 	if (app != 0 && app != SQ_APPLICATION_ID)
-		return sq_fail(err, GB_ERR_INVALID,
-			       "sqlite_path %s: not a guestbookd database "
-			       "(application_id 0x%08llx)",
-			       s->path, (unsigned long long)app);
+		return gb_error_set(err, GB_ERR_INVALID,
+				    "sqlite_path %s: not a guestbookd database "
+				    "(application_id 0x%08llx)",
+				    s->path, (unsigned long long)app);
 	if (version > SQ_SCHEMA_VERSION)
-		return sq_fail(
+		return gb_error_set(
 		    err, GB_ERR_INVALID,
 		    "sqlite_path %s: schema version %lld is newer "
 		    "than this guestbookd supports (%d); run a newer "
 		    "guestbookd or point sqlite_path at another file",
 		    s->path, (long long)version, SQ_SCHEMA_VERSION);
 	if (version < 0)
-		return sq_fail(err, GB_ERR_INVALID,
-			       "sqlite_path %s: bad schema version %lld",
-			       s->path, (long long)version);
+		return gb_error_set(err, GB_ERR_INVALID,
+				    "sqlite_path %s: bad schema version %lld",
+				    s->path, (long long)version);
 	for (sqlite3_int64 v = version; v < SQ_SCHEMA_VERSION; v++) {
 		rc = sqlite3_exec(db, sq_migrations[v], NULL, NULL, NULL);
 		if (rc != SQLITE_OK)
-			return sq_fail(err, sq_status_of(rc),
-				       "sqlite_path %s: migration to schema "
-				       "version %lld failed: %s",
-				       s->path, (long long)v + 1,
-				       sqlite3_errmsg(db));
+			return gb_error_set(
+			    err, sq_status_of(rc),
+			    "sqlite_path %s: migration to schema "
+			    "version %lld failed: %s",
+			    s->path, (long long)v + 1, sqlite3_errmsg(db));
 	}
 	if (version == SQ_SCHEMA_VERSION)
 		return GB_OK;
@@ -451,10 +439,10 @@ static enum gb_status sq_migrate_locked(struct sq_store *s, sqlite3 *db,
 		 SQ_APPLICATION_ID, SQ_SCHEMA_VERSION);
 	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
-		return sq_fail(err, sq_status_of(rc),
-			       "sqlite_path %s: cannot record the schema "
-			       "version: %s",
-			       s->path, sqlite3_errmsg(db));
+		return gb_error_set(err, sq_status_of(rc),
+				    "sqlite_path %s: cannot record the schema "
+				    "version: %s",
+				    s->path, sqlite3_errmsg(db));
 	return GB_OK;
 }
 
@@ -465,10 +453,11 @@ static enum gb_status sq_migrate(struct sq_store *s, sqlite3 *db,
 	int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 
 	if (rc != SQLITE_OK)
-		return sq_fail(err, sq_status_of(rc),
-			       "sqlite_path %s: cannot lock the database to "
-			       "check its schema: %s",
-			       s->path, sqlite3_errmsg(db));
+		return gb_error_set(
+		    err, sq_status_of(rc),
+		    "sqlite_path %s: cannot lock the database to "
+		    "check its schema: %s",
+		    s->path, sqlite3_errmsg(db));
 	status = sq_migrate_locked(s, db, err);
 	if (status != GB_OK) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -477,9 +466,10 @@ static enum gb_status sq_migrate(struct sq_store *s, sqlite3 *db,
 	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return sq_fail(err, sq_status_of(rc),
-			       "sqlite_path %s: cannot commit the schema: %s",
-			       s->path, sqlite3_errmsg(db));
+		return gb_error_set(
+		    err, sq_status_of(rc),
+		    "sqlite_path %s: cannot commit the schema: %s", s->path,
+		    sqlite3_errmsg(db));
 	}
 	return GB_OK;
 }
@@ -536,12 +526,13 @@ static enum gb_status sq_check_not_lost(const char *path, bool *creating,
 		return GB_OK;
 	/* Paths can be long and the message is one line of 255 bytes:
 	 * the siblings are named relative to the database. */
-	return sq_fail(err, GB_ERR_INVALID,
-		       "sqlite_path %s is %s, but its %s file says a database "
-		       "was there: restore it from a backup, or delete %s%s, "
-		       "%s-wal and %s-shm to start empty",
-		       path, size < 0 ? "missing" : "empty", evidence, name,
-		       SQ_MARKER_SUFFIX, name, name);
+	return gb_error_set(
+	    err, GB_ERR_INVALID,
+	    "sqlite_path %s is %s, but its %s file says a database "
+	    "was there: restore it from a backup, or delete %s%s, "
+	    "%s-wal and %s-shm to start empty",
+	    path, size < 0 ? "missing" : "empty", evidence, name,
+	    SQ_MARKER_SUFFIX, name, name);
 }
 
 /* fsync of the directory holding path, so a new name in it is durable. */
@@ -580,9 +571,9 @@ static enum gb_status sq_write_marker(struct sq_store *s, bool created,
 	if (fd < 0 && errno == EEXIST)
 		return GB_OK;
 	if (fd < 0)
-		return sq_fail(err, GB_ERR_UNAVAILABLE,
-			       "sqlite_path %s: cannot write %s: %s", s->path,
-			       marker, strerror(errno));
+		return gb_error_set(err, GB_ERR_UNAVAILABLE,
+				    "sqlite_path %s: cannot write %s: %s",
+				    s->path, marker, strerror(errno));
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	n = snprintf(text, sizeof(text),
@@ -596,9 +587,9 @@ static enum gb_status sq_write_marker(struct sq_store *s, bool created,
 	     write(fd, text, (size_t)n) == n && fsync(fd) == 0;
 	if (close(fd) != 0 || !ok || sq_sync_dir(marker) != 0) {
 		unlink(marker);
-		return sq_fail(err, GB_ERR_UNAVAILABLE,
-			       "sqlite_path %s: cannot write %s: %s", s->path,
-			       marker, strerror(errno));
+		return gb_error_set(err, GB_ERR_UNAVAILABLE,
+				    "sqlite_path %s: cannot write %s: %s",
+				    s->path, marker, strerror(errno));
 	}
 	return GB_OK;
 }
@@ -630,10 +621,11 @@ static bool sq_file_gone(struct sq_store *s, struct sq_conn *c)
 
 static enum gb_status sq_gone_fail(struct sq_store *s, struct gb_error *err)
 {
-	return sq_fail(err, GB_ERR_UNAVAILABLE,
-		       "sqlite_path %s was deleted or replaced while open; "
-		       "restart guestbookd once it is restored",
-		       s->path);
+	return gb_error_set(
+	    err, GB_ERR_UNAVAILABLE,
+	    "sqlite_path %s was deleted or replaced while open; "
+	    "restart guestbookd once it is restored",
+	    s->path);
 }
 
 /*
@@ -646,35 +638,40 @@ static enum gb_status sq_check_path(const char *path, struct gb_error *err)
 	struct stat st;
 
 	if (path[0] == '\0')
-		return sq_fail(err, GB_ERR_INVALID, "sqlite_path is empty");
+		return gb_error_set(err, GB_ERR_INVALID,
+				    "sqlite_path is empty");
 	if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
-		return sq_fail(err, GB_ERR_INVALID,
-			       "sqlite_path %s: give a file path (in-memory "
-			       "and URI databases are not supported)",
-			       path);
+		return gb_error_set(
+		    err, GB_ERR_INVALID,
+		    "sqlite_path %s: give a file path (in-memory "
+		    "and URI databases are not supported)",
+		    path);
 	if (strlen(path) >= sizeof(dir))
-		return sq_fail(err, GB_ERR_INVALID, "sqlite_path is too long");
+		return gb_error_set(err, GB_ERR_INVALID,
+				    "sqlite_path is too long");
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return sq_fail(err, GB_ERR_INVALID,
-			       "sqlite_path %s is a directory; give a "
-			       "database file inside it",
-			       path);
+		return gb_error_set(err, GB_ERR_INVALID,
+				    "sqlite_path %s is a directory; give a "
+				    "database file inside it",
+				    path);
 	sq_dir_of(path, dir);
 	if (stat(dir, &st) != 0)
-		return sq_fail(err, GB_ERR_UNAVAILABLE,
-			       "sqlite_path %s: directory %s: %s (create it "
-			       "or set sqlite_path elsewhere)",
-			       path, dir, strerror(errno));
+		return gb_error_set(
+		    err, GB_ERR_UNAVAILABLE,
+		    "sqlite_path %s: directory %s: %s (create it "
+		    "or set sqlite_path elsewhere)",
+		    path, dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return sq_fail(err, GB_ERR_INVALID,
-			       "sqlite_path %s: %s is not a directory", path,
-			       dir);
+		return gb_error_set(err, GB_ERR_INVALID,
+				    "sqlite_path %s: %s is not a directory",
+				    path, dir);
 	if (access(dir, W_OK | X_OK) != 0)
-		return sq_fail(err, GB_ERR_UNAVAILABLE,
-			       "sqlite_path %s: directory %s is not writable "
-			       "(SQLite keeps its -wal and -shm files next to "
-			       "the database)",
-			       path, dir);
+		return gb_error_set(
+		    err, GB_ERR_UNAVAILABLE,
+		    "sqlite_path %s: directory %s is not writable "
+		    "(SQLite keeps its -wal and -shm files next to "
+		    "the database)",
+		    path, dir);
 	return GB_OK;
 }
 
@@ -686,7 +683,8 @@ static struct sq_conn *sq_reader_acquire(struct sq_store *s,
 	struct sq_conn *c;
 
 	if (!s->open) {
-		sq_fail(err, GB_ERR_UNAVAILABLE, "sqlite store is not open");
+		gb_error_set(err, GB_ERR_UNAVAILABLE,
+			     "sqlite store is not open");
 		return NULL;
 	}
 	if (atomic_load(&s->gone)) {
@@ -828,9 +826,9 @@ static int sq_write_one(struct sq_conn *c, struct sq_write *w)
 			return rc;
 		w->status = GB_OK;
 	} else if (sqlite3_changes(c->db) == 0) {
-		w->status = sq_fail(w->err, GB_ERR_NOT_FOUND,
-				    "no document %lld in collection %s",
-				    (long long)w->id, w->collection);
+		w->status = gb_error_set(w->err, GB_ERR_NOT_FOUND,
+					 "no document %lld in collection %s",
+					 (long long)w->id, w->collection);
 	} else {
 		w->status = GB_OK;
 	}
@@ -951,17 +949,18 @@ static cJSON *sq_doc_from_row(const char *collection, sqlite3_int64 id,
 	doc = cJSON_ParseWithLength((const char *)body, (size_t)len);
 	if (!cJSON_IsObject(doc)) {
 		cJSON_Delete(doc);
-		sq_fail(err, GB_ERR_INTERNAL,
-			"document %lld in collection %s is not a JSON object "
-			"in the database",
-			(long long)id, collection);
+		gb_error_set(
+		    err, GB_ERR_INTERNAL,
+		    "document %lld in collection %s is not a JSON object "
+		    "in the database",
+		    (long long)id, collection);
 		return NULL;
 	}
 	snprintf(ids, sizeof(ids), "%lld", (long long)id);
 	cJSON_DeleteItemFromObjectCaseSensitive(doc, "id");
 	if (!cJSON_AddStringToObject(doc, "id", ids)) {
 		cJSON_Delete(doc);
-		sq_fail(err, GB_ERR_NOMEM, "sqlite: out of memory");
+		gb_error_set(err, GB_ERR_NOMEM, "sqlite: out of memory");
 		return NULL;
 	}
 	return doc;
@@ -1031,14 +1030,14 @@ static enum gb_status sq_insert_doc(struct sq_store *s, const char *collection,
 	char *body;
 
 	if (!s->open)
-		return sq_fail(err, GB_ERR_UNAVAILABLE,
-			       "sqlite store is not open");
+		return gb_error_set(err, GB_ERR_UNAVAILABLE,
+				    "sqlite store is not open");
 	if (!cJSON_IsObject(doc))
-		return sq_fail(err, GB_ERR_INVALID,
-			       "a document must be a JSON object");
+		return gb_error_set(err, GB_ERR_INVALID,
+				    "a document must be a JSON object");
 	body = sq_doc_text(doc);
 	if (!body)
-		return sq_fail(err, GB_ERR_NOMEM, "sqlite: out of memory");
+		return gb_error_set(err, GB_ERR_NOMEM, "sqlite: out of memory");
 	w.body = body;
 	sq_write_submit(s, &w);
 	free(body);
@@ -1084,9 +1083,9 @@ static enum gb_status sq_get(void *store, const struct gb_store_ctx *ctx,
 	(void)ctx;
 	*doc_out = NULL;
 	if (!sq_parse_id(id, &key))
-		return sq_fail(err, GB_ERR_NOT_FOUND,
-			       "no document %.64s in collection %s",
-			       id ? id : "(null)", collection);
+		return gb_error_set(err, GB_ERR_NOT_FOUND,
+				    "no document %.64s in collection %s",
+				    id ? id : "(null)", collection);
 	c = sq_reader_acquire(s, err);
 	if (!c)
 		return err ? err->status : GB_ERR_UNAVAILABLE;
@@ -1104,9 +1103,9 @@ static enum gb_status sq_get(void *store, const struct gb_store_ctx *ctx,
 				    sqlite3_column_bytes(st, 0), err);
 		status = *doc_out ? GB_OK : err->status;
 	} else if (rc == SQLITE_DONE) {
-		status = sq_fail(err, GB_ERR_NOT_FOUND,
-				 "no document %lld in collection %s",
-				 (long long)key, collection);
+		status = gb_error_set(err, GB_ERR_NOT_FOUND,
+				      "no document %lld in collection %s",
+				      (long long)key, collection);
 	} else {
 		status = sq_db_fail(err, c->db, rc, "get");
 	}
@@ -1130,8 +1129,8 @@ static enum gb_status sq_list_rows(sqlite3_stmt *st, sqlite3 *db,
 		if (n == limit) {
 			*next_cursor = sq_make_cursor(id);
 			if (!*next_cursor)
-				return sq_fail(err, GB_ERR_NOMEM,
-					       "sqlite: out of memory");
+				return gb_error_set(err, GB_ERR_NOMEM,
+						    "sqlite: out of memory");
 			return GB_OK;
 		}
 		id = sqlite3_column_int64(st, 0);
@@ -1166,14 +1165,15 @@ static enum gb_status sq_list(void *store, const struct gb_store_ctx *ctx,
 	*docs_out = NULL;
 	*next_cursor = NULL;
 	if (limit < 1)
-		return sq_fail(err, GB_ERR_INVALID, "limit must be at least 1");
+		return gb_error_set(err, GB_ERR_INVALID,
+				    "limit must be at least 1");
 	if (after && !sq_parse_cursor(cursor, &before))
-		return sq_fail(err, GB_ERR_INVALID,
-			       "cursor %.64s is not a cursor of this store",
-			       cursor);
+		return gb_error_set(
+		    err, GB_ERR_INVALID,
+		    "cursor %.64s is not a cursor of this store", cursor);
 	docs = cJSON_CreateArray();
 	if (!docs)
-		return sq_fail(err, GB_ERR_NOMEM, "sqlite: out of memory");
+		return gb_error_set(err, GB_ERR_NOMEM, "sqlite: out of memory");
 	c = sq_reader_acquire(s, err);
 	if (!c) {
 		cJSON_Delete(docs);
@@ -1243,12 +1243,12 @@ static enum gb_status sq_remove(void *store, const struct gb_store_ctx *ctx,
 
 	(void)ctx;
 	if (!sq_parse_id(id, &w.id))
-		return sq_fail(err, GB_ERR_NOT_FOUND,
-			       "no document %.64s in collection %s",
-			       id ? id : "(null)", collection);
+		return gb_error_set(err, GB_ERR_NOT_FOUND,
+				    "no document %.64s in collection %s",
+				    id ? id : "(null)", collection);
 	if (!s->open)
-		return sq_fail(err, GB_ERR_UNAVAILABLE,
-			       "sqlite store is not open");
+		return gb_error_set(err, GB_ERR_UNAVAILABLE,
+				    "sqlite store is not open");
 	sq_write_submit(s, &w);
 	return w.status;
 }
@@ -1276,8 +1276,8 @@ static enum gb_status sq_ping(void *store, struct gb_error *err)
 		sq_stmt_done(st);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		status = sq_fail(err, GB_ERR_UNAVAILABLE, "sqlite ping: %s",
-				 sqlite3_errmsg(c->db));
+		status = gb_error_set(err, GB_ERR_UNAVAILABLE,
+				      "sqlite ping: %s", sqlite3_errmsg(c->db));
 	sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
 	sq_reader_release(s, c);
 	return status;
@@ -1407,14 +1407,14 @@ static enum gb_status sq_import_rows(sqlite3 *db, sqlite3_stmt *st,
 		int rc;
 
 		if (!cJSON_IsObject(docs[i]) || !key || !*key)
-			return sq_fail(err, GB_ERR_INVALID,
-				       "import: document %zu has no "
-				       "import_key",
-				       i + 1);
+			return gb_error_set(err, GB_ERR_INVALID,
+					    "import: document %zu has no "
+					    "import_key",
+					    i + 1);
 		body = sq_doc_text(docs[i]);
 		if (!body)
-			return sq_fail(err, GB_ERR_NOMEM,
-				       "sqlite: out of memory");
+			return gb_error_set(err, GB_ERR_NOMEM,
+					    "sqlite: out of memory");
 		sqlite3_bind_text(st, 1, collection, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, body, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
@@ -1440,8 +1440,8 @@ static enum gb_status sq_import(void *store, const char *collection,
 
 	*added = 0;
 	if (!s->open)
-		return sq_fail(err, GB_ERR_UNAVAILABLE,
-			       "sqlite store is not open");
+		return gb_error_set(err, GB_ERR_UNAVAILABLE,
+				    "sqlite store is not open");
 	sq_writer_take(s);
 	db = s->writer->db;
 	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -1508,9 +1508,9 @@ static enum gb_status sq_backup_copy(sqlite3 *src, const char *tmp,
 	enum gb_status status = GB_OK;
 
 	if (rc != SQLITE_OK) {
-		status =
-		    sq_fail(err, sq_status_of(rc), "backup %s: %s", tmp,
-			    dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+		status = gb_error_set(
+		    err, sq_status_of(rc), "backup %s: %s", tmp,
+		    dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
 		goto out;
 	}
 	b = sqlite3_backup_init(dst, "main", src, "main");
@@ -1536,12 +1536,13 @@ static enum gb_status sq_backup_copy(sqlite3 *src, const char *tmp,
 		goto out;
 	}
 	if (!sq_quick_check(dst, check, sizeof(check)))
-		status = sq_fail(err, GB_ERR_INTERNAL,
-				 "backup %s: the copy fails quick_check: %s",
-				 tmp, check);
+		status = gb_error_set(
+		    err, GB_ERR_INTERNAL,
+		    "backup %s: the copy fails quick_check: %s", tmp, check);
 out:
 	if (sqlite3_close(dst) != SQLITE_OK && status == GB_OK)
-		status = sq_fail(err, GB_ERR_INTERNAL, "backup %s: close: %s",
+		status =
+		    gb_error_set(err, GB_ERR_INTERNAL, "backup %s: close: %s",
 				 tmp, sqlite3_errmsg(dst));
 	return status;
 }
@@ -1556,14 +1557,17 @@ static enum gb_status sq_backup(void *store, const char *path,
 	enum gb_status status;
 
 	if (!path || !*path)
-		return sq_fail(err, GB_ERR_INVALID, "backup: no file given");
+		return gb_error_set(err, GB_ERR_INVALID,
+				    "backup: no file given");
 	if (stat(path, &a) == 0 && stat(s->path, &b) == 0 &&
 	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-		return sq_fail(err, GB_ERR_INVALID,
-			       "backup %s: that is the database itself", path);
+		return gb_error_set(err, GB_ERR_INVALID,
+				    "backup %s: that is the database itself",
+				    path);
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid()) >=
 	    (int)sizeof(tmp))
-		return sq_fail(err, GB_ERR_INVALID, "backup: path too long");
+		return gb_error_set(err, GB_ERR_INVALID,
+				    "backup: path too long");
 	c = sq_reader_acquire(s, err);
 	if (!c)
 		return err ? err->status : GB_ERR_UNAVAILABLE;
@@ -1571,16 +1575,16 @@ static enum gb_status sq_backup(void *store, const char *path,
 	status = sq_backup_copy(c->db, tmp, err);
 	sq_reader_release(s, c);
 	if (status == GB_OK && rename(tmp, path) != 0)
-		status = sq_fail(err, GB_ERR_UNAVAILABLE, "backup %s: %s", path,
-				 strerror(errno));
+		status = gb_error_set(err, GB_ERR_UNAVAILABLE, "backup %s: %s",
+				      path, strerror(errno));
 	if (status != GB_OK) {
 		unlink(tmp);
 		return status;
 	}
 	if (sq_sync_dir(path) != 0)
-		return sq_fail(err, GB_ERR_UNAVAILABLE,
-			       "backup %s: cannot sync its directory: %s", path,
-			       strerror(errno));
+		return gb_error_set(err, GB_ERR_UNAVAILABLE,
+				    "backup %s: cannot sync its directory: %s",
+				    path, strerror(errno));
 	return GB_OK;
 }
 

@@ -282,6 +282,32 @@ Test(core, registration_after_init_is_refused)
 	gbt_response_free(&r);
 }
 
+/* A plugin's own secret given as a flag is warned about like the host's
+ * known ones: the warning follows GB_SETTING_SECRET, not a list of flags. */
+Test(core, a_plugin_secret_given_as_a_flag_is_warned_about)
+{
+	stop();
+	char path[1024];
+	snprintf(path, sizeof path, "%s",
+		 gbt_build_path("test-plugins/secret_setting.so"));
+	const char *const args[] = {"--plugins", path, "--vault-key",
+				    "s3cr3t-value", NULL};
+	start_with(args);
+	struct gbt_response r;
+	cr_assert_eq(gbt_http(srv.port, "GET", "/vault", NULL, NULL, 0, &r), 0);
+	cr_assert_str_eq(r.body, "set");
+	gbt_response_free(&r);
+	char *log = gbt_server_log_wait(&srv, "a secret was passed as a flag");
+	cr_assert_not_null(strstr(log, "a secret was passed as a flag"), "%s",
+			   log);
+	cr_assert_not_null(strstr(log, "--vault-key: use --vault-key-file (or "
+				       "GUESTBOOK_VAULT_KEY_FILE)"),
+			   "%s", log);
+	cr_assert_null(strstr(log, "s3cr3t-value"), "the secret leaked:\n%s",
+		       log);
+	free(log);
+}
+
 /* ---- start-up failures: one line, exit status 2 -------------------- */
 
 static void expect_exit2(const char *const *args, const char *const *env,

@@ -200,7 +200,8 @@ Test(role_frontend, backend_down_gives_a_friendly_503_page)
 		    "application/x-www-form-urlencoded",
 		    "name=Ann&message=kept+while+down");
 	cr_assert_eq(r.status, 503);
-	cr_assert_not_null(gbt_header(&r, "Retry-After"));
+	cr_assert_str_eq(gbt_header(&r, "Retry-After"), "2",
+			 "one rule for a storage outage (post.h)");
 	cr_assert_not_null(strstr(r.body, "could not be saved"));
 	cr_assert_not_null(strstr(r.body, ">kept while down</textarea>"));
 	gbt_response_free(&r);

@@ -336,4 +336,11 @@ Test(web_rate_limit, posting_too_fast_is_a_429_page_with_retry_after,
 	cr_assert_not_null(strstr(r.body, "You are posting too quickly"));
 	cr_assert_not_null(strstr(r.body, ">two</textarea>"), "input kept");
 	gbt_response_free(&r);
+
+	/* The limit comes first, as for the api: a bad form over the limit
+	 * is refused as too fast, not checked. */
+	r = web_post_form("name=&message=");
+	cr_assert_eq(r.status, 429, "%d", r.status);
+	cr_assert_null(strstr(r.body, "Please enter your name"));
+	gbt_response_free(&r);
 }

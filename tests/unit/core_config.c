@@ -417,3 +417,56 @@ Test(config, plus_adds_plugins_to_the_roles_set)
 			 "a plain list "
 			 "replaces the role's set");
 }
+
+/* ---- secrets given as flags --------------------------------------- */
+
+/* The warning for a secret passed as a flag, after loading argv. */
+static const char *secret_advice(int argc, char **argv)
+{
+	cr_assert_eq(load_demo(argc, argv), 0, "%s", err);
+	return gb_config_secret_flag();
+}
+
+Test(config, a_plugin_secret_given_as_a_flag_is_named_with_the_way_out)
+{
+	char *a1[] = {"guestbookd", "--demo-token", "t0ken", NULL};
+	const char *advice = secret_advice(3, a1);
+	cr_assert_not_null(advice);
+	cr_assert(strstr(advice, "--demo-token: use --demo-token-file (or "
+				 "GUESTBOOK_DEMO_TOKEN_FILE)"),
+		  "%s", advice);
+	cr_assert_null(strstr(advice, "t0ken"), "the value leaked: %s", advice);
+
+	char *a2[] = {"guestbookd", "--old-token=t0ken", NULL};
+	advice = secret_advice(2, a2);
+	cr_assert_not_null(advice);
+	cr_assert(
+	    strstr(advice, "--old-token-file (or GUESTBOOK_OLD_TOKEN_FILE)"),
+	    "the legacy spelling used is the one named: %s", advice);
+}
+
+Test(config, secrets_from_files_and_the_environment_are_not_flags)
+{
+	char *path = temp_file("t0ken\n");
+	char *a1[] = {"guestbookd", "--demo-token-file", path, NULL};
+	cr_assert_null(secret_advice(3, a1));
+	setenv("GUESTBOOK_DEMO_TOKEN", "t0ken", 1);
+	char *a2[] = {"guestbookd", NULL};
+	cr_assert_null(secret_advice(1, a2));
+	unlink(path);
+
+	/* Other settings given as flags are no secret. */
+	char *a3[] = {"guestbookd", "--demo-greeting", "Hi", NULL};
+	cr_assert_null(secret_advice(3, a3));
+}
+
+Test(config, a_secret_address_counts_only_with_a_password)
+{
+	char *a1[] = {"guestbookd", "--demo-token", "mongodb://db/x", NULL};
+	cr_assert_null(secret_advice(3, a1));
+	char *a2[] = {"guestbookd", "--demo-token", "mongodb://u:pw@db/x",
+		      NULL};
+	cr_assert_not_null(secret_advice(3, a2));
+	char *a3[] = {"guestbookd", "--demo-token=u:pw@db:27017", NULL};
+	cr_assert_not_null(secret_advice(2, a3));
+}

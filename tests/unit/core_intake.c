@@ -5,7 +5,6 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "config.h"
 #include "intake.h"
 
 static struct gb_intake with_origin(const char *host, const char *origin,
@@ -188,20 +187,4 @@ Test(framing, a_gap_in_the_block_is_400)
 	ri.num_headers = MG_MAX_HEADERS;
 	cr_assert_eq(gb_intake_check(&ri, &in, &err), -1);
 	cr_assert_eq(err.status, 431);
-}
-
-Test(secrets, flags_that_hold_secrets)
-{
-	char *a1[] = {"guestbookd", "--admin-token", "t", NULL};
-	cr_assert_not_null(gb_config_secret_flag(3, a1));
-	char *a2[] = {"guestbookd", "--admin-token=t", NULL};
-	cr_assert_not_null(
-	    strstr(gb_config_secret_flag(2, a2), "--admin-token-file"));
-	char *a3[] = {"guestbookd", "--mongo-uri", "mongodb://u:pw@db/x", NULL};
-	cr_assert_not_null(gb_config_secret_flag(3, a3));
-	char *a4[] = {"guestbookd",	    "--mongo-uri", "mongodb://db/x",
-		      "--admin-token-file", "/run/token",  NULL};
-	cr_assert_null(gb_config_secret_flag(5, a4));
-	char *a5[] = {"guestbookd", "--db-addr=u:pw@db:27017", NULL};
-	cr_assert_not_null(gb_config_secret_flag(2, a5));
 }

@@ -499,6 +499,39 @@ Test(metrics_registry, duplicate_names_are_refused)
 	cr_assert_null(reg(GB_METRIC_HISTOGRAM, "size", NULL));
 }
 
+/* Plugins counting one thing (api and web: messages created) share it. */
+Test(metrics_registry, shared_families_are_returned_to_the_same_definition)
+{
+	static const char *const labels[] = {"route", NULL};
+	static const char *const other[] = {"path", NULL};
+	struct gb_metric *first, *again;
+
+	first = gb_metric_register_shared(GB_METRIC_COUNTER, "posts_total",
+					  "Posts.", labels, NULL, 0, err,
+					  sizeof(err));
+	cr_assert_not_null(first, "%s", err);
+	again = gb_metric_register_shared(GB_METRIC_COUNTER, "posts_total",
+					  "Posts.", labels, NULL, 0, err,
+					  sizeof(err));
+	cr_assert_eq(again, first, "the same family, not a second one");
+	cr_assert_null(gb_metric_register_shared(
+	    GB_METRIC_COUNTER, "posts_total", "Other help.", labels, NULL, 0,
+	    err, sizeof(err)));
+	cr_assert(strstr(err, "already registered"), "error: %s", err);
+	cr_assert_null(gb_metric_register_shared(GB_METRIC_COUNTER,
+						 "posts_total", "Posts.", other,
+						 NULL, 0, err, sizeof(err)));
+	cr_assert_null(gb_metric_register_shared(GB_METRIC_GAUGE, "posts_total",
+						 "Posts.", labels, NULL, 0, err,
+						 sizeof(err)));
+
+	/* A family registered unshared (the host's) is never handed out. */
+	cr_assert_not_null(reg(GB_METRIC_COUNTER, "host_total", NULL));
+	cr_assert_null(gb_metric_register_shared(
+	    GB_METRIC_COUNTER, "host_total", "help text", NULL, NULL, 0, err,
+	    sizeof(err)));
+}
+
 Test(metrics_registry, visit_follows_registration_order)
 {
 	const char *names[] = {"zeta", "alpha", "mid_total", "beta_seconds"};

@@ -99,6 +99,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -131,6 +133,35 @@ extern "C" {
 #define GB_PLUGINS_MAX	    32	 /* plugins loaded, storage included */
 #define GB_SETTINGS_MAX	    32	 /* settings one plugin declares */
 #define GB_STORE_LIST_MAX   1000 /* largest `limit` of a list call */
+
+/*
+ * Character sets of the words guestbookd checks, for plugins to check
+ * them the same way: names of plugins, settings and collections
+ * ([a-z][a-z0-9_]*), list cursors (next_cursor: [A-Za-z0-9_-]) and
+ * tokens (X-Request-Id and Idempotency-Key: [A-Za-z0-9_.:-]).
+ */
+#define GB_CHARSET_NAME "abcdefghijklmnopqrstuvwxyz0123456789_"
+#define GB_CHARSET_CURSOR                                                      \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+#define GB_CHARSET_TOKEN GB_CHARSET_CURSOR ".:"
+
+/*
+ * 1 when `s` (may be NULL) is 1 to `max` bytes, each of them in `charset`,
+ * else 0. Inline: no host call.
+ */
+static inline int gb_is_word(const char *s, const char *charset, size_t max)
+{
+	size_t n = s ? strspn(s, charset) : 0;
+
+	return n > 0 && n <= max && s[n] == '\0';
+}
+
+/* 1 when `s` is a name of 1 to `max` bytes: [a-z][a-z0-9_]*. Inline. */
+static inline int gb_is_name(const char *s, size_t max)
+{
+	return s && s[0] >= 'a' && s[0] <= 'z' &&
+	       gb_is_word(s, GB_CHARSET_NAME, max);
+}
 
 /* Size of a buffer for api->format_time ("2026-11-26T06:00:00.123Z"). */
 #define GB_TIME_MAX 32
@@ -202,6 +233,43 @@ struct gb_error {
 	enum gb_status status;
 	char message[256];
 };
+
+/*
+ * Fills *err (may be NULL) with `status` and a printf-like message, cut to
+ * fit `message` and always NUL-terminated, and returns `status`, so a
+ * storage operation can end with
+ *   return gb_error_set(err, GB_ERR_INVALID, "bad id %s", id);
+ * gb_error_vset takes a va_list. Both are inline: no host call.
+ */
+static inline enum gb_status gb_error_vset(struct gb_error *err,
+					   enum gb_status status,
+					   const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static inline enum gb_status
+gb_error_set(struct gb_error *err, enum gb_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static inline enum gb_status gb_error_vset(struct gb_error *err,
+					   enum gb_status status,
+					   const char *fmt, va_list ap)
+{
+	if (err) {
+		err->status = status;
+		vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	}
+	return status;
+}
+
+static inline enum gb_status
+gb_error_set(struct gb_error *err, enum gb_status status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	gb_error_vset(err, status, fmt, ap);
+	va_end(ap);
+	return status;
+}
 
 /*
  * Per-call context handed to storage back ends: the id of the request that
@@ -684,8 +752,13 @@ struct gb_host_api {
 	 * Registers a metric family. `label_names` is NULL-terminated (NULL
 	 * for none). Histograms take `buckets` ascending upper bounds (no
 	 * +Inf), or NULL and 0 for the default latency buckets (100 us to
-	 * 10 s). Returns NULL on a bad name, a duplicate name, or after
-	 * init. The family lives until the process exits.
+	 * 10 s). A family that a plugin registered before with the same
+	 * name, type, help, labels and buckets is returned again: plugins
+	 * counting one thing share it (the api and web plugins both count
+	 * guestbook_messages_created_total). Returns NULL on a bad name, on
+	 * a name the host took, on a name registered before with another
+	 * definition, or after init. The family lives until the process
+	 * exits.
 	 */
 	struct gb_metric *(*metric_register)(struct gb_plugin *self,
 					     enum gb_metric_type type,
