@@ -239,6 +239,24 @@ static uint16_t text_add(struct gb_span_record *r, const char *s, size_t max)
 	return off;
 }
 
+/* Adds "a b" (or a alone when b is NULL) within `max` bytes, as text_add. */
+static uint16_t text_pair(struct gb_span_record *r, const char *a,
+			  const char *b, size_t max)
+{
+	size_t room = sizeof r->text - r->text_len - 1;
+	uint16_t off = (uint16_t)r->text_len;
+	char *out = r->text + off;
+	if (max > room)
+		max = room;
+	size_t n = utf8_copy(out, a, max);
+	if (b && n + 1 < max) {
+		out[n++] = ' ';
+		n += utf8_copy(out + n, b, max - n);
+	}
+	r->text_len += n + 1;
+	return off;
+}
+
 static void attr_str(struct gb_span_record *r, const char *key, const char *v)
 {
 	if (!v || r->nattrs == GB_SPAN_MAX_ATTRS)
@@ -356,15 +374,9 @@ void gb_trace_request_end(const char *method, const char *route,
 	if (s->recording) {
 		struct gb_span_record *r = &s->rec;
 		const char *m = known_method(method);
-		char name[600];
 		/* HTTP semconv: "{method} {route}", "HTTP" for unknown
 		 * methods, the method alone without a route. */
-		if (route)
-			snprintf(name, sizeof name, "%s %s", m ? m : "HTTP",
-				 route);
-		else
-			snprintf(name, sizeof name, "%s", m ? m : "HTTP");
-		r->name_off = text_add(r, name, 300);
+		r->name_off = text_pair(r, m ? m : "HTTP", route, 300);
 		attr_str(r, "http.request.method", m ? m : "_OTHER");
 		if (!m)
 			attr_str(r, "http.request.method_original", method);
@@ -421,9 +433,7 @@ void gb_trace_op_end(int token, const char *system, const char *op,
 	struct gb_span *s = &tls.stack[token];
 	if (s->recording) {
 		struct gb_span_record *r = &s->rec;
-		char name[128];
-		snprintf(name, sizeof name, "%s %s", op, collection);
-		r->name_off = text_add(r, name, 128);
+		r->name_off = text_pair(r, op, collection, 128);
 		/* The http store's work is its client spans below this. */
 		if (strcmp(system, "http") == 0)
 			r->kind = GB_SPAN_INTERNAL;
