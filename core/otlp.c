@@ -34,6 +34,10 @@ _Static_assert(GB_SPAN_TEXT + 64 * GB_SPAN_MAX_ATTRS + 256 < 16384,
 	       "a protobuf span must fit a two-byte length");
 
 #define SCOPE_NAME "guestbookd"
+/* The encoded scope field; name and version take one-byte lengths. */
+#define SCOPE_MAX 128
+_Static_assert(sizeof SCOPE_NAME + sizeof GB_VERSION + 8 < SCOPE_MAX,
+	       "the scope must fit SCOPE_MAX");
 
 enum wire { VARINT = 0, FIXED64 = 1, LEN = 2 };
 
@@ -218,7 +222,7 @@ static size_t pb_scope(char *out)
  */
 static size_t pb_envelope(struct gb_otlp *o)
 {
-	char scope[128];
+	char scope[SCOPE_MAX];
 	size_t scope_len = pb_scope(scope);
 	size_t spans = o->len - o->room;
 	size_t scope_spans = scope_len + spans;
@@ -370,8 +374,9 @@ void gb_otlp_begin(struct gb_otlp *o)
 	o->failed = 0;
 	o->len = 0;
 	if (o->encoding == GB_OTLP_PROTOBUF) {
-		/* The envelope's tags and lengths and the scope: 64 bytes. */
-		o->room = o->resource_len + 64;
+		/* The envelope: three tags and lengths, the resource, the
+		 * scope. */
+		o->room = 3 * (1 + 10) + o->resource_len + SCOPE_MAX;
 		reserve(o, o->room);
 		o->len = o->room;
 		return;
