@@ -8,8 +8,10 @@
 # ceiling server with a body the size of the real list response, the
 # cost of the access log, of the metrics exporter and of tracing (every
 # request sampled and exported to a real Jaeger, tests/lib/jaeger.sh, whose
-# cached build it uses or makes), the list and the page through the nginx
-# edge (deploy/edge/), and the front end topology (bench/topology.sh: POST
+# cached build it uses or makes; with guestbookd's CPU time per request on
+# and off and Jaeger's, which shares the cores), the list and the page
+# through the nginx edge (deploy/edge/), and the front end topology
+# (bench/topology.sh: POST
 # /post through a front end against role all, and duplicates when the
 # backend restarts under load). Prints a table, the
 # goals, and one machine-readable JSON line starting with BENCH_JSON.
