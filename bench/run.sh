@@ -8,8 +8,10 @@
 # ceiling server with a body the size of the real list response, the
 # cost of the access log, of the metrics exporter and of tracing (every
 # request sampled and exported to a real Jaeger, tests/lib/jaeger.sh, whose
-# cached build it uses or makes), the list and the page through the nginx
-# edge (deploy/edge/), and the front end topology (bench/topology.sh: POST
+# cached build it uses or makes; with guestbookd's CPU time per request on
+# and off and Jaeger's, which shares the cores), the list and the page
+# through the nginx edge (deploy/edge/), and the front end topology
+# (bench/topology.sh: POST
 # /post through a front end against role all, and duplicates when the
 # backend restarts under load). Prints a table, the
 # goals, and one machine-readable JSON line starting with BENCH_JSON.
@@ -70,6 +72,14 @@ OBS_NOMETRICS="v1 list, no metrics plugin"
 OBS_TRACE="v1 list, tracing 100% to Jaeger"
 TRACE_EXPORTED=n/a # spans Jaeger accepted / spans ended, tracing row
 JAEGER_OTLP=""
+JAEGER_PID=""
+# CPU time per request (user + system, µs) of guestbookd with tracing off
+# (the log+metrics rows) and on, and of Jaeger in the tracing rows: the
+# least of the rounds (the one least disturbed by neighbours). Jaeger runs
+# on the same cores, so its ingest shows in the tracing row's req/s.
+SERVER_US_OFF=n/a
+SERVER_US_ON=n/a
+JAEGER_US=n/a
 LIST_BYTES=0
 
 # A loopback port nothing listens on (bash's /dev/tcp: refused means free),
@@ -203,6 +213,26 @@ not_measured() {
 	printf '  %-28s n/a (%s)\n' "$1" "$2"
 }
 
+# CPU time (user + system) of PID so far, in clock ticks.
+cpu_ticks() {
+	awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+
+# cpu_us_per_request TICKS NAME: TICKS of CPU over the requests of row NAME
+# (its req/s times the duration), in µs a request.
+cpu_us_per_request() {
+	awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v rps="${RPS[$2]:-0}" \
+		-v d="$DURATION" 'BEGIN {
+		if (rps > 0) printf "%.1f", t / hz * 1e6 / (rps * d)
+		else printf "n/a" }'
+}
+
+# The least of the figures given ("n/a" ignored).
+least() {
+	printf '%s\n' "$@" | awk '$1 != "n/a" && (m == "" || $1 + 0 < m + 0) { m = $1 }
+		END { print (m == "" ? "n/a" : m) }'
+}
+
 metric_value() {
 	curl -s "http://127.0.0.1:$1/metrics" |
 		awk -v m="$2" '$1 == m { print $2; found = 1 } END { if (!found) print 0 }'
@@ -318,18 +348,22 @@ bench_ceiling() {
 # load hits every configuration alike; the best round of each counts.
 bench_observability() {
 	local round names_full=() names_nolog=() names_nometrics=() names_trace=()
-	local jaeger_out exported dropped
+	local jaeger_out exported dropped t0 j0 name
+	local cpu_off=() cpu_on=() cpu_jaeger=()
 	if jaeger_out=$(JAEGER_WATCH_PID=$$ "$SRC/tests/lib/jaeger.sh" start "$TMP/jaeger"); then
-		read -r JAEGER_OTLP _ _ <<<"$jaeger_out"
-		PIDS+=("$(cat "$TMP/jaeger/jaeger.pid")")
+		read -r JAEGER_OTLP _ JAEGER_PID <<<"$jaeger_out"
+		PIDS+=("$JAEGER_PID")
 	else
 		echo "  (no Jaeger: the tracing row is not measured)"
 	fi
 	for ((round = 1; round <= OBS_ROUNDS; round++)); do
 		start_guestbookd "full$round" --plugins "$PLUGINS_BASE,metrics"
 		[[ $READY_RESTART_MS == n/a ]] && READY_RESTART_MS=$START_READY_MS
-		measure "$OBS_FULL #$round" "$GB_PID" "$GB_PORT" /api/v1/messages
-		names_full+=("$OBS_FULL #$round")
+		name="$OBS_FULL #$round"
+		t0=$(cpu_ticks "$GB_PID")
+		measure "$name" "$GB_PID" "$GB_PORT" /api/v1/messages
+		cpu_off+=("$(cpu_us_per_request $(($(cpu_ticks "$GB_PID") - t0)) "$name")")
+		names_full+=("$name")
 		stop_guestbookd
 
 		start_guestbookd "nolog$round" --plugins "$PLUGINS_BASE,metrics" \
@@ -347,14 +381,23 @@ bench_observability() {
 		OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$JAEGER_OTLP \
 			OTEL_TRACES_SAMPLER=always_on \
 			start_guestbookd "trace$round" --plugins "$PLUGINS_BASE,metrics"
-		measure "$OBS_TRACE #$round" "$GB_PID" "$GB_PORT" /api/v1/messages
-		names_trace+=("$OBS_TRACE #$round")
+		name="$OBS_TRACE #$round"
+		t0=$(cpu_ticks "$GB_PID")
+		j0=$(cpu_ticks "$JAEGER_PID")
+		measure "$name" "$GB_PID" "$GB_PORT" /api/v1/messages
+		cpu_on+=("$(cpu_us_per_request $(($(cpu_ticks "$GB_PID") - t0)) "$name")")
+		names_trace+=("$name")
 		sleep 6 # one export interval: what was queued goes out
+		# Jaeger's CPU includes what it ingested after the load ended.
+		cpu_jaeger+=("$(cpu_us_per_request $(($(cpu_ticks "$JAEGER_PID") - j0)) "$name")")
 		exported=$(metric_value "$GB_PORT" guestbook_trace_spans_exported_total)
 		dropped=$(metric_value "$GB_PORT" guestbook_trace_spans_dropped_total)
 		TRACE_EXPORTED="$exported exported, $dropped dropped"
 		stop_guestbookd
 	done
+	SERVER_US_OFF=$(least "${cpu_off[@]}")
+	SERVER_US_ON=$(least "${cpu_on[@]}")
+	JAEGER_US=$(least "${cpu_jaeger[@]}")
 	best_of "$OBS_FULL" "${names_full[@]}"
 	best_of "$OBS_NOLOG" "${names_nolog[@]}"
 	best_of "$OBS_NOMETRICS" "${names_nometrics[@]}"
@@ -421,10 +464,13 @@ report() {
 		fi
 	done
 	local list="GET /api/v1/messages" post="POST /api/v1/messages"
-	local log_cost metrics_cost list_ratio trace_cost
+	local log_cost metrics_cost list_ratio trace_cost trace_cpu_cost
 	log_cost=$(cost_pct "${RPS[$OBS_FULL]:-0}" "${RPS[$OBS_NOLOG]:-0}")
 	# Tracing off is the "log+metrics" row: the same server, no OTEL_*.
 	trace_cost=$(cost_pct "${RPS[$OBS_TRACE]:-0}" "${RPS[$OBS_FULL]:-0}")
+	trace_cpu_cost=$(awk -v on="$SERVER_US_ON" -v off="$SERVER_US_OFF" 'BEGIN {
+		if (on != "n/a" && off != "n/a" && off > 0) printf "%+.1f", (on - off) / off * 100
+		else printf "n/a" }')
 	metrics_cost=$(cost_pct "${RPS[$OBS_FULL]:-0}" "${RPS[$OBS_NOMETRICS]:-0}")
 	list_ratio=$(ratio "${RPS[$list]:-0}" "$ceiling")
 	echo
@@ -436,6 +482,8 @@ report() {
 		"page $(ratio "${RPS[$EDGE_PAGE]:-0}" "${RPS["GET / (page)"]:-0}") of the direct figure"
 	echo "tracing cost (every request sampled, exported to Jaeger): $trace_cost%" \
 		"(last round: $TRACE_EXPORTED spans)"
+	echo "tracing CPU: guestbookd $SERVER_US_ON µs/request on, $SERVER_US_OFF off" \
+		"($trace_cpu_cost%); Jaeger, on the same cores, $JAEGER_US µs/request"
 	echo
 	echo "goals:"
 	local ge='BEGIN { exit !(a != "n/a" && a + 0 >= b) }'
@@ -459,6 +507,8 @@ report() {
 	topology_goals
 	goal "tracing cost < 10%, 100% sampled ($trace_cost)" \
 		"$(awk -v a="$trace_cost" -v b=10 "$lt" && echo 1)"
+	goal "tracing CPU of guestbookd < +10% ($trace_cpu_cost%)" \
+		"$(awk -v a="$trace_cpu_cost" -v b=10 "$lt" && echo 1)"
 
 	# One JSON line for machines.
 	local json="" sep=""
@@ -470,7 +520,7 @@ report() {
 			"${NOTE[$name]}")
 		sep=,
 	done
-	printf '\nBENCH_JSON {"topology_post_ratio":%s,"restart_duplicates":%s,"restart_lost":%s,"connections":%s,"wrk_threads":%s,"server_threads":%s,"duration_s":%s,"seeded":%s,"list_bytes":%s,"ready_ms":%s,"health_ms":%s,"ready_restart_ms":%s,"access_log_cost_pct":%s,"metrics_cost_pct":%s,"tracing_cost_pct":%s,"scenarios":[%s]}\n' \
+	printf '\nBENCH_JSON {"topology_post_ratio":%s,"restart_duplicates":%s,"restart_lost":%s,"connections":%s,"wrk_threads":%s,"server_threads":%s,"duration_s":%s,"seeded":%s,"list_bytes":%s,"ready_ms":%s,"health_ms":%s,"ready_restart_ms":%s,"access_log_cost_pct":%s,"metrics_cost_pct":%s,"tracing_cost_pct":%s,"tracing_cpu_cost_pct":%s,"server_us_per_request_tracing_off":%s,"server_us_per_request_tracing_on":%s,"jaeger_us_per_request":%s,"scenarios":[%s]}\n' \
 		"$(sed 's/n\/a/null/' <<<"$TOPO_RATIO")" \
 		"$(sed 's/n\/a/null/' <<<"$TOPO_DUPLICATES")" \
 		"$(sed 's/n\/a/null/' <<<"$TOPO_LOST")" \
@@ -478,7 +528,11 @@ report() {
 		"$LIST_BYTES" "$READY_MS" "$HEALTH_MS" "$READY_RESTART_MS" \
 		"$(sed 's/n\/a/null/' <<<"$log_cost")" \
 		"$(sed 's/n\/a/null/' <<<"$metrics_cost")" \
-		"$(sed 's/n\/a/null/' <<<"$trace_cost")" "$json"
+		"$(sed 's/n\/a/null/' <<<"$trace_cost")" \
+		"$(sed 's/n\/a/null/' <<<"${trace_cpu_cost#+}")" \
+		"$(sed 's/n\/a/null/' <<<"$SERVER_US_OFF")" \
+		"$(sed 's/n\/a/null/' <<<"$SERVER_US_ON")" \
+		"$(sed 's/n\/a/null/' <<<"$JAEGER_US")" "$json"
 }
 
 # ---- main ------------------------------------------------------------------

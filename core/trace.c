@@ -1,6 +1,5 @@
 #include "trace.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,20 +198,21 @@ static uint64_t now_ns(void)
 }
 
 /*
- * Copies s into the span's text as valid UTF-8 (bad bytes become "?"),
- * cut at whole characters to at most `max` bytes; returns its offset.
+ * Copies s into out as valid UTF-8 (bad bytes become "?"), cut at whole
+ * characters to at most `max` bytes, and a NUL; returns the bytes copied.
  * The collector refuses strings that are not UTF-8.
  */
-static uint16_t text_add(struct gb_span_record *r, const char *s, size_t max)
+static size_t utf8_copy(char *out, const char *s, size_t max)
 {
-	size_t room = sizeof r->text - r->text_len - 1;
-	uint16_t off = (uint16_t)r->text_len;
-	if (max > room)
-		max = room;
 	const unsigned char *u = (const unsigned char *)(s ? s : "");
 	size_t n = 0;
-	char *out = r->text + r->text_len;
 	while (*u) {
+		if (*u < 0x80) { /* the common case: ASCII */
+			if (n + 1 > max)
+				break;
+			out[n++] = (char)*u++;
+			continue;
+		}
 		uint32_t cp;
 		size_t k = gb_utf8_decode(u, 4, &cp);
 		size_t w = k ? k : 1;
@@ -226,6 +226,33 @@ static uint16_t text_add(struct gb_span_record *r, const char *s, size_t max)
 		u += w;
 	}
 	out[n] = '\0';
+	return n;
+}
+
+/* Adds s (see utf8_copy) to the span's text; returns its offset. */
+static uint16_t text_add(struct gb_span_record *r, const char *s, size_t max)
+{
+	size_t room = sizeof r->text - r->text_len - 1;
+	uint16_t off = (uint16_t)r->text_len;
+	r->text_len +=
+	    utf8_copy(r->text + r->text_len, s, max < room ? max : room) + 1;
+	return off;
+}
+
+/* Adds "a b" (or a alone when b is NULL) within `max` bytes, as text_add. */
+static uint16_t text_pair(struct gb_span_record *r, const char *a,
+			  const char *b, size_t max)
+{
+	size_t room = sizeof r->text - r->text_len - 1;
+	uint16_t off = (uint16_t)r->text_len;
+	char *out = r->text + off;
+	if (max > room)
+		max = room;
+	size_t n = utf8_copy(out, a, max);
+	if (b && n + 1 < max) {
+		out[n++] = ' ';
+		n += utf8_copy(out + n, b, max - n);
+	}
 	r->text_len += n + 1;
 	return off;
 }
@@ -347,15 +374,9 @@ void gb_trace_request_end(const char *method, const char *route,
 	if (s->recording) {
 		struct gb_span_record *r = &s->rec;
 		const char *m = known_method(method);
-		char name[600];
 		/* HTTP semconv: "{method} {route}", "HTTP" for unknown
 		 * methods, the method alone without a route. */
-		if (route)
-			snprintf(name, sizeof name, "%s %s", m ? m : "HTTP",
-				 route);
-		else
-			snprintf(name, sizeof name, "%s", m ? m : "HTTP");
-		r->name_off = text_add(r, name, 300);
+		r->name_off = text_pair(r, m ? m : "HTTP", route, 300);
 		attr_str(r, "http.request.method", m ? m : "_OTHER");
 		if (!m)
 			attr_str(r, "http.request.method_original", method);
@@ -412,9 +433,7 @@ void gb_trace_op_end(int token, const char *system, const char *op,
 	struct gb_span *s = &tls.stack[token];
 	if (s->recording) {
 		struct gb_span_record *r = &s->rec;
-		char name[128];
-		snprintf(name, sizeof name, "%s %s", op, collection);
-		r->name_off = text_add(r, name, 128);
+		r->name_off = text_pair(r, op, collection, 128);
 		/* The http store's work is its client spans below this. */
 		if (strcmp(system, "http") == 0)
 			r->kind = GB_SPAN_INTERNAL;
@@ -615,13 +634,24 @@ static int parse_endpoint(const char *name, const char *url, int base,
 	return 0;
 }
 
-static void add_resource_attr(cJSON *attrs, const char *key, const char *val)
+/* The resource: OTEL_RESOURCE_ATTRIBUTES (up to LIST_MAX of them, 255
+ * bytes a string) and four of ours. */
+#define LIST_MAX 60
+struct resource {
+	size_t n;
+	struct gb_otlp_attr attrs[LIST_MAX + 4];
+	char text[LIST_MAX + 4][2][256];
+};
+
+static void add_resource_attr(struct resource *res, const char *key,
+			      const char *val)
 {
-	cJSON *a = cJSON_CreateObject();
-	cJSON_AddStringToObject(a, "key", key);
-	cJSON *v = cJSON_AddObjectToObject(a, "value");
-	cJSON_AddStringToObject(v, "stringValue", val);
-	cJSON_AddItemToArray(attrs, a);
+	char(*t)[256] = res->text[res->n];
+	utf8_copy(t[0], key, sizeof t[0] - 1);
+	utf8_copy(t[1], val, sizeof t[1] - 1);
+	res->attrs[res->n].key = t[0];
+	res->attrs[res->n].value = t[1];
+	res->n++;
 }
 
 /* Percent-decodes s[0..n) into out (cap bytes); -1 when malformed. */
@@ -653,10 +683,10 @@ static int pct_decode(const char *s, size_t n, char *out, size_t cap)
  * percent-encoded values), then service.name from OTEL_SERVICE_NAME or,
  * when neither names one, "guestbook-ROLE" ("guestbook" for role all).
  */
-static char *resource_json(const char *role, char *err, size_t errlen)
+static int build_resource(struct resource *res, const char *role, char *err,
+			  size_t errlen)
 {
-	cJSON *res = cJSON_CreateObject();
-	cJSON *attrs = cJSON_AddArrayToObject(res, "attributes");
+	res->n = 0;
 	const char *list = env("OTEL_RESOURCE_ATTRIBUTES");
 	const char *service = env("OTEL_SERVICE_NAME");
 	char from_list[256] = "";
@@ -684,15 +714,20 @@ static char *resource_json(const char *role, char *err, size_t errlen)
 				 "expected key=value,... (percent-encoded "
 				 "values), got '%.*s'",
 				 (int)n, p);
-			cJSON_Delete(res);
-			return NULL;
+			return -1;
 		}
 		memcpy(key, k, kl);
 		key[kl] = '\0';
 		if (strcmp(key, "service.name") == 0)
 			snprintf(from_list, sizeof from_list, "%s", val);
-		else
-			add_resource_attr(attrs, key, val);
+		else if (res->n == LIST_MAX) {
+			snprintf(err, errlen,
+				 "OTEL_RESOURCE_ATTRIBUTES: more than %d "
+				 "attributes",
+				 LIST_MAX);
+			return -1;
+		} else
+			add_resource_attr(res, key, val);
 		p += n;
 		if (*p == ',')
 			p++;
@@ -700,18 +735,14 @@ static char *resource_json(const char *role, char *err, size_t errlen)
 	char def[64];
 	snprintf(def, sizeof def,
 		 strcmp(role, "all") == 0 ? "guestbook" : "guestbook-%s", role);
-	add_resource_attr(attrs, "service.name",
+	add_resource_attr(res, "service.name",
 			  service	 ? service
 			  : from_list[0] ? from_list
 					 : def);
-	add_resource_attr(attrs, "service.version", GB_VERSION);
-	add_resource_attr(attrs, "telemetry.sdk.name", "guestbookd");
-	add_resource_attr(attrs, "telemetry.sdk.version", GB_VERSION);
-	char *out = cJSON_PrintUnformatted(res);
-	cJSON_Delete(res);
-	if (!out)
-		snprintf(err, errlen, "tracing: out of memory");
-	return out;
+	add_resource_attr(res, "service.version", GB_VERSION);
+	add_resource_attr(res, "telemetry.sdk.name", "guestbookd");
+	add_resource_attr(res, "telemetry.sdk.version", GB_VERSION);
+	return 0;
 }
 
 static int register_metrics(char *err, size_t errlen)
@@ -746,18 +777,25 @@ int gb_trace_init(const char *role, char *err, size_t errlen)
 			 exporter);
 		return -1;
 	}
-	const char *proto = env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL");
-	if (!proto)
-		proto = env("OTEL_EXPORTER_OTLP_PROTOCOL");
-	if (proto && strcmp(proto, "http/json") != 0) {
-		snprintf(err, errlen,
-			 "OTEL_EXPORTER_OTLP_PROTOCOL=%s: "
-			 "guestbookd exports http/json only",
-			 proto);
-		return -1;
+	const char *proto_var = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL";
+	const char *proto = env(proto_var);
+	if (!proto) {
+		proto_var = "OTEL_EXPORTER_OTLP_PROTOCOL";
+		proto = env(proto_var);
 	}
 	struct gb_export_config c;
 	memset(&c, 0, sizeof c);
+	if (!proto || strcmp(proto, "http/protobuf") == 0) {
+		c.encoding = GB_OTLP_PROTOBUF;
+	} else if (strcmp(proto, "http/json") == 0) {
+		c.encoding = GB_OTLP_JSON;
+	} else {
+		snprintf(err, errlen,
+			 "%s=%s: expected http/protobuf (the default) or "
+			 "http/json (guestbookd has no gRPC exporter)",
+			 proto_var, proto);
+		return -1;
+	}
 	if (parse_endpoint(traces ? "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
 				  : "OTEL_EXPORTER_OTLP_ENDPOINT",
 			   traces ? traces : base, !traces, &c, err,
@@ -774,9 +812,13 @@ int gb_trace_init(const char *role, char *err, size_t errlen)
 		return -1;
 	if (c.batch_size > c.queue_size)
 		c.batch_size = c.queue_size;
+	static struct resource res; /* only while the exporter starts */
 	if (register_metrics(err, errlen) < 0 ||
-	    !(c.resource_json = resource_json(role, err, errlen)) ||
-	    gb_export_start(&c, err, errlen) < 0)
+	    build_resource(&res, role, err, errlen) < 0)
+		return -1;
+	c.resource = res.attrs;
+	c.nresource = res.n;
+	if (gb_export_start(&c, err, errlen) < 0)
 		return -1;
 	gb_trace_on = 1;
 	return 0;

@@ -1,11 +1,7 @@
 /*
- * OTLP/HTTP with the JSON encoding: the one OTLP encoding the project's
- * libraries already speak (cJSON prints the resource, the log's JSON
- * string rule escapes the span strings). The binary encoding would need
- * the opentelemetry-proto files (in no Debian package) compiled by
- * protoc-c into generated code, for a payload that leaves the request
- * path anyway. Jaeger and the OpenTelemetry Collector accept both on
- * /v1/traces.
+ * The batch span processor and the OTLP/HTTP exporter: a lock-free ring
+ * between the worker threads and one export thread, which encodes each
+ * batch (core/otlp.c) and POSTs it to the collector.
  */
 #include "trace_export.h"
 
@@ -22,6 +18,7 @@
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
+#include "otlp.h"
 
 struct slot {
 	_Atomic int ready; /* the producer finished copying the record */
@@ -29,6 +26,7 @@ struct slot {
 };
 
 static struct gb_export_config cfg;
+static struct gb_otlp encoder; /* the export thread's */
 static struct slot *queue;
 /*
  * The queue is a ring of cfg.queue_size slots: producers (worker threads)
@@ -72,8 +70,6 @@ void gb_export_enqueue(const struct gb_span_record *r)
 		pthread_cond_signal(&wake);
 }
 
-/* ---- OTLP JSON --------------------------------------------------------- */
-
 void gb_trace_hex(char *out, const uint8_t *b, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -85,117 +81,10 @@ void gb_trace_hex(char *out, const uint8_t *b, size_t n)
 }
 
 /*
- * The request body is written straight into one growing buffer: a cJSON
- * tree would cost some 40 allocations per span, a core's worth at the
- * span rates of a busy server. cJSON prints the resource once at start;
- * strings are escaped by the log's JSON rule (gb_json_escape_append).
+ * Takes up to one batch off the queue and encodes it (the body belongs to
+ * the encoder); *n gets the number of spans, 0 when the queue is empty.
  */
-struct body {
-	char *data;
-	size_t len, cap;
-	int failed;
-};
-
-/* Room for one span: its text escaped (at most 6 bytes a byte) and the
- * keys, ids and numbers around it. */
-#define SPAN_JSON_MAX (6 * GB_SPAN_TEXT + 2048)
-
-static void reserve(struct body *b, size_t more)
-{
-	if (b->failed || b->len + more < b->cap)
-		return;
-	size_t cap = b->cap ? b->cap : 65536;
-	while (cap <= b->len + more)
-		cap *= 2;
-	char *d = realloc(b->data, cap);
-	if (!d) {
-		b->failed = 1;
-		return;
-	}
-	b->data = d;
-	b->cap = cap;
-}
-
-static void put(struct body *b, const char *s)
-{
-	size_t n = strlen(s);
-	reserve(b, n + 1);
-	if (b->failed)
-		return;
-	memcpy(b->data + b->len, s, n + 1);
-	b->len += n;
-}
-
-static void put_string(struct body *b, const char *s)
-{
-	put(b, "\"");
-	if (!b->failed)
-		gb_json_escape_append(b->data, b->cap, &b->len, s);
-	put(b, "\"");
-}
-
-static void put_id(struct body *b, const char *key, const uint8_t *id, size_t n)
-{
-	char hex[33];
-	gb_trace_hex(hex, id, n);
-	put(b, key);
-	put(b, "\"");
-	put(b, hex);
-	put(b, "\"");
-}
-
-static void put_span(struct body *b, const struct gb_span_record *r)
-{
-	static const uint8_t zero[8];
-	char num[192];
-	reserve(b, SPAN_JSON_MAX);
-	put_id(b, "{\"traceId\":", r->trace_id, 16);
-	put_id(b, ",\"spanId\":", r->span_id, 8);
-	if (memcmp(r->parent_id, zero, 8) != 0)
-		put_id(b, ",\"parentSpanId\":", r->parent_id, 8);
-	put(b, ",\"name\":");
-	put_string(b, r->text + r->name_off);
-	/* int64 values are strings in OTLP/JSON */
-	snprintf(num, sizeof num,
-		 ",\"kind\":%d,\"startTimeUnixNano\":\"%llu\","
-		 "\"endTimeUnixNano\":\"%llu\",\"attributes\":[",
-		 r->kind, (unsigned long long)r->start_ns,
-		 (unsigned long long)r->end_ns);
-	put(b, num);
-	for (int i = 0; i < r->nattrs; i++) {
-		const struct gb_span_attr *a = &r->attrs[i];
-		put(b, i ? ",{\"key\":\"" : "{\"key\":\"");
-		put(b, a->key); /* a literal of ours: nothing to escape */
-		if (a->is_int) {
-			snprintf(num, sizeof num,
-				 "\",\"value\":{\"intValue\":\"%lld\"}}",
-				 (long long)a->i);
-			put(b, num);
-		} else {
-			put(b, "\",\"value\":{\"stringValue\":");
-			put_string(b, r->text + a->off);
-			put(b, "}}");
-		}
-	}
-	put(b, "]");
-	if (r->status != 0) {
-		snprintf(num, sizeof num, ",\"status\":{\"code\":%d",
-			 r->status);
-		put(b, num);
-		if (r->status_off) {
-			put(b, ",\"message\":");
-			put_string(b, r->text + r->status_off);
-		}
-		put(b, "}");
-	}
-	put(b, "}");
-}
-
-/*
- * Takes up to one batch off the queue and writes the request body
- * (caller frees); *n gets the number of spans, 0 when the queue is empty.
- */
-static char *take_batch(size_t *n)
+static const char *take_batch(size_t *n, size_t *len)
 {
 	uint64_t from = atomic_load_explicit(&tail, memory_order_relaxed);
 	uint64_t avail =
@@ -204,32 +93,22 @@ static char *take_batch(size_t *n)
 					      : (size_t)cfg.batch_size;
 	if (*n == 0)
 		return NULL;
-	struct body b = {0};
-	put(&b, "{\"resourceSpans\":[{\"resource\":");
-	put(&b, cfg.resource_json);
-	put(&b, ",\"scopeSpans\":[{\"scope\":{\"name\":\"guestbookd\","
-		"\"version\":\"" GB_VERSION "\"},\"spans\":[");
+	gb_otlp_begin(&encoder);
 	for (size_t i = 0; i < *n; i++) {
 		struct slot *s = &queue[(from + i) % (uint64_t)cfg.queue_size];
 		/* A producer holds its slot only while copying the record. */
 		while (!atomic_load_explicit(&s->ready, memory_order_acquire))
 			sched_yield();
-		if (i)
-			put(&b, ",");
-		put_span(&b, &s->rec);
+		gb_otlp_span(&encoder, &s->rec);
 		atomic_store_explicit(&s->ready, 0, memory_order_relaxed);
 	}
-	put(&b, "]}]}]}");
 	atomic_store_explicit(&tail, from + *n, memory_order_release);
-	if (b.failed) {
-		free(b.data);
-		return NULL;
-	}
-	return b.data;
+	return gb_otlp_end(&encoder, len);
 }
 
 /* POSTs one body; 0 when the collector answered 2xx. */
-static int post(const char *body, long timeout_ms, char *why, size_t len)
+static int post(const char *body, size_t blen, long timeout_ms, char *why,
+		size_t len)
 {
 	char ebuf[256] = "";
 	struct mg_connection *conn =
@@ -239,12 +118,12 @@ static int post(const char *body, long timeout_ms, char *why, size_t len)
 			 ebuf[0] ? ebuf : "connection failed");
 		return -1;
 	}
-	size_t blen = strlen(body);
 	int ok = mg_printf(conn,
 			   "POST %s HTTP/1.1\r\nHost: %s:%d\r\n"
-			   "Content-Type: application/json\r\n"
+			   "Content-Type: %s\r\n"
 			   "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-			   cfg.path, cfg.host, cfg.port, blen) > 0 &&
+			   cfg.path, cfg.host, cfg.port,
+			   gb_otlp_content_type(cfg.encoding), blen) > 0 &&
 		 mg_write(conn, body, blen) == (int)blen;
 	if (!ok ||
 	    mg_get_response(conn, ebuf, sizeof ebuf, (int)timeout_ms) < 0) {
@@ -265,15 +144,15 @@ static int post(const char *body, long timeout_ms, char *why, size_t len)
 
 static void export_one(long timeout_ms)
 {
-	size_t n;
-	char *body = take_batch(&n);
+	size_t n, blen;
+	const char *body = take_batch(&n, &blen);
 	if (!body) {
 		if (n)
 			gb_counter_add(dropped, n);
 		return;
 	}
 	char why[300];
-	if (post(body, timeout_ms, why, sizeof why) == 0) {
+	if (post(body, blen, timeout_ms, why, sizeof why) == 0) {
 		gb_counter_add(exported, n);
 		if (failing)
 			gb_log(GB_LOG_INFO, "core",
@@ -292,7 +171,6 @@ static void export_one(long timeout_ms)
 			       cfg.host, cfg.port, cfg.path, why);
 		failing = 1;
 	}
-	free(body);
 }
 
 /* Spans claimed and not yet taken (some may still be being copied). */
@@ -358,6 +236,13 @@ int gb_export_start(const struct gb_export_config *c, char *err, size_t errlen)
 	    "Export requests that failed.", NULL, NULL, 0, err, errlen);
 	if (!d || !e || !f)
 		goto fail;
+	if (gb_otlp_init(&encoder, cfg.encoding, cfg.resource, cfg.nresource) <
+	    0) {
+		snprintf(err, errlen, "tracing: out of memory");
+		goto fail;
+	}
+	cfg.resource = NULL; /* not kept: the caller's */
+	cfg.nresource = 0;
 	dropped = gb_metric_series(d, NULL);
 	exported = gb_metric_series(e, NULL);
 	failures = gb_metric_series(f, NULL);
@@ -388,14 +273,14 @@ int gb_export_start(const struct gb_export_config *c, char *err, size_t errlen)
 	}
 	atomic_store(&running, 1);
 	gb_log(GB_LOG_INFO, "core",
-	       "tracing: exporting to http://%s:%d%s "
+	       "tracing: exporting to http://%s:%d%s as %s "
 	       "(queue %ld, batch %ld, every %ld ms, timeout %ld ms)",
-	       cfg.host, cfg.port, cfg.path, cfg.queue_size, cfg.batch_size,
-	       cfg.delay_ms, cfg.timeout_ms);
+	       cfg.host, cfg.port, cfg.path,
+	       cfg.encoding == GB_OTLP_PROTOBUF ? "http/protobuf" : "http/json",
+	       cfg.queue_size, cfg.batch_size, cfg.delay_ms, cfg.timeout_ms);
 	return 0;
 fail:
-	free(cfg.resource_json);
-	cfg.resource_json = NULL;
+	gb_otlp_free(&encoder);
 	return -1;
 }
 
@@ -412,6 +297,5 @@ void gb_export_stop(double budget_s)
 	pthread_join(thread, NULL);
 	free(queue);
 	queue = NULL;
-	free(cfg.resource_json);
-	cfg.resource_json = NULL;
+	gb_otlp_free(&encoder);
 }

@@ -5,7 +5,8 @@
  * full queue drops the span and counts it, so a request never waits for
  * the collector. One thread sends batches (OTEL_BSP_MAX_EXPORT_BATCH_SIZE)
  * every OTEL_BSP_SCHEDULE_DELAY ms, or sooner when a batch is full, as
- * OTLP/JSON over HTTP, each POST bounded by OTEL_BSP_EXPORT_TIMEOUT.
+ * OTLP over HTTP (protobuf or JSON, core/otlp.c), each POST bounded by
+ * OTEL_BSP_EXPORT_TIMEOUT.
  */
 #ifndef GB_CORE_TRACE_EXPORT_H
 #define GB_CORE_TRACE_EXPORT_H
@@ -46,8 +47,18 @@ struct gb_span_record {
 	char text[GB_SPAN_TEXT];
 };
 
+/* OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf or http/json. */
+enum gb_otlp_encoding { GB_OTLP_PROTOBUF, GB_OTLP_JSON };
+
+/* One resource attribute, both strings valid UTF-8. */
+struct gb_otlp_attr {
+	const char *key;
+	const char *value;
+};
+
 /* The exporter's settings, from the OTEL_* environment. */
 struct gb_export_config {
+	enum gb_otlp_encoding encoding;
 	char host[256];
 	int port;
 	char path[512];
@@ -55,12 +66,12 @@ struct gb_export_config {
 	long batch_size;
 	long delay_ms;
 	long timeout_ms;
-	char *resource_json; /* the OTLP "resource" object, printed */
+	const struct gb_otlp_attr *resource; /* encoded at start, not kept */
+	size_t nresource;
 };
 
 /*
- * Starts the export thread; takes ownership of cfg->resource_json.
- * Returns 0, or -1 with one line in err.
+ * Starts the export thread. Returns 0, or -1 with one line in err.
  */
 int gb_export_start(const struct gb_export_config *cfg, char *err,
 		    size_t errlen);

@@ -309,6 +309,77 @@ Test(trace_jaeger, an_incoming_traceparent_is_continued)
 	free(log);
 }
 
+/*
+ * Both OTLP encodings (http/protobuf, the default, and http/json) carry
+ * the same spans: ids, parent, name, kind, integer and non-ASCII string
+ * attributes, and a service named in percent-encoded UTF-8.
+ */
+Test(trace_jaeger, both_encodings_deliver_the_same_spans)
+{
+	static const char *const args[] = {"--rate-limit", "0", NULL};
+	static const struct {
+		const char *protocol, *service, *trace_id;
+	} enc[] = {
+	    {"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", "caf\u00e9-protobuf",
+	     "6bf92f3577b34da6a3ce929d0e0e4736"},
+	    {"OTEL_EXPORTER_OTLP_PROTOCOL=http/json", "caf\u00e9-json",
+	     "7bf92f3577b34da6a3ce929d0e0e4736"},
+	};
+
+	for (size_t i = 0; i < sizeof(enc) / sizeof(enc[0]); i++) {
+		char resource[128], traceparent[128];
+		const char *suffix = strchr(enc[i].service, '-');
+
+		snprintf(resource, sizeof(resource),
+			 "OTEL_RESOURCE_ATTRIBUTES=service.name=caf%%C3%%A9%s,"
+			 "team=t%%C3%%BCr",
+			 suffix);
+		snprintf(traceparent, sizeof(traceparent),
+			 "traceparent: 00-%s-00f067aa0ba902b7-01",
+			 enc[i].trace_id);
+		const char *env[] = {gbt_jaeger_endpoint_env(&jaeger),
+				     "OTEL_BSP_SCHEDULE_DELAY=100",
+				     enc[i].protocol, resource, NULL};
+
+		cr_assert_eq(gbt_server_start(&single, args, env), 0,
+			     "%s: guestbookd did not start", enc[i].protocol);
+		/* A user agent with UTF-8 and one invalid byte (sent as ?). */
+		const char *h[] = {traceparent,
+				   "User-Agent: na\xc3\xafve/\xff"
+				   "1.0",
+				   NULL};
+		struct gbt_response r =
+		    request(single.port, "GET", "/api/v1/messages", h, NULL);
+
+		cr_assert_eq(r.status, 200);
+		gbt_response_free(&r);
+		cJSON *t = gbt_jaeger_trace(&jaeger, enc[i].trace_id, 2, 20);
+
+		cr_assert_not_null(t, "%s: no trace in Jaeger",
+				   enc[i].protocol);
+		const cJSON *server =
+		    gbt_jaeger_span(t, "GET /api/v1/messages", enc[i].service);
+		const cJSON *store =
+		    gbt_jaeger_span(t, "list messages", enc[i].service);
+		char *dump = cJSON_Print(t);
+
+		cr_assert(server && store, "%s: %s", enc[i].protocol, dump);
+		cr_assert_str_eq(gbt_jaeger_parent(server), "00f067aa0ba902b7");
+		cr_assert_str_eq(gbt_jaeger_parent(store), span_id(server));
+		cr_assert_str_eq(gbt_jaeger_tag(server, "span.kind"), "server");
+		cr_assert_str_eq(gbt_jaeger_tag(store, "span.kind"), "client");
+		cr_assert_str_eq(
+		    gbt_jaeger_tag(server, "http.response.status_code"), "200");
+		cr_assert_str_eq(gbt_jaeger_tag(server, "user_agent.original"),
+				 "na\xc3\xafve/?1.0", "%s", enc[i].protocol);
+		cr_assert_str_eq(gbt_jaeger_tag(store, "db.system.name"),
+				 "sqlite");
+		free(dump);
+		cJSON_Delete(t);
+		cr_assert_eq(gbt_server_stop(&single, SIGTERM), 0);
+	}
+}
+
 Test(trace_jaeger, sampler_ratio_zero_exports_nothing)
 {
 	static const char *const args[] = {"--rate-limit", "0", NULL};
@@ -573,7 +644,9 @@ Test(trace_jaeger, bad_otel_settings_stop_the_start_with_one_line)
 	    {"OTEL_TRACES_SAMPLER_ARG=1.5", "OTEL_TRACES_SAMPLER_ARG=1.5"},
 	    {"OTEL_BSP_MAX_QUEUE_SIZE=-3", "OTEL_BSP_MAX_QUEUE_SIZE=-3"},
 	    {"OTEL_RESOURCE_ATTRIBUTES=novalue", "OTEL_RESOURCE_ATTRIBUTES"},
-	    {"OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "http/json"},
+	    {"OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "http/protobuf"},
+	    {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/xml",
+	     "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/xml"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
