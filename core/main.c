@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "config.h"
 #include "host.h"
+#include "access_log.h"
 #include "log.h"
 #include "server.h"
 #include "transfer.h"
