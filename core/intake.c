@@ -379,6 +379,14 @@ int gb_intake_read_body(struct mg_connection *conn, const struct gb_intake *in,
 
 /* ---- the request as the host keeps it ----------------------------------- */
 
+/* Copies s into out (cut to fit; out stays NUL-terminated). */
+static void copy_string(char *out, size_t cap, const char *s)
+{
+	size_t n = strnlen(s, cap - 1);
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
 static int trust_proxy;
 
 void gb_intake_configure(int trust_forwarded_for)
@@ -437,7 +445,7 @@ static void client_address(struct gb_request *req, const struct gb_intake *in)
 			return;
 		}
 	}
-	snprintf(req->client, sizeof req->client, "%s", req->ri->remote_addr);
+	copy_string(req->client, sizeof req->client, req->ri->remote_addr);
 }
 
 /*
@@ -470,8 +478,8 @@ int gb_intake_request(struct gb_request *req, struct gb_intake *in,
 	req->method = gb_method_bit(ri->request_method);
 	req->head = req->method == GB_HEAD;
 	if (!bad && in->request_id && valid_request_id(in->request_id))
-		snprintf(req->request_id, sizeof req->request_id, "%s",
-			 in->request_id);
+		copy_string(req->request_id, sizeof req->request_id,
+			    in->request_id);
 	else
 		gb_intake_new_request_id(req->request_id);
 	client_address(req, in);

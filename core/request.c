@@ -101,8 +101,11 @@ static void answer(struct gb_request *req, int status, const char *content_type,
 {
 	req->responded = 1;
 	req->status = status;
-	snprintf(req->content_type, sizeof req->content_type, "%s",
-		 content_type && !has_crlf(content_type) ? content_type : "");
+	const char *ct =
+	    content_type && !has_crlf(content_type) ? content_type : "";
+	size_t n = strnlen(ct, sizeof req->content_type - 1);
+	memcpy(req->content_type, ct, n);
+	req->content_type[n] = '\0';
 	req->resp_buf = buf;
 	req->resp_len = len;
 }

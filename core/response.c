@@ -120,6 +120,22 @@ static size_t format_head(const struct gb_request *req, int keep_alive,
 	return h.p > h.end ? 0 : (size_t)(h.p - buf);
 }
 
+/* Headers longer than the head room (or no body to put them before): a
+ * write of their own. Not inlined: the worker threads' small stacks only
+ * hold `head` on this path. */
+static __attribute__((noinline)) size_t
+send_apart(struct gb_request *req, int keep_alive, size_t body_len)
+{
+	char head[GB_RESPONSE_HEADERS_MAX + 512];
+	size_t hl = format_head(req, keep_alive, head, sizeof head);
+	if (hl == 0)
+		return 0;
+	mg_write(req->conn, head, hl);
+	if (body_len > 0)
+		mg_write(req->conn, gb_response_body(req->resp_buf), body_len);
+	return body_len;
+}
+
 size_t gb_response_send(struct gb_request *req, int keep_alive)
 {
 	int no_body = req->head || req->status == 204 || req->status == 304 ||
@@ -137,12 +153,5 @@ size_t gb_response_send(struct gb_request *req, int keep_alive)
 			return body_len;
 		}
 	}
-	char head[GB_RESPONSE_HEADERS_MAX + 512];
-	size_t hl = format_head(req, keep_alive, head, sizeof head);
-	if (hl == 0)
-		return 0;
-	mg_write(req->conn, head, hl);
-	if (body_len > 0)
-		mg_write(req->conn, gb_response_body(req->resp_buf), body_len);
-	return body_len;
+	return send_apart(req, keep_alive, body_len);
 }

@@ -158,7 +158,7 @@ static void finish(struct gb_request *req, const char *route, double t0,
 	 * a response that says close must close it, without draining. */
 	if (!keep)
 		mg_disable_connection_keep_alive(req->conn);
-	double elapsed = gb_now_monotonic() - t0;
+	double now = gb_now_monotonic(), elapsed = now - t0;
 	int counted = req->ri && req->ri->request_method;
 	const char *user_agent = in ? in->user_agent : NULL;
 	if (counted)
@@ -171,7 +171,7 @@ static void finish(struct gb_request *req, const char *route, double t0,
 				     req->match.route ? route : NULL, req->path,
 				     req->status, req->client, user_agent);
 	gb_request_release(req);
-	request_began = gb_now_monotonic();
+	request_began = now;
 }
 
 static int dispatch(struct mg_connection *conn, void *cbdata)
