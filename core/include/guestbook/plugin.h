@@ -345,8 +345,9 @@ struct gb_plugin_descriptor {
  * A route handler. Runs on a worker thread. It must answer exactly once
  * through one of the api->respond* functions before it returns; a handler
  * that returns without answering produces a 500 `internal` JSON error.
- * The host writes the response (status, headers and body in one write),
- * logs the access line and updates the request metrics afterwards.
+ * After it returns, the host counts the request in the request metrics,
+ * writes the response (status, headers and body in one write, unless the
+ * headers need more than 1 KiB) and logs the access line.
  * A handler runs only for a request whose header block and body framing
  * the host accepted, and whose body arrived in full within the body
  * deadline; a POST, PUT, PATCH or DELETE that the browser marks as coming
