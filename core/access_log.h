@@ -3,7 +3,7 @@
  * (log.h): a JSON object for Loki, or a text line on a terminal.
  *
  * JSON lines are buffered per worker thread and written by a flusher
- * thread at least every 200 ms (one write(2) per 16 KiB or per 200 ms,
+ * thread at least every 200 ms (one write(2) per 5 to 10 KiB or per 200 ms,
  * not one per request). A kill -9 loses at most the last 200 ms of
  * access lines; a normal shutdown flushes them (gb_log_flush). Text
  * lines, read by a person, are written at once.
