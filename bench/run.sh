@@ -36,11 +36,25 @@ export BENCH_DIR
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/gbbench-XXXXXX")
-PIDS=()
+PIDS=() # "PID:START", START the process's start time (field 22 of its stat)
+
+# Remembers a process to stop on exit. Its start time goes with it: once a
+# process has ended its PID may be reused, and cleanup must not kill the
+# stranger that got it.
+track() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	stat=${stat##*) }
+	PIDS+=("$1:$(awk '{ print $20 }' <<<"$stat")")
+}
 
 cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
+	local entry pid start stat
+	for entry in "${PIDS[@]}"; do
+		pid=${entry%%:*} start=${entry#*:}
+		stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+		stat=${stat##*) }
+		[[ $(awk '{ print $20 }' <<<"$stat") == "$start" ]] || continue
 		kill "$pid" 2>/dev/null || continue
 		wait "$pid" 2>/dev/null || true
 	done
@@ -140,7 +154,7 @@ start_guestbookd() {
 		--sqlite-path "$TMP/data/guestbook.db" --threads "$THREADS" \
 		--rate-limit 0 --drain-seconds 0 "$@" >"$log" 2>&1 &
 	GB_PID=$!
-	PIDS+=("$GB_PID")
+	track "$GB_PID"
 	GB_PORT=$port
 	while [[ -z $ready_at || -z $health_at ]]; do
 		if [[ -z $ready_at ]]; then
@@ -251,7 +265,7 @@ seed_messages() {
 		-s "$BENCH_DIR/wrk_post.lua" "http://127.0.0.1:$port" \
 		-- "$per_thread" >"$TMP/seed.out" 2>&1 &
 	wrk_pid=$!
-	PIDS+=("$wrk_pid")
+	track "$wrk_pid"
 	while kill -0 "$wrk_pid" 2>/dev/null; do
 		n=$(metric_value "$port" guestbook_messages_created_total)
 		((${n%.*} >= SEED)) && break
@@ -312,7 +326,7 @@ bench_edge() {
 	nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" \
 		-g 'daemon off;' >"$dir/stderr" 2>&1 &
 	EDGE_PID=$!
-	PIDS+=("$EDGE_PID")
+	track "$EDGE_PID"
 	for ((tries = 0; tries < 100; tries++)); do
 		http_status "$port" /health
 		[[ $STATUS == 200 ]] && break
@@ -329,7 +343,7 @@ bench_ceiling() {
 	local log=$TMP/ceiling.log pid port="" tries
 	"$BUILD/bench/ceiling" 0 "$THREADS" "$LIST_BYTES" >"$log" 2>&1 &
 	pid=$!
-	PIDS+=("$pid")
+	track "$pid"
 	for ((tries = 0; tries < 200; tries++)); do
 		port=$(sed -n 's/^ceiling ready on 127.0.0.1:\([0-9]*\)$/\1/p' "$log")
 		[[ -n $port ]] && break
@@ -352,7 +366,7 @@ bench_observability() {
 	local cpu_off=() cpu_on=() cpu_jaeger=()
 	if jaeger_out=$(JAEGER_WATCH_PID=$$ "$SRC/tests/lib/jaeger.sh" start "$TMP/jaeger"); then
 		read -r JAEGER_OTLP _ JAEGER_PID <<<"$jaeger_out"
-		PIDS+=("$JAEGER_PID")
+		track "$JAEGER_PID"
 	else
 		echo "  (no Jaeger: the tracing row is not measured)"
 	fi
@@ -464,7 +478,7 @@ report() {
 		fi
 	done
 	local list="GET /api/v1/messages" post="POST /api/v1/messages"
-	local log_cost metrics_cost list_ratio trace_cost trace_cpu_cost
+	local log_cost metrics_cost list_ratio page_ratio trace_cost trace_cpu_cost
 	log_cost=$(cost_pct "${RPS[$OBS_FULL]:-0}" "${RPS[$OBS_NOLOG]:-0}")
 	# Tracing off is the "log+metrics" row: the same server, no OTEL_*.
 	trace_cost=$(cost_pct "${RPS[$OBS_TRACE]:-0}" "${RPS[$OBS_FULL]:-0}")
@@ -473,6 +487,7 @@ report() {
 		else printf "n/a" }')
 	metrics_cost=$(cost_pct "${RPS[$OBS_FULL]:-0}" "${RPS[$OBS_NOMETRICS]:-0}")
 	list_ratio=$(ratio "${RPS[$list]:-0}" "$ceiling")
+	page_ratio=$(ratio "${RPS["GET / (page)"]:-0}" "$ceiling")
 	echo
 	echo "exec to ready log line: $READY_MS ms with a new database" \
 		"(first 200 of /health: $HEALTH_MS ms), $READY_RESTART_MS ms" \
@@ -488,8 +503,10 @@ report() {
 	echo "goals:"
 	local ge='BEGIN { exit !(a != "n/a" && a + 0 >= b) }'
 	local lt='BEGIN { exit !(a != "n/a" && a + 0 < b) }'
-	goal "list >= 0.85 of ceiling ($list_ratio)" \
-		"$(awk -v a="$list_ratio" -v b=0.85 "$ge" && echo 1)"
+	goal "list >= 0.9 of ceiling ($list_ratio)" \
+		"$(awk -v a="$list_ratio" -v b=0.9 "$ge" && echo 1)"
+	goal "page >= 0.8 of ceiling ($page_ratio)" \
+		"$(awk -v a="$page_ratio" -v b=0.8 "$ge" && echo 1)"
 	goal "list p99 < 5 ms at $CONNECTIONS connections (${P99[$list]:-n/a})" \
 		"$(awk -v a="${P99[$list]:-n/a}" -v b=5 "$lt" && echo 1)"
 	goal "POST >= 2000/s (${RPS[$post]:-n/a})" \
@@ -500,8 +517,8 @@ report() {
 		"$(awk -v a="$READY_MS" -v b=100 "$lt" && echo 1)"
 	goal "ready < 100 ms, existing database ($READY_RESTART_MS)" \
 		"$(awk -v a="$READY_RESTART_MS" -v b=100 "$lt" && echo 1)"
-	goal "access log cost < 10% ($log_cost)" \
-		"$(awk -v a="$log_cost" -v b=10 "$lt" && echo 1)"
+	goal "access log cost < 5% ($log_cost)" \
+		"$(awk -v a="$log_cost" -v b=5 "$lt" && echo 1)"
 	goal "metrics exporter cost < 10% ($metrics_cost)" \
 		"$(awk -v a="$metrics_cost" -v b=10 "$lt" && echo 1)"
 	topology_goals

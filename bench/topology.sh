@@ -35,7 +35,7 @@ restart_backend() {
 		--sqlite-path "$db" --threads "$THREADS" --rate-limit 0 \
 		--drain-seconds 0 --legacy-list-max 100000 >"$log" 2>&1 &
 	BACK_PID=$!
-	PIDS+=("$BACK_PID")
+	track "$BACK_PID"
 	now_us
 	t0=$NOW_US
 	while :; do
@@ -84,7 +84,7 @@ bench_topology() {
 		-s "$BENCH_DIR/wrk_post.lua" "http://127.0.0.1:$front_port" \
 		-- 0 form >"$wrk_out" 2>&1 &
 	wrk_pid=$!
-	PIDS+=("$wrk_pid")
+	track "$wrk_pid"
 	sleep "$(awk -v d="$DURATION" 'BEGIN { print d / 3 }')"
 	restart_backend "$back_port" "$db"
 	wait "$wrk_pid" || die "wrk failed during the restart: $(cat "$wrk_out")"

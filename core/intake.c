@@ -2,13 +2,18 @@
 
 #include <civetweb.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "request.h"
+#include "router.h"
 
 static int refuse(struct gb_intake_error *err, int status, const char *code,
 		  const char *message)
@@ -226,10 +231,9 @@ static int same_authority(const char *origin, const char *host)
 	       strncmp(a + hn, dflt, dn) == 0;
 }
 
-int gb_intake_cross_site(const char *method, const struct gb_intake *in)
+int gb_intake_cross_site(unsigned method, const struct gb_intake *in)
 {
-	if (strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0 &&
-	    strcmp(method, "PATCH") != 0 && strcmp(method, "DELETE") != 0)
+	if (!(method & (GB_POST | GB_PUT | GB_PATCH | GB_DELETE)))
 		return 0;
 	if (in->fetch_site && token_is(in->fetch_site, "cross-site"))
 		return 1;
@@ -370,5 +374,108 @@ int gb_intake_read_body(struct mg_connection *conn, const struct gb_intake *in,
 	buf[got] = '\0';
 	*body = buf;
 	*len = got;
+	return 0;
+}
+
+/* ---- the request as the host keeps it ----------------------------------- */
+
+/* Copies s into out (cut to fit; out stays NUL-terminated). */
+static void copy_string(char *out, size_t cap, const char *s)
+{
+	size_t n = strnlen(s, cap - 1);
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+static int trust_proxy;
+
+void gb_intake_configure(int trust_forwarded_for)
+{
+	trust_proxy = trust_forwarded_for;
+}
+
+void gb_intake_new_request_id(char out[GB_REQUEST_ID_MAX])
+{
+	static _Thread_local uint64_t state;
+	static const char hex[] = "0123456789abcdef";
+	if (state == 0 && getrandom(&state, sizeof state, 0) != sizeof state)
+		state = (uint64_t)(uintptr_t)&state ^ (uint64_t)gb_now_wall();
+	for (int half = 0; half < 2; half++) {
+		/* xorshift64*: ids need uniqueness, not secrecy. */
+		state ^= state >> 12;
+		state ^= state << 25;
+		state ^= state >> 27;
+		uint64_t v = state * 2685821657736338717ULL;
+		for (int i = 0; i < 16; i++)
+			out[half * 16 + i] = hex[(v >> (i * 4)) & 15];
+	}
+	out[32] = '\0';
+}
+
+/*
+ * With trust_proxy, the client is the LAST X-Forwarded-For entry over all
+ * X-Forwarded-For lines: the one the proxy in front of us appended. Earlier
+ * entries and lines come from the client itself and could be anything (a
+ * forged one must not pick a fresh rate limit bucket).
+ */
+static void client_address(struct gb_request *req, const struct gb_intake *in)
+{
+	const char *xff = trust_proxy ? in->forwarded_for : NULL;
+	if (xff) {
+		const char *last = strrchr(xff, ',');
+		last = last ? last + 1 : xff;
+		last += strspn(last, " \t");
+		size_t n = strcspn(last, " \t");
+		if (n > 0 && n < sizeof req->client) {
+			memcpy(req->client, last, n);
+			req->client[n] = '\0';
+			return;
+		}
+	}
+	copy_string(req->client, sizeof req->client, req->ri->remote_addr);
+}
+
+/*
+ * civetweb runs with decode_url off so that the host decodes the path
+ * itself and can refuse what a C string cannot carry: an encoded NUL
+ * (%00) would otherwise cut the path short behind every plugin's back.
+ * Returns 1 for a path to refuse (req->path is then the raw path).
+ */
+static int decode_path(struct gb_request *req)
+{
+	const char *raw = req->ri->local_uri ? req->ri->local_uri : "/";
+	size_t len = strlen(raw);
+	req->path = raw;
+	if (len >= sizeof req->path_buf)
+		return 1;
+	int n = mg_url_decode(raw, (int)len, req->path_buf,
+			      (int)sizeof req->path_buf, 0);
+	if (n < 0 || strlen(req->path_buf) != (size_t)n)
+		return 1;
+	req->path = req->path_buf;
+	return 0;
+}
+
+int gb_intake_request(struct gb_request *req, struct gb_intake *in,
+		      struct gb_intake_error *err)
+{
+	const struct mg_request_info *ri = req->ri;
+	int bad = gb_intake_check(ri, in, err);
+	int bad_path = decode_path(req);
+	req->method = gb_method_bit(ri->request_method);
+	req->head = req->method == GB_HEAD;
+	if (!bad &&
+	    gb_is_word(in->request_id, GB_CHARSET_TOKEN, GB_REQUEST_ID_MAX - 1))
+		copy_string(req->request_id, sizeof req->request_id,
+			    in->request_id);
+	else
+		gb_intake_new_request_id(req->request_id);
+	client_address(req, in);
+	if (bad)
+		return -1;
+	if (bad_path) {
+		refuse(err, 400, "invalid_path", "the path is not valid");
+		return 1;
+	}
 	return 0;
 }

@@ -3,8 +3,6 @@
 #include "guestbook/utf8.h"
 #include "trace.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -81,8 +79,7 @@ static size_t utf8_sequence(const unsigned char *p)
  * not UTF-8 become U+FFFD (JSON) or \xNN (text), so a line stays valid
  * whatever a client sent. Returns 1 if all of s fit, 0 if it was cut.
  */
-static int escape_into(char *buf, size_t cap, size_t *len, const char *s,
-		       int json)
+int gb_log_escape(char *buf, size_t cap, size_t *len, const char *s, int json)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
@@ -137,10 +134,10 @@ static int escape_into(char *buf, size_t cap, size_t *len, const char *s,
 
 void gb_json_escape_append(char *buf, size_t cap, size_t *len, const char *s)
 {
-	escape_into(buf, cap, len, s, 1);
+	gb_log_escape(buf, cap, len, s, 1);
 }
 
-static void append_raw(char *buf, size_t cap, size_t *len, const char *s)
+void gb_log_append(char *buf, size_t cap, size_t *len, const char *s)
 {
 	size_t n = strlen(s);
 	if (*len + n >= cap)
@@ -164,7 +161,7 @@ static void append_fmt(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 
 /* RFC 3339 with milliseconds; the part up to the second is formatted
  * once per second per thread. */
-static void timestamp(char out[32])
+void gb_log_timestamp(char out[32])
 {
 	static _Thread_local time_t cached_sec = -1;
 	static _Thread_local char prefix[24];
@@ -187,7 +184,7 @@ static void timestamp(char out[32])
 	out[prefix_len + 4] = '\0';
 }
 
-static void write_all(const char *buf, size_t len)
+void gb_log_write(const char *buf, size_t len)
 {
 	size_t off = 0;
 	int fd = atomic_load_explicit(&out_fd, memory_order_relaxed);
@@ -203,103 +200,7 @@ static void write_all(const char *buf, size_t len)
 static void emit(char *buf, size_t len)
 {
 	buf[len++] = '\n';
-	write_all(buf, len);
-}
-
-/*
- * Access lines go through a per-thread buffer: one write(2) per 16 KiB
- * or per FLUSH_MS instead of one per request. A thread appends under its
- * own (uncontended) lock; the flusher thread takes each lock in turn.
- * Lines are never split, and each carries its own timestamp (Loki and
- * jq order by it); lines of different threads may reach stdout up to
- * FLUSH_MS apart from their order in time. A kill -9 loses at most
- * FLUSH_MS of access lines. Text format (a terminal) is not buffered.
- */
-#define FLUSH_MS   200
-#define ACCESS_BUF 16384
-
-struct access_buf {
-	pthread_mutex_t lock;
-	size_t len;
-	struct access_buf *next;
-	char data[ACCESS_BUF];
-};
-
-static _Thread_local struct access_buf *my_buf;
-static struct access_buf *all_bufs;
-static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t flusher_once = PTHREAD_ONCE_INIT;
-
-static void flush_buf(struct access_buf *b)
-{
-	if (b->len) {
-		write_all(b->data, b->len);
-		b->len = 0;
-	}
-}
-
-void gb_log_flush(void)
-{
-	pthread_mutex_lock(&all_lock);
-	for (struct access_buf *b = all_bufs; b; b = b->next) {
-		pthread_mutex_lock(&b->lock);
-		flush_buf(b);
-		pthread_mutex_unlock(&b->lock);
-	}
-	pthread_mutex_unlock(&all_lock);
-}
-
-static void *flusher_main(void *arg)
-{
-	(void)arg;
-	for (;;) {
-		struct timespec ts = {0, FLUSH_MS * 1000000L};
-		nanosleep(&ts, NULL);
-		gb_log_flush();
-	}
-	return NULL;
-}
-
-static void start_flusher(void)
-{
-	pthread_t t;
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (pthread_create(&t, NULL, flusher_main, NULL) == 0)
-		pthread_detach(t);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-}
-
-static void emit_buffered(char *line, size_t len)
-{
-	/* People reading a terminal want lines in order and at once. */
-	if (current_format() == GB_LOG_TEXT) {
-		emit(line, len);
-		return;
-	}
-	line[len++] = '\n';
-	if (!my_buf) {
-		pthread_once(&flusher_once, start_flusher);
-		struct access_buf *b = malloc(sizeof *b);
-		if (!b) {
-			write_all(line, len);
-			return;
-		}
-		pthread_mutex_init(&b->lock, NULL);
-		b->len = 0;
-		pthread_mutex_lock(&all_lock);
-		b->next = all_bufs;
-		all_bufs = b;
-		pthread_mutex_unlock(&all_lock);
-		my_buf = b;
-	}
-	pthread_mutex_lock(&my_buf->lock);
-	if (my_buf->len + len > ACCESS_BUF)
-		flush_buf(my_buf);
-	memcpy(my_buf->data + my_buf->len, line, len);
-	my_buf->len += len;
-	pthread_mutex_unlock(&my_buf->lock);
+	gb_log_write(buf, len);
 }
 
 static void begin_line(char *buf, size_t cap, size_t *len,
@@ -307,23 +208,23 @@ static void begin_line(char *buf, size_t cap, size_t *len,
 		       const char *msg)
 {
 	char ts[32];
-	timestamp(ts);
+	gb_log_timestamp(ts);
 	if (current_format() == GB_LOG_TEXT) {
 		append_fmt(buf, cap, len, "%s %-5s [%s] ", ts,
 			   level_names[level], logger);
-		if (!escape_into(buf, cap - 3, len, msg, 0))
-			append_raw(buf, cap, len, "...");
+		if (!gb_log_escape(buf, cap - 3, len, msg, 0))
+			gb_log_append(buf, cap, len, "...");
 		return;
 	}
 	append_fmt(buf, cap, len,
 		   "{\"ts\":\"%s\",\"level\":\"%s\",\"logger\":\"", ts,
 		   level_names[level]);
 	gb_json_escape_append(buf, cap - 2, len, logger);
-	append_raw(buf, cap, len, "\",\"msg\":\"");
+	gb_log_append(buf, cap, len, "\",\"msg\":\"");
 	/* Room for the mark of a cut message and the closing quote. */
-	if (!escape_into(buf, cap - 5, len, msg, 1))
-		append_raw(buf, cap, len, "...");
-	append_raw(buf, cap, len, "\"");
+	if (!gb_log_escape(buf, cap - 5, len, msg, 1))
+		gb_log_append(buf, cap, len, "...");
+	gb_log_append(buf, cap, len, "\"");
 }
 
 void gb_logv(enum gb_log_level level, const char *logger, const char *fmt,
@@ -342,7 +243,7 @@ void gb_logv(enum gb_log_level level, const char *logger, const char *fmt,
 			   ",\"trace_id\":\"%s\",\"span_id\":\"%s\"", trace_id,
 			   span_id);
 	if (current_format() == GB_LOG_JSON)
-		append_raw(line, sizeof line - 1, &len, "}");
+		gb_log_append(line, sizeof line - 1, &len, "}");
 	emit(line, len);
 }
 
@@ -360,29 +261,16 @@ void gb_log(enum gb_log_level level, const char *logger, const char *fmt, ...)
  * under LINE_MAX_BYTES, so a huge path or User-Agent can never cut the
  * fields after it and break the line's JSON.
  */
-static void field_str(char *buf, size_t cap, size_t *len, const char *key,
-		      const char *val, size_t max)
+void gb_log_json_field(char *buf, size_t cap, size_t *len, const char *key,
+		       const char *val, size_t max)
 {
 	append_fmt(buf, cap, len, ",\"%s\":\"", key);
 	size_t limit = *len + max + 1;
 	if (limit > cap - 5)
 		limit = cap - 5;
-	if (!escape_into(buf, limit, len, val ? val : "", 1))
-		append_raw(buf, cap, len, "...");
-	append_raw(buf, cap, len, "\"");
-}
-
-/* Appends val (or "-") for a text line, escaped and cut like field_str,
- * then a space. */
-static void text_field(char *buf, size_t cap, size_t *len, const char *val,
-		       size_t max)
-{
-	size_t limit = *len + max + 1;
-	if (limit > cap - 5)
-		limit = cap - 5;
-	if (!escape_into(buf, limit, len, val && *val ? val : "-", 0))
-		append_raw(buf, cap, len, "...");
-	append_raw(buf, cap, len, " ");
+	if (!gb_log_escape(buf, limit, len, val ? val : "", 1))
+		gb_log_append(buf, cap, len, "...");
+	gb_log_append(buf, cap, len, "\"");
 }
 
 void gb_log_fields(enum gb_log_level level, const char *logger,
@@ -400,54 +288,14 @@ void gb_log_fields(enum gb_log_level level, const char *logger,
 	begin_line(line, sizeof line - 2, &len, level, logger, msg);
 	if (current_format() == GB_LOG_JSON) {
 		for (size_t i = 0; fields && fields[i] && fields[i + 1]; i += 2)
-			field_str(line, sizeof line - 2, &len, fields[i],
-				  fields[i + 1], 512);
-		append_raw(line, sizeof line - 1, &len, "}");
+			gb_log_json_field(line, sizeof line - 2, &len,
+					  fields[i], fields[i + 1], 512);
+		gb_log_append(line, sizeof line - 1, &len, "}");
 	}
 	emit(line, len);
 }
 
-void gb_log_access(const struct gb_access_entry *e)
+int gb_log_text(void)
 {
-	if (!gb_log_enabled(GB_LOG_INFO))
-		return;
-	char line[LINE_MAX_BYTES];
-	size_t len = 0, cap = sizeof line - 2;
-
-	if (current_format() == GB_LOG_TEXT) {
-		char ts[32];
-		timestamp(ts);
-		append_fmt(line, cap, &len, "%s info  [access] ", ts);
-		text_field(line, cap, &len, e->method, 64);
-		text_field(line, cap, &len, e->path, 2048);
-		append_fmt(line, cap, &len, "%d %.3fms %zuB ", e->status,
-			   e->duration_ms, e->bytes);
-		text_field(line, cap, &len, e->remote, 256);
-		append_raw(line, cap, &len, "id=");
-		text_field(line, cap, &len, e->request_id, 256);
-		if (e->trace_id && *e->trace_id) {
-			append_raw(line, cap, &len, "trace=");
-			text_field(line, cap, &len, e->trace_id, 32);
-		}
-		len--; /* the last field's space */
-		emit_buffered(line, len);
-		return;
-	}
-	begin_line(line, cap, &len, GB_LOG_INFO, "access", "request");
-	field_str(line, cap, &len, "method", e->method, 64);
-	field_str(line, cap, &len, "route", e->route, 512);
-	field_str(line, cap, &len, "path", e->path, 2048);
-	append_fmt(line, cap, &len,
-		   ",\"status\":%d,\"duration_ms\":%.3f,"
-		   "\"bytes\":%zu",
-		   e->status, e->duration_ms, e->bytes);
-	field_str(line, cap, &len, "remote", e->remote, 256);
-	field_str(line, cap, &len, "request_id", e->request_id, 256);
-	field_str(line, cap, &len, "user_agent", e->user_agent, 1024);
-	if (e->trace_id && *e->trace_id) {
-		field_str(line, cap, &len, "trace_id", e->trace_id, 32);
-		field_str(line, cap, &len, "span_id", e->span_id, 16);
-	}
-	append_raw(line, sizeof line - 1, &len, "}");
-	emit_buffered(line, len);
+	return current_format() == GB_LOG_TEXT;
 }

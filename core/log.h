@@ -44,30 +44,40 @@ void gb_log_fields(enum gb_log_level level, const char *logger,
 		   const char *const *fields, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Writes out the buffered access lines now (at shutdown). */
-void gb_log_flush(void);
-
-/* One access-log line; every string may be NULL. Buffered per thread and
- * written at least every 200 ms. */
-struct gb_access_entry {
-	const char *method;
-	const char *route;
-	const char *path;
-	int status;
-	double duration_ms;
-	size_t bytes;
-	const char *remote;
-	const char *request_id;
-	const char *user_agent;
-	const char *trace_id; /* "" or NULL: not traced */
-	const char *span_id;
-};
-void gb_log_access(const struct gb_access_entry *e);
-
 /*
  * Appends s to buf (capacity cap, current length *len) as JSON string
  * content (no quotes), escaping as needed and truncating safely at cap.
  */
 void gb_json_escape_append(char *buf, size_t cap, size_t *len, const char *s);
+
+/* ---- the line writers' parts, for the access log (access_log.h) ---- */
+
+/* 1 when lines are text for a terminal, 0 when they are JSON. */
+int gb_log_text(void);
+
+/* The current time as RFC 3339 UTC with milliseconds, NUL-terminated. */
+void gb_log_timestamp(char out[32]);
+
+/*
+ * Appends s to buf (capacity cap, length *len), whole characters and
+ * escapes only, as JSON string content (`json`) or as text for a
+ * terminal: control characters are escaped in both, bytes that are not
+ * UTF-8 become U+FFFD (JSON) or \xNN (text). 1 if all of s fit, 0 if it
+ * was cut.
+ */
+int gb_log_escape(char *buf, size_t cap, size_t *len, const char *s, int json);
+
+/*
+ * Appends ,"key":"val" with val escaped and cut to at most `max` bytes of
+ * JSON (then marked "...").
+ */
+void gb_log_json_field(char *buf, size_t cap, size_t *len, const char *key,
+		       const char *val, size_t max);
+
+/* Appends s as it is, cut to what fits (buf stays NUL-terminated). */
+void gb_log_append(char *buf, size_t cap, size_t *len, const char *s);
+
+/* Writes buf (whole lines) to the log's output. */
+void gb_log_write(const char *buf, size_t len);
 
 #endif

@@ -1,7 +1,6 @@
 /*
  * request.h - one request and its response, as handlers see it through
- * the host API. The response is built in memory and written by the
- * server in one write.
+ * the host API. The response is built in memory; response.h writes it.
  */
 #ifndef GB_CORE_REQUEST_H
 #define GB_CORE_REQUEST_H
@@ -9,6 +8,7 @@
 #include <stddef.h>
 
 #include "guestbook/plugin.h"
+#include "response.h"
 #include "router.h"
 
 struct mg_connection;
@@ -22,6 +22,7 @@ struct gb_request {
 	const struct mg_request_info *ri;
 	struct gb_route_match match;
 	const char *path;
+	unsigned method; /* its enum gb_method bit; 0: another method */
 	char *body;
 	size_t body_len;
 	char request_id[GB_REQUEST_ID_MAX];
@@ -31,7 +32,7 @@ struct gb_request {
 	int responded;
 	int status;
 	char content_type[96];
-	char *resp_body;
+	char *resp_buf; /* gb_response_body_alloc's, or NULL: no body */
 	size_t resp_len;
 	size_t headers_len;
 	int has_retry_after;
@@ -62,15 +63,6 @@ enum gb_status gb_respond_error(struct gb_request *req, int status,
 				const char *field);
 enum gb_status gb_redirect(struct gb_request *req, int status,
 			   const char *location);
-
-/* The reason phrase of an HTTP status. */
-const char *gb_status_text(int status);
-
-/*
- * Writes the response (status line, headers, body) with one mg_write.
- * `keep_alive` chooses the Connection header. Returns bytes of body sent.
- */
-size_t gb_response_send(struct gb_request *req, int keep_alive);
 
 /* Frees what the request allocated. */
 void gb_request_release(struct gb_request *req);

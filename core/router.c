@@ -26,6 +26,14 @@ unsigned gb_method_bit(const char *method)
 	return 0;
 }
 
+const char *gb_method_name(unsigned bit)
+{
+	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+		if (bit == methods[i].bit)
+			return methods[i].name;
+	return NULL;
+}
+
 void gb_methods_format(unsigned bits, char *buf, size_t len)
 {
 	size_t n = 0;

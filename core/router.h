@@ -56,6 +56,9 @@ int gb_router_match(const char *path, unsigned method, struct gb_route_match *m,
 /* Maps "GET" to GB_GET etc.; 0 for anything else. */
 unsigned gb_method_bit(const char *method);
 
+/* Maps GB_GET to "GET" etc.; NULL for anything but one known bit. */
+const char *gb_method_name(unsigned bit);
+
 /* Writes "GET, HEAD, POST" for the bits into buf. */
 void gb_methods_format(unsigned bits, char *buf, size_t len);
 

@@ -1,7 +1,9 @@
 /*
- * server.h - the HTTP side: civetweb, request dispatch (routing, 405,
- * 413, request ids, timing, access log, request metrics) and the
- * built-in /health and /ready.
+ * server.h - the server's life cycle: civetweb's start-up and shutdown,
+ * and the dispatch of each request through intake (intake.h), routing
+ * (router.h), the handler, the response (response.h), the request
+ * metrics (request_metrics.h) and the access log (access_log.h). The
+ * built-in /health and /ready are in probes.h.
  */
 #ifndef GB_CORE_SERVER_H
 #define GB_CORE_SERVER_H
@@ -19,6 +21,9 @@ int gb_server_port(void);
 
 /* From now on /ready answers 503 and responses close the connection. */
 void gb_server_begin_shutdown(void);
+
+/* 1 once gb_server_begin_shutdown ran. */
+int gb_server_shutting_down(void);
 
 /* Stops civetweb, waiting for requests in flight to finish. */
 void gb_server_stop(void);

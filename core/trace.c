@@ -1,6 +1,7 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +36,29 @@ struct gb_span {
 	uint8_t flags;
 };
 
-static _Thread_local struct {
+/* A thread's spans. Allocated at the thread's first traced request, so
+ * that worker threads that never trace (tracing off) carry none of it. */
+struct thread_spans {
 	int depth;
 	struct gb_span stack[STACK_MAX];
 	char tracestate[TRACESTATE_MAX + 1];
-} tls;
+};
+
+static _Thread_local struct thread_spans *mine;
+static const struct thread_spans none; /* depth 0: no request traced */
+static pthread_key_t mine_key;
+static pthread_once_t mine_once = PTHREAD_ONCE_INIT;
+
+static void make_mine_key(void)
+{
+	pthread_key_create(&mine_key, free); /* freed when its thread ends */
+}
+
+/* This thread's spans, for reading; `none` before its first request. */
+static const struct thread_spans *spans(void)
+{
+	return mine ? mine : &none;
+}
 
 /* ---- ids ------------------------------------------------------------- */
 
@@ -280,10 +299,11 @@ static void attr_int(struct gb_span_record *r, const char *key, int64_t v)
 /* Opens a span on this thread's stack as a child of the one on top. */
 static struct gb_span *push(int kind)
 {
-	if (tls.depth == 0 || tls.depth == STACK_MAX)
+	struct thread_spans *tls = mine;
+	if (!tls || tls->depth == 0 || tls->depth == STACK_MAX)
 		return NULL;
-	struct gb_span *parent = &tls.stack[tls.depth - 1];
-	struct gb_span *s = &tls.stack[tls.depth++];
+	struct gb_span *parent = &tls->stack[tls->depth - 1];
+	struct gb_span *s = &tls->stack[tls->depth++];
 	memcpy(s->rec.trace_id, parent->rec.trace_id, 16);
 	memcpy(s->rec.parent_id, parent->rec.span_id, 8);
 	new_id(s->rec.span_id, 8);
@@ -303,7 +323,8 @@ static struct gb_span *push(int kind)
 /* Ends span s (and anything a caller left open above it). */
 static void finish(struct gb_span *s)
 {
-	tls.depth = (int)(s - tls.stack);
+	struct thread_spans *tls = mine; /* s is one of its spans */
+	tls->depth = (int)(s - tls->stack);
 	if (!s->recording)
 		return;
 	s->rec.end_ns = now_ns();
@@ -321,13 +342,23 @@ static void set_status(struct gb_span_record *r, int status, const char *msg)
 
 void gb_trace_request_begin(const char *traceparent, const char *tracestate)
 {
-	struct gb_span *s = &tls.stack[0];
+	if (!mine) {
+		pthread_once(&mine_once, make_mine_key);
+		struct thread_spans *t = calloc(1, sizeof *t);
+		if (!t || pthread_setspecific(mine_key, t) != 0) {
+			free(t);
+			return; /* this request goes untraced */
+		}
+		mine = t;
+	}
+	struct thread_spans *tls = mine;
+	struct gb_span *s = &tls->stack[0];
 	uint8_t flags = 0;
-	tls.tracestate[0] = '\0';
+	tls->tracestate[0] = '\0';
 	if (traceparent && parse_traceparent(traceparent, s->rec.trace_id,
 					     s->rec.parent_id, &flags) == 0) {
 		if (tracestate && valid_tracestate(tracestate))
-			snprintf(tls.tracestate, sizeof tls.tracestate, "%s",
+			snprintf(tls->tracestate, sizeof tls->tracestate, "%s",
 				 tracestate);
 		else if (tracestate)
 			gb_counter_add(invalid_tracestate, 1);
@@ -350,7 +381,7 @@ void gb_trace_request_begin(const char *traceparent, const char *tracestate)
 	s->rec.status_off = 0;
 	if (s->recording)
 		s->rec.start_ns = now_ns();
-	tls.depth = 1;
+	tls->depth = 1;
 }
 
 static const char *known_method(const char *m)
@@ -368,9 +399,10 @@ void gb_trace_request_end(const char *method, const char *route,
 			  const char *path, int status, const char *client,
 			  const char *user_agent)
 {
-	if (tls.depth == 0)
+	struct thread_spans *tls = mine;
+	if (!tls || tls->depth == 0)
 		return;
-	struct gb_span *s = &tls.stack[0];
+	struct gb_span *s = &tls->stack[0];
 	if (s->recording) {
 		struct gb_span_record *r = &s->rec;
 		const char *m = known_method(method);
@@ -393,16 +425,17 @@ void gb_trace_request_end(const char *method, const char *route,
 		}
 	}
 	finish(s);
-	tls.depth = 0;
+	tls->depth = 0;
 }
 
 int gb_trace_ids(char trace_id[33], char span_id[17])
 {
-	if (!gb_trace_on || tls.depth == 0) {
+	const struct thread_spans *tls = spans();
+	if (!gb_trace_on || tls->depth == 0) {
 		trace_id[0] = span_id[0] = '\0';
 		return 0;
 	}
-	const struct gb_span *s = &tls.stack[tls.depth - 1];
+	const struct gb_span *s = &tls->stack[tls->depth - 1];
 	gb_trace_hex(trace_id, s->rec.trace_id, 16);
 	gb_trace_hex(span_id, s->rec.span_id, 8);
 	return 1;
@@ -413,7 +446,7 @@ int gb_trace_ids(char trace_id[33], char span_id[17])
 int gb_trace_op_begin(void)
 {
 	struct gb_span *s = push(GB_SPAN_CLIENT);
-	return s ? (int)(s - tls.stack) : -1;
+	return s ? (int)(s - mine->stack) : -1;
 }
 
 /* db.system.name of the semantic conventions for a store's name. */
@@ -428,9 +461,10 @@ void gb_trace_op_end(int token, const char *system, const char *op,
 		     const char *collection, enum gb_status st,
 		     const char *message)
 {
-	if (token < 0 || token >= tls.depth)
+	struct thread_spans *tls = mine;
+	if (!tls || token < 0 || token >= tls->depth)
 		return;
-	struct gb_span *s = &tls.stack[token];
+	struct gb_span *s = &tls->stack[token];
 	if (s->recording) {
 		struct gb_span_record *r = &s->rec;
 		r->name_off = text_pair(r, op, collection, 128);
@@ -459,24 +493,25 @@ struct gb_span *gb_trace_client_begin(const char *method, const char *host,
 {
 	if (len)
 		headers[0] = '\0';
-	if (!gb_trace_on || tls.depth == 0)
+	struct thread_spans *tls = mine;
+	if (!gb_trace_on || !tls || tls->depth == 0)
 		return NULL;
 	struct gb_span *s = push(GB_SPAN_CLIENT);
-	const struct gb_span *ctx = s ? s : &tls.stack[tls.depth - 1];
+	const struct gb_span *ctx = s ? s : &tls->stack[tls->depth - 1];
 	char tid[33], sid[17];
 	gb_trace_hex(tid, ctx->rec.trace_id, 16);
 	gb_trace_hex(sid, ctx->rec.span_id, 8);
 	int n =
 	    snprintf(headers, len, "traceparent: 00-%s-%s-%02x\r\n%s%s%s", tid,
-		     sid, ctx->flags, tls.tracestate[0] ? "tracestate: " : "",
-		     tls.tracestate, tls.tracestate[0] ? "\r\n" : "");
+		     sid, ctx->flags, tls->tracestate[0] ? "tracestate: " : "",
+		     tls->tracestate, tls->tracestate[0] ? "\r\n" : "");
 	if (n < 0 || (size_t)n >= len) {
 		if (len)
 			headers[0] = '\0';
 	}
 	if (!s || !s->recording) {
 		if (s)
-			tls.depth--;
+			tls->depth--;
 		return NULL;
 	}
 	const char *m = known_method(method);
@@ -490,7 +525,8 @@ struct gb_span *gb_trace_client_begin(const char *method, const char *host,
 
 void gb_trace_client_end(struct gb_span *s, int status, const char *error)
 {
-	if (!s || s < tls.stack || s >= tls.stack + tls.depth)
+	const struct thread_spans *tls = spans();
+	if (!s || s < tls->stack || s >= tls->stack + tls->depth)
 		return;
 	struct gb_span_record *r = &s->rec;
 	if (status > 0)
@@ -506,11 +542,12 @@ void gb_trace_client_end(struct gb_span *s, int status, const char *error)
 
 void gb_trace_exemplar(struct gb_series *series, double v)
 {
-	if (tls.depth == 0 || !tls.stack[0].recording)
+	const struct thread_spans *tls = spans();
+	if (tls->depth == 0 || !tls->stack[0].recording)
 		return;
 	char tid[33], sid[17];
-	gb_trace_hex(tid, tls.stack[0].rec.trace_id, 16);
-	gb_trace_hex(sid, tls.stack[0].rec.span_id, 8);
+	gb_trace_hex(tid, tls->stack[0].rec.trace_id, 16);
+	gb_trace_hex(sid, tls->stack[0].rec.span_id, 8);
 	gb_histogram_exemplar(series, v, tid, sid);
 }
 

@@ -169,7 +169,7 @@ static int decode_json(void *state, const char *body, size_t len,
 	struct gb_post_field *f[] = {&fields->author, &fields->message};
 	const char *names[] = {"author", "message"};
 
-	jp->root = gb_json_parse_strict(body, len, err);
+	jp->root = gb_json_parse_body(body, len, err);
 	if (!jp->root)
 		return -1;
 	if (gb_message_check_object(jp->root, err) != 0)

@@ -240,20 +240,28 @@ static void neutralise_nul_escapes(char *buf, size_t len)
 	}
 }
 
-/* Whether arrays and objects in the JSON text nest deeper than `max`
- * (brackets inside strings do not count). */
-static int nests_deeper_than(const char *text, size_t len, int max)
+/*
+ * One pass over the JSON text: 1 when its arrays and objects nest deeper
+ * than `max` (brackets inside strings do not count), else 0 with
+ * *nul_escapes set when a string holds an escaped NUL (\u0000).
+ */
+static int scan_json(const char *text, size_t len, int max, int *nul_escapes)
 {
 	int depth = 0, in_string = 0;
 
+	*nul_escapes = 0;
 	for (size_t i = 0; i < len; i++) {
 		char c = text[i];
 
 		if (in_string) {
-			if (c == '\\')
+			if (c == '\\') {
+				if (i + 5 < len && text[i + 1] == 'u' &&
+				    memcmp(text + i + 2, "0000", 4) == 0)
+					*nul_escapes = 1;
 				i++;
-			else if (c == '"')
+			} else if (c == '"') {
 				in_string = 0;
+			}
 		} else if (c == '"') {
 			in_string = 1;
 		} else if (c == '[' || c == '{') {
@@ -302,37 +310,57 @@ int gb_message_member(const cJSON *root, const char *field, const char **text,
 	return member_text(root, texts_for(field), text, err);
 }
 
-cJSON *gb_json_parse_strict(const char *body, size_t len,
-			    struct gb_input_error *err)
+/* gb_json_parse_strict; `terminated`: body[len] is NUL, so that a body
+ * without escaped NULs is parsed where it is, without a copy. */
+static cJSON *parse_strict(const char *body, size_t len, int terminated,
+			   struct gb_input_error *err)
 {
 	char *copy;
 	cJSON *root;
+	int nul_escapes;
 
 	if (len == 0 || memchr(body, '\0', len)) {
 		set_error(err, GB_INPUT_INVALID_JSON, NULL,
 			  "request body is not valid JSON");
 		return NULL;
 	}
-	if (nests_deeper_than(body, len, GB_JSON_MAX_DEPTH)) {
+	if (scan_json(body, len, GB_JSON_MAX_DEPTH, &nul_escapes)) {
 		set_error(err, GB_INPUT_INVALID_JSON, NULL,
 			  "request body nests arrays or objects too deeply");
 		return NULL;
 	}
-	copy = malloc(len + 1);
-	if (!copy) {
-		set_error(err, GB_INPUT_NO_MEMORY, NULL, "out of memory");
-		return NULL;
+	if (terminated && !nul_escapes) {
+		/* len + 1: cJSON checks the terminator for trailing garbage. */
+		root = cJSON_ParseWithLengthOpts(body, len + 1, NULL, 1);
+	} else {
+		copy = malloc(len + 1);
+		if (!copy) {
+			set_error(err, GB_INPUT_NO_MEMORY, NULL,
+				  "out of memory");
+			return NULL;
+		}
+		memcpy(copy, body, len);
+		copy[len] = '\0';
+		neutralise_nul_escapes(copy, len);
+		root = cJSON_ParseWithLengthOpts(copy, len + 1, NULL, 1);
+		free(copy);
 	}
-	memcpy(copy, body, len);
-	copy[len] = '\0';
-	neutralise_nul_escapes(copy, len);
-	/* len + 1: cJSON checks the terminator for trailing garbage. */
-	root = cJSON_ParseWithLengthOpts(copy, len + 1, NULL, 1);
-	free(copy);
 	if (!root)
 		set_error(err, GB_INPUT_INVALID_JSON, NULL,
 			  "request body is not valid JSON");
 	return root;
+}
+
+cJSON *gb_json_parse_strict(const char *body, size_t len,
+			    struct gb_input_error *err)
+{
+	return parse_strict(body, len, 0, err);
+}
+
+cJSON *gb_json_parse_body(const char *body, size_t len,
+			  struct gb_input_error *err)
+{
+	return parse_strict(body, len, body[len] == '\0', err);
 }
 
 int gb_message_check_object(const cJSON *root, struct gb_input_error *err)
@@ -370,7 +398,7 @@ int gb_message_from_json(const char *body, size_t len,
 
 	out->author = NULL;
 	out->message = NULL;
-	root = gb_json_parse_strict(body, len, err);
+	root = gb_json_parse_body(body, len, err);
 	if (!root)
 		return -1;
 	rc = gb_message_from_object(root, out, err);

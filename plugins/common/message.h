@@ -87,7 +87,9 @@ int gb_message_validate(const char *author, size_t author_len,
 #define GB_JSON_MAX_DEPTH 32
 
 /*
- * Reads a request body of `len` bytes that should be the JSON object
+ * Reads a request body of `len` bytes (and a byte after them, which is
+ * NUL in a body from req_body: then the body is parsed where it is,
+ * without a copy) that should be the JSON object
  * {"author": string, "message": string} (other members are ignored) and
  * validates it. Trailing garbage or a NUL byte in the body is invalid JSON.
  * An escaped NUL (\u0000) would silently cut a C string short, so it is
@@ -112,6 +114,12 @@ int gb_message_from_json(const char *body, size_t len,
  */
 cJSON *gb_json_parse_strict(const char *body, size_t len,
 			    struct gb_input_error *err);
+
+/* gb_json_parse_strict for a request body: the byte after the `len` bytes
+ * must be readable, and where it is NUL (a body from req_body) the body is
+ * parsed where it is, without a copy. */
+cJSON *gb_json_parse_body(const char *body, size_t len,
+			  struct gb_input_error *err);
 
 /*
  * The validation step of gb_message_from_json alone, on a parsed value:

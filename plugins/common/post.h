@@ -37,16 +37,9 @@
 #include "guestbook/plugin.h"
 #include "message.h"
 
-/*
- * Seconds a client should wait after a 503 because the store is
- * unavailable: long enough for the mongo store's outage window (1 s, one
- * probe per window) and a restarting backend's first readiness ping to
- * pass, short enough that a person resubmitting a form does not wait
- * noticeably longer than the outage. Both plugins send it on every
- * storage 503 (posts and lists); the host's own default for a 503 without
- * one does not apply to them.
- */
-#define GB_STORAGE_RETRY_AFTER "2"
+/* Retry-After of a 503 because the store is unavailable (posts and lists,
+ * api and web alike): the host's one value, see plugin.h. */
+#define GB_STORAGE_RETRY_AFTER GB_RETRY_AFTER_UNAVAILABLE
 
 /* The two fields of a post as the decoder found them, before validation. */
 struct gb_post_field {

@@ -268,14 +268,20 @@ Test(core, every_log_line_is_json_with_the_required_fields)
 	free(log);
 }
 
-Test(core, registration_after_init_is_refused)
+/* Restarts the server with tests/plugins/NAME.c as its only plugin. */
+static void restart_with_test_plugin(const char *name)
 {
+	char path[1024], so[64];
 	stop();
-	char path[1024];
-	snprintf(path, sizeof path, "%s",
-		 gbt_build_path("test-plugins/late_register.so"));
+	snprintf(so, sizeof so, "test-plugins/%s.so", name);
+	snprintf(path, sizeof path, "%s", gbt_build_path(so));
 	const char *const args[] = {"--plugins", path, NULL};
 	start_with(args);
+}
+
+Test(core, registration_after_init_is_refused)
+{
+	restart_with_test_plugin("late_register");
 	struct gbt_response r;
 	cr_assert_eq(gbt_http(srv.port, "GET", "/late", NULL, NULL, 0, &r), 0);
 	cr_assert_str_eq(r.body, "refused");
@@ -308,7 +314,44 @@ Test(core, a_plugin_secret_given_as_a_flag_is_warned_about)
 	free(log);
 }
 
-/* ---- start-up failures: one line, exit status 2 -------------------- */
+/* The head of a response goes into room in front of its body when it
+ * fits, and is written apart when it does not: both arrive whole. */
+Test(core, responses_arrive_whole_whatever_their_header_length)
+{
+	restart_with_test_plugin("long_headers");
+	/* 0, 8 and 24 headers of 64 bytes: in the room, near it, beyond
+	 */
+	static const char *const paths[] = {
+	    "/long-headers?n=0", "/long-headers?n=8", "/long-headers?n=24"};
+	static const int headers[] = {0, 8, 24};
+	for (int i = 0; i < 3; i++) {
+		struct gbt_response r;
+		cr_assert_eq(
+		    gbt_http(srv.port, "GET", paths[i], NULL, NULL, 0, &r), 0);
+		cr_assert_eq(r.status, 200, "%s", r.head);
+		cr_assert_str_eq(r.body, "{\"whole\":true}");
+		cr_assert_str_eq(gbt_header(&r, "Content-Length"), "14");
+		cr_assert_not_null(gbt_header(&r, "X-Request-Id"));
+		for (int k = 0; k < headers[i]; k++) {
+			char name[24];
+			snprintf(name, sizeof name, "X-Long-%02d", k);
+			const char *v = gbt_header(&r, name);
+			cr_assert(v && strlen(v) == 63, "%s missing in %s",
+				  name, r.head);
+		}
+		gbt_response_free(&r);
+		/* HEAD: the same head, no body */
+		cr_assert_eq(
+		    gbt_http(srv.port, "HEAD", paths[i], NULL, NULL, 0, &r), 0);
+		cr_assert_eq(r.status, 200);
+		cr_assert_str_eq(gbt_header(&r, "Content-Length"), "14");
+		cr_assert_eq(r.body_len, 0);
+		gbt_response_free(&r);
+	}
+}
+
+/* ---- start-up failures: one line, exit status 2 --------------------
+ */
 
 static void expect_exit2(const char *const *args, const char *const *env,
 			 const char *needle)
@@ -390,8 +433,8 @@ Test(startup, abi_mismatch_is_refused_before_init)
 					      "guestbookd speaks 2.0");
 }
 
-/* A plugin built for ABI 1.x (init with the old signature, no settings):
- * refused by the loader in one line, its code never runs. */
+/* A plugin built for ABI 1.x (init with the old signature, no
+ * settings): refused by the loader in one line, its code never runs. */
 Test(startup, plugin_built_for_the_old_major_is_refused_in_one_line)
 {
 	char p[1024];
@@ -486,7 +529,8 @@ Test(startup, version_and_help_exit_0)
 	free(out);
 }
 
-/* defaults < file < environment < flags, read back from the ready line */
+/* defaults < file < environment < flags, read back from the ready line
+ */
 static int started_threads(const char *const *args, const char *const *env)
 {
 	struct gbt_server s;
@@ -516,7 +560,8 @@ Test(startup, config_precedence_is_file_env_flag, .timeout = 30)
 }
 
 /* ---- HTTP details with the api and web plugins loaded: the lengths of
- * bodiless answers, HEAD, CORS preflights, hostile bytes and bodies ---- */
+ * bodiless answers, HEAD, CORS preflights, hostile bytes and bodies
+ * ---- */
 
 static void start_api_and_web(void)
 {
@@ -663,9 +708,10 @@ Test(core_http, deeply_nested_json_body_is_400_not_a_crash)
 /* civetweb answers CORS preflights itself by default, with
  * "Access-Control-Allow-Origin: *" and whatever method and headers were
  * asked for: any web site could then send JSON posts (and Authorization
- * headers) cross-origin, and those answers skip the host (no request id,
- * no log line, no metrics). The page talks to the API on its own origin,
- * so the host answers OPTIONS like any other method: 405 with Allow. */
+ * headers) cross-origin, and those answers skip the host (no request
+ * id, no log line, no metrics). The page talks to the API on its own
+ * origin, so the host answers OPTIONS like any other method: 405 with
+ * Allow. */
 Test(core_http, cors_preflight_is_not_granted)
 {
 	static const char *const preflight[] = {

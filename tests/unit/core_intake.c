@@ -22,15 +22,15 @@ Test(cross_site, origin_must_name_the_host)
 {
 	struct gb_intake in =
 	    with_origin("gb.example", "https://evil.example", NULL);
-	cr_assert(gb_intake_cross_site("POST", &in));
+	cr_assert(gb_intake_cross_site(GB_POST, &in));
 	in = with_origin("gb.example", "https://gb.example.evil.example", NULL);
-	cr_assert(gb_intake_cross_site("POST", &in));
+	cr_assert(gb_intake_cross_site(GB_POST, &in));
 	in = with_origin("gb.example:8080", "http://gb.example:9090", NULL);
-	cr_assert(gb_intake_cross_site("DELETE", &in));
+	cr_assert(gb_intake_cross_site(GB_DELETE, &in));
 	in = with_origin("gb.example", "null", NULL);
-	cr_assert(gb_intake_cross_site("POST", &in));
+	cr_assert(gb_intake_cross_site(GB_POST, &in));
 	in = with_origin(NULL, "https://gb.example", NULL);
-	cr_assert(gb_intake_cross_site("POST", &in), "no Host: no match");
+	cr_assert(gb_intake_cross_site(GB_POST, &in), "no Host: no match");
 }
 
 /* Chromium posts a form of a page served with Referrer-Policy:
@@ -38,38 +38,38 @@ Test(cross_site, origin_must_name_the_host)
 Test(cross_site, the_browser_vouching_for_its_own_page_wins)
 {
 	struct gb_intake in = with_origin("gb.example", "null", "same-origin");
-	cr_assert_not(gb_intake_cross_site("POST", &in));
+	cr_assert_not(gb_intake_cross_site(GB_POST, &in));
 	in = with_origin("gb.example", "null", "none");
-	cr_assert_not(gb_intake_cross_site("POST", &in));
+	cr_assert_not(gb_intake_cross_site(GB_POST, &in));
 	in = with_origin("gb.example", "null", "same-site");
-	cr_assert(gb_intake_cross_site("POST", &in));
+	cr_assert(gb_intake_cross_site(GB_POST, &in));
 	in = with_origin("gb.example", "https://gb.example", "cross-site");
-	cr_assert(gb_intake_cross_site("POST", &in));
+	cr_assert(gb_intake_cross_site(GB_POST, &in));
 }
 
 Test(cross_site, same_origin_matches_case_and_default_ports)
 {
 	struct gb_intake in =
 	    with_origin("GB.example:8080", "http://gb.EXAMPLE:8080", NULL);
-	cr_assert_not(gb_intake_cross_site("POST", &in));
+	cr_assert_not(gb_intake_cross_site(GB_POST, &in));
 	in = with_origin("gb.example:80", "http://gb.example", NULL);
-	cr_assert_not(gb_intake_cross_site("POST", &in));
+	cr_assert_not(gb_intake_cross_site(GB_POST, &in));
 	in = with_origin("gb.example", "https://gb.example:443", NULL);
-	cr_assert_not(gb_intake_cross_site("PUT", &in));
+	cr_assert_not(gb_intake_cross_site(GB_PUT, &in));
 	in = with_origin("gb.example", "http://gb.example:443", NULL);
-	cr_assert(gb_intake_cross_site("PUT", &in), "443 is not http's");
+	cr_assert(gb_intake_cross_site(GB_PUT, &in), "443 is not http's");
 	in = with_origin("gb.example", NULL, NULL);
-	cr_assert_not(gb_intake_cross_site("POST", &in), "curl sends none");
+	cr_assert_not(gb_intake_cross_site(GB_POST, &in), "curl sends none");
 }
 
 Test(cross_site, fetch_site_and_methods)
 {
 	struct gb_intake in = with_origin("gb.example", NULL, "cross-site");
-	cr_assert(gb_intake_cross_site("PATCH", &in));
-	cr_assert_not(gb_intake_cross_site("GET", &in));
-	cr_assert_not(gb_intake_cross_site("HEAD", &in));
+	cr_assert(gb_intake_cross_site(GB_PATCH, &in));
+	cr_assert_not(gb_intake_cross_site(GB_GET, &in));
+	cr_assert_not(gb_intake_cross_site(GB_HEAD, &in));
 	in = with_origin("gb.example", "https://gb.example", "same-site");
-	cr_assert_not(gb_intake_cross_site("POST", &in));
+	cr_assert_not(gb_intake_cross_site(GB_POST, &in));
 }
 
 /* A request info laid out as civetweb 1.15 leaves it: each CR and LF of

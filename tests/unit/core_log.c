@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access_log.h"
 #include "log.h"
 
 /* Strict RFC 3629: no overlongs, surrogates or code points past U+10FFFF. */
@@ -260,4 +261,82 @@ Test(log_text, event_line_cannot_forge_lines)
 	cr_assert_not_null(strstr(line, "\"quoted\""), "quotes changed: %s",
 			   line);
 	free(line);
+}
+
+/* The access line's bytes after its timestamp, for an exact comparison. */
+static char *access_line_after_ts(const struct gb_access_entry *e)
+{
+	FILE *f = capture_start();
+	size_t len;
+
+	gb_log_access(e);
+	char *text = capture_read(f, &len);
+	const char *ts_end = strstr(text, "Z\",");
+	cr_assert_not_null(ts_end, "no timestamp: %s", text);
+	cr_assert_eq(strncmp(text, "{\"ts\":\"", 7), 0, "%s", text);
+	char *rest = strdup(ts_end + 3);
+	free(text);
+	return rest;
+}
+
+/* Loki queries and dashboards parse these lines: the field order, the
+ * number formats and the escapes are a contract. */
+Test(log_json, access_line_has_the_documented_bytes)
+{
+	struct gb_access_entry e = {
+	    .method = "GET",
+	    .route = "/api/v1/messages",
+	    .path = "/api/v1/messages",
+	    .status = 200,
+	    .duration_ms = 1.5,
+	    .bytes = 2235,
+	    .remote = "127.0.0.1",
+	    .request_id = "3f2a",
+	    .user_agent = "wrk",
+	};
+	char *line = access_line_after_ts(&e);
+	cr_assert_str_eq(
+	    line,
+	    "\"level\":\"info\",\"logger\":\"access\",\"msg\":\"request\","
+	    "\"method\":\"GET\",\"route\":\"/api/v1/messages\","
+	    "\"path\":\"/api/v1/messages\",\"status\":200,"
+	    "\"duration_ms\":1.500,\"bytes\":2235,"
+	    "\"remote\":\"127.0.0.1\",\"request_id\":\"3f2a\","
+	    "\"user_agent\":\"wrk\"}\n");
+	free(line);
+
+	e.path = "/a\"b\\c\x01\xff";
+	e.user_agent = NULL;
+	e.trace_id = "0af7651916cd43dd8448eb211c80319c";
+	e.span_id = "b7ad6b7169203331";
+	line = access_line_after_ts(&e);
+	cr_assert_str_eq(
+	    line,
+	    "\"level\":\"info\",\"logger\":\"access\",\"msg\":\"request\","
+	    "\"method\":\"GET\",\"route\":\"/api/v1/messages\","
+	    "\"path\":\"/a\\\"b\\\\c\\u0001\\ufffd\",\"status\":200,"
+	    "\"duration_ms\":1.500,\"bytes\":2235,"
+	    "\"remote\":\"127.0.0.1\",\"request_id\":\"3f2a\","
+	    "\"user_agent\":\"\","
+	    "\"trace_id\":\"0af7651916cd43dd8448eb211c80319c\","
+	    "\"span_id\":\"b7ad6b7169203331\"}\n");
+	free(line);
+}
+
+/* duration_ms reads as printf's "%.3f" of the duration would. */
+Test(log_json, access_line_duration_has_three_decimals)
+{
+	static const double ms[] = {0.0,    0.0004,	 0.0006,  0.1234,
+				    0.9999, 1.0,	 12.3456, 999.9996,
+				    1000.0, 65535.125001};
+	for (size_t i = 0; i < sizeof ms / sizeof *ms; i++) {
+		struct gb_access_entry e = {
+		    .method = "GET", .status = 200, .duration_ms = ms[i]};
+		char *line = access_line_after_ts(&e);
+		char want[64];
+		snprintf(want, sizeof want, "\"duration_ms\":%.3f,", ms[i]);
+		cr_assert_not_null(strstr(line, want), "%s not in %s", want,
+				   line);
+		free(line);
+	}
 }

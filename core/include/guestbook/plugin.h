@@ -163,6 +163,16 @@ static inline int gb_is_name(const char *s, size_t max)
 	       gb_is_word(s, GB_CHARSET_NAME, max);
 }
 
+/*
+ * Seconds a client is told to wait (Retry-After) after a 503 for
+ * something unavailable, a store or the server itself: long enough for a
+ * store's one-second outage window and a restarting backend's next
+ * readiness ping, short enough that a person resubmitting a form does not
+ * wait noticeably longer than the outage. respond_error's default for a
+ * 503; the bundled plugins send it on every storage 503.
+ */
+#define GB_RETRY_AFTER_UNAVAILABLE "2"
+
 /* Size of a buffer for api->format_time ("2026-11-26T06:00:00.123Z"). */
 #define GB_TIME_MAX 32
 
@@ -413,8 +423,9 @@ struct gb_plugin_descriptor {
  * A route handler. Runs on a worker thread. It must answer exactly once
  * through one of the api->respond* functions before it returns; a handler
  * that returns without answering produces a 500 `internal` JSON error.
- * The host writes the response (status, headers and body in one write),
- * logs the access line and updates the request metrics afterwards.
+ * After it returns, the host counts the request in the request metrics,
+ * writes the response (status, headers and body in one write, unless the
+ * headers need more than 1 KiB) and logs the access line.
  * A handler runs only for a request whose header block and body framing
  * the host accepted, and whose body arrived in full within the body
  * deadline; a POST, PUT, PATCH or DELETE that the browser marks as coming
@@ -864,7 +875,8 @@ struct gb_host_api {
 	 * Answers with the standard JSON error
 	 *   {"error":{"code":code,"message":message[,"field":field]}}
 	 * `field` may be NULL. 429 and 503 also get `Retry-After` if the
-	 * handler set none.
+	 * handler set none: 60 for a 429, GB_RETRY_AFTER_UNAVAILABLE for a
+	 * 503.
 	 */
 	enum gb_status (*respond_error)(struct gb_request *req, int status,
 					const char *code, const char *message,
