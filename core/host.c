@@ -212,6 +212,7 @@ static const struct gb_host_api host_api = {
     .store_insert_once = gb_store_insert_once,
     .trace_client_begin = gb_trace_client_begin,
     .trace_client_end = gb_trace_client_end,
+    .store_insert_many = gb_store_insert_many,
 };
 
 const struct gb_host_api *gb_host_api_table(void)
