@@ -771,11 +771,20 @@ static int check_collection(const char *collection, struct gb_error *err)
 
 /* ---- the operations ---------------------------------------------------- */
 
-static enum gb_status v1_insert(struct http_store *st,
-				const struct gb_store_ctx *ctx,
-				const char *author, const char *text,
-				const char *key, char id_out[GB_ID_MAX],
-				int *repeated, struct gb_error *err)
+int http_v1_message_valid(const cJSON *m)
+{
+	const char *missing;
+	cJSON *doc = message_to_doc(m, &missing);
+
+	cJSON_Delete(doc);
+	return doc != NULL;
+}
+
+enum gb_status http_v1_insert(struct http_store *st,
+			      const struct gb_store_ctx *ctx,
+			      const char *author, const char *text,
+			      const char *key, char id_out[GB_ID_MAX],
+			      int *repeated, struct gb_error *err)
 {
 	char key_header[40 + GB_IDEMPOTENCY_KEY_MAX];
 	struct http_reply r;
@@ -1204,7 +1213,7 @@ static enum gb_status http_insert_once(void *store,
 	if (m == HTTP_API_LEGACY)
 		return http_legacy_insert(st, ctx, author, text, key, err);
 	return v1_route_gone(
-	    st, v1_insert(st, ctx, author, text, key, id_out, repeated, err),
+	    st, http_v1_post(st, ctx, author, text, key, id_out, repeated, err),
 	    err);
 }
 
