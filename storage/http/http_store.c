@@ -22,7 +22,8 @@
  * insert), so a post on a pooled connection the backend had closed is
  * retried once on a new connection without storing the message twice: a
  * v1 backend answers the repeat with the first 201. Legacy posts are not
- * retried (the original backend ignores the key).
+ * retried (the original backend ignores the key). Concurrent v1 posts are
+ * sent together as one POST /api/v1/messages/batch (post_batch.c).
  */
 #include <ctype.h>
 #include <errno.h>

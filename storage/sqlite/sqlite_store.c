@@ -29,7 +29,8 @@
  * would cap writes near 1,000/s. Writes are therefore group-committed:
  * every writer queues its operation; the first thread to find the writer
  * connection idle becomes the leader, takes the whole queue, runs it as one
- * transaction (one fsync) and wakes the others. No background thread, no
+ * transaction (one fsync) and wakes the others; insert_many queues all its
+ * writes at once, so they share one transaction. No background thread, no
  * added latency for a lone writer. Reads use a pool of connections (one per
  * concurrent reader, kept idle for reuse), which WAL lets run alongside the
  * writer; every connection caches its prepared statements. SQL is fixed
