@@ -36,6 +36,7 @@ count_duplicates() {
 # log LOG: single POST /api/v1/messages and batches. Sets BACKEND_POSTS.
 backend_posts() {
 	local log=$1 single batch stored
+	sleep 0.3 # access lines are buffered for up to 200 ms
 	single=$(grep '"method":"POST"' "$log" | grep -c '"path":"/api/v1/messages"' || true)
 	batch=$(grep '"method":"POST"' "$log" | grep -c '"path":"/api/v1/messages/batch"' || true)
 	stored=$(curl -s "http://127.0.0.1:$GB_BACK_PORT/metrics" |

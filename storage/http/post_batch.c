@@ -6,12 +6,13 @@
  * in one commit.
  *
  * Group commit, as the SQLite store does it: every post queues itself.
- * While fewer than POST_IN_FLIGHT_MAX batches are on their way, the first
- * waiting post becomes the leader, takes the queue (up to
+ * While fewer than POST_IN_FLIGHT_MAX requests (one: the larger the
+ * batches, the less each post costs both sides) are on their way, the
+ * first waiting post becomes the leader, takes the queue (up to
  * POST_BATCH_MAX posts and about POST_BATCH_BYTES of JSON), sends it and
  * wakes each post of it with its own result. No timer and no added wait:
  * a lone post leaves at once, as a plain POST /api/v1/messages, and
- * batches form only while earlier ones are on the wire.
+ * batches form only while an earlier request is on the wire.
  *
  * Every post carries its own idempotency key inside the batch, so the
  * retry of a batch on a pooled connection the backend had closed stores
@@ -29,7 +30,7 @@
 
 #include "http_store.h"
 
-#define POST_IN_FLIGHT_MAX 2
+#define POST_IN_FLIGHT_MAX 1
 #define POST_BATCH_MAX	   64
 #define POST_BATCH_BYTES   12000 /* under the backend's default max_body */
 #define POST_BATCH_RETRY_S 60.0

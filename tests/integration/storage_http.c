@@ -571,7 +571,7 @@ static void fake_reply(struct mg_connection *c, int status, const char *body)
 
 /*
  * POST in the batch modes: a single post is answered after 300 ms (so
- * that concurrent posts queue up behind the two in flight and form a
+ * that concurrent posts queue up behind the one in flight and form a
  * batch), a batch at once with 404 or a wrong number of results.
  */
 static int fake_post(struct mg_connection *c)
@@ -807,7 +807,7 @@ Test(storage_http_fake, a_backend_without_the_batch_route_gets_single_posts,
 	batches = fake_batches;
 	singles = fake_singles;
 	pthread_mutex_unlock(&fake_lock);
-	/* two go out at once; the four behind them tried one batch */
+	/* one goes out at once; the five behind it tried one batch */
 	cr_assert_geq(batches, 1, "no batch was tried");
 	cr_assert_leq(batches, 2, "the 404 was not remembered");
 	cr_assert_eq(singles, BATCH_POSTERS);
