@@ -23,6 +23,7 @@
  * the leader's request id and trace context.
  */
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,8 +46,8 @@ struct post_wait {
 	int single; /* the leader could not batch it: post it alone */
 	enum gb_status status;
 	struct gb_error err;
-	int done;
-	pthread_cond_t wake;
+	atomic_int done; /* set by the leader once the result is in */
+	sem_t wake;	 /* posted when done, or when it may lead */
 	struct post_wait *next;
 };
 
@@ -237,16 +238,23 @@ enum gb_status http_v1_post(struct http_store *st,
 				      repeated, err);
 	/* raw lengths, escapes aside: the backend's 413 catches the rest */
 	w.size = strlen(author) + strlen(text) + strlen(key) + 64;
-	pthread_cond_init(&w.wake, NULL);
+	sem_init(&w.wake, 0, 0);
 	pthread_mutex_lock(&post_lock);
 	if (post_tail)
 		post_tail->next = &w;
 	else
 		post_head = &w;
 	post_tail = &w;
-	while (!w.done) {
+	while (!atomic_load(&w.done)) {
 		if (posts_in_flight >= POST_IN_FLIGHT_MAX || post_head != &w) {
-			pthread_cond_wait(&w.wake, &post_lock);
+			/* Woken with done set, it needs the lock no more:
+			 * the leader's wake-ups do not queue on it. */
+			pthread_mutex_unlock(&post_lock);
+			while (sem_wait(&w.wake) != 0)
+				; /* EINTR */
+			if (atomic_load(&w.done))
+				goto finished;
+			pthread_mutex_lock(&post_lock);
 			continue;
 		}
 		batch = take_batch(&n);
@@ -261,16 +269,18 @@ enum gb_status http_v1_post(struct http_store *st,
 		posts_in_flight--;
 		for (; batch; batch = next) {
 			next = batch->next;
-			batch->done = 1;
+			atomic_store(&batch->done, 1);
+			/* under the lock: its owner may return at once */
 			if (batch != &w)
-				pthread_cond_signal(&batch->wake);
+				sem_post(&batch->wake);
 		}
 		/* the next leader: whoever heads the queue now */
 		if (post_head)
-			pthread_cond_signal(&post_head->wake);
+			sem_post(&post_head->wake);
 	}
 	pthread_mutex_unlock(&post_lock);
-	pthread_cond_destroy(&w.wake);
+finished:
+	sem_destroy(&w.wake);
 	if (w.single)
 		return http_v1_insert(st, ctx, author, text, key, id_out,
 				      repeated, err);
