@@ -474,27 +474,25 @@ enum gb_status gb_store_insert_many(struct gb_request *req,
 	for (size_t i = 0; i < n; i++)
 		if (!item_refused(&items[i]))
 			todo[ntodo++] = &items[i];
+	if (ntodo == 0)
+		return GB_OK;
+	/* the store sees only the items the host let through */
+	struct gb_insert_item *batch =
+	    ntodo == n ? items : malloc(ntodo * sizeof *batch);
+	if (!batch) {
+		err->status = GB_ERR_NOMEM;
+		snprintf(err->message, sizeof err->message, "out of memory");
+		return GB_ERR_NOMEM;
+	}
 	struct gb_store_ctx c = ctx_of(req);
 	int span = gb_trace_on ? gb_trace_op_begin() : -1;
 	double t0 = gb_now_monotonic();
-	if (ntodo > 0 && store_has_insert_many()) {
-		/* the store sees only the items the host let through */
-		struct gb_insert_item *batch =
-		    ntodo == n ? items : malloc(ntodo * sizeof *batch);
-
-		if (!batch) {
-			err->status = GB_ERR_NOMEM;
-			snprintf(err->message, sizeof err->message,
-				 "out of memory");
-			return GB_ERR_NOMEM;
-		}
+	if (store_has_insert_many()) {
 		for (size_t i = 0; batch != items && i < ntodo; i++)
 			batch[i] = *todo[i];
 		ops->insert_many(store, &c, collection, batch, ntodo);
 		for (size_t i = 0; batch != items && i < ntodo; i++)
 			*todo[i] = batch[i];
-		if (batch != items)
-			free(batch);
 	} else {
 		for (size_t i = 0; i < ntodo; i++) {
 			struct gb_insert_item *it = todo[i];
@@ -510,6 +508,10 @@ enum gb_status gb_store_insert_many(struct gb_request *req,
 						it->id, &it->err);
 		}
 	}
+	if (batch != items)
+		free(batch);
+	/* err: the first failure (unavailable first), for the span and
+	 * the write health that the last item's finish reports */
 	st = GB_OK;
 	err->message[0] = '\0';
 	for (size_t i = 0; i < ntodo; i++) {
@@ -518,7 +520,9 @@ enum gb_status gb_store_insert_many(struct gb_request *req,
 		it->err.status = it->status;
 		if (it->status == GB_OK && !it->repeated)
 			stored++;
-		if (it->status != GB_OK && st == GB_OK) {
+		if (it->status != GB_OK &&
+		    (st == GB_OK || (it->status == GB_ERR_UNAVAILABLE &&
+				     st != GB_ERR_UNAVAILABLE))) {
 			st = it->status;
 			*err = it->err;
 		}
@@ -530,9 +534,6 @@ enum gb_status gb_store_insert_many(struct gb_request *req,
 		if (strcmp(collection, "messages") == 0)
 			gb_counter_add(created_counter, stored);
 	}
-	if (ntodo == 0)
-		return GB_OK;
-	/* the last item's operation, with the span and the write health */
 	finish(OP_INSERT, st, t0, collection, span, err);
 	return GB_OK;
 }

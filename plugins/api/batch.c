@@ -3,7 +3,8 @@
  * request, each checked as POST /api/v1/messages checks one, all stored
  * in one store call (store_insert_many: one commit on SQLite).
  *
- *   request   {"messages":[{"author","message","idempotency_key"?}, ...]}
+ *   request   {"messages":[{"author","message","idempotency_key"?,
+ *             "client"?}, ...]}
  *   200       {"results":[R, ...]}, one R per message, in order:
  *               {"status":201,"message":{id,author,message,created_at}}
  *               (with "replayed":true for a repeated idempotency_key),
@@ -16,8 +17,9 @@
  *   400 / 415 a body that is not such an object / not application/json
  *
  * The front end's http store sends its concurrent posts here (see
- * storage/http/http_store.c). Each message counts against the rate
- * limit of the request's client, as a single post does.
+ * storage/http/post_batch.c). Each message counts against the rate
+ * limit of its "client" (the address the front end posts it for, believed
+ * as X-Forwarded-For is: with trust_proxy), else of the request's client.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,7 +171,9 @@ static int check_entry(struct gb_request *req, const cJSON *m,
 					 ierr.field);
 		return e->result ? 0 : -1;
 	}
-	wait = api->rate_limit_take(req);
+	wait = api->rate_limit_take_for(
+	    req, cJSON_GetStringValue(
+		     cJSON_GetObjectItemCaseSensitive(m, "client")));
 	if (wait > 0) {
 		e->result =
 		    error_result(429, "rate_limited",

@@ -20,7 +20,9 @@
  * sent again post by post under the same keys. A backend without the
  * batch route (404 or 405: a guestbookd older than it) gets single posts;
  * it is asked again after POST_BATCH_RETRY_S. The batch goes out with
- * the leader's request id and trace context.
+ * the leader's request id and trace context; each post names its own
+ * client address, which a backend that trusts the front end's
+ * X-Forwarded-For (trust_proxy) charges the post's rate limit to.
  */
 #include <pthread.h>
 #include <semaphore.h>
@@ -113,7 +115,10 @@ static char *batch_body(struct post_wait *batch)
 		if (!m || !cJSON_AddItemToArray(msgs, m) ||
 		    !cJSON_AddStringToObject(m, "author", p->author) ||
 		    !cJSON_AddStringToObject(m, "message", p->text) ||
-		    !cJSON_AddStringToObject(m, "idempotency_key", p->key)) {
+		    !cJSON_AddStringToObject(m, "idempotency_key", p->key) ||
+		    (p->ctx && p->ctx->client_addr &&
+		     !cJSON_AddStringToObject(m, "client",
+					      p->ctx->client_addr))) {
 			if (m && !cJSON_GetArraySize(msgs))
 				cJSON_Delete(m);
 			msgs = NULL;

@@ -321,3 +321,61 @@ Test(api_batch, concurrent_front_end_posts_are_batched_and_stored_once)
 	gbt_server_stop(&front, SIGTERM);
 	gbt_server_stop(&back, SIGTERM);
 }
+
+/* Statuses of a batch posted to PORT, as a string such as "201 429". */
+static void batch_statuses(int port, const char *body, char *out, size_t len)
+{
+	static const char *const headers[] = {"Content-Type: application/json",
+					      NULL};
+	struct gbt_response r;
+	cJSON *root;
+	size_t n = 0;
+
+	cr_assert_eq(gbt_http(port, "POST", "/api/v1/messages/batch", headers,
+			      body, strlen(body), &r),
+		     0);
+	cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
+	root = api_json(&r);
+	out[0] = '\0';
+	for (int i = 0;
+	     i < cJSON_GetArraySize(cJSON_GetObjectItem(root, "results")); i++)
+		n += (size_t)snprintf(out + n, len - n, "%s%d", i ? " " : "",
+				      result_status(root, i));
+	cJSON_Delete(root);
+	gbt_response_free(&r);
+}
+
+/* burst: half the per-minute limit, 2 of 4 */
+#define CLIENT_BATCH                                                           \
+	"{\"messages\":["                                                      \
+	"{\"author\":\"a\",\"message\":\"1\",\"client\":\"192.0.2.1\"},"       \
+	"{\"author\":\"a\",\"message\":\"2\",\"client\":\"192.0.2.1\"},"       \
+	"{\"author\":\"a\",\"message\":\"3\",\"client\":\"192.0.2.1\"},"       \
+	"{\"author\":\"b\",\"message\":\"4\",\"client\":\"192.0.2.2\"}]}"
+
+Test(api_batch, each_message_pays_its_clients_rate_limit_behind_a_trusted_proxy)
+{
+	struct gbt_server s;
+	const char *args[] = {"--role",	       "backend",      "--storage",
+			      "sqlite",	       "--rate-limit", "4",
+			      "--trust-proxy", "on",	       NULL};
+	char got[64];
+
+	cr_assert_eq(gbt_server_start(&s, args, NULL), 0);
+	batch_statuses(s.port, CLIENT_BATCH, got, sizeof(got));
+	cr_assert_str_eq(got, "201 201 429 201");
+	gbt_server_stop(&s, SIGTERM);
+}
+
+Test(api_batch, without_a_trusted_proxy_the_requester_pays_for_every_message)
+{
+	struct gbt_server s;
+	const char *args[] = {"--role",	      "backend", "--storage", "sqlite",
+			      "--rate-limit", "4",	 NULL};
+	char got[64];
+
+	cr_assert_eq(gbt_server_start(&s, args, NULL), 0);
+	batch_statuses(s.port, CLIENT_BATCH, got, sizeof(got));
+	cr_assert_str_eq(got, "201 201 429 429");
+	gbt_server_stop(&s, SIGTERM);
+}

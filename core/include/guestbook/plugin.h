@@ -54,8 +54,8 @@
  *   Slots moved, so every 1.x plugin must be rebuilt against this header.
  *
  *   ABI 2.1 added the storage op insert_many (after backup) and the host
- *   slot store_insert_many (after trace_client_end), with struct
- *   gb_insert_item.
+ *   slots store_insert_many and rate_limit_take_for (after
+ *   trace_client_end), with struct gb_insert_item.
  *
  * Memory
  * ------
@@ -953,6 +953,16 @@ struct gb_host_api {
 					    const char *collection,
 					    struct gb_insert_item *items,
 					    size_t n, struct gb_error *err);
+
+	/*
+	 * rate_limit_take for one message a request carries on behalf of
+	 * `client` (an IP address, e.g. each member of a front end's batch).
+	 * The host believes `client` exactly when it believes
+	 * X-Forwarded-For (the trust_proxy setting); otherwise, or when
+	 * `client` is NULL or not an address, the request's own client
+	 * pays, as with rate_limit_take.
+	 */
+	int (*rate_limit_take_for)(struct gb_request *req, const char *client);
 
 	/* --- Slots added in later minors go here, at the end. ---------- */
 };
