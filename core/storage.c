@@ -464,6 +464,15 @@ enum gb_status gb_store_insert_many(struct gb_request *req,
 
 	if (st != GB_OK)
 		return st;
+	if (!store_has_insert_many()) {
+		/* one by one here would serialise the whole batch's round
+		 * trips: the caller does better posting them concurrently */
+		err->status = GB_ERR_UNSUPPORTED;
+		snprintf(err->message, sizeof err->message,
+			 "storage %s cannot store a batch in one call",
+			 store_name);
+		return GB_ERR_UNSUPPORTED;
+	}
 	if (n < 1 || n > GB_INSERT_MANY_MAX) {
 		err->status = GB_ERR_INVALID;
 		snprintf(err->message, sizeof err->message,
@@ -487,27 +496,11 @@ enum gb_status gb_store_insert_many(struct gb_request *req,
 	struct gb_store_ctx c = ctx_of(req);
 	int span = gb_trace_on ? gb_trace_op_begin() : -1;
 	double t0 = gb_now_monotonic();
-	if (store_has_insert_many()) {
-		for (size_t i = 0; batch != items && i < ntodo; i++)
-			batch[i] = *todo[i];
-		ops->insert_many(store, &c, collection, batch, ntodo);
-		for (size_t i = 0; batch != items && i < ntodo; i++)
-			*todo[i] = batch[i];
-	} else {
-		for (size_t i = 0; i < ntodo; i++) {
-			struct gb_insert_item *it = todo[i];
-
-			it->err.status = GB_OK;
-			if (it->key && *it->key && store_has_insert_once())
-				it->status = ops->insert_once(
-				    store, &c, collection, it->doc, it->key,
-				    it->id, &it->repeated, &it->err);
-			else
-				it->status =
-				    ops->insert(store, &c, collection, it->doc,
-						it->id, &it->err);
-		}
-	}
+	for (size_t i = 0; batch != items && i < ntodo; i++)
+		batch[i] = *todo[i];
+	ops->insert_many(store, &c, collection, batch, ntodo);
+	for (size_t i = 0; batch != items && i < ntodo; i++)
+		*todo[i] = batch[i];
 	if (batch != items)
 		free(batch);
 	/* err: the first failure (unavailable first), for the span and

@@ -14,6 +14,9 @@
  *               idempotency_conflict, 429 rate_limited, 503
  *               storage_unavailable, 500 internal)
  *   503       storage_unavailable when the store failed every message
+ *   501       not_supported when the store has no insert_many (MongoDB
+ *             today): stored one by one, a batch would cost the sum of
+ *             its round trips, so the client posts singly and concurrently
  *   400 / 415 a body that is not such an object / not application/json
  *
  * The front end's http store sends its concurrent posts here (see
@@ -262,6 +265,7 @@ void api_batch_post(struct gb_request *req, void *userdata)
 	struct batch_entry entries[API_BATCH_MAX];
 	const char *keys[API_BATCH_MAX];
 	struct gb_input_error ierr;
+	struct gb_error serr = {0};
 	const cJSON *msgs, *m;
 	const char *body;
 	size_t len, n = 0;
@@ -295,6 +299,17 @@ void api_batch_post(struct gb_request *req, void *userdata)
 				   "the body must be {\"messages\":[...]} with "
 				   "1 to 100 messages",
 				   "messages");
+		return;
+	}
+	/* a store that cannot take a batch in one call: before any member
+	 * takes a rate-limit token, since the client posts them again */
+	if (api->store_insert_many(req, GB_MESSAGES_COLLECTION, NULL, 0,
+				   &serr) == GB_ERR_UNSUPPORTED) {
+		cJSON_Delete(root);
+		api->respond_error(req, 501, "not_supported",
+				   "this backend's store cannot take a batch; "
+				   "post the messages one by one",
+				   NULL);
 		return;
 	}
 	memset(entries, 0, sizeof(entries));

@@ -18,8 +18,9 @@
  * retry of a batch on a pooled connection the backend had closed stores
  * nothing twice, and a batch the backend refuses as too large (413) is
  * sent again post by post under the same keys. A backend without the
- * batch route (404 or 405: a guestbookd older than it) gets single posts;
- * it is asked again after POST_BATCH_RETRY_S. The batch goes out with
+ * batch route (404 or 405: a guestbookd older than it) or whose store
+ * cannot take one (501: MongoDB) gets single posts; it is asked again
+ * after POST_BATCH_RETRY_S. The batch goes out with
  * the leader's request id and trace context; each post names its own
  * client address, which a backend that trusts the front end's
  * X-Forwarded-For (trust_proxy) charges the post's rate limit to.
@@ -164,7 +165,8 @@ static void send_batch(struct http_store *st, struct post_wait *batch, int n)
 		batch_fail(batch, &err, 0);
 		return;
 	}
-	if (r.status == 404 || r.status == 405 || r.status == 413) {
+	if (r.status == 404 || r.status == 405 || r.status == 501 ||
+	    r.status == 413) {
 		if (r.status != 413)
 			atomic_store(&batch_refused_at,
 				     http_host()->now_monotonic());

@@ -548,6 +548,7 @@ enum fake_mode {
 	FAKE_OVERFULL_PAGE,
 	FAKE_NO_BATCH,	    /* a v1 backend from before the batch route */
 	FAKE_BATCH_GARBAGE, /* single posts fine, batches answered wrong */
+	FAKE_BATCH_501,	    /* a backend whose store takes no batch */
 };
 
 #define FAKE_MESSAGE                                                           \
@@ -587,6 +588,10 @@ static int fake_post(struct mg_connection *c)
 		fake_reply(c, 404,
 			   "{\"error\":{\"code\":\"not_found\","
 			   "\"message\":\"no such route\"}}");
+	else if (batch && fake_mode == FAKE_BATCH_501)
+		fake_reply(c, 501,
+			   "{\"error\":{\"code\":\"not_supported\","
+			   "\"message\":\"no batch here\"}}");
 	else if (batch)
 		fake_reply(c, 200, "{\"results\":[]}");
 	if (batch)
@@ -613,12 +618,14 @@ static int fake_handler(struct mg_connection *c, void *ud)
 	snprintf(fake_forwarded, sizeof(fake_forwarded), "%s", xff ? xff : "");
 	snprintf(fake_auth, sizeof(fake_auth), "%s", auth ? auth : "");
 	pthread_mutex_unlock(&fake_lock);
-	if ((fake_mode == FAKE_NO_BATCH || fake_mode == FAKE_BATCH_GARBAGE) &&
+	if ((fake_mode == FAKE_NO_BATCH || fake_mode == FAKE_BATCH_GARBAGE ||
+	     fake_mode == FAKE_BATCH_501) &&
 	    strcmp(mg_get_request_info(c)->request_method, "POST") == 0)
 		return fake_post(c);
 	switch (fake_mode) {
 	case FAKE_NO_BATCH:
 	case FAKE_BATCH_GARBAGE:
+	case FAKE_BATCH_501:
 		fake_reply(c, 200, "{\"messages\":[],\"next_cursor\":null}");
 		break;
 	case FAKE_500:
@@ -793,8 +800,13 @@ static void post_concurrently(struct batch_poster p[BATCH_POSTERS])
 		pthread_join(th[i], NULL);
 }
 
-Test(storage_http_fake, a_backend_without_the_batch_route_gets_single_posts,
-     .init = fake_no_batch)
+static void fake_batch_501(void)
+{
+	fake_start(FAKE_BATCH_501, "3000");
+}
+
+/* Posts twice six at once: the first batch refused, then all singles. */
+static void assert_single_posts_after_a_refused_batch(void)
 {
 	struct batch_poster p[BATCH_POSTERS];
 	int batches, singles;
@@ -817,6 +829,18 @@ Test(storage_http_fake, a_backend_without_the_batch_route_gets_single_posts,
 	cr_assert_eq(fake_batches, batches);
 	cr_assert_eq(fake_singles, 2 * BATCH_POSTERS);
 	pthread_mutex_unlock(&fake_lock);
+}
+
+Test(storage_http_fake, a_backend_without_the_batch_route_gets_single_posts,
+     .init = fake_no_batch)
+{
+	assert_single_posts_after_a_refused_batch();
+}
+
+Test(storage_http_fake, a_backend_whose_store_takes_no_batch_gets_single_posts,
+     .init = fake_batch_501)
+{
+	assert_single_posts_after_a_refused_batch();
 }
 
 Test(storage_http_fake, a_batch_answered_wrong_fails_its_posts_unavailable,

@@ -546,7 +546,9 @@ struct gb_storage_ops {
 	 * failed item does not fail the others. When it returns, every
 	 * item with status GB_OK is as durable as insert promises, after
 	 * one commit for all of them where the database allows. May be
-	 * NULL: the host then calls insert_once item by item.
+	 * NULL: the host's store_insert_many then answers
+	 * GB_ERR_UNSUPPORTED (one by one, a batch would cost the sum of
+	 * its round trips; its caller posts concurrently instead).
 	 */
 	void (*insert_many)(void *store, const struct gb_store_ctx *ctx,
 			    const char *collection,
@@ -945,9 +947,11 @@ struct gb_host_api {
 	 * GB_INSERT_MANY_MAX; see insert_many in struct gb_storage_ops):
 	 * the caller fills doc and key of each item, the host fills id,
 	 * repeated, status and err. Returns GB_OK when every item has its
-	 * own status, or the error that refused the whole call (bad
-	 * collection, n out of range); malformed keys fail their items
-	 * alone with GB_ERR_INVALID.
+	 * own status, or the error that refused the whole call: a store
+	 * without insert_many is GB_ERR_UNSUPPORTED (checked first, so a
+	 * call with n 0 asks whether the store can: GB_ERR_INVALID when it
+	 * can), a bad collection or n out of range GB_ERR_INVALID.
+	 * Malformed keys fail their items alone with GB_ERR_INVALID.
 	 */
 	enum gb_status (*store_insert_many)(struct gb_request *req,
 					    const char *collection,
