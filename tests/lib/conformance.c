@@ -1016,11 +1016,7 @@ void gb_conf_insert_many_stores_each_key_once(
 		cr_assert_eq(cJSON_GetArraySize(docs), 0,
 			     "%s: a refused batch stored %d documents", b->name,
 			     cJSON_GetArraySize(docs));
-		cJSON_Delete(docs);
-		cJSON_Delete(d1);
-		cJSON_Delete(d2);
-		cJSON_Delete(d3);
-		return;
+		goto out;
 	}
 	cr_assert_eq(st, GB_OK, "%s: insert_many: %s", b->name, err.message);
 	for (int i = 0; i < 4; i++)
@@ -1059,6 +1055,7 @@ void gb_conf_insert_many_stores_each_key_once(
 	    cJSON_GetObjectItem(cJSON_GetArrayItem(docs, 2), "message")
 		->valuestring,
 	    "first of three");
+out:
 	cJSON_Delete(docs);
 	cJSON_Delete(d1);
 	cJSON_Delete(d2);
