@@ -5,7 +5,10 @@
 # in front of a backend (--role backend, SQLite), as the charts deploy
 # them, in the same run; then the same load through the front end while
 # the backend is restarted once, counting the messages stored twice
-# (every post is unique, so any text found twice is a duplicate).
+# (every post is unique, so any text found twice is a duplicate). Besides
+# req/s it reports the CPU time per post of each process (from
+# /proc/PID/stat over the messages stored), which the neighbours' load
+# disturbs far less, and how many backend requests the posts took.
 
 TOPO_ALL="POST /post (role all)"
 TOPO_FRONT="POST /post (front end -> backend)"
@@ -14,6 +17,10 @@ TOPO_DUPLICATES=n/a
 TOPO_LOST=n/a
 TOPO_RATIO=n/a
 TOPO_RESTART_NOTE=""
+TOPO_CPU_ALL=n/a   # CPU microseconds per post, role all
+TOPO_CPU_FRONT=n/a # the same, front end and backend of the topology
+TOPO_CPU_BACK=n/a
+TOPO_CPU_NOTE=""
 
 # Messages whose text is stored more than once, counted on the backend at
 # PORT (its legacy list holds up to 100000). Sets DUP_STORED, DUP_EXTRA.
@@ -23,6 +30,35 @@ count_duplicates() {
 		grep -o '"message":"run [^"]*"' | sort | uniq -c |
 		awk '{ n += $1; if ($1 > 1) d += $1 - 1 } END { printf "%d %d", n, d }')
 	read -r DUP_STORED DUP_EXTRA <<<"$counts"
+}
+
+# How the front end's posts reached the backend, from the backend's access
+# log LOG: single POST /api/v1/messages and batches. Sets BACKEND_POSTS.
+backend_posts() {
+	local log=$1 single batch stored
+	sleep 0.3 # access lines are buffered for up to 200 ms
+	single=$(grep '"method":"POST"' "$log" | grep -c '"path":"/api/v1/messages"' || true)
+	batch=$(grep '"method":"POST"' "$log" | grep -c '"path":"/api/v1/messages/batch"' || true)
+	stored=$(curl -s "http://127.0.0.1:$GB_BACK_PORT/metrics" |
+		awk '$1 == "guestbook_messages_created_total" { print $2 }')
+	BACKEND_POSTS="${stored:-?} messages in $((single + batch)) backend requests ($batch batches)"
+}
+
+# CPU time (user + system) of PID in clock ticks.
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# Messages the server at PORT has stored since it started.
+created_count() {
+	curl -s "http://127.0.0.1:$1/metrics" |
+		awk '$1 == "guestbook_messages_created_total" { print $2 + 0; f = 1 } END { if (!f) print 0 }'
+}
+
+# Microseconds of CPU per message: ticks spent over messages stored.
+cpu_us_per() {
+	awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / hz / n; else printf "n/a" }'
 }
 
 # Starts the backend again on its port and data after a SIGTERM.
@@ -54,19 +90,39 @@ bench_topology() {
 	local front_port
 	mkdir -p "$TMP/topo"
 
+	local t0 t1 b0 b1 n0 n1
 	start_guestbookd topo_all --role all --plugins "$PLUGINS_BASE,metrics" \
 		--sqlite-path "$TMP/topo/all.db"
+	t0=$(cpu_ticks "$GB_PID")
+	n0=$(created_count "$GB_PORT")
 	measure "$TOPO_ALL" "$GB_PID" "$GB_PORT" /post "$BENCH_DIR/wrk_post.lua" \
 		0 form
+	t1=$(cpu_ticks "$GB_PID")
+	n1=$(created_count "$GB_PORT")
+	TOPO_CPU_ALL=$(cpu_us_per $((t1 - t0)) $((n1 - n0)))
 	stop_guestbookd
 
 	start_guestbookd topo_backend --role backend --storage sqlite \
 		--sqlite-path "$TMP/topo/backend.db"
 	BACK_PID=$GB_PID
+	GB_BACK_PORT=$GB_PORT
 	start_guestbookd topo_front --role frontend \
 		--backend-url "http://127.0.0.1:$GB_PORT"
+	t0=$(cpu_ticks "$GB_PID")
+	b0=$(cpu_ticks "$BACK_PID")
+	n0=$(created_count "$GB_BACK_PORT")
 	measure "$TOPO_FRONT" "$GB_PID" "$GB_PORT" /post "$BENCH_DIR/wrk_post.lua" \
 		0 form
+	t1=$(cpu_ticks "$GB_PID")
+	b1=$(cpu_ticks "$BACK_PID")
+	n1=$(created_count "$GB_BACK_PORT")
+	TOPO_CPU_FRONT=$(cpu_us_per $((t1 - t0)) $((n1 - n0)))
+	TOPO_CPU_BACK=$(cpu_us_per $((b1 - b0)) $((n1 - n0)))
+	TOPO_CPU_NOTE="CPU per post: role all $TOPO_CPU_ALL us; front end $TOPO_CPU_FRONT us + backend $TOPO_CPU_BACK us"
+	echo "  $TOPO_CPU_NOTE"
+	backend_posts "$TMP/topo_backend.log"
+	NOTE["$TOPO_FRONT"]="${NOTE[$TOPO_FRONT]:+${NOTE[$TOPO_FRONT]}; }$BACKEND_POSTS"
+	echo "  front end -> backend: $BACKEND_POSTS"
 	measure "$TOPO_PAGE" "$GB_PID" "$GB_PORT" /
 	stop_guestbookd
 	kill -TERM "$BACK_PID" 2>/dev/null || true
@@ -111,6 +167,10 @@ topology_goals() {
 		"$(awk -v a="$r" -v b=0.7 "$ge" && echo 1)"
 	goal "0 duplicates after a backend restart ($TOPO_DUPLICATES)" \
 		"$([[ $TOPO_DUPLICATES == 0 ]] && echo 1)"
+	# Less disturbed by other load than req/s: on saturated cores the
+	# req/s ratio tends to the inverse of this one.
+	echo "  ($TOPO_CPU_NOTE: $(awk -v a="$TOPO_CPU_FRONT" -v b="$TOPO_CPU_BACK" -v c="$TOPO_CPU_ALL" \
+		'BEGIN { if (c > 0 && a != "n/a" && b != "n/a") printf "%.2fx", (a + b) / c; else printf "n/a" }') of role all)"
 }
 
 # On its own, after `make all`: GB_BUILD_DIR=$PWD/build GB_SRC_DIR=$PWD

@@ -135,6 +135,24 @@ static int api_rate_limit_take(struct gb_request *req)
 	return wait;
 }
 
+/*
+ * rate_limit_take for `client`, a client address a trusted proxy names for
+ * one message of the request (the front end's batches): believed exactly
+ * when X-Forwarded-For is (trust_proxy), and only when it looks like an
+ * address; else the request's own client pays.
+ */
+static int api_rate_limit_take_for(struct gb_request *req, const char *client)
+{
+	size_t n = client ? strspn(client, "0123456789abcdefABCDEF.:") : 0;
+
+	if (!gb_config_bool("trust_proxy") || n == 0 || n > 45 || client[n])
+		return api_rate_limit_take(req);
+	int wait = gb_ratelimit_take(client, gb_now_monotonic());
+	if (wait > 0 && rate_limited)
+		gb_counter_add(rate_limited, 1);
+	return wait;
+}
+
 static double api_now_monotonic(void)
 {
 	return gb_now_monotonic();
@@ -212,6 +230,8 @@ static const struct gb_host_api host_api = {
     .store_insert_once = gb_store_insert_once,
     .trace_client_begin = gb_trace_client_begin,
     .trace_client_end = gb_trace_client_end,
+    .store_insert_many = gb_store_insert_many,
+    .rate_limit_take_for = api_rate_limit_take_for,
 };
 
 const struct gb_host_api *gb_host_api_table(void)

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -406,6 +407,112 @@ enum gb_status gb_store_insert_once(struct gb_request *req,
 {
 	return insert_doc(req, collection, doc, key ? key : "", id_out,
 			  repeated, err);
+}
+
+static int store_has_insert_many(void)
+{
+	return ops->size >= offsetof(struct gb_storage_ops, insert_many) +
+				sizeof ops->insert_many &&
+	       ops->insert_many;
+}
+
+/* An item the host refuses before the store sees it. */
+static int item_refused(struct gb_insert_item *it)
+{
+	const char *why = NULL;
+
+	it->id[0] = '\0';
+	it->repeated = 0;
+	it->err.status = GB_OK;
+	it->err.message[0] = '\0';
+	if (!cJSON_IsObject(it->doc))
+		why = "a document must be a JSON object";
+	else if (it->key && *it->key && !gb_idempotency_key_valid(it->key))
+		why = "an idempotency key must be 1 to 128 characters of "
+		      "A-Z a-z 0-9 _ . : -";
+	it->status = why ? GB_ERR_INVALID : GB_OK;
+	if (why)
+		snprintf(it->err.message, sizeof it->err.message, "%s", why);
+	it->err.status = it->status;
+	return why != NULL;
+}
+
+enum gb_status gb_store_insert_many(struct gb_request *req,
+				    const char *collection,
+				    struct gb_insert_item *items, size_t n,
+				    struct gb_error *err)
+{
+	enum gb_status st = precheck(collection, err);
+	struct gb_insert_item *todo[GB_INSERT_MANY_MAX];
+	size_t ntodo = 0, stored = 0;
+
+	if (st != GB_OK)
+		return st;
+	if (!store_has_insert_many()) {
+		/* one by one here would serialise the whole batch's round
+		 * trips: the caller does better posting them concurrently */
+		err->status = GB_ERR_UNSUPPORTED;
+		snprintf(err->message, sizeof err->message,
+			 "storage %s cannot store a batch in one call",
+			 store_name);
+		return GB_ERR_UNSUPPORTED;
+	}
+	if (n < 1 || n > GB_INSERT_MANY_MAX) {
+		err->status = GB_ERR_INVALID;
+		snprintf(err->message, sizeof err->message,
+			 "insert_many takes 1 to %d documents, not %zu",
+			 GB_INSERT_MANY_MAX, n);
+		return GB_ERR_INVALID;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!item_refused(&items[i]))
+			todo[ntodo++] = &items[i];
+	if (ntodo == 0)
+		return GB_OK;
+	/* the store sees only the items the host let through */
+	struct gb_insert_item *batch =
+	    ntodo == n ? items : malloc(ntodo * sizeof *batch);
+	if (!batch) {
+		err->status = GB_ERR_NOMEM;
+		snprintf(err->message, sizeof err->message, "out of memory");
+		return GB_ERR_NOMEM;
+	}
+	struct gb_store_ctx c = ctx_of(req);
+	int span = gb_trace_on ? gb_trace_op_begin() : -1;
+	double t0 = gb_now_monotonic();
+	for (size_t i = 0; batch != items && i < ntodo; i++)
+		batch[i] = *todo[i];
+	ops->insert_many(store, &c, collection, batch, ntodo);
+	for (size_t i = 0; batch != items && i < ntodo; i++)
+		*todo[i] = batch[i];
+	if (batch != items)
+		free(batch);
+	/* err: the first failure (unavailable first), for the span and
+	 * the write health that the last item's finish reports */
+	st = GB_OK;
+	err->message[0] = '\0';
+	for (size_t i = 0; i < ntodo; i++) {
+		struct gb_insert_item *it = todo[i];
+
+		it->err.status = it->status;
+		if (it->status == GB_OK && !it->repeated)
+			stored++;
+		if (it->status != GB_OK &&
+		    (st == GB_OK || (it->status == GB_ERR_UNAVAILABLE &&
+				     st != GB_ERR_UNAVAILABLE))) {
+			st = it->status;
+			*err = it->err;
+		}
+		if (i + 1 < ntodo)
+			account(OP_INSERT, it->status, t0);
+	}
+	if (stored > 0) {
+		atomic_fetch_add(&generation, 1);
+		if (strcmp(collection, "messages") == 0)
+			gb_counter_add(created_counter, stored);
+	}
+	finish(OP_INSERT, st, t0, collection, span, err);
+	return GB_OK;
 }
 
 enum gb_status gb_store_get(struct gb_request *req, const char *collection,

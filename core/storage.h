@@ -50,6 +50,11 @@ enum gb_status gb_store_insert_once(struct gb_request *req,
 				    const char *collection, const cJSON *doc,
 				    const char *key, char id_out[GB_ID_MAX],
 				    int *repeated, struct gb_error *err);
+/* api->store_insert_many (see plugin.h). */
+enum gb_status gb_store_insert_many(struct gb_request *req,
+				    const char *collection,
+				    struct gb_insert_item *items, size_t n,
+				    struct gb_error *err);
 enum gb_status gb_store_count(struct gb_request *req, const char *collection,
 			      uint64_t *count, struct gb_error *err);
 const char *gb_store_name(void);

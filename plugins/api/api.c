@@ -5,6 +5,7 @@
  *   POST   /messages                 legacy post: 201 {}
  *   GET    /api/v1/messages          v1 page: limit, cursor, ETag
  *   POST   /api/v1/messages          v1 post: 201, Location, the message
+ *   POST   /api/v1/messages/batch    several v1 posts at once (batch.c)
  *   GET    /api/v1/messages/{id}     v1 message
  *   DELETE /api/v1/messages/{id}     moderation, with the admin token
  *
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "guestbook/plugin.h"
 #include "http_headers.h"
 #include "message.h"
@@ -691,6 +693,7 @@ static int api_init(struct gb_plugin *self, const struct gb_host_api *host)
 {
 	api = host;
 	plugin = self;
+	api_batch_init(host, self);
 	legacy_list_max = api->setting_int(plugin, "legacy_list_max");
 	if (read_admin_token() != 0)
 		return -1;
@@ -711,6 +714,7 @@ static int api_init(struct gb_plugin *self, const struct gb_host_api *host)
 	    add_route(GB_POST, "/messages", legacy_post) ||
 	    add_route(GB_GET, "/api/v1/messages", v1_list) ||
 	    add_route(GB_POST, "/api/v1/messages", v1_post) ||
+	    add_route(GB_POST, "/api/v1/messages/batch", api_batch_post) ||
 	    add_route(GB_GET, "/api/v1/messages/{id}", handle_v1_get) ||
 	    add_route(GB_DELETE, "/api/v1/messages/{id}", handle_v1_delete))
 		return -1;

@@ -94,6 +94,29 @@ enum gb_status http_unexpected(struct http_store *st,
 enum gb_status http_garbage(struct http_store *st, const char *op,
 			    const char *what, struct gb_error *err);
 
+/* Whether `m` is a whole v1 message (id, author, message, created_at). */
+int http_v1_message_valid(const cJSON *m);
+
+/*
+ * One POST /api/v1/messages under idempotency `key`: the stored id into
+ * id_out, *repeated 1 when the backend replayed an earlier post's answer.
+ */
+enum gb_status http_v1_insert(struct http_store *st,
+			      const struct gb_store_ctx *ctx,
+			      const char *author, const char *text,
+			      const char *key, char id_out[GB_ID_MAX],
+			      int *repeated, struct gb_error *err);
+
+/*
+ * http_v1_insert, coalesced with the posts other threads make at the same
+ * time into POST /api/v1/messages/batch (post_batch.c).
+ */
+enum gb_status http_v1_post(struct http_store *st,
+			    const struct gb_store_ctx *ctx, const char *author,
+			    const char *text, const char *key,
+			    char id_out[GB_ID_MAX], int *repeated,
+			    struct gb_error *err);
+
 /* "auto", "v1" or "legacy". */
 const char *http_api_name(enum http_api api);
 

@@ -29,7 +29,8 @@
  * would cap writes near 1,000/s. Writes are therefore group-committed:
  * every writer queues its operation; the first thread to find the writer
  * connection idle becomes the leader, takes the whole queue, runs it as one
- * transaction (one fsync) and wakes the others. No background thread, no
+ * transaction (one fsync) and wakes the others; insert_many queues all its
+ * writes at once, so they share one transaction. No background thread, no
  * added latency for a lone writer. Reads use a pool of connections (one per
  * concurrent reader, kept idle for reuse), which WAL lets run alongside the
  * writer; every connection caches its prepared statements. SQL is fixed
@@ -162,6 +163,7 @@ struct sq_write {
 	struct gb_error *err;
 	bool done;
 	struct sq_write *next;
+	struct gb_insert_item *item; /* insert_many: the caller's item */
 };
 
 struct sq_store {
@@ -880,6 +882,9 @@ abort:
 		sq_run(c, SQ_ROLLBACK);
 }
 
+static void sq_write_submit_many(struct sq_store *s, struct sq_write *ws,
+				 size_t n);
+
 /*
  * Queues w and returns when it is committed (or failed). The caller that
  * finds the writer idle commits everything queued so far, its own write
@@ -887,18 +892,28 @@ abort:
  */
 static void sq_write_submit(struct sq_store *s, struct sq_write *w)
 {
-	struct sq_write *batch, *next;
+	sq_write_submit_many(s, w, 1);
+}
 
-	w->status = GB_ERR_INTERNAL;
-	w->done = false;
-	w->next = NULL;
+/* sq_write_submit for the n writes of ws at once: one batch for all. */
+static void sq_write_submit_many(struct sq_store *s, struct sq_write *ws,
+				 size_t n)
+{
+	struct sq_write *batch, *next, *last = &ws[n - 1];
+
+	for (size_t i = 0; i < n; i++) {
+		ws[i].status = GB_ERR_INTERNAL;
+		ws[i].done = false;
+		ws[i].next = i + 1 < n ? &ws[i + 1] : NULL;
+	}
 	pthread_mutex_lock(&s->write_lock);
 	if (s->queue_tail)
-		s->queue_tail->next = w;
+		s->queue_tail->next = ws;
 	else
-		s->queue_head = w;
-	s->queue_tail = w;
-	while (!w->done) {
+		s->queue_head = ws;
+	s->queue_tail = last;
+	/* The leader takes the whole queue, so all n share one batch. */
+	while (!last->done) {
 		if (s->writer_busy) {
 			pthread_cond_wait(&s->written, &s->write_lock);
 			continue;
@@ -1067,6 +1082,65 @@ static enum gb_status sq_insert_once(void *store,
 	(void)ctx;
 	return sq_insert_doc(store, collection, doc, key, id_out, repeated,
 			     err);
+}
+
+/* Every item in one group commit: one transaction, one fsync. */
+static void sq_insert_many(void *store, const struct gb_store_ctx *ctx,
+			   const char *collection, struct gb_insert_item *items,
+			   size_t n)
+{
+	struct sq_store *s = store;
+	struct sq_write *ws = calloc(n, sizeof(*ws));
+	char **bodies = calloc(n, sizeof(*bodies));
+	double now = host->now_wall();
+	size_t i, queued = 0;
+
+	(void)ctx;
+	for (i = 0; i < n; i++) {
+		struct gb_insert_item *it = &items[i];
+
+		it->id[0] = '\0';
+		it->repeated = 0;
+		it->status = GB_OK;
+		if (!ws || !bodies)
+			it->status = sq_fail(&it->err, GB_ERR_NOMEM,
+					     "sqlite: out of memory");
+		else if (!s->open)
+			it->status = sq_fail(&it->err, GB_ERR_UNAVAILABLE,
+					     "sqlite store is not open");
+		else if (!cJSON_IsObject(it->doc))
+			it->status =
+			    sq_fail(&it->err, GB_ERR_INVALID,
+				    "a document must be a JSON object");
+		else if (!(bodies[queued] = sq_doc_text(it->doc)))
+			it->status = sq_fail(&it->err, GB_ERR_NOMEM,
+					     "sqlite: out of memory");
+		if (it->status != GB_OK)
+			continue;
+		ws[queued] = (struct sq_write){
+		    .kind = SQ_WRITE_INSERT,
+		    .collection = collection,
+		    .body = bodies[queued],
+		    .key = it->key && *it->key ? it->key : NULL,
+		    .now = now,
+		    .err = &it->err,
+		    .item = it};
+		queued++;
+	}
+	if (queued > 0)
+		sq_write_submit_many(s, ws, queued);
+	for (i = 0; i < queued; i++) {
+		struct gb_insert_item *it = ws[i].item;
+
+		it->status = ws[i].status;
+		it->repeated = ws[i].repeated;
+		if (it->status == GB_OK)
+			snprintf(it->id, GB_ID_MAX, "%lld",
+				 (long long)ws[i].id);
+		free(bodies[i]);
+	}
+	free(bodies);
+	free(ws);
 }
 
 static enum gb_status sq_get(void *store, const struct gb_store_ctx *ctx,
@@ -1599,6 +1673,7 @@ static const struct gb_storage_ops sq_ops = {
     .ping = sq_ping,
     .close = sq_close,
     .insert_once = sq_insert_once,
+    .insert_many = sq_insert_many,
     .scan = sq_scan,
     .import = sq_import,
     .backup = sq_backup,

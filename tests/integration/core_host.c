@@ -430,7 +430,7 @@ Test(startup, file_that_is_not_a_plugin_is_refused)
 Test(startup, abi_mismatch_is_refused_before_init)
 {
 	expect_test_plugin_refused("bad_abi", "built for ABI 3.0, this "
-					      "guestbookd speaks 2.0");
+					      "guestbookd speaks 2.1");
 }
 
 /* A plugin built for ABI 1.x (init with the old signature, no
@@ -448,7 +448,7 @@ Test(startup, plugin_built_for_the_old_major_is_refused_in_one_line)
 	char want[1200];
 	snprintf(want, sizeof want,
 		 "guestbookd: plugin %s: built for ABI 1.1, this guestbookd "
-		 "speaks 2.0; rebuild it against guestbook/plugin.h 2.0\n",
+		 "speaks 2.1; rebuild it against guestbook/plugin.h 2.1\n",
 		 p);
 	cr_assert_not_null(strstr(out, want), "'%s' not in:\n%s", want, out);
 	cr_assert_null(strstr(out, "must never run"), "its init ran:\n%s", out);
@@ -458,8 +458,8 @@ Test(startup, plugin_built_for_the_old_major_is_refused_in_one_line)
 Test(startup, newer_minor_abi_is_refused)
 {
 	expect_test_plugin_refused("future_minor",
-				   "future_minor.so: built for ABI 2.1, this "
-				   "guestbookd speaks 2.0");
+				   "future_minor.so: built for ABI 2.2, this "
+				   "guestbookd speaks 2.1");
 }
 
 Test(startup, failing_init_is_reported_with_the_path)

@@ -545,7 +545,10 @@ enum fake_mode {
 	FAKE_EMPTY_LIST,
 	FAKE_EMPTY_PAGE_WITH_CURSOR,
 	FAKE_BAD_CURSOR,
-	FAKE_OVERFULL_PAGE
+	FAKE_OVERFULL_PAGE,
+	FAKE_NO_BATCH,	    /* a v1 backend from before the batch route */
+	FAKE_BATCH_GARBAGE, /* single posts fine, batches answered wrong */
+	FAKE_BATCH_501,	    /* a backend whose store takes no batch */
 };
 
 #define FAKE_MESSAGE                                                           \
@@ -557,6 +560,7 @@ static int fake_port;
 static enum fake_mode fake_mode;
 static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
 static char fake_request_id[128], fake_forwarded[128], fake_auth[128];
+static int fake_batches, fake_singles; /* POSTs seen, under fake_lock */
 
 static void fake_reply(struct mg_connection *c, int status, const char *body)
 {
@@ -564,6 +568,41 @@ static void fake_reply(struct mg_connection *c, int status, const char *body)
 		  "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
 		  "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
 		  status, strlen(body), body);
+}
+
+/*
+ * POST in the batch modes: a single post is answered after 300 ms (so
+ * that concurrent posts queue up behind the one in flight and form a
+ * batch), a batch at once with 404 or a wrong number of results.
+ */
+static int fake_post(struct mg_connection *c)
+{
+	int batch = strstr(mg_get_request_info(c)->local_uri, "/batch") != NULL;
+	char body[300];
+	int n;
+
+	pthread_mutex_lock(&fake_lock);
+	n = batch ? ++fake_batches : ++fake_singles;
+	pthread_mutex_unlock(&fake_lock);
+	if (batch && fake_mode == FAKE_NO_BATCH)
+		fake_reply(c, 404,
+			   "{\"error\":{\"code\":\"not_found\","
+			   "\"message\":\"no such route\"}}");
+	else if (batch && fake_mode == FAKE_BATCH_501)
+		fake_reply(c, 501,
+			   "{\"error\":{\"code\":\"not_supported\","
+			   "\"message\":\"no batch here\"}}");
+	else if (batch)
+		fake_reply(c, 200, "{\"results\":[]}");
+	if (batch)
+		return 200;
+	usleep(300 * 1000);
+	snprintf(body, sizeof(body),
+		 "{\"id\":\"%d\",\"author\":\"a\",\"message\":\"m\","
+		 "\"created_at\":\"2026-11-26T06:00:00.123Z\"}",
+		 n);
+	fake_reply(c, 201, body);
+	return 201;
 }
 
 static int fake_handler(struct mg_connection *c, void *ud)
@@ -579,7 +618,16 @@ static int fake_handler(struct mg_connection *c, void *ud)
 	snprintf(fake_forwarded, sizeof(fake_forwarded), "%s", xff ? xff : "");
 	snprintf(fake_auth, sizeof(fake_auth), "%s", auth ? auth : "");
 	pthread_mutex_unlock(&fake_lock);
+	if ((fake_mode == FAKE_NO_BATCH || fake_mode == FAKE_BATCH_GARBAGE ||
+	     fake_mode == FAKE_BATCH_501) &&
+	    strcmp(mg_get_request_info(c)->request_method, "POST") == 0)
+		return fake_post(c);
 	switch (fake_mode) {
+	case FAKE_NO_BATCH:
+	case FAKE_BATCH_GARBAGE:
+	case FAKE_BATCH_501:
+		fake_reply(c, 200, "{\"messages\":[],\"next_cursor\":null}");
+		break;
 	case FAKE_500:
 		fake_reply(c, 500,
 			   "{\"error\":{\"code\":\"internal\","
@@ -630,13 +678,14 @@ static int fake_handler(struct mg_connection *c, void *ud)
 static void fake_start(enum fake_mode mode, const char *timeout_ms)
 {
 	const char *options[] = {"listening_ports", "127.0.0.1:0",
-				 "num_threads", "4", NULL};
+				 "num_threads", "16", NULL};
 	struct mg_callbacks cb;
 	struct mg_server_port ports[2];
 	char url[64];
 
 	memset(&cb, 0, sizeof(cb));
 	fake_mode = mode;
+	fake_batches = fake_singles = 0;
 	fake = mg_start(&cb, NULL, options);
 	cr_assert_not_null(fake, "fake backend did not start");
 	mg_set_request_handler(fake, "/", fake_handler, NULL);
@@ -710,7 +759,112 @@ static void fake_overfull(void)
 	fake_start(FAKE_OVERFULL_PAGE, "3000");
 }
 
+static void fake_no_batch(void)
+{
+	fake_start(FAKE_NO_BATCH, "3000");
+}
+static void fake_batch_garbage(void)
+{
+	fake_start(FAKE_BATCH_GARBAGE, "3000");
+}
+
 TestSuite(storage_http_fake, .fini = fake_stop, .timeout = 60);
+
+#define BATCH_POSTERS 6
+
+struct batch_poster {
+	enum gb_status status;
+	struct gb_error err;
+};
+
+static void *batch_poster(void *arg)
+{
+	struct batch_poster *p = arg;
+	cJSON *doc = message("Ada", "m");
+	char id[GB_ID_MAX];
+
+	p->status = host()->store_insert(NULL, MSGS, doc, id, &p->err);
+	cJSON_Delete(doc);
+	return NULL;
+}
+
+/* Six concurrent inserts; their results in p. */
+static void post_concurrently(struct batch_poster p[BATCH_POSTERS])
+{
+	pthread_t th[BATCH_POSTERS];
+
+	for (int i = 0; i < BATCH_POSTERS; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, batch_poster, &p[i]),
+			     0);
+	for (int i = 0; i < BATCH_POSTERS; i++)
+		pthread_join(th[i], NULL);
+}
+
+static void fake_batch_501(void)
+{
+	fake_start(FAKE_BATCH_501, "3000");
+}
+
+/* Posts twice six at once: the first batch refused, then all singles. */
+static void assert_single_posts_after_a_refused_batch(void)
+{
+	struct batch_poster p[BATCH_POSTERS];
+	int batches, singles;
+
+	post_concurrently(p);
+	for (int i = 0; i < BATCH_POSTERS; i++)
+		cr_assert_eq(p[i].status, GB_OK, "post %d: %s", i,
+			     p[i].err.message);
+	pthread_mutex_lock(&fake_lock);
+	batches = fake_batches;
+	singles = fake_singles;
+	pthread_mutex_unlock(&fake_lock);
+	/* one goes out at once; the five behind it tried one batch */
+	cr_assert_geq(batches, 1, "no batch was tried");
+	cr_assert_leq(batches, 2, "the 404 was not remembered");
+	cr_assert_eq(singles, BATCH_POSTERS);
+	/* remembered: the next posts go out alone at once */
+	post_concurrently(p);
+	pthread_mutex_lock(&fake_lock);
+	cr_assert_eq(fake_batches, batches);
+	cr_assert_eq(fake_singles, 2 * BATCH_POSTERS);
+	pthread_mutex_unlock(&fake_lock);
+}
+
+Test(storage_http_fake, a_backend_without_the_batch_route_gets_single_posts,
+     .init = fake_no_batch)
+{
+	assert_single_posts_after_a_refused_batch();
+}
+
+Test(storage_http_fake, a_backend_whose_store_takes_no_batch_gets_single_posts,
+     .init = fake_batch_501)
+{
+	assert_single_posts_after_a_refused_batch();
+}
+
+Test(storage_http_fake, a_batch_answered_wrong_fails_its_posts_unavailable,
+     .init = fake_batch_garbage)
+{
+	struct batch_poster p[BATCH_POSTERS];
+	int ok = 0, failed = 0;
+
+	post_concurrently(p);
+	for (int i = 0; i < BATCH_POSTERS; i++) {
+		if (p[i].status == GB_OK) {
+			ok++;
+			continue;
+		}
+		failed++;
+		cr_assert_eq(p[i].status, GB_ERR_UNAVAILABLE);
+		cr_assert(strstr(p[i].err.message,
+				 "POST /api/v1/messages/batch with an invalid "
+				 "body"),
+			  "%s", p[i].err.message);
+	}
+	cr_assert_geq(failed, 1, "no batch was sent");
+	cr_assert_eq(ok + failed, BATCH_POSTERS);
+}
 
 Test(storage_http_fake, backend_500_is_unavailable, .init = fake_500)
 {

@@ -986,6 +986,82 @@ void gb_conf_insert_once_stores_a_repeated_key_once(
 	cJSON_Delete(doc);
 }
 
+/*
+ * store_insert_many: with the back end's insert_many, insert_once's
+ * answers for every item in one call; without it, GB_ERR_UNSUPPORTED
+ * and nothing stored.
+ */
+void gb_conf_insert_many_stores_each_key_once(
+    const struct gb_conformance_backend *b)
+{
+	const struct gb_host_api *api = gb_host_api_table();
+	cJSON *d1 = conf_message("Ada", "first of three", CONF_DATE);
+	cJSON *d2 = conf_message("Bob", "second of three", CONF_DATE + 1);
+	cJSON *d3 = conf_message("Cy", "third of three", CONF_DATE + 2);
+	struct gb_insert_item items[5] = {
+	    {.doc = d1, .key = "many-1"},
+	    {.doc = d2, .key = "many-2"},
+	    {.doc = d1, .key = "many-1"}, /* a repeat within the call */
+	    {.doc = d3, .key = NULL},	  /* no key: a plain insert */
+	    {.doc = d2, .key = "bad key!"}};
+	struct gb_error err = {0};
+	cJSON *docs;
+	char *next;
+	enum gb_status st;
+
+	st = api->store_insert_many(NULL, coll(b), items, 5, &err);
+	if (st == GB_ERR_UNSUPPORTED) {
+		/* no insert_many: refused whole, nothing stored */
+		docs = conf_list(b, coll(b), 10, NULL, &next);
+		cr_assert_eq(cJSON_GetArraySize(docs), 0,
+			     "%s: a refused batch stored %d documents", b->name,
+			     cJSON_GetArraySize(docs));
+		goto out;
+	}
+	cr_assert_eq(st, GB_OK, "%s: insert_many: %s", b->name, err.message);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(items[i].status, GB_OK, "%s: item %d: %s", b->name,
+			     i, items[i].err.message);
+	cr_assert_eq(items[0].repeated + items[1].repeated + items[3].repeated,
+		     0, "%s: a new key counted as a repeat", b->name);
+	cr_assert_eq(items[2].repeated, 1, "%s: a repeated key stored again",
+		     b->name);
+	cr_assert_str_eq(items[2].id, items[0].id,
+			 "%s: the repeat names another id", b->name);
+	cr_assert_str_neq(items[0].id, items[1].id);
+	cr_assert_str_neq(items[1].id, items[3].id);
+	conf_assert_status(b, items[4].status, GB_ERR_INVALID, &items[4].err,
+			   "a malformed key");
+	/* a later call: the key is known, nothing is stored */
+	items[0] = (struct gb_insert_item){.doc = d2, .key = "many-2"};
+	st = api->store_insert_many(NULL, coll(b), items, 1, &err);
+	cr_assert_eq(st, GB_OK, "%s: insert_many: %s", b->name, err.message);
+	cr_assert_eq(items[0].status, GB_OK);
+	cr_assert_eq(items[0].repeated, 1, "%s: a known key stored again",
+		     b->name);
+	cr_assert_str_eq(items[0].id, items[1].id);
+	st = api->store_insert_many(NULL, coll(b), items, 0, &err);
+	conf_assert_status(b, st, GB_ERR_INVALID, &err, "an empty call");
+	/* stored in their order: newest first lists them reversed */
+	docs = conf_list(b, coll(b), 10, NULL, &next);
+	cr_assert_eq(cJSON_GetArraySize(docs), 3,
+		     "%s: three documents expected, not %d", b->name,
+		     cJSON_GetArraySize(docs));
+	cr_assert_str_eq(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(docs, 0), "message")
+		->valuestring,
+	    "third of three");
+	cr_assert_str_eq(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(docs, 2), "message")
+		->valuestring,
+	    "first of three");
+out:
+	cJSON_Delete(docs);
+	cJSON_Delete(d1);
+	cJSON_Delete(d2);
+	cJSON_Delete(d3);
+}
+
 /* The number of documents in `collection`, asserting success. */
 static uint64_t conf_count(const struct gb_conformance_backend *b,
 			   const char *collection)

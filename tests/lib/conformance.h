@@ -51,7 +51,8 @@
  *   malformed_id_is_not_found, removed_document_is_gone,
  *   collections_are_isolated, concurrent_inserts_all_land_with_unique_ids,
  *   documents_survive_reopen, ping_reports_ready,
- *   insert_once_stores_a_repeated_key_once, count_follows_inserts_and_removes,
+ *   insert_once_stores_a_repeated_key_once,
+ *   insert_many_stores_each_key_once, count_follows_inserts_and_removes,
  *   list_limit_is_bounded_by_the_host, scan_is_oldest_first_and_complete,
  *   import_skips_known_keys.
  *
@@ -169,6 +170,8 @@ void gb_conf_documents_survive_reopen(const struct gb_conformance_backend *b);
 void gb_conf_ping_reports_ready(const struct gb_conformance_backend *b);
 void gb_conf_insert_once_stores_a_repeated_key_once(
     const struct gb_conformance_backend *b);
+void gb_conf_insert_many_stores_each_key_once(
+    const struct gb_conformance_backend *b);
 void gb_conf_count_follows_inserts_and_removes(
     const struct gb_conformance_backend *b);
 void gb_conf_list_limit_is_bounded_by_the_host(
@@ -233,6 +236,7 @@ void gb_conf_import_skips_known_keys(const struct gb_conformance_backend *b);
 	GB_CONFORMANCE_TEST(suite, backend, ping_reports_ready)                \
 	GB_CONFORMANCE_TEST(suite, backend,                                    \
 			    insert_once_stores_a_repeated_key_once)            \
+	GB_CONFORMANCE_TEST(suite, backend, insert_many_stores_each_key_once)  \
 	GB_CONFORMANCE_TEST(suite, backend, count_follows_inserts_and_removes) \
 	GB_CONFORMANCE_TEST(suite, backend, list_limit_is_bounded_by_the_host) \
 	GB_CONFORMANCE_TEST(suite, backend, scan_is_oldest_first_and_complete) \

@@ -53,6 +53,10 @@
  *   moved next to store_name.
  *   Slots moved, so every 1.x plugin must be rebuilt against this header.
  *
+ *   ABI 2.1 added the storage op insert_many (after backup) and the host
+ *   slots store_insert_many and rate_limit_take_for (after
+ *   trace_client_end), with struct gb_insert_item.
+ *
  * Memory
  * ------
  *   Strings and cJSON values passed INTO host functions are borrowed: the
@@ -115,7 +119,7 @@ extern "C" {
 
 /* ABI version this header describes. */
 #define GB_ABI_MAJOR 2
-#define GB_ABI_MINOR 0
+#define GB_ABI_MINOR 1
 
 /* First field of every descriptor: "GBPL" in ASCII. */
 #define GB_PLUGIN_MAGIC 0x4742504cU
@@ -289,6 +293,22 @@ gb_error_set(struct gb_error *err, enum gb_status status, const char *fmt, ...)
 struct gb_store_ctx {
 	const char *request_id;
 	const char *client_addr;
+};
+
+/* Most documents in one insert_many / store_insert_many call. */
+#define GB_INSERT_MANY_MAX 100
+
+/*
+ * One document of insert_many: doc and key are the caller's (borrowed),
+ * the rest is filled by the store (or the host).
+ */
+struct gb_insert_item {
+	const cJSON *doc; /* a JSON object */
+	const char *key;  /* idempotency key; NULL or "": none */
+	char id[GB_ID_MAX];
+	int repeated; /* 1: the key was known, id is the first document's */
+	enum gb_status status;
+	struct gb_error err; /* the reason when status is not GB_OK */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -595,6 +615,23 @@ struct gb_storage_ops {
 	 */
 	enum gb_status (*backup)(void *store, const char *path,
 				 struct gb_error *err);
+
+	/*
+	 * insert_once for the `n` items at once (1 to GB_INSERT_MANY_MAX),
+	 * stored in their order: item i stores items[i].doc under
+	 * items[i].key (NULL or "": a plain insert) exactly as insert_once
+	 * would, and fills its id, repeated and status (err when not
+	 * GB_OK); a failure that stops them all is written into each. One
+	 * failed item does not fail the others. When it returns, every
+	 * item with status GB_OK is as durable as insert promises, after
+	 * one commit for all of them where the database allows. May be
+	 * NULL: the host's store_insert_many then answers
+	 * GB_ERR_UNSUPPORTED (one by one, a batch would cost the sum of
+	 * its round trips; its caller posts concurrently instead).
+	 */
+	void (*insert_many)(void *store, const struct gb_store_ctx *ctx,
+			    const char *collection,
+			    struct gb_insert_item *items, size_t n);
 };
 
 /* Longest idempotency key, without the NUL (insert_once). */
@@ -989,6 +1026,32 @@ struct gb_host_api {
 	 */
 	void (*trace_client_end)(struct gb_span *span, int status,
 				 const char *error);
+
+	/*
+	 * store_insert_once for `n` documents of `collection` at once (1 to
+	 * GB_INSERT_MANY_MAX; see insert_many in struct gb_storage_ops):
+	 * the caller fills doc and key of each item, the host fills id,
+	 * repeated, status and err. Returns GB_OK when every item has its
+	 * own status, or the error that refused the whole call: a store
+	 * without insert_many is GB_ERR_UNSUPPORTED (checked first, so a
+	 * call with n 0 asks whether the store can: GB_ERR_INVALID when it
+	 * can), a bad collection or n out of range GB_ERR_INVALID.
+	 * Malformed keys fail their items alone with GB_ERR_INVALID.
+	 */
+	enum gb_status (*store_insert_many)(struct gb_request *req,
+					    const char *collection,
+					    struct gb_insert_item *items,
+					    size_t n, struct gb_error *err);
+
+	/*
+	 * rate_limit_take for one message a request carries on behalf of
+	 * `client` (an IP address, e.g. each member of a front end's batch).
+	 * The host believes `client` exactly when it believes
+	 * X-Forwarded-For (the trust_proxy setting); otherwise, or when
+	 * `client` is NULL or not an address, the request's own client
+	 * pays, as with rate_limit_take.
+	 */
+	int (*rate_limit_take_for)(struct gb_request *req, const char *client);
 
 	/* --- Slots added in later minors go here, at the end. ---------- */
 };
