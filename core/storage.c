@@ -354,6 +354,18 @@ int gb_idempotency_key_valid(const char *key)
 	return gb_is_word(key, GB_CHARSET_TOKEN, GB_IDEMPOTENCY_KEY_MAX);
 }
 
+/* Why the host refuses a document before a store sees it, or NULL:
+ * `key` NULL or "" for none. */
+static const char *doc_refusal(const cJSON *doc, const char *key)
+{
+	if (!cJSON_IsObject(doc))
+		return "a document must be a JSON object";
+	if (key && *key && !gb_idempotency_key_valid(key))
+		return "an idempotency key must be 1 to 128 characters of "
+		       "A-Z a-z 0-9 _ . : -";
+	return NULL;
+}
+
 /* insert and insert_once: `key` NULL for a plain insert. */
 static enum gb_status insert_doc(struct gb_request *req, const char *collection,
 				 const cJSON *doc, const char *key,
@@ -363,18 +375,10 @@ static enum gb_status insert_doc(struct gb_request *req, const char *collection,
 	enum gb_status st = precheck(collection, err);
 	if (st != GB_OK)
 		return st;
-	if (!cJSON_IsObject(doc)) {
+	const char *why = doc_refusal(doc, key);
+	if (why) {
 		err->status = GB_ERR_INVALID;
-		snprintf(err->message, sizeof err->message,
-			 "a document must be a JSON object");
-		return GB_ERR_INVALID;
-	}
-	if (key && !gb_idempotency_key_valid(key)) {
-		err->status = GB_ERR_INVALID;
-		snprintf(err->message, sizeof err->message,
-			 "an idempotency key must be 1 to %d characters of "
-			 "A-Z a-z 0-9 _ . : -",
-			 GB_IDEMPOTENCY_KEY_MAX);
+		snprintf(err->message, sizeof err->message, "%s", why);
 		return GB_ERR_INVALID;
 	}
 	struct call call = call_begin(req);
@@ -419,17 +423,12 @@ static int store_has_insert_many(void)
 /* An item the host refuses before the store sees it. */
 static int item_refused(struct gb_insert_item *it)
 {
-	const char *why = NULL;
+	const char *why = doc_refusal(it->doc, it->key);
 
 	it->id[0] = '\0';
 	it->repeated = 0;
 	it->err.status = GB_OK;
 	it->err.message[0] = '\0';
-	if (!cJSON_IsObject(it->doc))
-		why = "a document must be a JSON object";
-	else if (it->key && *it->key && !gb_idempotency_key_valid(it->key))
-		why = "an idempotency key must be 1 to 128 characters of "
-		      "A-Z a-z 0-9 _ . : -";
 	it->status = why ? GB_ERR_INVALID : GB_OK;
 	if (why)
 		snprintf(it->err.message, sizeof it->err.message, "%s", why);
@@ -477,12 +476,10 @@ enum gb_status gb_store_insert_many(struct gb_request *req,
 		snprintf(err->message, sizeof err->message, "out of memory");
 		return GB_ERR_NOMEM;
 	}
-	struct gb_store_ctx c = ctx_of(req);
-	int span = gb_trace_on ? gb_trace_op_begin() : -1;
-	double t0 = gb_now_monotonic();
+	struct call call = call_begin(req);
 	for (size_t i = 0; batch != items && i < ntodo; i++)
 		batch[i] = *todo[i];
-	ops->insert_many(store, &c, collection, batch, ntodo);
+	ops->insert_many(store, &call.ctx, collection, batch, ntodo);
 	for (size_t i = 0; batch != items && i < ntodo; i++)
 		*todo[i] = batch[i];
 	if (batch != items)
@@ -504,14 +501,11 @@ enum gb_status gb_store_insert_many(struct gb_request *req,
 			*err = it->err;
 		}
 		if (i + 1 < ntodo)
-			account(OP_INSERT, it->status, t0);
+			account(OP_INSERT, it->status, call.t0);
 	}
-	if (stored > 0) {
+	if (stored > 0)
 		atomic_fetch_add(&generation, 1);
-		if (strcmp(collection, "messages") == 0)
-			gb_counter_add(created_counter, stored);
-	}
-	finish(OP_INSERT, st, t0, collection, span, err);
+	finish(OP_INSERT, st, &call, collection, err);
 	return GB_OK;
 }
 

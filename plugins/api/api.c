@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "batch.h"
 #include "guestbook/plugin.h"
 #include "http_headers.h"
@@ -162,30 +163,36 @@ struct json_post {
 	cJSON *root;
 };
 
+int api_json_fields(const cJSON *root, struct gb_post_fields *fields,
+		    struct gb_input_error *err)
+{
+	struct gb_post_field *f[] = {&fields->author, &fields->message};
+	const char *names[] = {"author", "message"};
+
+	if (gb_message_check_object(root, err) != 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		struct gb_input_error shape;
+
+		if (gb_message_member(root, names[i], &f[i]->text, &shape) != 0)
+			f[i]->shape_error = shape.message;
+		else
+			f[i]->len = strlen(f[i]->text);
+	}
+	return 0;
+}
+
 /* post.h's decode step for a JSON body {"author": .., "message": ..}. */
 static int decode_json(void *state, const char *body, size_t len,
 		       struct gb_post_fields *fields,
 		       struct gb_input_error *err)
 {
 	struct json_post *jp = state;
-	struct gb_post_field *f[] = {&fields->author, &fields->message};
-	const char *names[] = {"author", "message"};
 
 	jp->root = gb_json_parse_body(body, len, err);
 	if (!jp->root)
 		return -1;
-	if (gb_message_check_object(jp->root, err) != 0)
-		return -1;
-	for (int i = 0; i < 2; i++) {
-		struct gb_input_error shape;
-
-		if (gb_message_member(jp->root, names[i], &f[i]->text,
-				      &shape) != 0)
-			f[i]->shape_error = shape.message;
-		else
-			f[i]->len = strlen(f[i]->text);
-	}
-	return 0;
+	return api_json_fields(jp->root, fields, err);
 }
 
 /*
@@ -200,69 +207,108 @@ static const struct gb_post_format json_post_format = {
     .decode = decode_json,
 };
 
+void api_post_error(const struct gb_post_result *res, int field_status,
+		    const char *key_field, struct api_error *out)
+{
+	*out = (struct api_error){500, "internal", "internal error", NULL};
+	switch (res->outcome) {
+	case GB_POST_STORED:
+	case GB_POST_NO_MEMORY: break;
+	case GB_POST_RATE_LIMITED:
+		*out = (struct api_error){429, "rate_limited",
+					  "too many messages; try again later",
+					  NULL};
+		break;
+	case GB_POST_MEDIA_TYPE:
+		*out = (struct api_error){
+		    415, "unsupported_media_type",
+		    "Content-Type must be application/json", NULL};
+		break;
+	case GB_POST_BAD_KEY:
+		*out = (struct api_error){
+		    400, "invalid_parameter",
+		    "the idempotency key must be 1 to 128 characters of A-Z "
+		    "a-z 0-9 _ . : -",
+		    key_field};
+		break;
+	case GB_POST_INVALID:
+		if (res->input.status == GB_INPUT_INVALID_JSON)
+			*out = (struct api_error){400, "invalid_json",
+						  res->input.message, NULL};
+		else
+			*out = (struct api_error){field_status, "invalid_field",
+						  res->input.message,
+						  res->input.field};
+		break;
+	case GB_POST_STORE_FAILED:
+		if (res->status == GB_ERR_UNAVAILABLE)
+			*out = (struct api_error){
+			    503, "storage_unavailable",
+			    "the message store is unavailable; try again "
+			    "shortly",
+			    NULL};
+		break;
+	case GB_POST_KEY_GONE:
+		*out = (struct api_error){409, "idempotency_conflict",
+					  "the message first posted with this "
+					  "idempotency key has been deleted",
+					  NULL};
+		break;
+	case GB_POST_KEY_REUSED:
+		*out = (struct api_error){
+		    422, "idempotency_key_reused",
+		    "this idempotency key was used for another message "
+		    "within the last 10 minutes",
+		    key_field};
+		break;
+	}
+}
+
+void api_log_post_failure(struct gb_request *req,
+			  const struct gb_post_result *res)
+{
+	if (res->outcome == GB_POST_NO_MEMORY)
+		api->log(plugin, GB_LOG_ERROR, "out of memory (request %s)",
+			 api->req_id(req));
+	else if (res->outcome == GB_POST_STORE_FAILED)
+		api->log(plugin,
+			 res->status == GB_ERR_UNAVAILABLE ? GB_LOG_WARN
+							   : GB_LOG_ERROR,
+			 "storage %s %s (status %d): %s (request %s)", res->op,
+			 res->status == GB_ERR_UNAVAILABLE ? "unavailable"
+							   : "failed",
+			 (int)res->status, res->err.message, api->req_id(req));
+}
+
 /*
- * Posts the request's message through post.h's pipeline. Returns 0 with
- * the stored document (with "id") in *stored; otherwise it has answered:
- * `field_status` for bad fields (422, or 400 for legacy).
+ * Runs the posting pipeline on a JSON post. Returns 0 when it stored (or
+ * replayed) the message, with the stored document (with "id") in
+ * *stored; otherwise it has answered: `field_status` for bad fields (422,
+ * or 400 for legacy).
  */
 static int post_json_message(struct gb_request *req, int field_status,
 			     cJSON **stored)
 {
 	struct json_post state = {NULL};
 	struct gb_post_result res;
+	struct api_error e;
 	char seconds[16];
 	const char *retry;
 
 	gb_post_message(api, req, &json_post_format, &state, &res);
 	cJSON_Delete(state.root);
 	*stored = res.stored;
-	retry = gb_post_retry_after(&res, seconds, sizeof(seconds));
-	switch (res.outcome) {
-	case GB_POST_STORED:
+	if (res.outcome == GB_POST_STORED) {
 		if (res.replayed)
 			api->res_header(req, "Idempotent-Replayed", "true");
 		return 0;
-	case GB_POST_RATE_LIMITED:
-		api->res_header(req, "Retry-After", retry);
-		api->respond_error(req, 429, "rate_limited",
-				   "too many messages; try again later", NULL);
-		break;
-	case GB_POST_MEDIA_TYPE:
-		api->respond_error(req, 415, "unsupported_media_type",
-				   "Content-Type must be application/json",
-				   NULL);
-		break;
-	case GB_POST_BAD_KEY:
-		api->respond_error(req, 400, "invalid_parameter",
-				   "Idempotency-Key must be 1 to 128 "
-				   "characters of A-Z a-z 0-9 _ . : -",
-				   "Idempotency-Key");
-		break;
-	case GB_POST_INVALID:
-		if (res.input.status == GB_INPUT_INVALID_JSON)
-			api->respond_error(req, 400, "invalid_json",
-					   res.input.message, NULL);
-		else
-			api->respond_error(req, field_status, "invalid_field",
-					   res.input.message, res.input.field);
-		break;
-	case GB_POST_NO_MEMORY: respond_out_of_memory(req); break;
-	case GB_POST_STORE_FAILED:
-		respond_store_error(req, res.op, res.status, &res.err);
-		break;
-	case GB_POST_KEY_GONE:
-		api->respond_error(req, 409, "idempotency_conflict",
-				   "the message first posted with this "
-				   "Idempotency-Key has been deleted",
-				   NULL);
-		break;
-	case GB_POST_KEY_REUSED:
-		api->respond_error(req, 422, "idempotency_key_reused",
-				   "this Idempotency-Key was used for another "
-				   "message within the last 10 minutes",
-				   "Idempotency-Key");
-		break;
 	}
+	api_log_post_failure(req, &res);
+	retry = gb_post_retry_after(&res, seconds, sizeof(seconds));
+	if (retry)
+		api->res_header(req, "Retry-After", retry);
+	api_post_error(&res, field_status, "Idempotency-Key", &e);
+	api->respond_error(req, e.status, e.code, e.message, e.field);
 	return -1;
 }
 

@@ -28,9 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "batch.h"
 #include "http_headers.h"
 #include "message.h"
+#include "post.h"
 
 static const struct gb_host_api *api;
 static struct gb_plugin *plugin;
@@ -86,108 +88,45 @@ static cJSON *stored_result(const cJSON *doc, int replayed)
 	return r;
 }
 
-static int same_text(const cJSON *doc, const char *name, const char *text)
+/* The result object of a message the pipeline stopped. */
+static cJSON *stopped_result(struct gb_request *req,
+			     const struct gb_post_result *res)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, name);
+	struct api_error e;
 
-	return cJSON_IsString(v) && strcmp(v->valuestring, text) == 0;
-}
-
-/* The result of a repeated key: the first message, if it is this one. */
-static cJSON *replay_result(struct gb_request *req, const char *id,
-			    const struct gb_message_input *in)
-{
-	struct gb_error err = {0};
-	cJSON *stored = NULL, *r;
-	enum gb_status st;
-
-	st = api->store_get(req, GB_MESSAGES_COLLECTION, id, &stored, &err);
-	if (st == GB_ERR_NOT_FOUND)
-		return error_result(409, "idempotency_conflict",
-				    "the message first posted with this "
-				    "Idempotency-Key has been deleted",
-				    NULL);
-	if (st != GB_OK)
-		return error_result(
-		    503, "storage_unavailable",
-		    "the message store is unavailable; try again shortly",
-		    NULL);
-	if (!same_text(stored, "author", in->author) ||
-	    !same_text(stored, "message", in->message))
-		r = error_result(422, "idempotency_key_reused",
-				 "this Idempotency-Key was used for another "
-				 "message within the last 10 minutes",
-				 "idempotency_key");
-	else
-		r = stored_result(stored, 1);
-	cJSON_Delete(stored);
-	return r;
-}
-
-/* The result of a failed store call for one message. */
-static cJSON *store_error_result(struct gb_request *req,
-				 const struct gb_insert_item *it)
-{
-	if (it->status == GB_ERR_INVALID)
-		return error_result(422, "invalid_field", it->err.message,
-				    NULL);
-	if (it->status == GB_ERR_UNAVAILABLE)
-		return error_result(
-		    503, "storage_unavailable",
-		    "the message store is unavailable; try again shortly",
-		    NULL);
-	api->log(plugin, GB_LOG_ERROR,
-		 "storage insert failed (status %d): %s (request %s)",
-		 (int)it->status, it->err.message, api->req_id(req));
-	return error_result(500, "internal", "internal error", NULL);
+	api_log_post_failure(req, res);
+	api_post_error(res, 422, "idempotency_key", &e);
+	return error_result(e.status, e.code, e.message, e.field);
 }
 
 /*
- * Checks one member of "messages" into e (e->result set when refused);
- * *key is its idempotency_key or NULL. Returns -1 when out of memory.
+ * Checks one member of "messages" through the posting pipeline's steps
+ * (post.h: rate limit, key, decode, validate) into e (e->result set when
+ * refused); *key is its idempotency_key or NULL. Returns -1 when out of
+ * memory.
  */
 static int check_entry(struct gb_request *req, const cJSON *m,
 		       struct batch_entry *e, const char **key)
 {
 	const cJSON *k = cJSON_GetObjectItemCaseSensitive(m, "idempotency_key");
-	struct gb_input_error ierr;
-	int wait;
+	const char *client =
+	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "client"));
+	struct gb_post_fields fields = {{NULL, 0, NULL}, {NULL, 0, NULL}};
+	struct gb_input_error derr;
+	struct gb_post_result res;
+	int decoded = api_json_fields(m, &fields, &derr) == 0;
 
-	*key = NULL;
-	if (k &&
-	    (!cJSON_IsString(k) ||
-	     !(strlen(k->valuestring) > 0 &&
-	       strlen(k->valuestring) <= GB_IDEMPOTENCY_KEY_MAX &&
-	       strspn(k->valuestring,
-		      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		      "0123456789_.:-") == strlen(k->valuestring)))) {
-		e->result = error_result(400, "invalid_parameter",
-					 "idempotency_key must be 1 to 128 "
-					 "characters of A-Z a-z 0-9 _ . : -",
-					 "idempotency_key");
-		return e->result ? 0 : -1;
-	}
-	if (gb_message_from_object(m, &e->input, &ierr) != 0) {
-		if (ierr.status == GB_INPUT_NO_MEMORY)
+	*key = cJSON_GetStringValue(k);
+	if (gb_post_check(api, req, client, k != NULL, *key,
+			  decoded ? &fields : NULL, &derr, &e->input,
+			  &res) != 0) {
+		if (res.outcome == GB_POST_NO_MEMORY)
 			return -1;
-		e->result = error_result(422, "invalid_field", ierr.message,
-					 ierr.field);
-		return e->result ? 0 : -1;
-	}
-	wait = api->rate_limit_take_for(
-	    req, cJSON_GetStringValue(
-		     cJSON_GetObjectItemCaseSensitive(m, "client")));
-	if (wait > 0) {
-		e->result =
-		    error_result(429, "rate_limited",
-				 "too many messages; try again later", NULL);
+		e->result = stopped_result(req, &res);
 		return e->result ? 0 : -1;
 	}
 	e->doc = gb_message_document(&e->input, api->now_wall());
-	if (!e->doc)
-		return -1;
-	*key = k ? k->valuestring : NULL;
-	return 0;
+	return e->doc ? 0 : -1;
 }
 
 /* Stores the checked entries in one call and fills their results. */
@@ -213,20 +152,24 @@ static int store_entries(struct gb_request *req, struct batch_entry *entries,
 	st = todo ? api->store_insert_many(req, GB_MESSAGES_COLLECTION, items,
 					   todo, &err)
 		  : GB_OK;
-	for (size_t j = 0; j < todo && rc == 0; j++) {
+	for (size_t j = 0; j < todo; j++) {
 		struct batch_entry *e = &entries[map[j]];
 		struct gb_insert_item *it = &items[j];
+		struct gb_post_result res = {0};
+		cJSON *doc = e->doc;
 
 		if (st != GB_OK) {
 			it->status = st;
 			it->err = err;
 		}
-		if (it->status != GB_OK)
-			e->result = store_error_result(req, it);
-		else if (it->repeated)
-			e->result = replay_result(req, it->id, &e->input);
-		else if (cJSON_AddStringToObject(e->doc, "id", it->id))
-			e->result = stored_result(e->doc, 0);
+		e->doc = NULL; /* gb_post_settle takes it */
+		gb_post_settle(api, req, it->status, &it->err, it->id,
+			       it->repeated, &e->input, doc, &res);
+		if (res.outcome == GB_POST_STORED)
+			e->result = stored_result(res.stored, res.replayed);
+		else if (res.outcome != GB_POST_NO_MEMORY)
+			e->result = stopped_result(req, &res);
+		cJSON_Delete(res.stored);
 		if (!e->result)
 			rc = -1;
 		if (it->status == GB_ERR_UNAVAILABLE)
@@ -330,7 +273,7 @@ void api_batch_post(struct gb_request *req, void *userdata)
 		api->log(plugin, GB_LOG_WARN,
 			 "storage insert unavailable (request %s)",
 			 api->req_id(req));
-		api->res_header(req, "Retry-After", "2");
+		api->res_header(req, "Retry-After", GB_STORAGE_RETRY_AFTER);
 		api->respond_error(req, 503, "storage_unavailable",
 				   "the message store is unavailable; try "
 				   "again shortly",

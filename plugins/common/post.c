@@ -34,6 +34,21 @@ static enum gb_post_outcome stop(struct gb_post_result *res,
 	return outcome;
 }
 
+/* Step 1: whether `client` (NULL: the request's own) is over its limit. */
+static int over_limit(const struct gb_host_api *api, struct gb_request *req,
+		      const char *client, struct gb_post_result *res)
+{
+	res->retry_after = client ? api->rate_limit_take_for(req, client)
+				  : api->rate_limit_take(req);
+	return res->retry_after > 0;
+}
+
+/* Step 3's rule: a key is 1 to GB_IDEMPOTENCY_KEY_MAX token characters. */
+static int key_refused(const char *key)
+{
+	return !gb_is_word(key, GB_CHARSET_TOKEN, GB_IDEMPOTENCY_KEY_MAX);
+}
+
 /* Step 3: the Idempotency-Key header into *key (NULL when absent). */
 static int read_key(const struct gb_host_api *api, struct gb_request *req,
 		    const char **key)
@@ -43,7 +58,7 @@ static int read_key(const struct gb_host_api *api, struct gb_request *req,
 	*key = NULL;
 	if (!k)
 		return 0;
-	if (!gb_is_word(k, GB_CHARSET_TOKEN, GB_IDEMPOTENCY_KEY_MAX))
+	if (key_refused(k))
 		return -1;
 	*key = k;
 	return 0;
@@ -114,27 +129,17 @@ static enum gb_post_outcome replay(const struct gb_host_api *api,
 	return stop(res, GB_POST_STORED);
 }
 
-/* Step 6. */
-static enum gb_post_outcome store(const struct gb_host_api *api,
-				  struct gb_request *req, const char *key,
-				  const struct gb_message_input *in,
-				  struct gb_post_result *res)
+enum gb_post_outcome
+gb_post_settle(const struct gb_host_api *api, struct gb_request *req,
+	       enum gb_status status, const struct gb_error *err,
+	       const char *id, int repeated, const struct gb_message_input *in,
+	       cJSON *doc, struct gb_post_result *res)
 {
-	char id[GB_ID_MAX];
-	int repeated = 0;
-	cJSON *doc = gb_message_document(in, api->now_wall());
-
-	if (!doc)
-		return stop(res, GB_POST_NO_MEMORY);
 	res->op = "insert";
-	if (key)
-		res->status =
-		    api->store_insert_once(req, GB_MESSAGES_COLLECTION, doc,
-					   key, id, &repeated, &res->err);
-	else
-		res->status = api->store_insert(req, GB_MESSAGES_COLLECTION,
-						doc, id, &res->err);
-	if (res->status != GB_OK) {
+	res->status = status;
+	if (err)
+		res->err = *err;
+	if (status != GB_OK) {
 		cJSON_Delete(doc);
 		return stop(res, GB_POST_STORE_FAILED);
 	}
@@ -152,6 +157,56 @@ static enum gb_post_outcome store(const struct gb_host_api *api,
 	return stop(res, GB_POST_STORED);
 }
 
+/* Step 6. */
+static enum gb_post_outcome store(const struct gb_host_api *api,
+				  struct gb_request *req, const char *key,
+				  const struct gb_message_input *in,
+				  struct gb_post_result *res)
+{
+	char id[GB_ID_MAX] = "";
+	int repeated = 0;
+	struct gb_error err = {0};
+	enum gb_status st;
+	cJSON *doc = gb_message_document(in, api->now_wall());
+
+	if (!doc)
+		return stop(res, GB_POST_NO_MEMORY);
+	if (key)
+		st = api->store_insert_once(req, GB_MESSAGES_COLLECTION, doc,
+					    key, id, &repeated, &err);
+	else
+		st = api->store_insert(req, GB_MESSAGES_COLLECTION, doc, id,
+				       &err);
+	return gb_post_settle(api, req, st, &err, id, repeated, in, doc, res);
+}
+
+int gb_post_check(const struct gb_host_api *api, struct gb_request *req,
+		  const char *client, int key_given, const char *key,
+		  const struct gb_post_fields *fields,
+		  const struct gb_input_error *decode_err,
+		  struct gb_message_input *in, struct gb_post_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	in->author = in->message = NULL;
+	if (over_limit(api, req, client, res)) {
+		stop(res, GB_POST_RATE_LIMITED);
+		return -1;
+	}
+	if (key_given && (!key || key_refused(key))) {
+		stop(res, GB_POST_BAD_KEY);
+		return -1;
+	}
+	if (!fields)
+		res->input = *decode_err;
+	if (!fields || validate(fields, in, res) != 0) {
+		stop(res, res->input.status == GB_INPUT_NO_MEMORY
+			      ? GB_POST_NO_MEMORY
+			      : GB_POST_INVALID);
+		return -1;
+	}
+	return 0;
+}
+
 enum gb_post_outcome gb_post_message(const struct gb_host_api *api,
 				     struct gb_request *req,
 				     const struct gb_post_format *format,
@@ -164,8 +219,7 @@ enum gb_post_outcome gb_post_message(const struct gb_host_api *api,
 	size_t len;
 
 	memset(res, 0, sizeof(*res));
-	res->retry_after = api->rate_limit_take(req);
-	if (res->retry_after > 0)
+	if (over_limit(api, req, NULL, res))
 		return stop(res, GB_POST_RATE_LIMITED);
 	content_type = api->req_header(req, "Content-Type");
 	if (!(format->media_type_optional && !content_type) &&

@@ -128,6 +128,39 @@ enum gb_post_outcome gb_post_message(const struct gb_host_api *api,
 				     void *state, struct gb_post_result *res);
 
 /*
+ * A batch (POST /api/v1/messages/batch) takes the same steps per message,
+ * in the same order, after the request-level ones (its content type and
+ * the decoding of the whole body, which the caller does):
+ *
+ * gb_post_check runs steps 1, 3, 4 and 5 for one message: the rate limit
+ * of `client` (NULL: the request's own client), its idempotency key
+ * (`key_given` nonzero when the message named one; `key` is NULL when
+ * that was not a string), the caller's decoding of it (`fields`, or NULL
+ * when the decoder refused the message for *decode_err) and the
+ * validation of `fields` into *in. Returns 0 when the message may be
+ * stored, else -1 with res->outcome.
+ */
+int gb_post_check(const struct gb_host_api *api, struct gb_request *req,
+		  const char *client, int key_given, const char *key,
+		  const struct gb_post_fields *fields,
+		  const struct gb_input_error *decode_err,
+		  struct gb_message_input *in, struct gb_post_result *res);
+
+/*
+ * Step 6's end for one message the caller stored (a store_insert_many
+ * item): the store's `status` and `err`, the `id` it gave and whether the
+ * key was `repeated`. `doc` is the document that was stored; it is taken
+ * (freed, or moved to res->stored). A repeated key is replayed as
+ * gb_post_message replays it, and a new message is counted. Returns
+ * res->outcome.
+ */
+enum gb_post_outcome
+gb_post_settle(const struct gb_host_api *api, struct gb_request *req,
+	       enum gb_status status, const struct gb_error *err,
+	       const char *id, int repeated, const struct gb_message_input *in,
+	       cJSON *doc, struct gb_post_result *res);
+
+/*
  * The Retry-After the caller sends with its answer to `res`: the wait for
  * GB_POST_RATE_LIMITED, GB_STORAGE_RETRY_AFTER for a store that is
  * unavailable, NULL for any other outcome. `buf` holds the number when

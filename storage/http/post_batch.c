@@ -83,10 +83,10 @@ static int apply_result(struct http_store *st, const cJSON *r,
 		int code = status->valueint;
 
 		if (code == 400 || code == 422)
-			http_set_err(&p->err, GB_ERR_INVALID, "%s",
+			gb_error_set(&p->err, GB_ERR_INVALID, "%s",
 				     result_message(r));
 		else
-			http_set_err(&p->err, GB_ERR_UNAVAILABLE,
+			gb_error_set(&p->err, GB_ERR_UNAVAILABLE,
 				     "backend %s refused a post (HTTP %d): %s",
 				     st->url, code, result_message(r));
 		p->status = p->err.status;
@@ -154,7 +154,7 @@ static void send_batch(struct http_store *st, struct post_wait *batch, int n)
 	char *json = batch_body(batch);
 
 	if (!json) {
-		http_set_err(&err, GB_ERR_NOMEM, "insert: out of memory");
+		gb_error_set(&err, GB_ERR_NOMEM, "insert: out of memory");
 		batch_fail(batch, &err, 0);
 		return;
 	}

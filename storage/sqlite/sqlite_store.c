@@ -1103,18 +1103,18 @@ static void sq_insert_many(void *store, const struct gb_store_ctx *ctx,
 		it->repeated = 0;
 		it->status = GB_OK;
 		if (!ws || !bodies)
-			it->status = sq_fail(&it->err, GB_ERR_NOMEM,
-					     "sqlite: out of memory");
+			it->status = gb_error_set(&it->err, GB_ERR_NOMEM,
+						  "sqlite: out of memory");
 		else if (!s->open)
-			it->status = sq_fail(&it->err, GB_ERR_UNAVAILABLE,
-					     "sqlite store is not open");
+			it->status = gb_error_set(&it->err, GB_ERR_UNAVAILABLE,
+						  "sqlite store is not open");
 		else if (!cJSON_IsObject(it->doc))
 			it->status =
-			    sq_fail(&it->err, GB_ERR_INVALID,
-				    "a document must be a JSON object");
+			    gb_error_set(&it->err, GB_ERR_INVALID,
+					 "a document must be a JSON object");
 		else if (!(bodies[queued] = sq_doc_text(it->doc)))
-			it->status = sq_fail(&it->err, GB_ERR_NOMEM,
-					     "sqlite: out of memory");
+			it->status = gb_error_set(&it->err, GB_ERR_NOMEM,
+						  "sqlite: out of memory");
 		if (it->status != GB_OK)
 			continue;
 		ws[queued] = (struct sq_write){
