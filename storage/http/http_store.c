@@ -1253,8 +1253,6 @@ static enum gb_status http_list(void *store, const struct gb_store_ctx *ctx,
 
 	*docs_out = NULL;
 	*next_cursor = NULL;
-	if (limit < 1)
-		return fail(err, GB_ERR_INVALID, "list", "limit must be >= 1");
 	if ((rc = op_mode(st, collection, &m, err)) != GB_OK)
 		return rc;
 	if (m == HTTP_API_LEGACY)

@@ -1011,9 +1011,6 @@ static enum gb_status mongo_list(void *st, const struct gb_store_ctx *ctx,
 
 	(void)ctx;
 	*next_cursor = NULL;
-	if (limit < 1)
-		return set_err(ms, err, GB_ERR_INVALID,
-			       "limit must be at least 1");
 	if (cursor && *cursor) {
 		bson_oid_t oid;
 

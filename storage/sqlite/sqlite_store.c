@@ -1047,9 +1047,6 @@ static enum gb_status sq_insert_doc(struct sq_store *s, const char *collection,
 	if (!s->open)
 		return gb_error_set(err, GB_ERR_UNAVAILABLE,
 				    "sqlite store is not open");
-	if (!cJSON_IsObject(doc))
-		return gb_error_set(err, GB_ERR_INVALID,
-				    "a document must be a JSON object");
 	body = sq_doc_text(doc);
 	if (!body)
 		return gb_error_set(err, GB_ERR_NOMEM, "sqlite: out of memory");
@@ -1108,10 +1105,6 @@ static void sq_insert_many(void *store, const struct gb_store_ctx *ctx,
 		else if (!s->open)
 			it->status = gb_error_set(&it->err, GB_ERR_UNAVAILABLE,
 						  "sqlite store is not open");
-		else if (!cJSON_IsObject(it->doc))
-			it->status =
-			    gb_error_set(&it->err, GB_ERR_INVALID,
-					 "a document must be a JSON object");
 		else if (!(bodies[queued] = sq_doc_text(it->doc)))
 			it->status = gb_error_set(&it->err, GB_ERR_NOMEM,
 						  "sqlite: out of memory");
@@ -1238,9 +1231,6 @@ static enum gb_status sq_list(void *store, const struct gb_store_ctx *ctx,
 	(void)ctx;
 	*docs_out = NULL;
 	*next_cursor = NULL;
-	if (limit < 1)
-		return gb_error_set(err, GB_ERR_INVALID,
-				    "limit must be at least 1");
 	if (after && !sq_parse_cursor(cursor, &before))
 		return gb_error_set(
 		    err, GB_ERR_INVALID,

@@ -501,8 +501,10 @@ struct gb_storage_ops {
 	enum gb_status (*open)(void *store, struct gb_error *err);
 
 	/*
-	 * Inserts `doc` (a JSON object) into `collection` and writes the new
-	 * id into id_out (GB_ID_MAX bytes). When it returns GB_OK the
+	 * Inserts `doc` (a JSON object: the host refuses anything else with
+	 * GB_ERR_INVALID before calling, here as in insert_once and
+	 * insert_many) into `collection` and writes the new id into id_out
+	 * (GB_ID_MAX bytes). When it returns GB_OK the
 	 * document is durable (on disk or acknowledged by the database's
 	 * configured write concern).
 	 */
