@@ -649,6 +649,32 @@ Test(metrics_exporter, scrape_after_mixed_workload_passes_promtool)
 	exposition_free(&e);
 }
 
+/* A batch's messages are counted like single posts: each stored one once,
+ * a replayed key and a refused message not at all. */
+Test(metrics_exporter, batch_posts_count_each_stored_message_once)
+{
+	static const char batch[] =
+	    "{\"messages\":[{\"author\":\"ann\",\"message\":\"one\","
+	    "\"idempotency_key\":\"k-1\"},"
+	    "{\"author\":\"bob\",\"message\":\"two\"},"
+	    "{\"author\":\"\",\"message\":\"no author\"}]}";
+	struct exposition e;
+
+	cr_assert_eq(request("POST", "/api/v1/messages/batch", batch), 200);
+	scrape(&e);
+	cr_assert_eq(value_of(&e, "guestbook_messages_created_total", ""), 2);
+	exposition_free(&e);
+	cr_assert_eq(request("POST", "/api/v1/messages/batch",
+			     "{\"messages\":[{\"author\":\"ann\","
+			     "\"message\":\"one\",\"idempotency_key\":"
+			     "\"k-1\"}]}"),
+		     200);
+	scrape(&e);
+	cr_assert_eq(value_of(&e, "guestbook_messages_created_total", ""), 2,
+		     "a replayed key is not a new message");
+	exposition_free(&e);
+}
+
 Test(metrics_exporter, process_collector_reports_this_process)
 {
 	static const char *const gauges[] = {"process_resident_memory_bytes",
