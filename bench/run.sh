@@ -4,8 +4,11 @@
 # Run through `make bench` (which builds first and sets GB_BUILD_DIR and
 # GB_SRC_DIR). Starts guestbookd (role all, SQLite in a temporary
 # directory, access log on, rate limit off), seeds 10,000 messages, and
-# measures each scenario with wrk (2 threads, 32 connections); then the
-# ceiling server with a body the size of the real list response, the
+# measures each scenario with wrk (2 threads, 32 connections): the list,
+# the ceiling server (a body the size of the real list response) and the
+# page in rounds back to back (the goals take the median of the rounds'
+# ratios: the neighbours' load moves one 10 s figure more than the costs
+# the goals are about), the
 # cost of the access log, of the metrics exporter and of tracing (every
 # request sampled and exported to a real Jaeger, tests/lib/jaeger.sh, whose
 # cached build it uses or makes; with guestbookd's CPU time per request on
@@ -79,7 +82,15 @@ ORDER=()
 READY_MS=n/a         # exec to the ready line, fresh database
 HEALTH_MS=n/a        # exec to the first 200 of /health, fresh database
 READY_RESTART_MS=n/a # exec to the ready line, existing database
-OBS_ROUNDS=${BENCH_OBS_ROUNDS:-2}
+OBS_ROUNDS=${BENCH_OBS_ROUNDS:-3}
+# Rounds of the ratio goals (list and page against the ceiling, the front
+# end topology): each round measures both sides back to back, and the goal
+# takes the median of the rounds' ratios, so that a neighbour's burst in
+# one round moves one ratio, not the verdict.
+RATIO_ROUNDS=${BENCH_RATIO_ROUNDS:-3}
+RATIO_DURATION=${BENCH_RATIO_DURATION:-5}
+LIST_RATIOS=() # list / ceiling, per round
+PAGE_RATIOS=() # page / ceiling, per round
 OBS_FULL="v1 list, log+metrics"
 OBS_NOLOG="v1 list, access log off"
 OBS_NOMETRICS="v1 list, no metrics plugin"
@@ -93,6 +104,14 @@ JAEGER_PID=""
 # on the same cores, so its ingest shows in the tracing row's req/s.
 SERVER_US_OFF=n/a
 SERVER_US_ON=n/a
+# The costs per round, each from the rows of its own round; the goals
+# take their median. OBS_NOISE: how far the log+metrics rounds (one
+# configuration, fresh servers) lie apart, the noise floor of the run.
+LOG_COSTS=()
+METRICS_COSTS=()
+TRACE_COSTS=()
+TRACE_CPU_COSTS=()
+OBS_NOISE=n/a
 JAEGER_US=n/a
 LIST_BYTES=0
 
@@ -247,6 +266,21 @@ least() {
 		END { print (m == "" ? "n/a" : m) }'
 }
 
+# The median of the figures given ("n/a" ignored; of an even count, the
+# mean of the middle two).
+median() {
+	printf '%s\n' "$@" | awk '$1 != "n/a"' | sort -g | awk '{ v[NR] = $1 }
+		END { if (!NR) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2];
+		else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# How far apart the figures given are: (max - min) / max, in percent.
+spread_pct() {
+	printf '%s\n' "$@" | awk '$1 != "n/a" && $1 > 0 {
+		if (!n++ || $1 > hi) hi = $1; if (n == 1 || $1 < lo) lo = $1 }
+		END { if (n > 1) printf "%.1f", (hi - lo) / hi * 100; else printf "n/a" }'
+}
+
 metric_value() {
 	curl -s "http://127.0.0.1:$1/metrics" |
 		awk -v m="$2" '$1 == m { print $2; found = 1 } END { if (!found) print 0 }'
@@ -280,24 +314,11 @@ seed_messages() {
 	echo "  seeded ${n%.*} messages in $(((t1 - t0) / 1000)) ms"
 }
 
-bench_v1_list() {
-	measure "GET /api/v1/messages" "$GB_PID" "$GB_PORT" /api/v1/messages
-	LIST_BYTES=$(curl -s "http://127.0.0.1:$GB_PORT/api/v1/messages" | wc -c)
-}
 
 bench_legacy_list() {
 	measure "GET /messages (1000)" "$GB_PID" "$GB_PORT" /messages
 }
 
-bench_page() {
-	local status
-	status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GB_PORT/")
-	if [[ $status != 200 ]]; then
-		not_measured "GET / (page)" "answers $status"
-		return
-	fi
-	measure "GET / (page)" "$GB_PID" "$GB_PORT" /
-}
 
 bench_post() {
 	measure "POST /api/v1/messages" "$GB_PID" "$GB_PORT" /api/v1/messages \
@@ -339,8 +360,17 @@ bench_edge() {
 	wait "$EDGE_PID" 2>/dev/null || true
 }
 
-bench_ceiling() {
-	local log=$TMP/ceiling.log pid port="" tries
+# The list and the page against the ceiling server (started beside the
+# running guestbookd with a body the size of the list's), RATIO_ROUNDS
+# rounds of the three back to back: the table keeps each row's best round,
+# the goals the median of the rounds' ratios (LIST_RATIOS, PAGE_RATIOS).
+LIST_ROW="GET /api/v1/messages"
+PAGE_ROW="GET / (page)"
+bench_reads_vs_ceiling() {
+	local log=$TMP/ceiling.log pid port="" tries round page=1 status
+	local lists=() ceilings=() pages=() l c g
+	LIST_BYTES=$(curl -s "http://127.0.0.1:$GB_PORT/api/v1/messages" | wc -c)
+	CEILING_NAME="ceiling ($LIST_BYTES B)"
 	"$BUILD/bench/ceiling" 0 "$THREADS" "$LIST_BYTES" >"$log" 2>&1 &
 	pid=$!
 	track "$pid"
@@ -350,10 +380,24 @@ bench_ceiling() {
 		sleep 0.05
 	done
 	[[ -n $port ]] || die "ceiling server did not start: $(cat "$log")"
-	measure "ceiling ($LIST_BYTES B)" "$pid" "$port" /api/v1/messages
-	CEILING_NAME="ceiling ($LIST_BYTES B)"
+	status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GB_PORT/")
+	[[ $status == 200 ]] || page=""
+	for ((round = 1; round <= RATIO_ROUNDS; round++)); do
+		l="$LIST_ROW #$round" c="$CEILING_NAME #$round" g="$PAGE_ROW #$round"
+		DURATION=$RATIO_DURATION measure "$l" "$GB_PID" "$GB_PORT" /api/v1/messages
+		DURATION=$RATIO_DURATION measure "$c" "$pid" "$port" /api/v1/messages
+		lists+=("$l") ceilings+=("$c")
+		LIST_RATIOS+=("$(ratio "${RPS[$l]}" "${RPS[$c]}")")
+		[[ -n $page ]] || continue
+		DURATION=$RATIO_DURATION measure "$g" "$GB_PID" "$GB_PORT" /
+		pages+=("$g")
+		PAGE_RATIOS+=("$(ratio "${RPS[$g]}" "${RPS[$c]}")")
+	done
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
+	best_of "$LIST_ROW" "${lists[@]}"
+	best_of "$CEILING_NAME" "${ceilings[@]}"
+	best_of_or_na "$PAGE_ROW" "answers $status" "${pages[@]}"
 }
 
 # The cost of observability: the v1 list with everything on, with the
@@ -363,7 +407,7 @@ bench_ceiling() {
 bench_observability() {
 	local round names_full=() names_nolog=() names_nometrics=() names_trace=()
 	local jaeger_out exported dropped t0 j0 name
-	local cpu_off=() cpu_on=() cpu_jaeger=()
+	local cpu_off=() cpu_on=() cpu_jaeger=() full_rps=()
 	if jaeger_out=$(JAEGER_WATCH_PID=$$ "$SRC/tests/lib/jaeger.sh" start "$TMP/jaeger"); then
 		read -r JAEGER_OTLP _ JAEGER_PID <<<"$jaeger_out"
 		track "$JAEGER_PID"
@@ -378,17 +422,20 @@ bench_observability() {
 		measure "$name" "$GB_PID" "$GB_PORT" /api/v1/messages
 		cpu_off+=("$(cpu_us_per_request $(($(cpu_ticks "$GB_PID") - t0)) "$name")")
 		names_full+=("$name")
+		full_rps+=("${RPS[$name]}")
 		stop_guestbookd
 
 		start_guestbookd "nolog$round" --plugins "$PLUGINS_BASE,metrics" \
 			--access-log off
 		measure "$OBS_NOLOG #$round" "$GB_PID" "$GB_PORT" /api/v1/messages
 		names_nolog+=("$OBS_NOLOG #$round")
+		LOG_COSTS+=("$(cost_pct "${RPS["$OBS_FULL #$round"]}" "${RPS["$OBS_NOLOG #$round"]}")")
 		stop_guestbookd
 
 		start_guestbookd "nometrics$round" --plugins "$PLUGINS_BASE"
 		measure "$OBS_NOMETRICS #$round" "$GB_PID" "$GB_PORT" /api/v1/messages
 		names_nometrics+=("$OBS_NOMETRICS #$round")
+		METRICS_COSTS+=("$(cost_pct "${RPS["$OBS_FULL #$round"]}" "${RPS["$OBS_NOMETRICS #$round"]}")")
 		stop_guestbookd
 
 		[[ -n $JAEGER_OTLP ]] || continue
@@ -401,6 +448,10 @@ bench_observability() {
 		measure "$name" "$GB_PID" "$GB_PORT" /api/v1/messages
 		cpu_on+=("$(cpu_us_per_request $(($(cpu_ticks "$GB_PID") - t0)) "$name")")
 		names_trace+=("$name")
+		TRACE_COSTS+=("$(cost_pct "${RPS[$name]}" "${RPS["$OBS_FULL #$round"]}")")
+		TRACE_CPU_COSTS+=("$(awk -v on="${cpu_on[-1]}" -v off="${cpu_off[-1]}" 'BEGIN {
+			if (on != "n/a" && off != "n/a" && off > 0) printf "%+.1f", (on - off) / off * 100
+			else printf "n/a" }')")
 		sleep 6 # one export interval: what was queued goes out
 		# Jaeger's CPU includes what it ingested after the load ended.
 		cpu_jaeger+=("$(cpu_us_per_request $(($(cpu_ticks "$JAEGER_PID") - j0)) "$name")")
@@ -409,17 +460,15 @@ bench_observability() {
 		TRACE_EXPORTED="$exported exported, $dropped dropped"
 		stop_guestbookd
 	done
+	OBS_NOISE=$(spread_pct "${full_rps[@]}")
 	SERVER_US_OFF=$(least "${cpu_off[@]}")
 	SERVER_US_ON=$(least "${cpu_on[@]}")
 	JAEGER_US=$(least "${cpu_jaeger[@]}")
 	best_of "$OBS_FULL" "${names_full[@]}"
 	best_of "$OBS_NOLOG" "${names_nolog[@]}"
 	best_of "$OBS_NOMETRICS" "${names_nometrics[@]}"
-	if [[ -n $JAEGER_OTLP ]]; then
-		best_of "$OBS_TRACE" "${names_trace[@]}"
-	else
-		not_measured "$OBS_TRACE" "Jaeger could not be built or started"
-	fi
+	best_of_or_na "$OBS_TRACE" "Jaeger could not be built or started" \
+		"${names_trace[@]}"
 }
 
 # best_of TARGET NAMES...: TARGET gets the figures of the run with the most
@@ -443,6 +492,18 @@ best_of() {
 		[[ -n ${drop[$name]:-} ]] || keep+=("$name")
 	done
 	ORDER=("${keep[@]}" "$target")
+}
+
+# best_of_or_na TARGET WHY NAMES...: best_of, or a row saying WHY when
+# no run was made.
+best_of_or_na() {
+	local target=$1 why=$2
+	shift 2
+	if (($# > 0)); then
+		best_of "$target" "$@"
+	else
+		not_measured "$target" "$why"
+	fi
 }
 
 # ---- report ----------------------------------------------------------------
@@ -479,26 +540,30 @@ report() {
 	done
 	local list="GET /api/v1/messages" post="POST /api/v1/messages"
 	local log_cost metrics_cost list_ratio page_ratio trace_cost trace_cpu_cost
-	log_cost=$(cost_pct "${RPS[$OBS_FULL]:-0}" "${RPS[$OBS_NOLOG]:-0}")
+	# Each from the rows of one round, the median over the rounds.
+	log_cost=$(median "${LOG_COSTS[@]}")
 	# Tracing off is the "log+metrics" row: the same server, no OTEL_*.
-	trace_cost=$(cost_pct "${RPS[$OBS_TRACE]:-0}" "${RPS[$OBS_FULL]:-0}")
-	trace_cpu_cost=$(awk -v on="$SERVER_US_ON" -v off="$SERVER_US_OFF" 'BEGIN {
-		if (on != "n/a" && off != "n/a" && off > 0) printf "%+.1f", (on - off) / off * 100
-		else printf "n/a" }')
-	metrics_cost=$(cost_pct "${RPS[$OBS_FULL]:-0}" "${RPS[$OBS_NOMETRICS]:-0}")
-	list_ratio=$(ratio "${RPS[$list]:-0}" "$ceiling")
-	page_ratio=$(ratio "${RPS["GET / (page)"]:-0}" "$ceiling")
+	trace_cost=$(median "${TRACE_COSTS[@]}")
+	trace_cpu_cost=$(median "${TRACE_CPU_COSTS[@]}")
+	metrics_cost=$(median "${METRICS_COSTS[@]}")
+	list_ratio=$(median "${LIST_RATIOS[@]}")
+	page_ratio=$(median "${PAGE_RATIOS[@]}")
 	echo
 	echo "exec to ready log line: $READY_MS ms with a new database" \
 		"(first 200 of /health: $HEALTH_MS ms), $READY_RESTART_MS ms" \
 		"with an existing one"
-	echo "access log cost: $log_cost%; metrics exporter cost: $metrics_cost%"
+	echo "list / ceiling per round: ${LIST_RATIOS[*]:-n/a}; page / ceiling: ${PAGE_RATIOS[*]:-n/a}" \
+		"(goals: the median)"
+	echo "access log cost: $log_cost% (rounds: ${LOG_COSTS[*]:-n/a});" \
+		"metrics exporter cost: $metrics_cost% (rounds: ${METRICS_COSTS[*]:-n/a})"
+	echo "noise floor: the log+metrics rounds, one configuration, lie ${OBS_NOISE/%[0-9]/&%} apart"
 	echo "through the nginx edge: list $(ratio "${RPS[$EDGE_LIST]:-0}" "${RPS[$list]:-0}")," \
 		"page $(ratio "${RPS[$EDGE_PAGE]:-0}" "${RPS["GET / (page)"]:-0}") of the direct figure"
 	echo "tracing cost (every request sampled, exported to Jaeger): $trace_cost%" \
-		"(last round: $TRACE_EXPORTED spans)"
+		"(rounds: ${TRACE_COSTS[*]:-n/a}; last round: $TRACE_EXPORTED spans)"
 	echo "tracing CPU: guestbookd $SERVER_US_ON µs/request on, $SERVER_US_OFF off" \
-		"($trace_cpu_cost%); Jaeger, on the same cores, $JAEGER_US µs/request"
+		"(least of the rounds; median of the rounds' changes $trace_cpu_cost%);" \
+		"Jaeger, on the same cores, $JAEGER_US µs/request"
 	echo
 	echo "goals:"
 	local ge='BEGIN { exit !(a != "n/a" && a + 0 >= b) }'
@@ -537,7 +602,7 @@ report() {
 			"${NOTE[$name]}")
 		sep=,
 	done
-	printf '\nBENCH_JSON {"topology_post_ratio":%s,"restart_duplicates":%s,"restart_lost":%s,"connections":%s,"wrk_threads":%s,"server_threads":%s,"duration_s":%s,"seeded":%s,"list_bytes":%s,"ready_ms":%s,"health_ms":%s,"ready_restart_ms":%s,"access_log_cost_pct":%s,"metrics_cost_pct":%s,"tracing_cost_pct":%s,"tracing_cpu_cost_pct":%s,"server_us_per_request_tracing_off":%s,"server_us_per_request_tracing_on":%s,"jaeger_us_per_request":%s,"scenarios":[%s]}\n' \
+	printf '\nBENCH_JSON {"topology_post_ratio":%s,"restart_duplicates":%s,"restart_lost":%s,"connections":%s,"wrk_threads":%s,"server_threads":%s,"duration_s":%s,"seeded":%s,"list_bytes":%s,"ready_ms":%s,"health_ms":%s,"ready_restart_ms":%s,"access_log_cost_pct":%s,"metrics_cost_pct":%s,"tracing_cost_pct":%s,"tracing_cpu_cost_pct":%s,"noise_floor_pct":%s,"server_us_per_request_tracing_off":%s,"server_us_per_request_tracing_on":%s,"jaeger_us_per_request":%s,"scenarios":[%s]}\n' \
 		"$(sed 's/n\/a/null/' <<<"$TOPO_RATIO")" \
 		"$(sed 's/n\/a/null/' <<<"$TOPO_DUPLICATES")" \
 		"$(sed 's/n\/a/null/' <<<"$TOPO_LOST")" \
@@ -547,6 +612,7 @@ report() {
 		"$(sed 's/n\/a/null/' <<<"$metrics_cost")" \
 		"$(sed 's/n\/a/null/' <<<"$trace_cost")" \
 		"$(sed 's/n\/a/null/' <<<"${trace_cpu_cost#+}")" \
+		"$(sed 's/n\/a/null/' <<<"$OBS_NOISE")" \
 		"$(sed 's/n\/a/null/' <<<"$SERVER_US_OFF")" \
 		"$(sed 's/n\/a/null/' <<<"$SERVER_US_ON")" \
 		"$(sed 's/n\/a/null/' <<<"$JAEGER_US")" "$json"
@@ -564,10 +630,8 @@ main() {
 	HEALTH_MS=$START_HEALTH_MS
 	echo "  started in $READY_MS ms (ready line), $HEALTH_MS ms (first 200 of /health)"
 	seed_messages "$GB_PORT"
-	bench_v1_list
-	bench_ceiling
+	bench_reads_vs_ceiling
 	bench_legacy_list
-	bench_page
 	bench_edge
 	bench_post
 	stop_guestbookd
