@@ -771,6 +771,39 @@ int http_v1_message_valid(const cJSON *m)
 	return doc != NULL;
 }
 
+/*
+ * A v1 call answered with JSON; `what` names it in errors ("GET
+ * /api/v1/messages"). On the status `want`, *root is the parsed body (NULL
+ * when it is not JSON: the caller's shape check reports that) and, when
+ * `repeated` is given, it says whether the backend replayed our first try
+ * (lost with its connection: the message is this call's, not an earlier
+ * one). Any other status ends as http_unexpected's error.
+ */
+static enum gb_status v1_call_json(struct http_store *st,
+				   const struct gb_store_ctx *ctx,
+				   const char *method, const char *target,
+				   const char *json, const char *headers,
+				   int want, const char *what, cJSON **root,
+				   int *repeated, struct gb_error *err)
+{
+	struct http_reply r;
+	enum gb_status rc = http_call(st, ctx, method, target, json, headers, 1,
+				      st->timeout_ms, &r, err);
+
+	*root = NULL;
+	if (rc != GB_OK)
+		return rc;
+	if (r.status != want) {
+		rc = http_unexpected(st, &r, what, err);
+	} else {
+		if (repeated)
+			*repeated = r.replayed && !r.retried;
+		*root = cJSON_ParseWithLength(r.body, r.len);
+	}
+	http_reply_free(&r);
+	return rc;
+}
+
 enum gb_status http_v1_insert(struct http_store *st,
 			      const struct gb_store_ctx *ctx,
 			      const char *author, const char *text,
@@ -778,7 +811,6 @@ enum gb_status http_v1_insert(struct http_store *st,
 			      int *repeated, struct gb_error *err)
 {
 	char key_header[40 + GB_IDEMPOTENCY_KEY_MAX];
-	struct http_reply r;
 	cJSON *body, *root;
 	const char *id, *missing;
 	char *json;
@@ -795,21 +827,11 @@ enum gb_status http_v1_insert(struct http_store *st,
 	}
 	cJSON_Delete(body);
 	/* the key makes the retry on a closed pooled connection safe */
-	rc = http_call(st, ctx, "POST", "/api/v1/messages", json, key_header, 1,
-		       st->timeout_ms, &r, err);
+	rc = v1_call_json(st, ctx, "POST", "/api/v1/messages", json, key_header,
+			  201, "POST /api/v1/messages", &root, repeated, err);
 	cJSON_free(json);
 	if (rc != GB_OK)
 		return rc;
-	if (r.status != 201) {
-		rc = http_unexpected(st, &r, "POST /api/v1/messages", err);
-		http_reply_free(&r);
-		return rc;
-	}
-	/* A replay of our own first try (lost with its connection) is this
-	 * call's message, not an earlier one. */
-	*repeated = r.replayed && !r.retried;
-	root = cJSON_ParseWithLength(r.body, r.len);
-	http_reply_free(&r);
 	id = http_string_member(root, "id");
 	if (!id || !*id || strlen(id) >= GB_ID_MAX) {
 		cJSON_Delete(root);
@@ -832,7 +854,6 @@ static enum gb_status v1_get(struct http_store *st,
 			     cJSON **doc_out, struct gb_error *err)
 {
 	char target[64 + 3 * GB_ID_MAX], enc[3 * GB_ID_MAX + 1];
-	struct http_reply r;
 	cJSON *root;
 	const char *missing;
 	enum gb_status rc;
@@ -841,20 +862,13 @@ static enum gb_status v1_get(struct http_store *st,
 	    mg_url_encode(id, enc, sizeof(enc)) < 0)
 		return fail(err, GB_ERR_NOT_FOUND, "get", "no such id");
 	snprintf(target, sizeof(target), "/api/v1/messages/%s", enc);
-	rc = http_call(st, ctx, "GET", target, NULL, NULL, 1, st->timeout_ms,
-		       &r, err);
+	rc = v1_call_json(st, ctx, "GET", target, NULL, NULL, 200,
+			  "GET /api/v1/messages/{id}", &root, NULL, err);
+	/* A malformed id is "not found" for every store. */
+	if (rc == GB_ERR_INVALID)
+		rc = err->status = GB_ERR_NOT_FOUND;
 	if (rc != GB_OK)
 		return rc;
-	if (r.status != 200) {
-		rc = http_unexpected(st, &r, "GET /api/v1/messages/{id}", err);
-		/* A malformed id is "not found" for every store. */
-		if (rc == GB_ERR_INVALID)
-			rc = err->status = GB_ERR_NOT_FOUND;
-		http_reply_free(&r);
-		return rc;
-	}
-	root = cJSON_ParseWithLength(r.body, r.len);
-	http_reply_free(&r);
 	*doc_out = message_to_doc(root, &missing);
 	cJSON_Delete(root);
 	if (!*doc_out)
@@ -879,7 +893,6 @@ static enum gb_status list_page(struct http_store *st,
 				struct gb_error *err)
 {
 	char target[700], enc[3 * 200 + 1];
-	struct http_reply r;
 	cJSON *root, *m;
 	const cJSON *msgs, *nc;
 	const char *missing;
@@ -896,17 +909,10 @@ static enum gb_status list_page(struct http_store *st,
 		snprintf(target, sizeof(target), "/api/v1/messages?limit=%d",
 			 limit);
 	}
-	rc = http_call(st, ctx, "GET", target, NULL, NULL, 1, st->timeout_ms,
-		       &r, err);
+	rc = v1_call_json(st, ctx, "GET", target, NULL, NULL, 200,
+			  "GET /api/v1/messages", &root, NULL, err);
 	if (rc != GB_OK)
 		return rc;
-	if (r.status != 200) {
-		rc = http_unexpected(st, &r, "GET /api/v1/messages", err);
-		http_reply_free(&r);
-		return rc;
-	}
-	root = cJSON_ParseWithLength(r.body, r.len);
-	http_reply_free(&r);
 	msgs = cJSON_GetObjectItemCaseSensitive(root, "messages");
 	nc = cJSON_GetObjectItemCaseSensitive(root, "next_cursor");
 	if (!cJSON_IsArray(msgs) || !(cJSON_IsNull(nc) || cJSON_IsString(nc))) {
