@@ -1,5 +1,5 @@
 /*
- * mongo_ms->c - the "mongo" storage back end: MongoDB through libmongoc's
+ * mongo_store.c - the "mongo" storage back end: MongoDB through libmongoc's
  * thread-safe client pool, in the legacy guestbook layout.
  *
  * Layout: the database named in the URI (default "guestbook"), one MongoDB
@@ -21,7 +21,8 @@
  * as a duplicate (the message is there: a repeat) or completes an insert a
  * crash had cut short. No transaction is needed and no message is stored
  * twice. Keys older than the window are replaced, and purged at most once
- * a minute.
+ * a minute. insert_many does the same for a whole batch in two ordered
+ * insert_many calls, the keys and then the messages (mongo_insert_many).
  *
  * Indexes: none are created. Every query is by _id (get, remove) or
  * sorted and bounded by _id (list), which MongoDB's built-in _id index
@@ -896,6 +897,232 @@ mongo_insert_once(void *st, const struct gb_store_ctx *ctx,
 	return GB_OK;
 }
 
+/* --- insert_many -------------------------------------------------------- */
+
+/* The index and code of the first of the reply's writeErrors; false when
+ * it has none (the whole call failed). */
+static bool first_write_error(const bson_t *reply, uint32_t *index,
+			      int32_t *code)
+{
+	bson_iter_t it, errs, one;
+
+	if (!bson_iter_init_find(&it, reply, "writeErrors") ||
+	    !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &errs) ||
+	    !bson_iter_next(&errs) || !BSON_ITER_HOLDS_DOCUMENT(&errs) ||
+	    !bson_iter_recurse(&errs, &one))
+		return false;
+	*index = UINT32_MAX;
+	*code = 0;
+	while (bson_iter_next(&one)) {
+		if (strcmp(bson_iter_key(&one), "index") == 0 &&
+		    BSON_ITER_HOLDS_NUMBER(&one))
+			*index = (uint32_t)bson_iter_as_int64(&one);
+		else if (strcmp(bson_iter_key(&one), "code") == 0 &&
+			 BSON_ITER_HOLDS_NUMBER(&one))
+			*code = (int32_t)bson_iter_as_int64(&one);
+	}
+	return *index != UINT32_MAX;
+}
+
+/* One document of an insert_in_order call and its result. */
+struct ordered_doc {
+	const bson_t *doc; /* NULL: skipped */
+	bool dup;	   /* its _id existed: nothing stored */
+	enum gb_status status;
+	struct gb_error err;
+};
+
+/*
+ * Inserts the documents in their order with as few ordered insert_many
+ * calls as the write errors allow: a write error ends a call at its
+ * document, which takes that error (or dup, for a duplicate _id, with
+ * GB_OK), and the next call starts after it. A whole call that fails
+ * fails every document not answered yet, after one more try when the
+ * pooled connection was dead (documents of the first try that landed then
+ * come back as dup: every _id here is chosen by the caller).
+ */
+static void insert_in_order(struct mongo_store *ms, mongoc_collection_t *coll,
+			    const char *what, struct ordered_doc *d, size_t n)
+{
+	const bson_t *ptrs[GB_INSERT_MANY_MAX];
+	size_t at[GB_INSERT_MANY_MAX], next = 0;
+	bool retried = false;
+
+	while (next < n) {
+		size_t m = 0;
+		bson_t reply;
+		bson_error_t e;
+		uint32_t k;
+		int32_t code;
+		double started = api->now_monotonic();
+
+		for (size_t i = next; i < n && m < GB_INSERT_MANY_MAX; i++) {
+			if (d[i].doc) {
+				ptrs[m] = d[i].doc;
+				at[m++] = i;
+			}
+		}
+		if (m == 0)
+			return;
+		if (mongoc_collection_insert_many(coll, ptrs, m, NULL, &reply,
+						  &e)) {
+			for (size_t j = 0; j < m; j++)
+				d[at[j]].status = GB_OK;
+			next = at[m - 1] + 1;
+			outage_clear(ms);
+		} else if (first_write_error(&reply, &k, &code) && k < m) {
+			for (size_t j = 0; j < k; j++)
+				d[at[j]].status = GB_OK;
+			if (code == MONGO_DUPLICATE_KEY) {
+				d[at[k]].dup = true;
+				d[at[k]].status = GB_OK;
+			} else {
+				d[at[k]].status = driver_err(ms, &d[at[k]].err,
+							     what, &e, &reply);
+			}
+			next = at[k] + 1;
+			outage_clear(ms);
+		} else if (!retried && worth_retrying(&e, started)) {
+			retried = true;
+		} else {
+			struct gb_error fail;
+			enum gb_status st =
+			    driver_err(ms, &fail, what, &e, &reply);
+
+			for (size_t j = 0; j < m; j++) {
+				d[at[j]].status = st;
+				d[at[j]].err = fail;
+			}
+			next = n;
+		}
+		bson_destroy(&reply);
+	}
+}
+
+/* What mongo_insert_many keeps of one item. */
+struct many_item {
+	char kid[40 + GB_IDEMPOTENCY_KEY_MAX];
+	bson_oid_t fresh, oid;
+	bson_t key, msg;
+	bool has_key, has_msg;
+};
+
+/* Every item fails with err (the call could not start). */
+static void many_fail(struct gb_insert_item *items, size_t n,
+		      const struct gb_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		items[i].status = err->status;
+		items[i].err = *err;
+	}
+}
+
+/*
+ * insert_once for every item in two ordered insert_many calls, one for
+ * the keys and one for the messages, instead of two round trips an item.
+ * The keys are written first, as insert_once does; a key that exists
+ * (repeated, also within this call) takes insert_once's path for it alone,
+ * and its message goes under the _id the key names, so a repeat stores
+ * nothing and a message a crash had left out is completed.
+ */
+static void mongo_insert_many(void *st, const struct gb_store_ctx *ctx,
+			      const char *collection,
+			      struct gb_insert_item *items, size_t n)
+{
+	struct mongo_store *ms = st;
+	/* on the heap: 200 results with their messages would crowd a
+	 * worker's stack */
+	struct many_item *w = calloc(n, sizeof(*w));
+	struct ordered_doc *kd = calloc(n, sizeof(*kd));
+	struct ordered_doc *md = calloc(n, sizeof(*md));
+	struct gb_error err = {GB_OK, ""};
+	mongoc_client_t *client = NULL;
+	mongoc_collection_t *keys = NULL, *coll = NULL;
+	double now = api->now_wall();
+	bool any_key = false;
+
+	(void)ctx;
+	if (!w || !kd || !md)
+		set_err(ms, &err, GB_ERR_NOMEM, "out of memory");
+	else if (outage_check(ms, &err) == GB_OK)
+		client = client_pop(ms, &err);
+	if (!client) {
+		many_fail(items, n, &err);
+		free(w);
+		free(kd);
+		free(md);
+		return;
+	}
+	keys = collection_of(ms, client, MONGO_KEYS_COLLECTION);
+	coll = collection_of(ms, client, collection);
+	for (size_t i = 0; i < n; i++) {
+		bson_oid_init(&w[i].fresh, NULL);
+		bson_oid_copy(&w[i].fresh, &w[i].oid);
+		w[i].has_key = items[i].key && *items[i].key;
+		if (w[i].has_key) {
+			snprintf(w[i].kid, sizeof(w[i].kid), "%s:%s",
+				 collection, items[i].key);
+			bson_init(&w[i].key);
+			BSON_APPEND_UTF8(&w[i].key, "_id", w[i].kid);
+			BSON_APPEND_OID(&w[i].key, "document_id", &w[i].fresh);
+			BSON_APPEND_DOUBLE(&w[i].key, "created", now);
+			any_key = true;
+		}
+		kd[i] = (struct ordered_doc){
+		    .doc = w[i].has_key ? &w[i].key : NULL, .status = GB_OK};
+	}
+	if (any_key)
+		insert_in_order(ms, keys, "insert keys", kd, n);
+	for (size_t i = 0; i < n; i++) {
+		enum gb_status rc = kd[i].status;
+
+		err = kd[i].err;
+		if (rc == GB_OK && kd[i].dup)
+			rc = key_claim(ms, keys, w[i].kid, &w[i].fresh, now,
+				       &w[i].oid, &err);
+		if (rc == GB_OK) {
+			bson_init(&w[i].msg);
+			w[i].has_msg = true;
+			rc = mongo_bson_from_json(items[i].doc, &w[i].oid,
+						  &w[i].msg, &err);
+		}
+		items[i].status = rc;
+		if (rc != GB_OK)
+			items[i].err = err;
+		md[i] = (struct ordered_doc){
+		    .doc = rc == GB_OK ? &w[i].msg : NULL, .status = rc};
+	}
+	if (any_key)
+		keys_purge(ms, keys, now);
+	insert_in_order(ms, coll, "insert", md, n);
+	for (size_t i = 0; i < n; i++) {
+		if (!md[i].doc)
+			continue;
+		items[i].status = md[i].status;
+		if (md[i].status != GB_OK) {
+			items[i].err = md[i].err;
+			continue;
+		}
+		/* the message was there: a repeat of the key's first call,
+		 * or (under our fresh _id) our own first try that landed */
+		items[i].repeated =
+		    md[i].dup && !bson_oid_equal(&w[i].oid, &w[i].fresh);
+		bson_oid_to_string(&w[i].oid, items[i].id);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (w[i].has_key)
+			bson_destroy(&w[i].key);
+		if (w[i].has_msg)
+			bson_destroy(&w[i].msg);
+	}
+	mongoc_collection_destroy(coll);
+	mongoc_collection_destroy(keys);
+	mongoc_client_pool_push(ms->pool, client);
+	free(w);
+	free(kd);
+	free(md);
+}
+
 struct find_try {
 	const bson_t *filter, *opts;
 	int limit;
@@ -1546,6 +1773,7 @@ static const struct gb_storage_ops mongo_ops = {
     .insert_once = mongo_insert_once,
     .scan = mongo_scan,
     .import = mongo_import,
+    .insert_many = mongo_insert_many,
 };
 
 /* --- plugin ------------------------------------------------------------------

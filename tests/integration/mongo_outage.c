@@ -155,6 +155,25 @@ Test(mongo_outage, outage_answers_503_quickly_and_recovers_without_restart,
 			   "a 503 tells the client when to retry");
 	gbt_response_free(&r);
 
+	/* a batch (insert_many) fails whole and as fast */
+	{
+		const char *hdr[] = {"Content-Type: application/json", NULL};
+		const char *batch =
+		    "{\"messages\":[{\"author\":\"outage\",\"message\":"
+		    "\"batch 1\",\"idempotency_key\":\"ob-1\"},"
+		    "{\"author\":\"outage\",\"message\":\"batch 2\"}]}";
+
+		t0 = now_s();
+		cr_assert_eq(gbt_http(server.port, "POST",
+				      "/api/v1/messages/batch", hdr, batch,
+				      strlen(batch), &r),
+			     0);
+		cr_assert_eq(r.status, 503, "%d %s", r.status, r.body);
+		cr_assert_lt(now_s() - t0, 3.0, "the batch's 503 took %.2f s",
+			     now_s() - t0);
+		gbt_response_free(&r);
+	}
+
 	t0 = now_s();
 	cr_assert_eq(status_of("GET", "/api/v1/messages"), 503);
 	cr_assert_lt(now_s() - t0, 3.0);
