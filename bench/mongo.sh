@@ -6,6 +6,8 @@
 # in a loop with the same concurrency (bench/mongo/direct.c), so the
 # figures show whether guestbookd or the database is the limit.
 #
+# Then POST /post through a front end over that backend (its posts batched).
+#
 # Two ways to run it:
 #   - sourced by bench/run.sh, which then calls `bench_mongo` after its
 #     SQLite scenarios: the rows "... (mongo)" and "driver ... (direct)"
@@ -24,6 +26,7 @@
 MONGO_BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MONGO_NOCACHE_ROW="GET /api/v1/messages (mongo, no cache)"
 SQLITE_NOCACHE_ROW="GET /api/v1/messages (no cache)"
+MONGO_FRONT_ROW="POST /post (front end -> mongo backend)"
 
 # Builds bench/mongo/direct.c into $BUILD/bench/mongo_direct with the
 # project's warnings (the Makefile's bench rule has no libmongoc flags).
@@ -95,6 +98,7 @@ bench_mongo() {
 		not_measured "GET /api/v1/messages (mongo)" "FerretDB did not start"
 		not_measured "$MONGO_NOCACHE_ROW" "FerretDB did not start"
 		not_measured "POST /api/v1/messages (mongo)" "FerretDB did not start"
+		not_measured "$MONGO_FRONT_ROW" "FerretDB did not start"
 		return 0
 	fi
 	start_guestbookd mongo --role backend --storage mongo \
@@ -122,6 +126,16 @@ bench_mongo() {
 		/api/v1/messages "$BENCH_DIR/wrk_post.lua"
 	[[ -x $BUILD/bench/mongo_direct ]] &&
 		measure_direct "driver insert (direct)" insert "$MONGO_URI"
+	# The deployed topology on mongo: the page's form through a front
+	# end, whose concurrent posts reach this backend as batches (one
+	# ordered write of their keys and one of their messages).
+	local back_pid=$GB_PID back_port=$GB_PORT
+	start_guestbookd mongo_front --role frontend \
+		--backend-url "http://127.0.0.1:$back_port"
+	measure "$MONGO_FRONT_ROW" "$GB_PID" "$GB_PORT" /post \
+		"$BENCH_DIR/wrk_post.lua" 0 form
+	stop_guestbookd
+	GB_PID=$back_pid
 	stop_guestbookd
 	[[ -n $MONGO_FERRET_DIR ]] && ferretdb_stop "$MONGO_FERRET_DIR"
 	return 0
