@@ -936,10 +936,11 @@ struct ordered_doc {
  * Inserts the documents in their order with as few ordered insert_many
  * calls as the write errors allow: a write error ends a call at its
  * document, which takes that error (or dup, for a duplicate _id, with
- * GB_OK), and the next call starts after it. A whole call that fails
- * fails every document not answered yet, after one more try when the
- * pooled connection was dead (documents of the first try that landed then
- * come back as dup: every _id here is chosen by the caller).
+ * GB_OK), and the next call starts after it. A whole call that fails, or
+ * whose writes missed the write concern, fails every document not
+ * answered yet (a client's retry then finds them), after one more try
+ * when the pooled connection was dead (documents of the first try that
+ * landed then come back as dup: every _id here is chosen by the caller).
  */
 static void insert_in_order(struct mongo_store *ms, mongoc_collection_t *coll,
 			    const char *what, struct ordered_doc *d, size_t n)
@@ -970,7 +971,8 @@ static void insert_in_order(struct mongo_store *ms, mongoc_collection_t *coll,
 				d[at[j]].status = GB_OK;
 			next = at[m - 1] + 1;
 			outage_clear(ms);
-		} else if (first_write_error(&reply, &k, &code) && k < m) {
+		} else if (!bson_has_field(&reply, "writeConcernErrors") &&
+			   first_write_error(&reply, &k, &code) && k < m) {
 			for (size_t j = 0; j < k; j++)
 				d[at[j]].status = GB_OK;
 			if (code == MONGO_DUPLICATE_KEY) {
