@@ -14,9 +14,10 @@
  *               idempotency_conflict, 429 rate_limited, 503
  *               storage_unavailable, 500 internal)
  *   503       storage_unavailable when the store failed every message
- *   501       not_supported when the store has no insert_many (MongoDB
- *             today): stored one by one, a batch would cost the sum of
- *             its round trips, so the client posts singly and concurrently
+ *   501       not_supported when the store has no insert_many (a
+ *             third-party store; SQLite and MongoDB have it): stored one
+ *             by one, a batch would cost the sum of its round trips, so
+ *             the client posts singly and concurrently
  *   400 / 415 a body that is not such an object / not application/json
  *
  * The front end's http store sends its concurrent posts here (see
