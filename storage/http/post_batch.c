@@ -26,8 +26,7 @@
  * sent again post by post under the same keys. A backend without the
  * batch route (404 or 405: a guestbookd older than it) or whose store
  * cannot take one (501: a store without insert_many) gets single posts;
- * it is asked again
- * after POST_BATCH_RETRY_S. The batch goes out with
+ * it is asked again after POST_BATCH_RETRY_S. The batch goes out with
  * the leader's request id and trace context; each post names its own
  * client address, which a backend that trusts the front end's
  * X-Forwarded-For (trust_proxy) charges the post's rate limit to.
