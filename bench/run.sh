@@ -82,13 +82,14 @@ ORDER=()
 READY_MS=n/a         # exec to the ready line, fresh database
 HEALTH_MS=n/a        # exec to the first 200 of /health, fresh database
 READY_RESTART_MS=n/a # exec to the ready line, existing database
-OBS_ROUNDS=${BENCH_OBS_ROUNDS:-3}
+OBS_ROUNDS=${BENCH_OBS_ROUNDS:-6}
+TRACE_ROUNDS=${BENCH_TRACE_ROUNDS:-3}
 # Rounds of the ratio goals (list and page against the ceiling, the front
 # end topology): each round measures both sides back to back, and the goal
 # takes the median of the rounds' ratios, so that a neighbour's burst in
 # one round moves one ratio, not the verdict.
-RATIO_ROUNDS=${BENCH_RATIO_ROUNDS:-3}
-RATIO_DURATION=${BENCH_RATIO_DURATION:-5}
+RATIO_ROUNDS=${BENCH_RATIO_ROUNDS:-6}
+RATIO_DURATION=${BENCH_RATIO_DURATION:-4}
 LIST_RATIOS=() # list / ceiling, per round
 PAGE_RATIOS=() # page / ceiling, per round
 OBS_FULL="v1 list, log+metrics"
@@ -361,106 +362,146 @@ bench_edge() {
 }
 
 # The list and the page against the ceiling server (started beside the
-# running guestbookd with a body the size of the list's), RATIO_ROUNDS
-# rounds of the three back to back: the table keeps each row's best round,
+# running guestbookd with a body the size of the list's) and a second copy
+# of it (the A/A ratio: the noise of a ratio of equals), RATIO_ROUNDS
+# rounds of the four back to back: the table keeps each row's best round,
 # the goals the median of the rounds' ratios (LIST_RATIOS, PAGE_RATIOS).
 LIST_ROW="GET /api/v1/messages"
 PAGE_ROW="GET / (page)"
+AA_ROW="ceiling, second copy"
+AA_RATIOS=() # the second ceiling / the first, per round: the ratios' noise
 bench_reads_vs_ceiling() {
-	local log=$TMP/ceiling.log pid port="" tries round page=1 status
-	local lists=() ceilings=() pages=() l c g
+	local pid port pid2 port2 round page=1 status order key
+	local lists=() ceilings=() pages=() copies=() l c g a
 	LIST_BYTES=$(curl -s "http://127.0.0.1:$GB_PORT/api/v1/messages" | wc -c)
 	CEILING_NAME="ceiling ($LIST_BYTES B)"
+	start_ceiling first
+	pid=$CEILING_PID port=$CEILING_PORT
+	start_ceiling second
+	pid2=$CEILING_PID port2=$CEILING_PORT
+	status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GB_PORT/")
+	[[ $status == 200 ]] || page=""
+	for ((round = 1; round <= RATIO_ROUNDS; round++)); do
+		l="$LIST_ROW #$round" c="$CEILING_NAME #$round"
+		g="$PAGE_ROW #$round" a="$AA_ROW #$round"
+		# Odd rounds run the rows in one order, even rounds in the
+		# other, so that what follows what cancels out over rounds.
+		order="list ceiling page copy"
+		((round % 2)) || order="copy page ceiling list"
+		for key in $order; do
+			case $key in
+			list) DURATION=$RATIO_DURATION measure "$l" "$GB_PID" "$GB_PORT" /api/v1/messages ;;
+			ceiling) DURATION=$RATIO_DURATION measure "$c" "$pid" "$port" /api/v1/messages ;;
+			copy) DURATION=$RATIO_DURATION measure "$a" "$pid2" "$port2" /api/v1/messages ;;
+			page) [[ -z $page ]] || DURATION=$RATIO_DURATION measure "$g" "$GB_PID" "$GB_PORT" / ;;
+			esac
+		done
+		lists+=("$l") ceilings+=("$c") copies+=("$a")
+		LIST_RATIOS+=("$(ratio "${RPS[$l]}" "${RPS[$c]}")")
+		AA_RATIOS+=("$(ratio "${RPS[$a]}" "${RPS[$c]}")")
+		[[ -n $page ]] || continue
+		pages+=("$g")
+		PAGE_RATIOS+=("$(ratio "${RPS[$g]}" "${RPS[$c]}")")
+	done
+	kill "$pid" "$pid2"
+	wait "$pid" "$pid2" 2>/dev/null || true
+	best_of "$LIST_ROW" "${lists[@]}"
+	best_of "$CEILING_NAME" "${ceilings[@]}"
+	best_of "$AA_ROW" "${copies[@]}"
+	best_of_or_na "$PAGE_ROW" "answers $status" "${pages[@]}"
+}
+
+# start_ceiling NAME: a ceiling server with a body the size of the list's;
+# sets CEILING_PID and CEILING_PORT.
+start_ceiling() {
+	local log=$TMP/ceiling-$1.log tries port=""
 	"$BUILD/bench/ceiling" 0 "$THREADS" "$LIST_BYTES" >"$log" 2>&1 &
-	pid=$!
-	track "$pid"
+	CEILING_PID=$!
+	track "$CEILING_PID"
 	for ((tries = 0; tries < 200; tries++)); do
 		port=$(sed -n 's/^ceiling ready on 127.0.0.1:\([0-9]*\)$/\1/p' "$log")
 		[[ -n $port ]] && break
 		sleep 0.05
 	done
 	[[ -n $port ]] || die "ceiling server did not start: $(cat "$log")"
-	status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GB_PORT/")
-	[[ $status == 200 ]] || page=""
-	for ((round = 1; round <= RATIO_ROUNDS; round++)); do
-		l="$LIST_ROW #$round" c="$CEILING_NAME #$round" g="$PAGE_ROW #$round"
-		DURATION=$RATIO_DURATION measure "$l" "$GB_PID" "$GB_PORT" /api/v1/messages
-		DURATION=$RATIO_DURATION measure "$c" "$pid" "$port" /api/v1/messages
-		lists+=("$l") ceilings+=("$c")
-		LIST_RATIOS+=("$(ratio "${RPS[$l]}" "${RPS[$c]}")")
-		[[ -n $page ]] || continue
-		DURATION=$RATIO_DURATION measure "$g" "$GB_PID" "$GB_PORT" /
-		pages+=("$g")
-		PAGE_RATIOS+=("$(ratio "${RPS[$g]}" "${RPS[$c]}")")
-	done
-	kill "$pid"
-	wait "$pid" 2>/dev/null || true
-	best_of "$LIST_ROW" "${lists[@]}"
-	best_of "$CEILING_NAME" "${ceilings[@]}"
-	best_of_or_na "$PAGE_ROW" "answers $status" "${pages[@]}"
+	CEILING_PORT=$port
 }
 
 # The cost of observability: the v1 list with everything on, with the
-# access log off, and without the metrics exporter, each on a fresh server
-# (same database), round-robin over OBS_ROUNDS rounds so that neighbours'
-# load hits every configuration alike; the best round of each counts.
+# access log off, and without the metrics exporter, three servers running
+# side by side (same database), measured in turn over OBS_ROUNDS rounds,
+# the order rotated each round, so that neighbours' load hits every
+# configuration alike; each cost is taken from the rows of one round.
+# Then tracing: a fourth server against the everything-on one, in pairs,
+# each followed by one export interval (Jaeger's CPU includes the ingest
+# that goes on after the load).
 bench_observability() {
 	local round names_full=() names_nolog=() names_nometrics=() names_trace=()
-	local jaeger_out exported dropped t0 j0 name
-	local cpu_off=() cpu_on=() cpu_jaeger=() full_rps=()
+	local jaeger_out exported dropped t0 j0 name key i
+	local cpu_off=() cpu_on=() cpu_jaeger=() full_rps=() keys=()
+	local -A pid=() port=() label=()
+	label[full]=$OBS_FULL label[nolog]=$OBS_NOLOG label[nometrics]=$OBS_NOMETRICS
+	start_guestbookd obs_full --plugins "$PLUGINS_BASE,metrics"
+	READY_RESTART_MS=$START_READY_MS
+	pid[full]=$GB_PID port[full]=$GB_PORT
+	start_guestbookd obs_nolog --plugins "$PLUGINS_BASE,metrics" --access-log off
+	pid[nolog]=$GB_PID port[nolog]=$GB_PORT
+	start_guestbookd obs_nometrics --plugins "$PLUGINS_BASE"
+	pid[nometrics]=$GB_PID port[nometrics]=$GB_PORT
+	keys=(full nolog nometrics)
+	for ((round = 1; round <= OBS_ROUNDS; round++)); do
+		for ((i = 0; i < 3; i++)); do
+			key=${keys[(i + round - 1) % 3]}
+			name="${label[$key]} #$round"
+			t0=$(cpu_ticks "${pid[$key]}")
+			DURATION=$RATIO_DURATION measure "$name" "${pid[$key]}" "${port[$key]}" /api/v1/messages
+			if [[ $key == full ]]; then
+				cpu_off+=("$(DURATION=$RATIO_DURATION cpu_us_per_request $(($(cpu_ticks "${pid[$key]}") - t0)) "$name")")
+				names_full+=("$name")
+				full_rps+=("${RPS[$name]}")
+			fi
+		done
+		names_nolog+=("$OBS_NOLOG #$round")
+		names_nometrics+=("$OBS_NOMETRICS #$round")
+		LOG_COSTS+=("$(cost_pct "${RPS["$OBS_FULL #$round"]}" "${RPS["$OBS_NOLOG #$round"]}")")
+		METRICS_COSTS+=("$(cost_pct "${RPS["$OBS_FULL #$round"]}" "${RPS["$OBS_NOMETRICS #$round"]}")")
+	done
+	OBS_NOISE=$(spread_pct "${full_rps[@]}")
+	kill "${pid[nolog]}" "${pid[nometrics]}" 2>/dev/null || true
+	wait "${pid[nolog]}" "${pid[nometrics]}" 2>/dev/null || true
+
 	if jaeger_out=$(JAEGER_WATCH_PID=$$ "$SRC/tests/lib/jaeger.sh" start "$TMP/jaeger"); then
 		read -r JAEGER_OTLP _ JAEGER_PID <<<"$jaeger_out"
 		track "$JAEGER_PID"
+		OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$JAEGER_OTLP \
+			OTEL_TRACES_SAMPLER=always_on \
+			start_guestbookd obs_trace --plugins "$PLUGINS_BASE,metrics"
 	else
 		echo "  (no Jaeger: the tracing row is not measured)"
 	fi
-	for ((round = 1; round <= OBS_ROUNDS; round++)); do
-		start_guestbookd "full$round" --plugins "$PLUGINS_BASE,metrics"
-		[[ $READY_RESTART_MS == n/a ]] && READY_RESTART_MS=$START_READY_MS
-		name="$OBS_FULL #$round"
-		t0=$(cpu_ticks "$GB_PID")
-		measure "$name" "$GB_PID" "$GB_PORT" /api/v1/messages
-		cpu_off+=("$(cpu_us_per_request $(($(cpu_ticks "$GB_PID") - t0)) "$name")")
+	for ((round = 1; round <= TRACE_ROUNDS && ${#JAEGER_OTLP}; round++)); do
+		name="$OBS_FULL, tracing pair #$round"
+		DURATION=$RATIO_DURATION measure "$name" "${pid[full]}" "${port[full]}" /api/v1/messages
 		names_full+=("$name")
-		full_rps+=("${RPS[$name]}")
-		stop_guestbookd
-
-		start_guestbookd "nolog$round" --plugins "$PLUGINS_BASE,metrics" \
-			--access-log off
-		measure "$OBS_NOLOG #$round" "$GB_PID" "$GB_PORT" /api/v1/messages
-		names_nolog+=("$OBS_NOLOG #$round")
-		LOG_COSTS+=("$(cost_pct "${RPS["$OBS_FULL #$round"]}" "${RPS["$OBS_NOLOG #$round"]}")")
-		stop_guestbookd
-
-		start_guestbookd "nometrics$round" --plugins "$PLUGINS_BASE"
-		measure "$OBS_NOMETRICS #$round" "$GB_PID" "$GB_PORT" /api/v1/messages
-		names_nometrics+=("$OBS_NOMETRICS #$round")
-		METRICS_COSTS+=("$(cost_pct "${RPS["$OBS_FULL #$round"]}" "${RPS["$OBS_NOMETRICS #$round"]}")")
-		stop_guestbookd
-
-		[[ -n $JAEGER_OTLP ]] || continue
-		OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$JAEGER_OTLP \
-			OTEL_TRACES_SAMPLER=always_on \
-			start_guestbookd "trace$round" --plugins "$PLUGINS_BASE,metrics"
 		name="$OBS_TRACE #$round"
 		t0=$(cpu_ticks "$GB_PID")
 		j0=$(cpu_ticks "$JAEGER_PID")
-		measure "$name" "$GB_PID" "$GB_PORT" /api/v1/messages
-		cpu_on+=("$(cpu_us_per_request $(($(cpu_ticks "$GB_PID") - t0)) "$name")")
+		DURATION=$RATIO_DURATION measure "$name" "$GB_PID" "$GB_PORT" /api/v1/messages
+		cpu_on+=("$(DURATION=$RATIO_DURATION cpu_us_per_request $(($(cpu_ticks "$GB_PID") - t0)) "$name")")
 		names_trace+=("$name")
-		TRACE_COSTS+=("$(cost_pct "${RPS[$name]}" "${RPS["$OBS_FULL #$round"]}")")
-		TRACE_CPU_COSTS+=("$(awk -v on="${cpu_on[-1]}" -v off="${cpu_off[-1]}" 'BEGIN {
+		TRACE_COSTS+=("$(cost_pct "${RPS[$name]}" "${RPS["$OBS_FULL, tracing pair #$round"]}")")
+		TRACE_CPU_COSTS+=("$(awk -v on="${cpu_on[-1]}" -v off="$(median "${cpu_off[@]}")" 'BEGIN {
 			if (on != "n/a" && off != "n/a" && off > 0) printf "%+.1f", (on - off) / off * 100
 			else printf "n/a" }')")
 		sleep 6 # one export interval: what was queued goes out
-		# Jaeger's CPU includes what it ingested after the load ended.
-		cpu_jaeger+=("$(cpu_us_per_request $(($(cpu_ticks "$JAEGER_PID") - j0)) "$name")")
+		cpu_jaeger+=("$(DURATION=$RATIO_DURATION cpu_us_per_request $(($(cpu_ticks "$JAEGER_PID") - j0)) "$name")")
 		exported=$(metric_value "$GB_PORT" guestbook_trace_spans_exported_total)
 		dropped=$(metric_value "$GB_PORT" guestbook_trace_spans_dropped_total)
 		TRACE_EXPORTED="$exported exported, $dropped dropped"
-		stop_guestbookd
 	done
-	OBS_NOISE=$(spread_pct "${full_rps[@]}")
+	[[ -z $JAEGER_OTLP ]] || stop_guestbookd
+	kill "${pid[full]}" 2>/dev/null || true
+	wait "${pid[full]}" 2>/dev/null || true
 	SERVER_US_OFF=$(least "${cpu_off[@]}")
 	SERVER_US_ON=$(least "${cpu_on[@]}")
 	JAEGER_US=$(least "${cpu_jaeger[@]}")
@@ -556,7 +597,9 @@ report() {
 		"(goals: the median)"
 	echo "access log cost: $log_cost% (rounds: ${LOG_COSTS[*]:-n/a});" \
 		"metrics exporter cost: $metrics_cost% (rounds: ${METRICS_COSTS[*]:-n/a})"
-	echo "noise floor: the log+metrics rounds, one configuration, lie ${OBS_NOISE/%[0-9]/&%} apart"
+	echo "noise floor: the log+metrics rounds, one configuration, lie ${OBS_NOISE/%[0-9]/&%} apart;" \
+		"a second ceiling against the first, the same server twice: ${AA_RATIOS[*]:-n/a}" \
+		"(median $(median "${AA_RATIOS[@]}"): how far a ratio of equals lands from 1)"
 	echo "through the nginx edge: list $(ratio "${RPS[$EDGE_LIST]:-0}" "${RPS[$list]:-0}")," \
 		"page $(ratio "${RPS[$EDGE_PAGE]:-0}" "${RPS["GET / (page)"]:-0}") of the direct figure"
 	echo "tracing cost (every request sampled, exported to Jaeger): $trace_cost%" \
@@ -602,7 +645,7 @@ report() {
 			"${NOTE[$name]}")
 		sep=,
 	done
-	printf '\nBENCH_JSON {"topology_post_ratio":%s,"restart_duplicates":%s,"restart_lost":%s,"connections":%s,"wrk_threads":%s,"server_threads":%s,"duration_s":%s,"seeded":%s,"list_bytes":%s,"ready_ms":%s,"health_ms":%s,"ready_restart_ms":%s,"access_log_cost_pct":%s,"metrics_cost_pct":%s,"tracing_cost_pct":%s,"tracing_cpu_cost_pct":%s,"noise_floor_pct":%s,"server_us_per_request_tracing_off":%s,"server_us_per_request_tracing_on":%s,"jaeger_us_per_request":%s,"scenarios":[%s]}\n' \
+	printf '\nBENCH_JSON {"topology_post_ratio":%s,"restart_duplicates":%s,"restart_lost":%s,"connections":%s,"wrk_threads":%s,"server_threads":%s,"duration_s":%s,"seeded":%s,"list_bytes":%s,"ready_ms":%s,"health_ms":%s,"ready_restart_ms":%s,"access_log_cost_pct":%s,"metrics_cost_pct":%s,"tracing_cost_pct":%s,"tracing_cpu_cost_pct":%s,"noise_floor_pct":%s,"aa_ratio":%s,"server_us_per_request_tracing_off":%s,"server_us_per_request_tracing_on":%s,"jaeger_us_per_request":%s,"scenarios":[%s]}\n' \
 		"$(sed 's/n\/a/null/' <<<"$TOPO_RATIO")" \
 		"$(sed 's/n\/a/null/' <<<"$TOPO_DUPLICATES")" \
 		"$(sed 's/n\/a/null/' <<<"$TOPO_LOST")" \
@@ -613,6 +656,7 @@ report() {
 		"$(sed 's/n\/a/null/' <<<"$trace_cost")" \
 		"$(sed 's/n\/a/null/' <<<"${trace_cpu_cost#+}")" \
 		"$(sed 's/n\/a/null/' <<<"$OBS_NOISE")" \
+		"$(median "${AA_RATIOS[@]}" | sed 's/n\/a/null/')" \
 		"$(sed 's/n\/a/null/' <<<"$SERVER_US_OFF")" \
 		"$(sed 's/n\/a/null/' <<<"$SERVER_US_ON")" \
 		"$(sed 's/n\/a/null/' <<<"$JAEGER_US")" "$json"
