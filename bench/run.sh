@@ -90,6 +90,8 @@ TRACE_ROUNDS=${BENCH_TRACE_ROUNDS:-3}
 # one round moves one ratio, not the verdict.
 RATIO_ROUNDS=${BENCH_RATIO_ROUNDS:-6}
 RATIO_DURATION=${BENCH_RATIO_DURATION:-4}
+# Seconds of unmeasured load on the server right before each row.
+WARMUP=${BENCH_WARMUP:-1}
 LIST_RATIOS=() # list / ceiling, per round
 PAGE_RATIOS=() # page / ceiling, per round
 OBS_FULL="v1 list, log+metrics"
@@ -216,6 +218,15 @@ measure() {
 	shift 4
 	(($# > 0)) && shift
 	local out line
+	# Unmeasured: the server's threads and the connections come up to
+	# speed first. Without it the first run after a switch of server is
+	# the slow one (an A/A test measured the same server 9% apart by its
+	# place in the order).
+	if ((WARMUP > 0)); then
+		wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" --timeout 5s \
+			-s "$script" "http://127.0.0.1:$port$path" ${1:+-- "$@"} \
+			>/dev/null 2>&1 || die "wrk failed warming up for $name"
+	fi
 	reset_peak "$pid"
 	out=$(wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" \
 		--timeout 5s -s "$script" "http://127.0.0.1:$port$path" \
