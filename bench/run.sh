@@ -263,11 +263,12 @@ cpu_ticks() {
 	awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
 }
 
-# cpu_us_per_request TICKS NAME: TICKS of CPU over the requests of row NAME
-# (its req/s times the duration), in µs a request.
+# cpu_us_per_request TICKS NAME: TICKS of CPU, taken around `measure` of
+# row NAME, over its requests, in µs a request. The ticks span the warm-up
+# and the row, so the requests are the row's req/s times both durations.
 cpu_us_per_request() {
 	awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v rps="${RPS[$2]:-0}" \
-		-v d="$DURATION" 'BEGIN {
+		-v d="$((DURATION + WARMUP))" 'BEGIN {
 		if (rps > 0) printf "%.1f", t / hz * 1e6 / (rps * d)
 		else printf "n/a" }'
 }
