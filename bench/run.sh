@@ -449,7 +449,7 @@ start_ceiling() {
 # that goes on after the load).
 bench_observability() {
 	local round names_full=() names_nolog=() names_nometrics=() names_trace=()
-	local jaeger_out exported dropped t0 j0 name key i
+	local jaeger_out exported dropped t0 j0 name key i off
 	local cpu_off=() cpu_on=() cpu_jaeger=() full_rps=() keys=()
 	local -A pid=() port=() label=()
 	label[full]=$OBS_FULL label[nolog]=$OBS_NOLOG label[nometrics]=$OBS_NOMETRICS
@@ -493,8 +493,10 @@ bench_observability() {
 	fi
 	for ((round = 1; round <= TRACE_ROUNDS && ${#JAEGER_OTLP}; round++)); do
 		name="$OBS_FULL, tracing pair #$round"
+		t0=$(cpu_ticks "${pid[full]}")
 		DURATION=$RATIO_DURATION measure "$name" "${pid[full]}" "${port[full]}" /api/v1/messages
-		names_full+=("$name")
+		off=$(DURATION=$RATIO_DURATION cpu_us_per_request $(($(cpu_ticks "${pid[full]}") - t0)) "$name")
+		names_full+=("$name") cpu_off+=("$off")
 		name="$OBS_TRACE #$round"
 		t0=$(cpu_ticks "$GB_PID")
 		j0=$(cpu_ticks "$JAEGER_PID")
@@ -502,7 +504,7 @@ bench_observability() {
 		cpu_on+=("$(DURATION=$RATIO_DURATION cpu_us_per_request $(($(cpu_ticks "$GB_PID") - t0)) "$name")")
 		names_trace+=("$name")
 		TRACE_COSTS+=("$(cost_pct "${RPS[$name]}" "${RPS["$OBS_FULL, tracing pair #$round"]}")")
-		TRACE_CPU_COSTS+=("$(awk -v on="${cpu_on[-1]}" -v off="$(median "${cpu_off[@]}")" 'BEGIN {
+		TRACE_CPU_COSTS+=("$(awk -v on="${cpu_on[-1]}" -v off="$off" 'BEGIN {
 			if (on != "n/a" && off != "n/a" && off > 0) printf "%+.1f", (on - off) / off * 100
 			else printf "n/a" }')")
 		sleep 6 # one export interval: what was queued goes out
