@@ -383,6 +383,7 @@ PAGE_ROW="GET / (page)"
 AA_ROW="ceiling, second copy"
 AA_RATIOS=() # the second ceiling / the first, per round: the ratios' noise
 bench_reads_vs_ceiling() {
+	local DURATION=$RATIO_DURATION # the rows of these rounds
 	local pid port pid2 port2 round page=1 status order key
 	local lists=() ceilings=() pages=() copies=() l c g a
 	LIST_BYTES=$(curl -s "http://127.0.0.1:$GB_PORT/api/v1/messages" | wc -c)
@@ -402,10 +403,10 @@ bench_reads_vs_ceiling() {
 		((round % 2)) || order="copy page ceiling list"
 		for key in $order; do
 			case $key in
-			list) DURATION=$RATIO_DURATION measure "$l" "$GB_PID" "$GB_PORT" /api/v1/messages ;;
-			ceiling) DURATION=$RATIO_DURATION measure "$c" "$pid" "$port" /api/v1/messages ;;
-			copy) DURATION=$RATIO_DURATION measure "$a" "$pid2" "$port2" /api/v1/messages ;;
-			page) [[ -z $page ]] || DURATION=$RATIO_DURATION measure "$g" "$GB_PID" "$GB_PORT" / ;;
+			list) measure "$l" "$GB_PID" "$GB_PORT" /api/v1/messages ;;
+			ceiling) measure "$c" "$pid" "$port" /api/v1/messages ;;
+			copy) measure "$a" "$pid2" "$port2" /api/v1/messages ;;
+			page) [[ -z $page ]] || measure "$g" "$GB_PID" "$GB_PORT" / ;;
 			esac
 		done
 		lists+=("$l") ceilings+=("$c") copies+=("$a")
@@ -448,6 +449,7 @@ start_ceiling() {
 # each followed by one export interval (Jaeger's CPU includes the ingest
 # that goes on after the load).
 bench_observability() {
+	local DURATION=$RATIO_DURATION # the rows of these rounds
 	local round names_full=() names_nolog=() names_nometrics=() names_trace=()
 	local jaeger_out exported dropped t0 j0 name key i off
 	local cpu_off=() cpu_on=() cpu_jaeger=() full_rps=() keys=()
@@ -466,9 +468,9 @@ bench_observability() {
 			key=${keys[(i + round - 1) % 3]}
 			name="${label[$key]} #$round"
 			t0=$(cpu_ticks "${pid[$key]}")
-			DURATION=$RATIO_DURATION measure "$name" "${pid[$key]}" "${port[$key]}" /api/v1/messages
+			measure "$name" "${pid[$key]}" "${port[$key]}" /api/v1/messages
 			if [[ $key == full ]]; then
-				cpu_off+=("$(DURATION=$RATIO_DURATION cpu_us_per_request $(($(cpu_ticks "${pid[$key]}") - t0)) "$name")")
+				cpu_off+=("$(cpu_us_per_request $(($(cpu_ticks "${pid[$key]}") - t0)) "$name")")
 				names_full+=("$name")
 				full_rps+=("${RPS[$name]}")
 			fi
@@ -494,21 +496,21 @@ bench_observability() {
 	for ((round = 1; round <= TRACE_ROUNDS && ${#JAEGER_OTLP}; round++)); do
 		name="$OBS_FULL, tracing pair #$round"
 		t0=$(cpu_ticks "${pid[full]}")
-		DURATION=$RATIO_DURATION measure "$name" "${pid[full]}" "${port[full]}" /api/v1/messages
-		off=$(DURATION=$RATIO_DURATION cpu_us_per_request $(($(cpu_ticks "${pid[full]}") - t0)) "$name")
+		measure "$name" "${pid[full]}" "${port[full]}" /api/v1/messages
+		off=$(cpu_us_per_request $(($(cpu_ticks "${pid[full]}") - t0)) "$name")
 		names_full+=("$name") cpu_off+=("$off")
 		name="$OBS_TRACE #$round"
 		t0=$(cpu_ticks "$GB_PID")
 		j0=$(cpu_ticks "$JAEGER_PID")
-		DURATION=$RATIO_DURATION measure "$name" "$GB_PID" "$GB_PORT" /api/v1/messages
-		cpu_on+=("$(DURATION=$RATIO_DURATION cpu_us_per_request $(($(cpu_ticks "$GB_PID") - t0)) "$name")")
+		measure "$name" "$GB_PID" "$GB_PORT" /api/v1/messages
+		cpu_on+=("$(cpu_us_per_request $(($(cpu_ticks "$GB_PID") - t0)) "$name")")
 		names_trace+=("$name")
 		TRACE_COSTS+=("$(cost_pct "${RPS[$name]}" "${RPS["$OBS_FULL, tracing pair #$round"]}")")
 		TRACE_CPU_COSTS+=("$(awk -v on="${cpu_on[-1]}" -v off="$off" 'BEGIN {
 			if (on != "n/a" && off != "n/a" && off > 0) printf "%+.1f", (on - off) / off * 100
 			else printf "n/a" }')")
 		sleep 6 # one export interval: what was queued goes out
-		cpu_jaeger+=("$(DURATION=$RATIO_DURATION cpu_us_per_request $(($(cpu_ticks "$JAEGER_PID") - j0)) "$name")")
+		cpu_jaeger+=("$(cpu_us_per_request $(($(cpu_ticks "$JAEGER_PID") - j0)) "$name")")
 		exported=$(metric_value "$GB_PORT" guestbook_trace_spans_exported_total)
 		dropped=$(metric_value "$GB_PORT" guestbook_trace_spans_dropped_total)
 		TRACE_EXPORTED="$exported exported, $dropped dropped"

@@ -111,7 +111,7 @@ bench_topology() {
 	# role all, and the front end over its backend, all three up at once;
 	# RATIO_ROUNDS rounds of each load back to back (the goal takes the
 	# median of the rounds' ratios, the table each row's best round).
-	local all_pid all_port front_pid round side a f ratios=() alls=() fronts=()
+	local all_pid all_port front_pid round side order a f ratios=() alls=() fronts=()
 	local ta=0 tf=0 tb=0 na=0 nb=0
 	start_guestbookd topo_all --role all --plugins "$PLUGINS_BASE,metrics" \
 		--sqlite-path "$TMP/topo/all.db"
@@ -126,15 +126,20 @@ bench_topology() {
 	for ((round = 1; round <= RATIO_ROUNDS; round++)); do
 		a="$TOPO_ALL #$round" f="$TOPO_FRONT #$round"
 		# Odd rounds measure role all first, even rounds the front end.
-		for side in $( ((round % 2)) && echo all front || echo front all); do
-			if [[ $side == all ]]; then
+		order="all front"
+		((round % 2)) || order="front all"
+		for side in $order; do
+			case $side in
+			all)
 				post_round "$a" "$all_pid" "$all_port" "$all_port" "$all_pid"
 				ta=$((ta + ROUND_TICKS)) na=$((na + ROUND_POSTS))
-			else
+				;;
+			front)
 				post_round "$f" "$front_pid" "$front_port" "$GB_BACK_PORT" "$BACK_PID"
 				tf=$((tf + ROUND_TICKS)) tb=$((tb + ROUND_STORE_TICKS))
 				nb=$((nb + ROUND_POSTS))
-			fi
+				;;
+			esac
 		done
 		alls+=("$a") fronts+=("$f")
 		ratios+=("$(ratio "${RPS[$f]}" "${RPS[$a]}")")
